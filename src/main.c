@@ -1,6 +1,200 @@
+/*
+ * main.c: command line, configuration, signals, start and stop.
+ *
+ * sluice [--config FILE] [--override KEY=VALUE]... [--help] [--version]
+ */
+#include <signal.h>
 #include <stdio.h>
-int
-main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "net/reactor.h"
+#include "net/server.h"
+
+extern char **environ;
+
+static sl_reactor_t *sl_main_reactor;
+
+static void
+sl_main_on_signal(int sig)
 {
+    (void)sig;
+    if (sl_main_reactor != NULL) {
+        sl_reactor_stop(sl_main_reactor);
+    }
+}
+
+static void
+sl_main_usage(FILE *f)
+{
+    const sl_config_key_t *k;
+
+    fprintf(f,
+            "usage: sluice [--config FILE] [--override KEY=VALUE]...\n"
+            "       sluice --help | --version\n\n"
+            "A Kafka-wire-compatible broker. Configuration uses Kafka's names;\n"
+            "KAFKA_* environment variables override the file (KAFKA_LOG_DIRS\n"
+            "for log.dirs), and --override wins over both.\n\nKeys:\n");
+    for (k = sl_config_keys(); k->name != NULL; k++) {
+        fprintf(f, "  %-28s %s (default: %s)\n", k->name, k->doc,
+                k->dflt ? k->dflt : "unset");
+    }
+}
+
+static int
+sl_main_config(int argc, char **argv, sl_config_t *cfg)
+{
+    const char *file = NULL;
+    char why[256], *eq, *kv;
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            sl_main_usage(stdout);
+            return 1;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("sluice %s\n", SL_VERSION);
+            return 1;
+        }
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            file = argv[++i];
+        } else if (strcmp(argv[i], "--override") == 0 && i + 1 < argc) {
+            i++;
+        } else {
+            fprintf(stderr, "sluice: unknown argument \"%s\"\n", argv[i]);
+            sl_main_usage(stderr);
+            return -1;
+        }
+    }
+    if (file != NULL && sl_config_load_file(cfg, file) != SL_OK) {
+        return -1;
+    }
+    if (sl_config_load_env(cfg, environ) != SL_OK) {
+        return -1;
+    }
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--override") != 0) {
+            if (strcmp(argv[i], "--config") == 0) {
+                i++;
+            }
+            continue;
+        }
+        kv = argv[++i];
+        eq = strchr(kv, '=');
+        if (eq == NULL) {
+            fprintf(stderr, "sluice: --override expects KEY=VALUE, got \"%s\"\n",
+                    kv);
+            return -1;
+        }
+        *eq = '\0';
+        if (sl_config_set(cfg, kv, eq + 1, why, sizeof(why)) != SL_OK) {
+            sl_log_error("config", "%s (from --override)", why);
+            return -1;
+        }
+        *eq = '=';
+    }
+    return sl_config_check(cfg) == SL_OK ? 0 : -1;
+}
+
+static int
+sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
+{
+    const char *why = NULL;
+    int n;
+
+    memset(sc, 0, sizeof(*sc));
+    n = sl_server_parse_listeners(sl_config_str(cfg, "listeners"),
+                                  sc->listeners, SL_SERVER_MAX_LISTENERS, &why);
+    if (n < 0) {
+        sl_log_error("config", "invalid value for listeners: %s (expected "
+                     "NAME://host:port[,NAME://host:port...])", why);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (strcmp(sc->listeners[i].name, "PLAINTEXT") != 0) {
+            sl_log_error("config", "invalid value for listeners: listener %s "
+                         "is not supported yet (allowed: PLAINTEXT)",
+                         sc->listeners[i].name);
+            return -1;
+        }
+    }
+    sc->nlisteners = n;
+    sc->socket_request_max_bytes = sl_config_int(cfg, "socket.request.max.bytes");
+    sc->max_connections = sl_config_int(cfg, "max.connections");
+    sc->connections_max_idle_ms = sl_config_long(cfg, "connections.max.idle.ms");
     return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct timespec t0, t1;
+    sl_config_t *cfg;
+    sl_server_config_t sc;
+    sl_server_t *srv = NULL;
+    sl_api_t *api = NULL;
+    struct sigaction sa;
+    int rc = 1, lvl;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cfg = sl_config_create();
+    if (cfg == NULL) {
+        return 1;
+    }
+    switch (sl_main_config(argc, argv, cfg)) {
+    case 1:
+        sl_config_destroy(cfg);
+        return 0;
+    case 0:
+        break;
+    default:
+        sl_config_destroy(cfg);
+        return 2;
+    }
+    lvl = sl_log_parse_level(sl_config_str(cfg, "sluice.log.level"));
+    sl_log_set_level(lvl < 0 ? SL_LOG_INFO : (sl_log_level_e)lvl);
+    if (sl_main_server_config(cfg, &sc) != 0) {
+        sl_config_destroy(cfg);
+        return 2;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = sl_main_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    sl_main_reactor = sl_reactor_create();
+    api = sl_api_create(cfg);
+    if (sl_main_reactor == NULL || api == NULL) {
+        sl_log_error("main", "out of memory at start");
+        goto done;
+    }
+    srv = sl_server_create(sl_main_reactor, &sc, sl_api_handle_frame, api);
+    if (srv == NULL || sl_server_listen(srv) != SL_OK) {
+        goto done;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    sl_log_info("main", "sluice started version=%s node.id=%d startup_ms=%.2f",
+                SL_VERSION, (int)sl_config_int(cfg, "node.id"),
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    if (sl_reactor_run(sl_main_reactor) == SL_OK) {
+        rc = 0;
+    }
+    sl_log_info("main", "sluice stopped");
+
+done:
+    sl_server_destroy(srv);
+    sl_api_destroy(api);
+    sl_reactor_destroy(sl_main_reactor);
+    sl_main_reactor = NULL;
+    sl_config_destroy(cfg);
+    return rc;
 }

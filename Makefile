@@ -1,0 +1,39 @@
+# Sluice: thin wrapper over CMake and the test scripts.
+#   make run    install missing packages, build, start a broker on 127.0.0.1:9092 (data in ./data)
+#   make test   install missing packages, then every test (scripts/run-tests)
+#   make fuzz   each fuzzer for FUZZ_SECONDS (default 60)
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build run test fuzz gen gen-check format clean
+
+all: build
+
+deps:
+	@scripts/install-deps test
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSL_TESTS=OFF >/dev/null
+	@cmake --build build -j $(JOBS) >/dev/null
+
+run: build
+	@mkdir -p data
+	./build/sluice --config config/server.properties
+
+test: deps
+	@scripts/run-tests
+
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-tests fuzz
+
+gen:
+	python3 protocol/gen/gen.py --out src/proto/gen
+
+gen-check:
+	@sh protocol/gen/check.sh
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c' | grep -v '^src/proto/gen/')
+
+clean:
+	rm -rf build build-san build-fuzz

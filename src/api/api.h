@@ -1,0 +1,69 @@
+/*
+ * api/api.h: request dispatch. Turns a request frame into a response frame:
+ * reads the request header, finds the handler for the API key and version,
+ * decodes the body with the generated codec into the request's arena, runs
+ * the handler, and encodes the response with the right response header.
+ *
+ * ApiVersions advertises exactly the handlers in the table (api/api.c).
+ * Requests for an API or version without a handler, and frames whose
+ * header or body cannot be parsed, close the connection with a log line,
+ * as Kafka does. The one exception is ApiVersions with a too-new version:
+ * it gets UNSUPPORTED_VERSION on a v0 body (KIP-511).
+ *
+ * Owns: nothing long-lived yet. Thread: the caller's (reactor for now).
+ */
+#ifndef SL_API_API_H
+#define SL_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "net/server.h"
+#include "proto/wire.h"
+
+typedef struct sl_api_s sl_api_t;
+
+/* One request being served: its header fields and its arena. */
+typedef struct sl_api_req_s {
+    sl_api_t *api;
+    sl_conn_t *conn;
+    sl_arena_t *arena;
+    int16_t key;
+    int16_t version;
+    int32_t correlation_id;
+    sl_str_t client_id;
+} sl_api_req_t;
+
+/*
+ * A handler reads the decoded request <req> and fills the response <resp>,
+ * which was initialised with its defaults. Kafka errors go into the response
+ * as data; any return other than SL_OK closes the connection.
+ */
+typedef sl_err_t (*sl_api_handler_fn)(sl_api_req_t *r, const void *req,
+                                      void *resp);
+
+typedef struct sl_api_handler_s {
+    int16_t key;
+    int16_t min_version;
+    int16_t max_version;
+    sl_api_handler_fn fn;
+} sl_api_handler_t;
+
+sl_api_t *sl_api_create(const sl_config_t *cfg);
+void sl_api_destroy(sl_api_t *api);
+
+/* The handler table, for ApiVersions. Sets *n. */
+const sl_api_handler_t *sl_api_handlers(size_t *n);
+
+/* sl_server_request_cb for the network layer; <ctx> is the sl_api_t. */
+sl_err_t sl_api_handle_frame(void *ctx, sl_conn_t *c, const uint8_t *frame,
+                             size_t len, sl_buf_t *out);
+
+/* Handlers (api/<family>.c). */
+sl_err_t sl_api_versions_handle(sl_api_req_t *r, const void *req, void *resp);
+
+#endif
