@@ -53,7 +53,6 @@ sl_api_versions_handle(sl_api_req_t *r, const void *reqp, void *respp)
         return SL_ERR__NOMEM;
     }
     for (i = 0; i < n; i++) {
-        sl_msg_api_versions_resp_api_version_init(&resp->api_keys[i]);
         resp->api_keys[i].api_key = h[i].key;
         resp->api_keys[i].min_version = h[i].min_version;
         resp->api_keys[i].max_version = h[i].max_version;
