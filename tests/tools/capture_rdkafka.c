@@ -53,8 +53,8 @@ main(int argc, char **argv)
     for (i = 0; i < 100; i++) {
         snprintf(key, sizeof(key), "key-%d", i);
         for (k = 0, vl = 0; k < 10; k++) {
-            vl += (size_t)snprintf(value + vl, sizeof(value) - vl,
-                                   "value-%d", i);
+            vl +=
+                (size_t)snprintf(value + vl, sizeof(value) - vl, "value-%d", i);
         }
         snprintf(idx, sizeof(idx), "%d", i);
         if (rd_kafka_producev(
