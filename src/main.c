@@ -3,6 +3,7 @@
  *
  * sluice [--config FILE] [--override KEY=VALUE]... [--help] [--version]
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,21 +14,10 @@
 #include "api/api.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "net/reactor.h"
 #include "net/server.h"
+#include "net/workpool.h"
 
 extern char **environ;
-
-static sl_reactor_t *sl_main_reactor;
-
-static void
-sl_main_on_signal(int sig)
-{
-    (void)sig;
-    if (sl_main_reactor != NULL) {
-        sl_reactor_stop(sl_main_reactor);
-    }
-}
 
 static void
 sl_main_usage(FILE *f)
@@ -128,6 +118,9 @@ sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
     sc->socket_request_max_bytes = sl_config_int(cfg, "socket.request.max.bytes");
     sc->max_connections = sl_config_int(cfg, "max.connections");
     sc->connections_max_idle_ms = sl_config_long(cfg, "connections.max.idle.ms");
+    sc->network_threads = sl_config_int(cfg, "num.network.threads");
+    sc->queued_max_request_bytes =
+        sl_config_long(cfg, "queued.max.request.bytes");
     return 0;
 }
 
@@ -138,9 +131,10 @@ main(int argc, char **argv)
     sl_config_t *cfg;
     sl_server_config_t sc;
     sl_server_t *srv = NULL;
+    sl_workpool_t *wp = NULL;
     sl_api_t *api = NULL;
-    struct sigaction sa;
-    int rc = 1, lvl;
+    sigset_t sigs;
+    int rc = 1, lvl, sig = 0;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     cfg = sl_config_create();
@@ -164,20 +158,22 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* Signals are taken synchronously by this thread (sigwait); every
+     * thread started below inherits the blocked mask. */
     signal(SIGPIPE, SIG_IGN);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = sl_main_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    sl_main_reactor = sl_reactor_create();
     api = sl_api_create(cfg);
-    if (sl_main_reactor == NULL || api == NULL) {
+    wp = sl_workpool_create(sl_config_int(cfg, "num.io.threads"), "sl-io");
+    if (api == NULL || wp == NULL) {
         sl_log_error("main", "out of memory at start");
         goto done;
     }
-    srv = sl_server_create(sl_main_reactor, &sc, sl_api_handle_frame, api);
-    if (srv == NULL || sl_server_listen(srv) != SL_OK) {
+    srv = sl_server_create(&sc, wp, sl_api_handle, api);
+    if (srv == NULL || sl_server_start(srv) != SL_OK) {
         goto done;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -185,16 +181,20 @@ main(int argc, char **argv)
                 SL_VERSION, (int)sl_config_int(cfg, "node.id"),
                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
                     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-    if (sl_reactor_run(sl_main_reactor) == SL_OK) {
-        rc = 0;
+    while (sigwait(&sigs, &sig) != 0) {
     }
-    sl_log_info("main", "sluice stopped");
+    sl_log_info("main", "shutting down signal=%s",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    sl_server_stop(srv, 10000);
+    rc = 0;
 
 done:
     sl_server_destroy(srv);
+    sl_workpool_destroy(wp);
     sl_api_destroy(api);
-    sl_reactor_destroy(sl_main_reactor);
-    sl_main_reactor = NULL;
+    if (rc == 0) {
+        sl_log_info("main", "sluice stopped");
+    }
     sl_config_destroy(cfg);
     return rc;
 }

@@ -82,6 +82,10 @@ class Broker:
 
     def close(self):
         self.stop()
+        try:
+            os.unlink(self.log_path)
+        except OSError:
+            pass
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

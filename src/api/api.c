@@ -73,7 +73,7 @@ sl_api_destroy(sl_api_t *api)
  * API implies, then the body encoded by <codec> at <version>.
  */
 static sl_err_t
-sl_api_write_response(sl_buf_t *out, int16_t key, int16_t version,
+sl_api_write_response(sl_out_t *out, int16_t key, int16_t version,
                       int16_t body_version, int32_t correlation_id,
                       const sl_msg_codec_t *codec, const void *body)
 {
@@ -92,11 +92,10 @@ sl_api_write_response(sl_buf_t *out, int16_t key, int16_t version,
     if (total > INT32_MAX) {
         return SL_ERR__TOOBIG;
     }
-    err = sl_buf_reserve(out, 4 + total);
-    if (err != SL_OK) {
-        return err;
+    p = sl_out_reserve(out, 4 + total);
+    if (p == NULL) {
+        return SL_ERR__NOMEM;
     }
-    p = out->data + out->len;
     p[0] = (uint8_t)(total >> 24);
     p[1] = (uint8_t)(total >> 16);
     p[2] = (uint8_t)(total >> 8);
@@ -114,14 +113,13 @@ sl_api_write_response(sl_buf_t *out, int16_t key, int16_t version,
                      key, version, sl_err_name(err));
         return err;
     }
-    out->len += 4 + total;
     return SL_OK;
 }
 
 /* ApiVersions at a version we do not serve: UNSUPPORTED_VERSION on a v0
  * body (header v0) listing the versions of ApiVersions we do serve. */
 static sl_err_t
-sl_api_versions_unsupported(sl_buf_t *out, int16_t version,
+sl_api_versions_unsupported(sl_out_t *out, int16_t version,
                             int32_t correlation_id, const sl_api_handler_t *h)
 {
     sl_msg_api_versions_resp_t resp;
@@ -139,11 +137,13 @@ sl_api_versions_unsupported(sl_buf_t *out, int16_t version,
                                  &sl_api_codec(h->key)->resp, &resp);
 }
 
-sl_err_t
-sl_api_handle_frame(void *ctx, sl_conn_t *c, const uint8_t *frame, size_t len,
-                    sl_buf_t *out)
+static sl_err_t
+sl_api_serve(sl_api_t *api, sl_req_t *q)
 {
-    sl_api_t *api = ctx;
+    const uint8_t *frame = q->frame;
+    size_t len = q->len;
+    sl_conn_t *c = q->conn;
+    sl_out_t *out = &q->out;
     const sl_api_handler_t *h;
     const sl_api_codec_t *codec;
     sl_msg_request_header_t hdr;
@@ -209,7 +209,7 @@ sl_api_handle_frame(void *ctx, sl_conn_t *c, const uint8_t *frame, size_t len,
         return SL_ERR__CLOSED;
     }
     r.api = api;
-    r.conn = c;
+    r.req = q;
     r.key = key;
     r.version = version;
     r.correlation_id = hdr.correlation_id;
@@ -228,4 +228,15 @@ sl_api_handle_frame(void *ctx, sl_conn_t *c, const uint8_t *frame, size_t len,
         return SL_ERR__CLOSED;
     }
     return SL_OK;
+}
+
+void
+sl_api_handle(void *ctx, sl_req_t *q)
+{
+    sl_err_t err = sl_api_serve(ctx, q);
+
+    if (err != SL_OK) {
+        sl_out_free(&q->out); /* a partial response must not go out */
+    }
+    sl_req_done(q, err);
 }

@@ -10,7 +10,7 @@
  * as Kafka does. The one exception is ApiVersions with a too-new version:
  * it gets UNSUPPORTED_VERSION on a v0 body (KIP-511).
  *
- * Owns: nothing long-lived yet. Thread: the caller's (reactor for now).
+ * Owns: nothing long-lived yet. Thread: workers.
  */
 #ifndef SL_API_API_H
 #define SL_API_API_H
@@ -19,7 +19,6 @@
 #include <stdint.h>
 
 #include "core/arena.h"
-#include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "net/server.h"
@@ -30,7 +29,7 @@ typedef struct sl_api_s sl_api_t;
 /* One request being served: its header fields and its arena. */
 typedef struct sl_api_req_s {
     sl_api_t *api;
-    sl_conn_t *conn;
+    sl_req_t *req; /* the network request: frame, connection, response */
     sl_arena_t *arena;
     int16_t key;
     int16_t version;
@@ -59,9 +58,9 @@ void sl_api_destroy(sl_api_t *api);
 /* The handler table, for ApiVersions. Sets *n. */
 const sl_api_handler_t *sl_api_handlers(size_t *n);
 
-/* sl_server_request_cb for the network layer; <ctx> is the sl_api_t. */
-sl_err_t sl_api_handle_frame(void *ctx, sl_conn_t *c, const uint8_t *frame,
-                             size_t len, sl_buf_t *out);
+/* sl_server_request_cb for the network layer; <ctx> is the sl_api_t.
+ * @thread worker */
+void sl_api_handle(void *ctx, sl_req_t *req);
 
 /* Handlers (api/<family>.c). */
 sl_err_t sl_api_versions_handle(sl_api_req_t *r, const void *req, void *resp);

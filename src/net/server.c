@@ -1,12 +1,24 @@
 /*
- * net/server.c: accept, read frames, write responses, enforce limits.
+ * net/server.c: network threads, accept, framing, ordered responses.
  *
- * A connection reads into its input buffer in chunks as bytes arrive (never
- * reserving a frame's claimed size up front, so a lying size prefix costs
- * nothing), hands each complete frame to the request callback, and queues
- * the response in its output buffer. While the output buffer holds more than
- * SL_CONN_OUT_HIGH bytes the connection stops reading (back-pressure).
- * Closed connections move to a zombie list freed after the reactor batch.
+ * Threads and ownership:
+ * - Network thread 0's reactor also watches the listeners. An accepted
+ *   socket becomes a connection owned by one network thread (round robin),
+ *   handed over through that thread's inbox and a wake-up.
+ * - Everything in sl_conn_t is touched only by its owning network thread,
+ *   except peer/listener (immutable). A request belongs to the worker
+ *   (and whoever parks it) from posting until sl_req_done(); the owning
+ *   thread learns of "handler returned" and "done" through its inbox.
+ * - A connection reads into its input buffer in chunks as bytes arrive
+ *   (never reserving a frame's claimed size up front, so a lying size
+ *   prefix costs nothing). While its output holds more than
+ *   SL_CONN_OUT_HIGH bytes, or the server holds queued.max.request.bytes of
+ *   request frames, it stops reading (back-pressure).
+ * - A closed connection is freed after the reactor batch in which it
+ *   closed and once none of its requests is outstanding.
+ *
+ * Locking: each thread's inbox lock guards its inbox lists; the server's
+ * counters are atomics.
  */
 #include "net/server.h"
 
@@ -15,27 +27,41 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 
 #define SL_CONN_READ_CHUNK 65536
 #define SL_CONN_OUT_HIGH (4u << 20)
 
+#define SL_REQ_RETURNED 1u
+#define SL_REQ_DONE 2u
+
+typedef struct sl_netthread_s sl_netthread_t;
+
 struct sl_conn_s {
     sl_reactor_ev_t ev;
-    sl_server_t *srv;
-    sl_conn_t *prev, *next;
+    sl_netthread_t *t;
+    sl_conn_t *prev, *next; /* thread's live list, or zombie list */
+    sl_conn_t *inbox_next;  /* new connections handed to the thread */
     sl_buf_t in;
-    sl_buf_t out;
+    sl_out_t out;            /* bytes of finished responses, in order */
+    sl_req_t *pending_head;  /* requests not yet moved to out, in order */
+    sl_req_t *pending_tail;
+    int outstanding;         /* requests posted and not yet finished */
     int listener;
-    bool closing;   /* close once out is flushed */
-    bool dead;      /* on the zombie list */
+    bool busy;               /* a request is in a worker's hands */
+    bool muted;              /* not reading: queued.max.request.bytes */
+    bool closing;            /* close once out is flushed */
+    bool dead;               /* socket closed, on the zombie list */
     int64_t last_active;
     char peer[64];
 };
@@ -47,20 +73,40 @@ typedef struct sl_listener_s {
     int port;
 } sl_listener_t;
 
-struct sl_server_s {
+struct sl_netthread_s {
+    sl_server_t *srv;
+    int index;
     sl_reactor_t *r;
+    pthread_t tid;
+    bool started;
+    pthread_mutex_t lock; /* guards the three inbox lists */
+    sl_conn_t *new_conns;
+    sl_req_t *returned;
+    sl_req_t *done;
+    sl_conn_t *conns;   /* live */
+    sl_conn_t *zombies; /* closed, waiting for outstanding requests */
+};
+
+struct sl_server_s {
     sl_server_config_t cfg;
+    sl_workpool_t *wp;
     sl_server_request_cb cb;
     void *ctx;
     sl_listener_t listeners[SL_SERVER_MAX_LISTENERS];
     int nlisteners;
-    sl_conn_t *conns; /* live connections */
-    sl_conn_t *zombies;
-    int nconns;
+    sl_netthread_t threads[SL_SERVER_MAX_THREADS];
+    int nthreads;
+    unsigned next_thread;
+    atomic_int nconns;
+    atomic_llong queued_bytes;  /* frames of requests not yet finished */
+    atomic_int outstanding;     /* requests not yet finished, all conns */
+    atomic_bool draining;       /* stop taking new requests */
 };
 
 static void sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev,
                           uint32_t events);
+static void sl_conn_dispatch(sl_conn_t *c);
+static void sl_conn_write(sl_conn_t *c);
 
 int
 sl_server_parse_listeners(const char *value, sl_listener_spec_t *specs,
@@ -145,238 +191,268 @@ sl_server_parse_listeners(const char *value, sl_listener_spec_t *specs,
     return n;
 }
 
-sl_server_t *
-sl_server_create(sl_reactor_t *r, const sl_server_config_t *cfg,
-                 sl_server_request_cb cb, void *ctx)
-{
-    sl_server_t *s = calloc(1, sizeof(*s));
-    int i;
+/* ---- connections -------------------------------------------------------- */
 
-    if (s == NULL) {
-        return NULL;
-    }
-    s->r = r;
-    s->cfg = *cfg;
-    s->cb = cb;
-    s->ctx = ctx;
-    for (i = 0; i < SL_SERVER_MAX_LISTENERS; i++) {
-        s->listeners[i].ev.fd = -1;
-    }
-    return s;
+static void
+sl_conn_free(sl_conn_t *c)
+{
+    sl_buf_free(&c->in);
+    sl_out_free(&c->out);
+    free(c);
 }
 
 static void
-sl_server_free_zombies(sl_reactor_t *r, void *arg)
+sl_req_free(sl_req_t *r)
 {
-    sl_server_t *s = arg;
-    sl_conn_t *c, *next;
-
-    (void)r;
-    for (c = s->zombies; c != NULL; c = next) {
-        next = c->next;
-        sl_buf_free(&c->in);
-        sl_buf_free(&c->out);
-        free(c);
-    }
-    s->zombies = NULL;
+    sl_out_free(&r->out);
+    free(r);
 }
 
 static void
 sl_conn_close(sl_conn_t *c, const char *why)
 {
-    sl_server_t *s = c->srv;
+    sl_netthread_t *t = c->t;
 
     if (c->dead) {
         return;
     }
     sl_log_debug("net", "connection closed peer=%s reason=%s", c->peer, why);
-    sl_reactor_del(s->r, &c->ev);
+    sl_reactor_del(t->r, &c->ev);
     close(c->ev.fd);
     c->ev.fd = -1;
     c->dead = true;
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
-        s->conns = c->next;
+        t->conns = c->next;
     }
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
-    s->nconns--;
+    atomic_fetch_sub(&t->srv->nconns, 1);
     c->prev = NULL;
-    c->next = s->zombies;
-    s->zombies = c;
+    c->next = t->zombies;
+    if (t->zombies != NULL) {
+        t->zombies->prev = c;
+    }
+    t->zombies = c;
 }
 
+/* After each reactor batch: free closed connections with nothing pending. */
 static void
-sl_server_idle_tick(sl_reactor_t *r, void *arg)
+sl_netthread_reap(sl_reactor_t *r, void *arg)
 {
-    sl_server_t *s = arg;
+    sl_netthread_t *t = arg;
     sl_conn_t *c, *next;
-    int64_t now = sl_now_ms();
+    sl_req_t *q;
 
     (void)r;
-    if (s->cfg.connections_max_idle_ms <= 0) {
-        return;
-    }
-    for (c = s->conns; c != NULL; c = next) {
+    for (c = t->zombies; c != NULL; c = next) {
         next = c->next;
-        if (now - c->last_active > s->cfg.connections_max_idle_ms &&
-            sl_buf_avail(&c->out) == 0) {
-            sl_log_info("net", "closing idle connection peer=%s idle_ms=%lld",
-                        c->peer, (long long)(now - c->last_active));
-            sl_conn_close(c, "idle");
+        if (c->outstanding > 0) {
+            continue;
         }
+        if (c->prev != NULL) {
+            c->prev->next = c->next;
+        } else {
+            t->zombies = c->next;
+        }
+        if (c->next != NULL) {
+            c->next->prev = c->prev;
+        }
+        while ((q = c->pending_head) != NULL) {
+            c->pending_head = q->next;
+            sl_req_free(q);
+        }
+        sl_conn_free(c);
     }
 }
 
 static void
-sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
-{
-    sl_listener_t *l = ev->arg;
-    sl_server_t *s = l->srv;
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    sl_conn_t *c;
-    char host[INET6_ADDRSTRLEN];
-    int fd, one = 1, port = 0;
-
-    (void)events;
-    for (;;) {
-        sl = sizeof(ss);
-        fd = accept4(ev->fd, (struct sockaddr *)&ss, &sl,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                sl_log_warn("net", "accept failed errno=%d", errno);
-            }
-            return;
-        }
-        host[0] = '\0';
-        if (ss.ss_family == AF_INET) {
-            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-            port = ntohs(a->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-            port = ntohs(a->sin6_port);
-        }
-        if (s->cfg.max_connections > 0 &&
-            s->nconns >= s->cfg.max_connections) {
-            sl_log_warn("net", "refusing connection peer=%s:%d "
-                        "reason=max.connections limit=%d",
-                        host, port, (int)s->cfg.max_connections);
-            close(fd);
-            continue;
-        }
-        c = calloc(1, sizeof(*c));
-        if (c == NULL) {
-            close(fd);
-            continue;
-        }
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        c->srv = s;
-        c->listener = l->index;
-        c->ev.fd = fd;
-        c->ev.cb = sl_conn_on_io;
-        c->ev.arg = c;
-        c->last_active = sl_now_ms();
-        snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
-        sl_buf_init(&c->in);
-        sl_buf_init(&c->out);
-        if (sl_reactor_add(r, &c->ev, SL_EV_READ) != SL_OK) {
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->next = s->conns;
-        if (s->conns != NULL) {
-            s->conns->prev = c;
-        }
-        s->conns = c;
-        s->nconns++;
-        sl_log_debug("net", "connection accepted peer=%s listener=%s",
-                     c->peer, s->cfg.listeners[l->index].name);
-    }
-}
-
-/* Write what we can; @returns false if the connection was closed. */
-static bool
-sl_conn_flush(sl_conn_t *c)
-{
-    ssize_t n;
-
-    while (sl_buf_avail(&c->out) > 0) {
-        n = send(c->ev.fd, sl_buf_head(&c->out), sl_buf_avail(&c->out),
-                 MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break;
-            }
-            sl_conn_close(c, "write error");
-            return false;
-        }
-        sl_buf_consume(&c->out, (size_t)n);
-    }
-    if (sl_buf_avail(&c->out) == 0 && c->closing) {
-        sl_conn_close(c, "closed by handler");
-        return false;
-    }
-    return true;
-}
-
-static void
-sl_conn_update_interest(sl_conn_t *c)
+sl_conn_set_interest(sl_conn_t *c)
 {
     uint32_t ev = 0;
 
-    if (!c->closing && sl_buf_avail(&c->out) < SL_CONN_OUT_HIGH) {
+    if (c->dead) {
+        return;
+    }
+    if (!c->closing && !c->muted && c->out.total < SL_CONN_OUT_HIGH) {
         ev |= SL_EV_READ;
     }
-    if (sl_buf_avail(&c->out) > 0) {
+    if (c->out.total > 0) {
         ev |= SL_EV_WRITE;
     }
-    if (sl_reactor_mod(c->srv->r, &c->ev, ev) != SL_OK) {
+    if (sl_reactor_mod(c->t->r, &c->ev, ev) != SL_OK) {
         sl_conn_close(c, "epoll error");
     }
 }
 
-/* Hand every complete frame in the input buffer to the callback. */
-static bool
-sl_conn_process(sl_conn_t *c)
+/* Move finished responses at the head of the pending list to the output. */
+static void
+sl_conn_collect(sl_conn_t *c)
 {
-    sl_server_t *s = c->srv;
-    const uint8_t *p;
-    uint32_t size;
+    sl_req_t *q;
+
+    while ((q = c->pending_head) != NULL && q->finished) {
+        c->pending_head = q->next;
+        if (c->pending_head == NULL) {
+            c->pending_tail = NULL;
+        }
+        if (!c->closing) {
+            sl_out_move(&c->out, &q->out);
+            if (q->status != SL_OK) {
+                c->closing = true;
+            }
+        }
+        sl_req_free(q);
+    }
+}
+
+/* A request is finished: account for it and write what is in order. */
+static void
+sl_conn_req_finished(sl_conn_t *c, sl_req_t *q)
+{
+    sl_server_t *s = c->t->srv;
+
+    atomic_fetch_sub(&s->queued_bytes, (long long)q->len);
+    atomic_fetch_sub(&s->outstanding, 1);
+    c->outstanding--;
+    q->finished = 1;
+    if (c->dead) {
+        return; /* the reaper frees it with the connection */
+    }
+    sl_conn_collect(c);
+    sl_conn_write(c);
+}
+
+static void
+sl_conn_write(sl_conn_t *c)
+{
     sl_err_t err;
 
-    while (!c->closing && sl_buf_avail(&c->in) >= 4 &&
-           sl_buf_avail(&c->out) < SL_CONN_OUT_HIGH) {
-        p = sl_buf_head(&c->in);
-        size = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-               ((uint32_t)p[2] << 8) | p[3];
-        if ((int32_t)size < 0 ||
-            size > (uint32_t)s->cfg.socket_request_max_bytes) {
-            sl_log_warn("net", "closing connection peer=%s reason=\"request "
-                        "size %u exceeds socket.request.max.bytes %d\"",
-                        c->peer, size, (int)s->cfg.socket_request_max_bytes);
-            sl_conn_close(c, "request too large");
-            return false;
-        }
-        if (sl_buf_avail(&c->in) - 4 < size) {
-            break;
-        }
-        err = s->cb(s->ctx, c, p + 4, size, &c->out);
-        sl_buf_consume(&c->in, 4 + (size_t)size);
-        if (err != SL_OK) {
-            c->closing = true;
+    if (c->dead) {
+        return;
+    }
+    if (c->out.total > 0) {
+        err = sl_out_send(&c->out, c->ev.fd);
+        if (err != SL_OK && err != SL_ERR__AGAIN) {
+            sl_conn_close(c, "write error");
+            return;
         }
     }
-    return true;
+    if (c->out.total == 0 && c->closing && c->pending_head == NULL) {
+        sl_conn_close(c, "closed by handler");
+        return;
+    }
+    sl_conn_set_interest(c);
+}
+
+/* @thread worker */
+static void
+sl_req_run(sl_task_t *task)
+{
+    sl_req_t *q = (sl_req_t *)((char *)task - offsetof(sl_req_t, task));
+    sl_netthread_t *t = q->conn->t;
+    unsigned prev;
+
+    t->srv->cb(t->srv->ctx, q);
+    /* Queue "returned" before publishing RETURNED: a later sl_req_done()
+     * then queues "done" behind it, and the thread handles them in that
+     * order (see sl_netthread_on_wake). */
+    pthread_mutex_lock(&t->lock);
+    q->ret_next = t->returned;
+    t->returned = q;
+    prev = atomic_fetch_or(&q->state, SL_REQ_RETURNED);
+    q->done_at_return = (prev & SL_REQ_DONE) != 0;
+    pthread_mutex_unlock(&t->lock);
+    sl_reactor_wake(t->r);
+}
+
+void
+sl_req_done(sl_req_t *q, sl_err_t status)
+{
+    sl_netthread_t *t = q->conn->t;
+    unsigned prev;
+
+    q->status = status == SL_OK ? SL_OK : SL_ERR__CLOSED;
+    prev = atomic_fetch_or(&q->state, SL_REQ_DONE);
+    if (prev & SL_REQ_RETURNED) {
+        /* Parked request finished later: tell the owning thread. */
+        pthread_mutex_lock(&t->lock);
+        q->done_next = t->done;
+        t->done = q;
+        pthread_mutex_unlock(&t->lock);
+        sl_reactor_wake(t->r);
+    }
+}
+
+static bool
+sl_server_over_queue_limit(const sl_server_t *s)
+{
+    return s->cfg.queued_max_request_bytes > 0 &&
+           atomic_load(&s->queued_bytes) >= s->cfg.queued_max_request_bytes;
+}
+
+/* Hand the next complete frame to the workers, if the connection is free. */
+static void
+sl_conn_dispatch(sl_conn_t *c)
+{
+    sl_server_t *s = c->t->srv;
+    const uint8_t *p;
+    uint32_t size;
+    sl_req_t *q;
+
+    if (c->dead || c->busy || c->closing || atomic_load(&s->draining)) {
+        return;
+    }
+    if (sl_buf_avail(&c->in) < 4) {
+        return;
+    }
+    p = sl_buf_head(&c->in);
+    size = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | p[3];
+    if ((int32_t)size < 0 || size > (uint32_t)s->cfg.socket_request_max_bytes) {
+        sl_log_warn("net", "closing connection peer=%s reason=\"request size "
+                    "%d exceeds socket.request.max.bytes %d\"",
+                    c->peer, (int32_t)size,
+                    (int)s->cfg.socket_request_max_bytes);
+        sl_conn_close(c, "request too large");
+        return;
+    }
+    if (sl_buf_avail(&c->in) - 4 < size) {
+        return;
+    }
+    if (sl_server_over_queue_limit(s)) {
+        c->muted = true; /* resumed when requests finish */
+        sl_conn_set_interest(c);
+        return;
+    }
+    q = malloc(sizeof(*q) + size);
+    if (q == NULL) {
+        sl_conn_close(c, "out of memory");
+        return;
+    }
+    memset(q, 0, sizeof(*q));
+    memcpy(q + 1, p + 4, size);
+    sl_buf_consume(&c->in, 4 + (size_t)size);
+    q->frame = (const uint8_t *)(q + 1);
+    q->len = size;
+    q->conn = c;
+    q->received_ms = sl_now_ms();
+    sl_out_init(&q->out);
+    atomic_init(&q->state, 0);
+    q->task.fn = sl_req_run;
+    if (c->pending_tail != NULL) {
+        c->pending_tail->next = q;
+    } else {
+        c->pending_head = q;
+    }
+    c->pending_tail = q;
+    c->busy = true;
+    c->outstanding++;
+    atomic_fetch_add(&s->outstanding, 1);
+    atomic_fetch_add(&s->queued_bytes, (long long)size);
+    sl_workpool_post(s->wp, &q->task);
 }
 
 static void
@@ -391,11 +467,12 @@ sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
     }
     c->last_active = sl_now_ms();
     if (events & SL_EV_WRITE) {
-        if (!sl_conn_flush(c)) {
+        sl_conn_write(c);
+        if (c->dead) {
             return;
         }
     }
-    if ((events & SL_EV_READ) && !c->closing) {
+    if ((events & SL_EV_READ) && !c->closing && !c->muted) {
         for (;;) {
             if (sl_buf_reserve(&c->in, SL_CONN_READ_CHUNK) != SL_OK) {
                 sl_conn_close(c, "out of memory");
@@ -404,11 +481,7 @@ sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
             n = recv(c->ev.fd, c->in.data + c->in.len, SL_CONN_READ_CHUNK, 0);
             if (n > 0) {
                 c->in.len += (size_t)n;
-                if (!sl_conn_process(c)) {
-                    return;
-                }
-                if (c->closing ||
-                    sl_buf_avail(&c->out) >= SL_CONN_OUT_HIGH) {
+                if ((size_t)n < SL_CONN_READ_CHUNK) {
                     break;
                 }
                 continue;
@@ -426,15 +499,227 @@ sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
             }
             break;
         }
-    } else if (!c->closing && !sl_conn_process(c)) {
-        return; /* frames left over after back-pressure eased */
+        sl_conn_dispatch(c);
     }
-    if (sl_buf_avail(&c->out) > 0 || c->closing) {
-        if (!sl_conn_flush(c)) {
-            return;
+    if (!c->dead) {
+        sl_conn_set_interest(c);
+    }
+}
+
+/* ---- network threads ----------------------------------------------------- */
+
+static void
+sl_netthread_adopt(sl_netthread_t *t, sl_conn_t *c)
+{
+    c->t = t;
+    c->ev.cb = sl_conn_on_io;
+    c->ev.arg = c;
+    if (sl_reactor_add(t->r, &c->ev, SL_EV_READ) != SL_OK) {
+        close(c->ev.fd);
+        atomic_fetch_sub(&t->srv->nconns, 1);
+        sl_conn_free(c);
+        return;
+    }
+    c->prev = NULL;
+    c->next = t->conns;
+    if (t->conns != NULL) {
+        t->conns->prev = c;
+    }
+    t->conns = c;
+}
+
+/* Resume reading on muted connections once the queue has room. */
+static void
+sl_netthread_unmute(sl_netthread_t *t)
+{
+    sl_conn_t *c, *next;
+
+    for (c = t->conns; c != NULL && !sl_server_over_queue_limit(t->srv);
+         c = next) {
+        next = c->next;
+        if (c->muted) {
+            c->muted = false;
+            sl_conn_dispatch(c);
+            sl_conn_set_interest(c);
         }
     }
-    sl_conn_update_interest(c);
+}
+
+/* @thread network thread 0 (or main once the threads are joined) */
+static void
+sl_server_close_listeners(sl_server_t *s)
+{
+    int i;
+
+    for (i = 0; i < s->nlisteners; i++) {
+        if (s->listeners[i].ev.fd >= 0) {
+            sl_reactor_del(s->threads[0].r, &s->listeners[i].ev);
+            close(s->listeners[i].ev.fd);
+            s->listeners[i].ev.fd = -1;
+        }
+    }
+}
+
+static void
+sl_netthread_on_wake(sl_reactor_t *r, void *arg)
+{
+    sl_netthread_t *t = arg;
+    sl_conn_t *nc, *cn;
+    sl_req_t *ret, *done, *q, *qn;
+
+    (void)r;
+    if (t->index == 0 && atomic_load(&t->srv->draining)) {
+        sl_server_close_listeners(t->srv);
+    }
+    pthread_mutex_lock(&t->lock);
+    nc = t->new_conns;
+    ret = t->returned;
+    done = t->done;
+    t->new_conns = NULL;
+    t->returned = NULL;
+    t->done = NULL;
+    pthread_mutex_unlock(&t->lock);
+
+    for (; nc != NULL; nc = cn) {
+        cn = nc->inbox_next;
+        sl_netthread_adopt(t, nc);
+    }
+    /* Handlers returned: the connection may hand on its next request.
+     * Before the done list: a parked request's "returned" must be handled
+     * before its "done", which may free it. */
+    for (q = ret; q != NULL; q = qn) {
+        sl_conn_t *c = q->conn;
+
+        qn = q->ret_next;
+        c->busy = false;
+        if (q->done_at_return) {
+            sl_conn_req_finished(c, q); /* may free q */
+        }
+        if (!c->dead) {
+            sl_conn_dispatch(c);
+            if (!c->dead) {
+                sl_conn_set_interest(c);
+            }
+        }
+    }
+    /* Parked requests finished by another thread. */
+    for (q = done; q != NULL; q = qn) {
+        qn = q->done_next;
+        sl_conn_req_finished(q->conn, q);
+    }
+    if (ret != NULL || done != NULL) {
+        sl_netthread_unmute(t);
+    }
+}
+
+static void
+sl_netthread_tick(sl_reactor_t *r, void *arg)
+{
+    sl_netthread_t *t = arg;
+    sl_server_t *s = t->srv;
+    sl_conn_t *c, *next;
+    int64_t now = sl_now_ms();
+
+    (void)r;
+    sl_netthread_unmute(t);
+    if (s->cfg.connections_max_idle_ms <= 0) {
+        return;
+    }
+    for (c = t->conns; c != NULL; c = next) {
+        next = c->next;
+        if (now - c->last_active > s->cfg.connections_max_idle_ms &&
+            c->out.total == 0 && c->outstanding == 0) {
+            sl_log_info("net", "closing idle connection peer=%s idle_ms=%lld",
+                        c->peer, (long long)(now - c->last_active));
+            sl_conn_close(c, "idle");
+        }
+    }
+}
+
+static void *
+sl_netthread_main(void *arg)
+{
+    sl_netthread_t *t = arg;
+
+    sl_reactor_run(t->r);
+    return NULL;
+}
+
+/* ---- listeners ----------------------------------------------------------- */
+
+static void
+sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
+{
+    sl_listener_t *l = ev->arg;
+    sl_server_t *s = l->srv;
+    sl_netthread_t *t;
+    struct sockaddr_storage ss;
+    socklen_t slen;
+    sl_conn_t *c;
+    char host[INET6_ADDRSTRLEN];
+    int fd, one = 1, port = 0;
+
+    (void)r;
+    (void)events;
+    for (;;) {
+        slen = sizeof(ss);
+        fd = accept4(ev->fd, (struct sockaddr *)&ss, &slen,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                sl_log_warn("net", "accept failed: out of file descriptors");
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+                       errno != EINTR && errno != ECONNABORTED) {
+                sl_log_warn("net", "accept failed errno=%d", errno);
+            }
+            return;
+        }
+        host[0] = '\0';
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+            port = ntohs(a->sin6_port);
+        }
+        if (atomic_load(&s->draining) ||
+            (s->cfg.max_connections > 0 &&
+             atomic_load(&s->nconns) >= s->cfg.max_connections)) {
+            sl_log_warn("net", "refusing connection peer=%s:%d reason=%s",
+                        host, port,
+                        atomic_load(&s->draining) ? "shutting down"
+                                                  : "max.connections");
+            close(fd);
+            continue;
+        }
+        c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+            close(fd);
+            continue;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->listener = l->index;
+        c->ev.fd = fd;
+        c->last_active = sl_now_ms();
+        snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+        sl_buf_init(&c->in);
+        sl_out_init(&c->out);
+        atomic_fetch_add(&s->nconns, 1);
+        t = &s->threads[s->next_thread++ % (unsigned)s->nthreads];
+        sl_log_debug("net", "connection accepted peer=%s listener=%s thread=%d",
+                     c->peer, s->cfg.listeners[l->index].name, t->index);
+        if (t == &s->threads[0]) {
+            sl_netthread_adopt(t, c);
+        } else {
+            pthread_mutex_lock(&t->lock);
+            c->inbox_next = t->new_conns;
+            t->new_conns = c;
+            pthread_mutex_unlock(&t->lock);
+            sl_reactor_wake(t->r);
+        }
+    }
 }
 
 static sl_err_t
@@ -443,9 +728,9 @@ sl_server_listen_one(sl_server_t *s, int i)
     const sl_listener_spec_t *spec = &s->cfg.listeners[i];
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[16];
-    int fd = -1, one = 1, rc;
+    int fd = -1, one = 1, rc, err = 0;
     struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
+    socklen_t slen = sizeof(ss);
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -458,10 +743,12 @@ sl_server_listen_one(sl_server_t *s, int i)
                      spec->host, gai_strerror(rc));
         return SL_ERR__IO;
     }
+    /* Prefer IPv6 wildcard (dual stack) when no host is given. */
     for (ai = res; ai != NULL; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
+        fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
+            err = errno;
             continue;
         }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -469,16 +756,18 @@ sl_server_listen_one(sl_server_t *s, int i)
             listen(fd, 1024) == 0) {
             break;
         }
+        err = errno;
         close(fd);
         fd = -1;
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        sl_log_error("net", "cannot listen listener=%s host=%s port=%d errno=%d",
-                     spec->name, spec->host, spec->port, errno);
+        sl_log_error("net", "cannot listen listener=%s host=%s port=%d "
+                     "error=\"%s\"",
+                     spec->name, spec->host, spec->port, strerror(err));
         return SL_ERR__IO;
     }
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    getsockname(fd, (struct sockaddr *)&ss, &slen);
     s->listeners[i].port = ntohs(ss.ss_family == AF_INET6
                                      ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                      : ((struct sockaddr_in *)&ss)->sin_port);
@@ -487,7 +776,8 @@ sl_server_listen_one(sl_server_t *s, int i)
     s->listeners[i].ev.fd = fd;
     s->listeners[i].ev.cb = sl_listener_on_accept;
     s->listeners[i].ev.arg = &s->listeners[i];
-    if (sl_reactor_add(s->r, &s->listeners[i].ev, SL_EV_READ) != SL_OK) {
+    if (sl_reactor_add(s->threads[0].r, &s->listeners[i].ev, SL_EV_READ) !=
+        SL_OK) {
         close(fd);
         s->listeners[i].ev.fd = -1;
         return SL_ERR__IO;
@@ -497,11 +787,57 @@ sl_server_listen_one(sl_server_t *s, int i)
     return SL_OK;
 }
 
-sl_err_t
-sl_server_listen(sl_server_t *s)
+/* ---- server --------------------------------------------------------------- */
+
+sl_server_t *
+sl_server_create(const sl_server_config_t *cfg, sl_workpool_t *wp,
+                 sl_server_request_cb cb, void *ctx)
 {
+    sl_server_t *s = calloc(1, sizeof(*s));
     int i;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->wp = wp;
+    s->cb = cb;
+    s->ctx = ctx;
+    s->nthreads = cfg->network_threads;
+    if (s->nthreads < 1) {
+        s->nthreads = 1;
+    }
+    if (s->nthreads > SL_SERVER_MAX_THREADS) {
+        s->nthreads = SL_SERVER_MAX_THREADS;
+    }
+    for (i = 0; i < SL_SERVER_MAX_LISTENERS; i++) {
+        s->listeners[i].ev.fd = -1;
+    }
+    for (i = 0; i < s->nthreads; i++) {
+        sl_netthread_t *t = &s->threads[i];
+
+        t->srv = s;
+        t->index = i;
+        pthread_mutex_init(&t->lock, NULL);
+        t->r = sl_reactor_create();
+        if (t->r == NULL) {
+            s->nthreads = i;
+            sl_server_destroy(s);
+            return NULL;
+        }
+        sl_reactor_set_wake(t->r, sl_netthread_on_wake, t);
+        sl_reactor_set_after(t->r, sl_netthread_reap, t);
+        sl_reactor_set_tick(t->r, 200, sl_netthread_tick, t);
+    }
+    return s;
+}
+
+sl_err_t
+sl_server_start(sl_server_t *s)
+{
+    char name[16];
     sl_err_t err;
+    int i;
 
     for (i = 0; i < s->cfg.nlisteners; i++) {
         err = sl_server_listen_one(s, i);
@@ -510,8 +846,16 @@ sl_server_listen(sl_server_t *s)
         }
         s->nlisteners = i + 1;
     }
-    sl_reactor_set_after(s->r, sl_server_free_zombies, s);
-    sl_reactor_set_tick(s->r, 1000, sl_server_idle_tick, s);
+    for (i = 0; i < s->nthreads; i++) {
+        if (pthread_create(&s->threads[i].tid, NULL, sl_netthread_main,
+                           &s->threads[i]) != 0) {
+            sl_log_error("net", "cannot start network thread %d", i);
+            return SL_ERR__IO;
+        }
+        snprintf(name, sizeof(name), "sl-net-%d", i & 0xff);
+        pthread_setname_np(s->threads[i].tid, name);
+        s->threads[i].started = true;
+    }
     return SL_OK;
 }
 
@@ -522,8 +866,38 @@ sl_server_port(const sl_server_t *s, int i)
 }
 
 void
+sl_server_stop(sl_server_t *s, int64_t timeout_ms)
+{
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    int64_t deadline = sl_now_ms() + timeout_ms;
+    int i;
+
+    /* Thread 0 owns the listeners: it closes them when it sees draining. */
+    atomic_store(&s->draining, true);
+    sl_reactor_wake(s->threads[0].r);
+    /* Let in-flight requests finish and their responses go out. */
+    while (atomic_load(&s->outstanding) > 0 && sl_now_ms() < deadline) {
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&s->outstanding) > 0) {
+        sl_log_warn("net", "stopping with requests in flight count=%d",
+                    atomic_load(&s->outstanding));
+    }
+    nanosleep(&ts, NULL); /* a last write round */
+    for (i = 0; i < s->nthreads; i++) {
+        if (s->threads[i].started) {
+            sl_reactor_stop(s->threads[i].r);
+            pthread_join(s->threads[i].tid, NULL);
+            s->threads[i].started = false;
+        }
+    }
+}
+
+void
 sl_server_destroy(sl_server_t *s)
 {
+    sl_conn_t *c, *cn;
+    sl_req_t *q, *qn;
     int i;
 
     if (s == NULL) {
@@ -531,14 +905,36 @@ sl_server_destroy(sl_server_t *s)
     }
     for (i = 0; i < s->nlisteners; i++) {
         if (s->listeners[i].ev.fd >= 0) {
-            sl_reactor_del(s->r, &s->listeners[i].ev);
             close(s->listeners[i].ev.fd);
         }
     }
-    while (s->conns != NULL) {
-        sl_conn_close(s->conns, "shutdown");
+    for (i = 0; i < s->nthreads; i++) {
+        sl_netthread_t *t = &s->threads[i];
+
+        for (c = t->new_conns; c != NULL; c = cn) {
+            cn = c->inbox_next;
+            close(c->ev.fd);
+            sl_conn_free(c);
+        }
+        while (t->conns != NULL) {
+            sl_conn_close(t->conns, "shutdown");
+        }
+        /* Requests still out (timeout) are leaked on purpose: a worker or
+         * a parked operation may still hold them. */
+        for (c = t->zombies; c != NULL; c = cn) {
+            cn = c->next;
+            if (c->outstanding > 0) {
+                continue;
+            }
+            for (q = c->pending_head; q != NULL; q = qn) {
+                qn = q->next;
+                sl_req_free(q);
+            }
+            sl_conn_free(c);
+        }
+        sl_reactor_destroy(t->r);
+        pthread_mutex_destroy(&t->lock);
     }
-    sl_server_free_zombies(s->r, s);
     free(s);
 }
 

@@ -1,40 +1,67 @@
 /*
- * net/server.h: listeners, connections and request framing.
+ * net/server.h: listeners, network threads, connections, request framing.
  *
- * The server accepts connections on its listeners, reads size-prefixed
- * request frames (int32 big-endian size, then header and body), enforces
- * socket.request.max.bytes, max.connections and connections.max.idle.ms, and
- * hands each complete frame to the request callback on the reactor thread.
- * Responses are written in request order.
+ * num.network.threads network threads each run a reactor and own the
+ * connections assigned to them (round robin at accept). A network thread
+ * reads size-prefixed frames (int32 big-endian size, then header and body),
+ * enforces socket.request.max.bytes, max.connections,
+ * connections.max.idle.ms and queued.max.request.bytes, and posts each
+ * complete frame as a request to the worker pool. Requests of one connection
+ * are handed to workers one at a time, in order; a handler may finish its
+ * request later (a request parked until data is durable), and the connection
+ * may meanwhile hand on its next request. Responses are written strictly in
+ * request order, with writev for memory and sendfile for file ranges.
  *
- * Owns: listener sockets and connections (each freed only after the reactor
- * batch that closed it). Thread: the reactor's.
+ * Owns: listener sockets, network threads, connections (a closed connection
+ * is freed once its last request is done). Thread: see each function.
  */
 #ifndef SL_NET_SERVER_H
 #define SL_NET_SERVER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/buf.h"
 #include "core/err.h"
+#include "net/out.h"
 #include "net/reactor.h"
+#include "net/workpool.h"
 
 #define SL_SERVER_MAX_LISTENERS 8
+#define SL_SERVER_MAX_THREADS 64
 
 typedef struct sl_server_s sl_server_t;
 typedef struct sl_conn_s sl_conn_t;
+typedef struct sl_req_s sl_req_t;
+
+/* One request: a frame (header + body, no size prefix) and its response. */
+struct sl_req_s {
+    /* Set by the server; read-only for handlers. */
+    const uint8_t *frame;
+    size_t len;
+    sl_conn_t *conn;   /* only for sl_conn_peer()/sl_conn_listener() */
+    int64_t received_ms;
+    /* Filled by the handler: the whole response frame, size prefix included. */
+    sl_out_t out;
+    /* Free for the handler's use (parked state). */
+    void *user;
+    /* Server-private. */
+    sl_task_t task;
+    sl_req_t *next;
+    sl_req_t *ret_next;
+    sl_req_t *done_next;
+    _Atomic unsigned state;
+    int done_at_return; /* written by the worker under the thread lock */
+    int finished;       /* owning network thread only */
+    sl_err_t status;
+};
 
 /*
- * Handle one request frame (header + body, no size prefix), valid only during
- * the call. Append the whole response frame, size prefix included, to <out>.
- * @returns SL_OK; or SL_ERR__CLOSED to close the connection once <out> is
- * flushed (the callback logs why).
- * @thread reactor
+ * Handle one request. The handler must call sl_req_done() exactly once,
+ * before returning or later from any thread.
+ * @thread worker
  */
-typedef sl_err_t (*sl_server_request_cb)(void *ctx, sl_conn_t *c,
-                                         const uint8_t *frame, size_t len,
-                                         sl_buf_t *out);
+typedef void (*sl_server_request_cb)(void *ctx, sl_req_t *r);
 
 typedef struct sl_listener_spec_s {
     char name[32]; /* listener name, e.g. PLAINTEXT */
@@ -45,9 +72,11 @@ typedef struct sl_listener_spec_s {
 typedef struct sl_server_config_s {
     sl_listener_spec_t listeners[SL_SERVER_MAX_LISTENERS];
     int nlisteners;
+    int network_threads;
     int32_t socket_request_max_bytes;
     int32_t max_connections;
     int64_t connections_max_idle_ms;
+    int64_t queued_max_request_bytes; /* <= 0: no limit */
 } sl_server_config_t;
 
 /*
@@ -58,21 +87,38 @@ typedef struct sl_server_config_s {
 int sl_server_parse_listeners(const char *value, sl_listener_spec_t *specs,
                               int max, const char **why);
 
-sl_server_t *sl_server_create(sl_reactor_t *r, const sl_server_config_t *cfg,
-                              sl_server_request_cb cb, void *ctx);
+/* @thread main */
+sl_server_t *sl_server_create(const sl_server_config_t *cfg,
+                              sl_workpool_t *wp, sl_server_request_cb cb,
+                              void *ctx);
 
-/* Bind and listen on every listener. @returns SL_OK or __IO (logged). */
-sl_err_t sl_server_listen(sl_server_t *s);
+/* Bind every listener and start the network threads.
+ * @returns SL_OK or __IO (logged). @thread main */
+sl_err_t sl_server_start(sl_server_t *s);
 
 /* The bound port of listener <i> (useful with port 0). */
 int sl_server_port(const sl_server_t *s, int i);
 
-/* Close listeners and every connection. */
+/*
+ * Stop accepting, stop taking new requests, wait up to <timeout_ms> for
+ * requests in flight to finish and their responses to be written, then stop
+ * the network threads. @thread main
+ */
+void sl_server_stop(sl_server_t *s, int64_t timeout_ms);
+
+/* Free everything; sl_server_stop() first. @thread main */
 void sl_server_destroy(sl_server_t *s);
 
-/* "host:port" of the peer. */
+/*
+ * Finish request <r>. SL_OK sends r->out; SL_ERR__CLOSED sends the earlier
+ * responses and r->out (if any), then closes the connection.
+ * @thread any
+ */
+void sl_req_done(sl_req_t *r, sl_err_t status);
+
+/* "host:port" of the peer. @thread any (immutable) */
 const char *sl_conn_peer(const sl_conn_t *c);
-/* Index of the listener the connection came through. */
+/* Index of the listener the connection came through. @thread any */
 int sl_conn_listener(const sl_conn_t *c);
 
 #endif
