@@ -6,6 +6,11 @@
  * in tests/golden/proxy.py. Does not own any file output: the proxy writes
  * every frame.
  *
+ * Usage: capture_client [latest|oldest]. "latest" (the default) lets the
+ * client and mock agree on their newest common versions; "oldest" caps the
+ * mock at Kafka 4.0's lowest supported version of each API driven here
+ * (skipping zstd, which needs Produce v7, and transactions).
+ *
  * Protocol with the proxy (which starts this program):
  *   1. this program prints "MOCK <host:port>" on stdout (the mock broker),
  *   2. the proxy answers one line "<host:port>" on stdin (its own listener),
@@ -29,6 +34,10 @@
 
 static const char *sl_cap_codecs[SL_CAP_NCODEC] = {"none", "gzip", "snappy",
                                                    "lz4", "zstd"};
+
+/* Codecs produced in this run: all five, or four in the "oldest" run (zstd
+ * needs Produce v7). */
+static int sl_cap_ncodec = SL_CAP_NCODEC;
 
 static int sl_cap_dr_ok;
 static int sl_cap_dr_fail;
@@ -133,7 +142,7 @@ sl_cap_run_producer(const char *bootstrap)
     if (rk == NULL) {
         sl_cap_die("producer: %s", errstr);
     }
-    for (c = 0; c < SL_CAP_NCODEC; c++) {
+    for (c = 0; c < sl_cap_ncodec; c++) {
         rd_kafka_topic_conf_t *tconf = rd_kafka_topic_conf_new();
         rd_kafka_topic_t *rkt;
 
@@ -156,7 +165,7 @@ sl_cap_run_producer(const char *bootstrap)
         rd_kafka_topic_destroy(rkt);
     }
     rd_kafka_destroy(rk);
-    if (sl_cap_dr_ok != SL_CAP_NREC * SL_CAP_NCODEC || sl_cap_dr_fail != 0) {
+    if (sl_cap_dr_ok != SL_CAP_NREC * sl_cap_ncodec || sl_cap_dr_fail != 0) {
         sl_cap_die("delivered %d, failed %d", sl_cap_dr_ok, sl_cap_dr_fail);
     }
 }
@@ -216,8 +225,8 @@ sl_cap_run_txn(const char *bootstrap)
     rd_kafka_topic_partition_list_destroy(offsets);
     sl_cap_check_txn(rd_kafka_commit_transaction(rk, 10000), "commit txn");
     rd_kafka_destroy(rk);
-    if (sl_cap_dr_ok != SL_CAP_NREC * SL_CAP_NCODEC + 10 ||
-        sl_cap_dr_fail != 0) {
+    if (sl_cap_dr_ok != SL_CAP_NREC * sl_cap_ncodec + 10 ||
+        sl_cap_dr_fail != 0) { /* runs after sl_cap_run_producer() */
         sl_cap_die("txn delivered %d, failed %d", sl_cap_dr_ok, sl_cap_dr_fail);
     }
 }
@@ -261,8 +270,8 @@ sl_cap_run_consumer(const char *bootstrap)
     }
     rd_kafka_poll_set_consumer(rk);
 
-    subs = rd_kafka_topic_partition_list_new(SL_CAP_NCODEC);
-    for (c = 0; c < SL_CAP_NCODEC; c++) {
+    subs = rd_kafka_topic_partition_list_new(sl_cap_ncodec);
+    for (c = 0; c < sl_cap_ncodec; c++) {
         snprintf(topic, sizeof(topic), "golden-%s", sl_cap_codecs[c]);
         rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
     }
@@ -271,7 +280,7 @@ sl_cap_run_consumer(const char *bootstrap)
     }
 
     deadline = sl_cap_now_ms() + 20000;
-    while (got < SL_CAP_NREC * SL_CAP_NCODEC && sl_cap_now_ms() < deadline) {
+    while (got < SL_CAP_NREC * sl_cap_ncodec && sl_cap_now_ms() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
 
         if (m == NULL) {
@@ -285,16 +294,16 @@ sl_cap_run_consumer(const char *bootstrap)
         }
         rd_kafka_message_destroy(m);
     }
-    if (got != SL_CAP_NREC * SL_CAP_NCODEC) {
-        sl_cap_die("consumed %d of %d", got, SL_CAP_NREC * SL_CAP_NCODEC);
+    if (got != SL_CAP_NREC * sl_cap_ncodec) {
+        sl_cap_die("consumed %d of %d", got, SL_CAP_NREC * sl_cap_ncodec);
     }
 
     if ((err = rd_kafka_commit(rk, NULL, 0)) != 0) {
         sl_cap_die("commit: %s", rd_kafka_err2str(err));
     }
 
-    committed = rd_kafka_topic_partition_list_new(SL_CAP_NCODEC);
-    for (c = 0; c < SL_CAP_NCODEC; c++) {
+    committed = rd_kafka_topic_partition_list_new(sl_cap_ncodec);
+    for (c = 0; c < sl_cap_ncodec; c++) {
         snprintf(topic, sizeof(topic), "golden-%s", sl_cap_codecs[c]);
         rd_kafka_topic_partition_list_add(committed, topic, 0);
     }
@@ -332,16 +341,42 @@ sl_cap_run_consumer(const char *bootstrap)
     rd_kafka_destroy(rk);
 }
 
+/*
+ * Kafka 4.0's lowest accepted version of each API this program drives; the
+ * "oldest" run caps the mock at these so that the client speaks them.
+ * FindCoordinator v0 has no key type, so that run skips transactions.
+ */
+static const struct {
+    int16_t key, version;
+} sl_cap_oldest[] = {
+    {0, 3},  /* Produce */
+    {1, 4},  /* Fetch */
+    {2, 1},  /* ListOffsets */
+    {3, 0},  /* Metadata */
+    {8, 2},  /* OffsetCommit */
+    {9, 1},  /* OffsetFetch */
+    {10, 0}, /* FindCoordinator */
+    {11, 2}, /* JoinGroup */
+    {12, 0}, /* Heartbeat */
+    {13, 0}, /* LeaveGroup */
+    {14, 0}, /* SyncGroup */
+    {22, 0}, /* InitProducerId */
+};
+
 int
-main(void)
+main(int argc, char **argv)
 {
     char errstr[512], line[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_mock_cluster_t *mc;
     rd_kafka_t *owner;
+    int oldest = argc > 1 && strcmp(argv[1], "oldest") == 0;
     size_t n;
     int c;
 
+    if (argc > 1 && !oldest && strcmp(argv[1], "latest") != 0) {
+        sl_cap_die("usage: capture_client [latest|oldest]");
+    }
     sl_cap_set(conf, "log_level", "3");
     owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (owner == NULL) {
@@ -351,11 +386,22 @@ main(void)
     if (mc == NULL) {
         sl_cap_die("mock cluster");
     }
-    for (c = 0; c <= SL_CAP_NCODEC; c++) {
+    if (oldest) {
+        sl_cap_ncodec = SL_CAP_NCODEC - 1;
+        for (size_t i = 0; i < sizeof(sl_cap_oldest) / sizeof(sl_cap_oldest[0]);
+             i++) {
+            if (rd_kafka_mock_set_apiversion(mc, sl_cap_oldest[i].key,
+                                             sl_cap_oldest[i].version,
+                                             sl_cap_oldest[i].version) != 0) {
+                sl_cap_die("mock apiversion %d", sl_cap_oldest[i].key);
+            }
+        }
+    }
+    for (c = 0; c <= sl_cap_ncodec; c++) {
         char topic[64];
 
         snprintf(topic, sizeof(topic), "golden-%s",
-                 c < SL_CAP_NCODEC ? sl_cap_codecs[c] : "txn");
+                 c < sl_cap_ncodec ? sl_cap_codecs[c] : "txn");
         if (rd_kafka_mock_topic_create(mc, topic, 1, 1) != 0) {
             sl_cap_die("mock topic %s", topic);
         }
@@ -370,7 +416,9 @@ main(void)
     line[n] = '\0';
 
     sl_cap_run_producer(line);
-    sl_cap_run_txn(line);
+    if (!oldest) {
+        sl_cap_run_txn(line);
+    }
     sl_cap_run_consumer(line);
 
     rd_kafka_mock_cluster_destroy(mc);

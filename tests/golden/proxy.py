@@ -7,8 +7,9 @@ tests/data/batches/. Run through tests/golden/capture.sh, not directly.
 
 How it works:
   - starts the capture client (tests/golden/capture_client.c, built by
-    capture.sh), reads "MOCK host:port" from it, listens on 127.0.0.1:0 and
-    answers the client with its own address;
+    capture.sh) twice, "latest" then "oldest" (the mock capped at Kafka
+    4.0's lowest versions); each time reads "MOCK host:port" from it, listens
+    on 127.0.0.1:0 and answers the client with its own address;
   - relays every connection to the mock broker, splitting both directions
     into size-prefixed frames; requests are paired with responses by
     correlation id per connection;
@@ -23,7 +24,8 @@ How it works:
     NNNN-resp-<api>-v<ver>[-<tag>].bin (tag: Produce codec or txn,
     FindCoordinator key type group or txn) (raw header + body, no size
     prefix), a README.md listing them, and for each codec the concatenated
-    v2 record batches of every Produce request to golden-<codec> as
+    v2 record batches of every Produce request to golden-<codec> in the
+    "latest" run as
     tests/data/batches/rdkafka_<codec>.bin.
 """
 
@@ -177,14 +179,16 @@ class Recorder:
         self.lock = threading.Lock()
         self.seq = 0
         self.requests = {}  # seq -> (key, ver, frame)
+        self.run_of = {}  # seq -> index of the client run that sent it
         self.responses = {}  # seq -> frame
         self.rewrites = 0  # responses whose advertised port was rewritten
 
-    def add_request(self, frame):
+    def add_request(self, frame, run):
         with self.lock:
             self.seq += 1
             key, ver = struct.unpack(">hh", frame[:4])
             self.requests[self.seq] = (key, ver, frame)
+            self.run_of[self.seq] = run
             return self.seq
 
     def add_response(self, seq, frame):
@@ -215,8 +219,9 @@ def recv_frame(sock):
 class Conn:
     """One client connection relayed to the mock broker."""
 
-    def __init__(self, rec, client, upstream, find, repl):
-        self.rec, self.client, self.upstream = rec, client, upstream
+    def __init__(self, rec, run, client, upstream, find, repl):
+        self.rec, self.run = rec, run
+        self.client, self.upstream = client, upstream
         self.find, self.repl = find, repl
         self.pending = {}  # correlation id -> seq
         self.lock = threading.Lock()
@@ -235,7 +240,7 @@ class Conn:
                 if frame is None:
                     break
                 corr = struct.unpack(">i", frame[4:8])[0]
-                seq = self.rec.add_request(frame)
+                seq = self.rec.add_request(frame, self.run)
                 with self.lock:
                     self.pending[corr] = seq
                 self.upstream.sendall(struct.pack(">i", len(frame)) + frame)
@@ -264,7 +269,7 @@ class Conn:
         self.close()
 
 
-def serve(listener, rec, mock_host, mock_port, proxy_port, stop):
+def serve(listener, rec, run, mock_host, mock_port, proxy_port, stop):
     find = mock_host.encode() + struct.pack(">i", mock_port)
     repl = mock_host.encode() + struct.pack(">i", proxy_port)
     listener.settimeout(0.2)
@@ -275,7 +280,7 @@ def serve(listener, rec, mock_host, mock_port, proxy_port, stop):
             continue
         client.settimeout(None)
         upstream = socket.create_connection((mock_host, mock_port))
-        c = Conn(rec, client, upstream, find, repl)
+        c = Conn(rec, run, client, upstream, find, repl)
         for fn in (c.pump_requests, c.pump_responses):
             threading.Thread(target=fn, daemon=True).start()
 
@@ -291,9 +296,9 @@ def select_frames(rec):
         if key == 0:
             tps = produce_topics_records(frame)
             topic = tps[0][0] if len(tps) == 1 else None
-            if topic is None or topic in topics:
+            if topic is None or (ver, topic) in topics:
                 continue
-            topics.add(topic)
+            topics.add((ver, topic))
             tag = "-" + topic.split("-", 1)[1]
         else:
             if key == 10:
@@ -331,7 +336,7 @@ def write_outputs(rec, golden_dir, batches_dir):
     batches = {c: b"" for c in CODECS}
     for seq in sorted(rec.requests):
         key, ver, frame = rec.requests[seq]
-        if key != 0:
+        if key != 0 or rec.run_of[seq] != 0:
             continue
         for topic, records in produce_topics_records(frame):
             codec = topic.split("-", 1)[1]
@@ -372,10 +377,58 @@ request or response header plus body, without the 4-byte size prefix.
 Responses in Metadata/FindCoordinator carry the proxy's port (rewritten from
 the mock's). Timestamps, producer ids and ports vary between captures.
 
+Two client runs: "latest" (newest versions librdkafka and its mock share)
+and "oldest" (the mock capped at Apache Kafka 4.0's lowest version of each
+API, without zstd and transactions; in that run librdkafka 2.0.2 sent its
+Produce batches uncompressed, whatever the topic's codec). librdkafka asks for ApiVersions v3
+first; the mock supports only v0-2 and answers with a hand-made body that is
+not Kafka wire format (error 35, a raw one-byte array count, no tagged
+fields), after which the client retries with v0. test_golden.c checks those
+answers by bytes and does not decode them.
+
 tests/data/batches/rdkafka_<codec>.bin hold the `records` of every Produce
-request to `golden-<codec>`: 100 records, key `key-<i>`, value `value-<i>`
+request to `golden-<codec>` in the "latest" run: 100 records, key `key-<i>`, value `value-<i>`
 ten times, header `idx`=`<i>`, i = 0..99, as v2 record batches in order.
 """
+
+
+def run_client(client, mode, rec, run):
+    """Run the capture client once in <mode> behind a fresh proxy."""
+    proc = subprocess.Popen([client, mode], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().split()
+    if len(line) != 2 or line[0] != "MOCK":
+        proc.kill()
+        raise SystemExit("proxy: unexpected client output %r" % line)
+    mock_host, mock_port = line[1].split(",")[0].rsplit(":", 1)
+    mock_port = int(mock_port)
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    proxy_port = listener.getsockname()[1]
+    stop = threading.Event()
+    rewrites = rec.rewrites
+    t = threading.Thread(target=serve, args=(listener, rec, run, mock_host,
+                                             mock_port, proxy_port, stop),
+                         daemon=True)
+    t.start()
+    proc.stdin.write("127.0.0.1:%d\n" % proxy_port)
+    proc.stdin.flush()
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise SystemExit("proxy: capture client (%s) timed out" % mode)
+    stop.set()
+    t.join()
+    listener.close()
+    if proc.returncode != 0 or "DONE" not in out:
+        raise SystemExit("proxy: capture client (%s) failed (%d)" %
+                         (mode, proc.returncode))
+    if rec.rewrites == rewrites:
+        raise SystemExit("proxy: mock port never seen in a response; "
+                         "the client may have bypassed the proxy")
 
 
 def main():
@@ -389,39 +442,9 @@ def main():
     global README_HEAD
     README_HEAD = README_HEAD % args.librdkafka_version
 
-    proc = subprocess.Popen([args.client], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline().split()
-    if len(line) != 2 or line[0] != "MOCK":
-        proc.kill()
-        raise SystemExit("proxy: unexpected client output %r" % line)
-    mock_host, mock_port = line[1].split(",")[0].rsplit(":", 1)
-    mock_port = int(mock_port)
-
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    proxy_port = listener.getsockname()[1]
-    rec, stop = Recorder(), threading.Event()
-    t = threading.Thread(target=serve, args=(listener, rec, mock_host,
-                                             mock_port, proxy_port, stop),
-                         daemon=True)
-    t.start()
-    proc.stdin.write("127.0.0.1:%d\n" % proxy_port)
-    proc.stdin.flush()
-    try:
-        out, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise SystemExit("proxy: capture client timed out")
-    stop.set()
-    t.join()
-    if proc.returncode != 0 or "DONE" not in out:
-        raise SystemExit("proxy: capture client failed (%d)" %
-                         proc.returncode)
-    if rec.rewrites == 0:
-        raise SystemExit("proxy: mock port never seen in a response; "
-                         "the client may have bypassed the proxy")
+    rec = Recorder()
+    for run, mode in enumerate(("latest", "oldest")):
+        run_client(args.client, mode, rec, run)
     with rec.lock:
         write_outputs(rec, args.golden_dir, args.batches_dir)
     print("proxy: %d requests, %d responses, %d port rewrites" % (
