@@ -32,6 +32,7 @@
 #include "core/varint.h"
 #include "proto/gen/api_table.h"
 #include "proto/gen/api_versions.h"
+#include "proto/gen/data.h"
 #include "proto/gen/end_txn.h"
 #include "proto/gen/fetch.h"
 #include "proto/gen/find_coordinator.h"
@@ -332,6 +333,29 @@ test_crc32c_known_value(void **state)
  */
 #define SL_GOLDEN_BATCH_HDR 61
 
+/*
+ * Check the v2 batch at <b> (with <avail> bytes from b on): whole, magic 2,
+ * CRC32C right, a positive record count matching last_offset_delta.
+ * @returns batch_length (the batch spans 12 + batch_length bytes).
+ */
+static uint32_t
+sl_golden_check_batch(const uint8_t *b, size_t avail)
+{
+    uint32_t blen;
+
+    assert_true(avail >= SL_GOLDEN_BATCH_HDR);
+    blen = sl_golden_be32(b + 8);
+    assert_true(blen >= SL_GOLDEN_BATCH_HDR - 12);
+    assert_true(blen <= avail - 12);
+    assert_int_equal(b[16], 2); /* magic */
+    assert_int_equal(sl_golden_be32(b + 17),
+                     sl_golden_crc32c(b + 21, blen + 12 - 21));
+    assert_true((int32_t)sl_golden_be32(b + 57) > 0);
+    assert_int_equal((int32_t)sl_golden_be32(b + 23) + 1,
+                     (int32_t)sl_golden_be32(b + 57));
+    return blen;
+}
+
 static void
 test_batches_well_formed(void **state)
 {
@@ -348,22 +372,13 @@ test_batches_well_formed(void **state)
         while (pos < len) {
             const uint8_t *b = buf + pos;
             uint32_t blen;
-            int32_t count, last_delta;
+            int32_t count;
 
-            assert_true(len - pos >= SL_GOLDEN_BATCH_HDR);
-            blen = sl_golden_be32(b + 8);
-            assert_true(blen >= SL_GOLDEN_BATCH_HDR - 12);
-            assert_true(blen <= len - pos - 12);
-            assert_int_equal(b[16], 2); /* magic */
-            assert_int_equal(sl_golden_be32(b + 17),
-                             sl_golden_crc32c(b + 21, blen + 12 - 21));
+            blen = sl_golden_check_batch(b, len - pos);
             /* codec bits match the topic; not transactional, not control */
             assert_int_equal(sl_golden_be16(b + 21) & 0x7, c);
             assert_int_equal(sl_golden_be16(b + 21) & 0x30, 0);
             count = (int32_t)sl_golden_be32(b + 57);
-            last_delta = (int32_t)sl_golden_be32(b + 23);
-            assert_true(count > 0);
-            assert_int_equal(last_delta, count - 1);
             /* idempotent producer: sequences continue across batches */
             assert_true((int64_t)sl_golden_be64(b + 43) >= 0);
             assert_int_equal((int32_t)sl_golden_be32(b + 53), next_seq);
@@ -921,8 +936,45 @@ sl_golden_check_txn(const sl_golden_frame_t *f)
     }
 }
 
+/*
+ * Records of a Fetch response: whole, valid v2 batches (the mock never
+ * truncates). Counts in <same> the batches that are byte for byte (from the
+ * magic byte on: offsets and leader epoch may be the broker's) a batch of a
+ * tests/data/batches file, i.e. what the capture produced.
+ */
 static void
-sl_golden_check_misc(const sl_golden_frame_t *f)
+sl_golden_check_fetched(sl_bytes_t records, int *same)
+{
+    size_t pos = 0, len = records.len > 0 ? (size_t)records.len : 0;
+
+    while (pos < len) {
+        const uint8_t *b = records.ptr + pos;
+        uint32_t blen = sl_golden_check_batch(b, len - pos);
+
+        for (int c = 0; c < 5; c++) {
+            char name[64];
+            size_t flen, fpos = 0;
+            uint8_t *file;
+
+            snprintf(name, sizeof(name), "rdkafka_%s.bin", sl_golden_codecs[c]);
+            file = sl_golden_read(SL_BATCHES_DIR, name, &flen);
+            while (fpos + SL_GOLDEN_BATCH_HDR <= flen) {
+                uint32_t fblen = sl_golden_be32(file + fpos + 8);
+
+                if (fblen == blen && fblen <= flen - fpos - 12 &&
+                    memcmp(file + fpos + 16, b + 16, blen - 4) == 0) {
+                    (*same)++;
+                }
+                fpos += 12 + (size_t)fblen;
+            }
+            free(file);
+        }
+        pos += 12 + blen;
+    }
+}
+
+static void
+sl_golden_check_misc(const sl_golden_frame_t *f, int *fetched_same)
 {
     if (f->key == 18 && !f->nm.is_req) {
         const sl_msg_api_versions_resp_t *m = f->body;
@@ -968,6 +1020,13 @@ sl_golden_check_misc(const sl_golden_frame_t *f)
         assert_int_equal(m->error_code, 0);
         for (int32_t t = 0; t < m->responses_count; t++) {
             assert_true(sl_golden_codec_of(m->responses[t].topic) >= 0);
+            for (int32_t p = 0; p < m->responses[t].partitions_count; p++) {
+                const sl_msg_fetch_resp_partition_data_t *pd =
+                    &m->responses[t].partitions[p];
+
+                assert_int_equal(pd->error_code, 0);
+                sl_golden_check_fetched(pd->records, fetched_same);
+            }
         }
     }
 }
@@ -983,7 +1042,7 @@ test_golden_fields(void **state)
     size_t n = sl_golden_list(names, SL_GOLDEN_MAX_FILES);
     sl_arena_t *a = sl_arena_create(64 * 1024, SL_GOLDEN_ARENA_CAP);
     int metadata_named = 0, checked_produce = 0, checked_commit = 0;
-    int compared = 0;
+    int compared = 0, fetched_same = 0;
 
     (void)state;
     assert_non_null(a);
@@ -1015,7 +1074,7 @@ test_golden_fields(void **state)
             sl_golden_check_txn(&f);
             break;
         default:
-            sl_golden_check_misc(&f);
+            sl_golden_check_misc(&f, &fetched_same);
             break;
         }
         free(f.buf);
@@ -1026,7 +1085,141 @@ test_golden_fields(void **state)
     /* latest: 5 codecs + txn, oldest: 4 codecs; request and response */
     assert_int_equal(checked_produce, 2 * (6 + 4));
     assert_int_equal(compared, 0x1f);
+    /* the consumer read back at least one produced batch unchanged */
+    assert_true(fetched_same >= 1);
     assert_true(checked_commit >= 2);
+    sl_arena_destroy(a);
+    sl_golden_free_list(names, n);
+}
+
+/* ---- consumer protocol inside JoinGroup / SyncGroup -------------------- */
+
+/*
+ * <b> is a consumer protocol blob: int16 version, then the
+ * ConsumerProtocolSubscription (is_sub) or ConsumerProtocolAssignment body.
+ * Decode it with the generated data codec, re-encode byte for byte, and
+ * return in *topics the golden topics it names (bit per codec).
+ */
+static void
+sl_golden_check_consumer_blob(sl_bytes_t b, int is_sub, sl_arena_t *a,
+                              int *topics)
+{
+    sl_msg_consumer_protocol_subscription_t sub;
+    sl_msg_consumer_protocol_assignment_t asg;
+    uint8_t *out;
+    size_t n;
+    int16_t v;
+    sl_rd_t rd;
+    sl_wr_t wr;
+
+    assert_true(b.len >= 2);
+    v = (int16_t)sl_golden_be16(b.ptr);
+    assert_true(v >= 0 && v <= 3);
+    sl_rd_init(&rd, b.ptr + 2, (size_t)b.len - 2);
+    if (is_sub) {
+        sl_msg_consumer_protocol_subscription_init(&sub);
+        assert_int_equal(
+            sl_msg_consumer_protocol_subscription_decode(&rd, v, a, &sub),
+            SL_OK);
+        n = sl_msg_consumer_protocol_subscription_size(&sub, v);
+        for (int32_t t = 0; t < sub.topics_count; t++) {
+            int c = sl_golden_codec_of(sub.topics[t]);
+
+            assert_true(c >= 0 && c < 5);
+            *topics |= 1 << c;
+        }
+    } else {
+        sl_msg_consumer_protocol_assignment_init(&asg);
+        assert_int_equal(
+            sl_msg_consumer_protocol_assignment_decode(&rd, v, a, &asg), SL_OK);
+        n = sl_msg_consumer_protocol_assignment_size(&asg, v);
+        for (int32_t t = 0; t < asg.assigned_partitions_count; t++) {
+            int c = sl_golden_codec_of(asg.assigned_partitions[t].topic);
+
+            assert_true(c >= 0 && c < 5);
+            assert_int_equal(asg.assigned_partitions[t].partitions_count, 1);
+            assert_int_equal(asg.assigned_partitions[t].partitions[0], 0);
+            *topics |= 1 << c;
+        }
+    }
+    assert_int_equal(sl_rd_remaining(&rd), 0);
+    assert_int_equal(n + 2, (size_t)b.len);
+    out = malloc(n + 1);
+    assert_non_null(out);
+    sl_wr_init(&wr, out, n);
+    if (is_sub) {
+        assert_int_equal(
+            sl_msg_consumer_protocol_subscription_encode(&wr, v, &sub), SL_OK);
+    } else {
+        assert_int_equal(
+            sl_msg_consumer_protocol_assignment_encode(&wr, v, &asg), SL_OK);
+    }
+    assert_int_equal(sl_wr_written(&wr), n);
+    assert_memory_equal(out, b.ptr + 2, n);
+    free(out);
+}
+
+/*
+ * The subscriptions in JoinGroup and the assignments in SyncGroup are
+ * consumer protocol blobs librdkafka wrote: they round-trip through the
+ * generated data codecs and name the subscribed golden topics.
+ */
+static void
+test_golden_consumer_protocol(void **state)
+{
+    char *names[SL_GOLDEN_MAX_FILES];
+    size_t n = sl_golden_list(names, SL_GOLDEN_MAX_FILES);
+    sl_arena_t *a = sl_arena_create(64 * 1024, SL_GOLDEN_ARENA_CAP);
+    int blobs = 0;
+
+    (void)state;
+    assert_non_null(a);
+    for (size_t i = 0; i < n; i++) {
+        sl_golden_frame_t f;
+        int topics = 0, want;
+
+        sl_golden_load(names[i], a, &f);
+        if (f.key == 11 && f.nm.is_req) {
+            const sl_msg_join_group_req_t *m = f.body;
+
+            for (int32_t p = 0; p < m->protocols_count; p++, blobs++) {
+                topics = 0;
+                sl_golden_check_consumer_blob(m->protocols[p].metadata, 1, a,
+                                              &topics);
+                /* "latest" subscribes to 5 topics, "oldest" to 4 */
+                assert_true(topics == 0x1f || topics == 0x0f);
+            }
+        } else if (f.key == 11) {
+            const sl_msg_join_group_resp_t *m = f.body;
+
+            for (int32_t mb = 0; mb < m->members_count; mb++, blobs++) {
+                topics = 0;
+                sl_golden_check_consumer_blob(m->members[mb].metadata, 1, a,
+                                              &topics);
+                assert_true(topics == 0x1f || topics == 0x0f);
+            }
+        } else if (f.key == 14 && f.nm.is_req) {
+            const sl_msg_sync_group_req_t *m = f.body;
+
+            for (int32_t s = 0; s < m->assignments_count; s++, blobs++) {
+                topics = 0;
+                sl_golden_check_consumer_blob(m->assignments[s].assignment, 0,
+                                              a, &topics);
+                assert_true(topics == 0x1f || topics == 0x0f);
+            }
+        } else if (f.key == 14) {
+            const sl_msg_sync_group_resp_t *m = f.body;
+
+            sl_golden_check_consumer_blob(m->assignment, 0, a, &topics);
+            want = f.version >= 3 ? 0x1f : 0x0f; /* which run */
+            assert_int_equal(topics, want);
+            blobs++;
+        }
+        free(f.buf);
+        sl_arena_reset(a);
+    }
+    /* two runs, each: join req + resp (leader) + sync req + resp */
+    assert_true(blobs >= 8);
     sl_arena_destroy(a);
     sl_golden_free_list(names, n);
 }
@@ -1038,6 +1231,7 @@ main(void)
         cmocka_unit_test(test_golden_inventory),
         cmocka_unit_test(test_golden_roundtrip),
         cmocka_unit_test(test_golden_fields),
+        cmocka_unit_test(test_golden_consumer_protocol),
         cmocka_unit_test(test_golden_truncated_and_flipped),
         cmocka_unit_test(test_crc32c_known_value),
         cmocka_unit_test(test_batches_well_formed),
