@@ -342,6 +342,12 @@ class Gen:
             return ['%s = sl_str_lit("%s");' % (x, d.replace('"', '\\"'))]
         return []
 
+    def is_set(self, f, x):
+        """C expression true when a tagged field must be written."""
+        if f.is_struct and not f.is_array:
+            return '%s_present' % x
+        return '!(%s)' % self.is_default(f, x)
+
     def is_default(self, f, x):
         """C expression true when the field equals its default (tagged)."""
         d = f.default
@@ -635,8 +641,8 @@ class Gen:
                   'sz += sl_size_tags(&m->unknown_tags);']
             for f in self.tagged_fields(st):
                 c = self.cond(f.tagged)
-                cc = ('' if c == '1' else '(%s) && ' % c) + '!(%s)' % \
-                    self.is_default(f, 'm->' + f.c)
+                cc = ('' if c == '1' else '(%s) && ' % c) + \
+                    self.is_set(f, 'm->' + f.c)
                 tl += ['if (%s) {' % cc, 'size_t fs = 0;']
                 tl += self.size_lines(f, 'fs', 'true', 'm', tagged=True)
                 tl += ['nt++;',
@@ -667,8 +673,8 @@ class Gen:
                   'int32_t ui = 0;']
             for i, f in enumerate(tfs):
                 c = self.cond(f.tagged)
-                cc = ('' if c == '1' else '(%s) && ' % c) + '!(%s)' % \
-                    self.is_default(f, 'm->' + f.c)
+                cc = ('' if c == '1' else '(%s) && ' % c) + \
+                    self.is_set(f, 'm->' + f.c)
                 tl.append('bool t%d = %s;' % (i, cc))
                 tl.append('nt += t%d ? 1 : 0;' % i)
             tl.append('sl_wr_uvarint(wr, nt);')

@@ -20,7 +20,7 @@ void
 sl_rd_init(sl_rd_t *rd, const void *buf, size_t len)
 {
     rd->p = buf;
-    rd->end = rd->p + len;
+    rd->end = len > 0 ? rd->p + len : rd->p; /* NULL + 0 is undefined */
     rd->err = SL_OK;
 }
 
@@ -433,7 +433,7 @@ sl_rd_tag(sl_rd_t *rd, uint32_t *tag, sl_rd_t *sub)
     sl_rd_uvarint(rd, &size);
     p = sl_rd_take(rd, size);
     if (p == NULL) {
-        sl_rd_init(sub, NULL, 0);
+        sl_rd_init(sub, rd->end, 0);
         sub->err = rd->err;
         return;
     }
@@ -541,7 +541,7 @@ sl_wr_init(sl_wr_t *wr, void *buf, size_t len)
 {
     wr->start = buf;
     wr->p = buf;
-    wr->end = wr->p + len;
+    wr->end = len > 0 ? wr->p + len : wr->p;
     wr->err = SL_OK;
 }
 

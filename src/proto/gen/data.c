@@ -810,7 +810,7 @@ sl_msg_consumer_group_member_metadata_value_size(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if (!(!m->classic_member_metadata_present)) {
+        if (m->classic_member_metadata_present) {
             size_t fs = 0;
             fs += 1;
             if (m->classic_member_metadata_present) {
@@ -847,7 +847,7 @@ sl_msg_consumer_group_member_metadata_value_encode(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = !(!m->classic_member_metadata_present);
+        bool t0 = m->classic_member_metadata_present;
         nt += t0 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {

@@ -749,7 +749,7 @@ sl_msg_fetch_req_size(const sl_msg_fetch_req_t *m, int16_t v)
             nt++;
             sz += sl_size_uvarint(0) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 15) && !(!m->replica_state_present)) {
+        if ((v >= 15) && m->replica_state_present) {
             size_t fs = 0;
             if (m->replica_state_present) {
                 fs += sl_msg_fetch_req_replica_state_size(&m->replica_state, v);
@@ -805,7 +805,7 @@ sl_msg_fetch_req_encode(sl_wr_t *wr, int16_t v, const sl_msg_fetch_req_t *m)
         int32_t ui = 0;
         bool t0 = (v >= 12) && !(m->cluster_id.len < 0);
         nt += t0 ? 1 : 0;
-        bool t1 = (v >= 15) && !(!m->replica_state_present);
+        bool t1 = (v >= 15) && m->replica_state_present;
         nt += t1 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {
@@ -1592,7 +1592,7 @@ sl_msg_fetch_resp_partition_data_size(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 12) && !(!m->diverging_epoch_present)) {
+        if ((v >= 12) && m->diverging_epoch_present) {
             size_t fs = 0;
             if (m->diverging_epoch_present) {
                 fs += sl_msg_fetch_resp_epoch_end_offset_size(
@@ -1601,7 +1601,7 @@ sl_msg_fetch_resp_partition_data_size(
             nt++;
             sz += sl_size_uvarint(0) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 12) && !(!m->current_leader_present)) {
+        if ((v >= 12) && m->current_leader_present) {
             size_t fs = 0;
             if (m->current_leader_present) {
                 fs += sl_msg_fetch_resp_leader_id_and_epoch_size(
@@ -1610,7 +1610,7 @@ sl_msg_fetch_resp_partition_data_size(
             nt++;
             sz += sl_size_uvarint(1) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 12) && !(!m->snapshot_id_present)) {
+        if ((v >= 12) && m->snapshot_id_present) {
             size_t fs = 0;
             if (m->snapshot_id_present) {
                 fs += sl_msg_fetch_resp_snapshot_id_size(&m->snapshot_id, v);
@@ -1651,11 +1651,11 @@ sl_msg_fetch_resp_partition_data_encode(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 12) && !(!m->diverging_epoch_present);
+        bool t0 = (v >= 12) && m->diverging_epoch_present;
         nt += t0 ? 1 : 0;
-        bool t1 = (v >= 12) && !(!m->current_leader_present);
+        bool t1 = (v >= 12) && m->current_leader_present;
         nt += t1 ? 1 : 0;
-        bool t2 = (v >= 12) && !(!m->snapshot_id_present);
+        bool t2 = (v >= 12) && m->snapshot_id_present;
         nt += t2 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {

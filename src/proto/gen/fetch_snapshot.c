@@ -843,7 +843,7 @@ sl_msg_fetch_snapshot_resp_partition_snapshot_size(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if (!(!m->current_leader_present)) {
+        if (m->current_leader_present) {
             size_t fs = 0;
             if (m->current_leader_present) {
                 fs += sl_msg_fetch_snapshot_resp_leader_id_and_epoch_size(
@@ -872,7 +872,7 @@ sl_msg_fetch_snapshot_resp_partition_snapshot_encode(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = !(!m->current_leader_present);
+        bool t0 = m->current_leader_present;
         nt += t0 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {

@@ -762,7 +762,7 @@ sl_msg_produce_resp_partition_produce_response_size(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 10) && !(!m->current_leader_present)) {
+        if ((v >= 10) && m->current_leader_present) {
             size_t fs = 0;
             if (m->current_leader_present) {
                 fs += sl_msg_produce_resp_leader_id_and_epoch_size(
@@ -804,7 +804,7 @@ sl_msg_produce_resp_partition_produce_response_encode(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 10) && !(!m->current_leader_present);
+        bool t0 = (v >= 10) && m->current_leader_present;
         nt += t0 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {

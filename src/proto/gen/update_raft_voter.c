@@ -534,7 +534,7 @@ sl_msg_update_raft_voter_resp_size(const sl_msg_update_raft_voter_resp_t *m,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if (!(!m->current_leader_present)) {
+        if (m->current_leader_present) {
             size_t fs = 0;
             if (m->current_leader_present) {
                 fs += sl_msg_update_raft_voter_resp_current_leader_size(
@@ -561,7 +561,7 @@ sl_msg_update_raft_voter_resp_encode(sl_wr_t *wr, int16_t v,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = !(!m->current_leader_present);
+        bool t0 = m->current_leader_present;
         nt += t0 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {
