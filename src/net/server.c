@@ -64,6 +64,8 @@ struct sl_conn_s {
     bool dead;               /* socket closed, on the zombie list */
     int64_t last_active;
     char peer[64];
+    char local_host[INET6_ADDRSTRLEN];
+    int local_port;
 };
 
 typedef struct sl_listener_s {
@@ -702,6 +704,20 @@ sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->listener = l->index;
         c->ev.fd = fd;
+        slen = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *)&ss, &slen) == 0) {
+            if (ss.ss_family == AF_INET) {
+                struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+                inet_ntop(AF_INET, &a->sin_addr, c->local_host,
+                          sizeof(c->local_host));
+                c->local_port = ntohs(a->sin_port);
+            } else if (ss.ss_family == AF_INET6) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+                inet_ntop(AF_INET6, &a->sin6_addr, c->local_host,
+                          sizeof(c->local_host));
+                c->local_port = ntohs(a->sin6_port);
+            }
+        }
         c->last_active = sl_now_ms();
         snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
         sl_buf_init(&c->in);
@@ -948,4 +964,22 @@ int
 sl_conn_listener(const sl_conn_t *c)
 {
     return c->listener;
+}
+
+const char *
+sl_conn_local_host(const sl_conn_t *c)
+{
+    return c->local_host;
+}
+
+int
+sl_conn_local_port(const sl_conn_t *c)
+{
+    return c->local_port;
+}
+
+const char *
+sl_server_listener_name(const sl_server_t *s, int i)
+{
+    return s->cfg.listeners[i].name;
 }

@@ -120,5 +120,11 @@ void sl_req_done(sl_req_t *r, sl_err_t status);
 const char *sl_conn_peer(const sl_conn_t *c);
 /* Index of the listener the connection came through. @thread any */
 int sl_conn_listener(const sl_conn_t *c);
+/* The local address the client connected to (numeric host, port).
+ * @thread any (immutable) */
+const char *sl_conn_local_host(const sl_conn_t *c);
+int sl_conn_local_port(const sl_conn_t *c);
+/* Name of listener <i> (e.g. PLAINTEXT). */
+const char *sl_server_listener_name(const sl_server_t *s, int i);
 
 #endif
