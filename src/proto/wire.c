@@ -377,8 +377,8 @@ sl_rd_pelem(sl_rd_t *rd, bool flex, sl_pt_e kind, void *arr, int32_t i)
 }
 
 void *
-sl_rd_parr(sl_rd_t *rd, bool flex, bool nullable, sl_arena_t *a,
-           sl_pt_e kind, int32_t *count)
+sl_rd_parr(sl_rd_t *rd, bool flex, bool nullable, sl_arena_t *a, sl_pt_e kind,
+           int32_t *count)
 {
     int64_t n = sl_rd_len(rd, flex, true, nullable);
     void *arr;
@@ -528,8 +528,7 @@ sl_size_tags(const sl_tags_t *tags)
     for (i = 0; i < tags->count; i++) {
         uint32_t len = (uint32_t)tags->items[i].data.len;
 
-        sz += sl_size_uvarint(tags->items[i].tag) + sl_size_uvarint(len) +
-              len;
+        sz += sl_size_uvarint(tags->items[i].tag) + sl_size_uvarint(len) + len;
     }
     return sz;
 }
@@ -720,8 +719,8 @@ sl_wr_array_len(sl_wr_t *wr, bool flex, bool nullable, int32_t count)
 }
 
 void
-sl_wr_parr(sl_wr_t *wr, bool flex, bool nullable, sl_pt_e kind,
-           const void *arr, int32_t count)
+sl_wr_parr(sl_wr_t *wr, bool flex, bool nullable, sl_pt_e kind, const void *arr,
+           int32_t count)
 {
     int32_t i;
 
