@@ -12,6 +12,7 @@ protocol/errors.def, and writes into DIR (default src/proto/gen):
   api_table.def     SL_API(key, Name, snake_name, min_v, max_v, first_flex)
   api_table.c/.h    codec tables (void * entry points) for tests and fuzzers
   error_codes.def   SL_ERRCODE(code, NAME, retriable)
+  .gitattributes    marks the folder linguist-generated
 
 Every file is run through clang-format (required, version 14) with the
 repository's .clang-format, so the output is byte-for-byte reproducible.
@@ -229,17 +230,32 @@ class Gen:
         lo, hi = max(r[0], self.vlo), min(r[1], self.vhi)
         return (lo, hi) if lo <= hi else None
 
-    def cond(self, r):
-        """C condition for v in range r, '1' when always, None if never."""
+    def cond(self, r, ctx=None):
+        """C condition for v in range r, given that v is known to be in ctx
+        (default: the valid versions). '1' when always, None if never."""
+        lo0, hi0 = ctx if ctx is not None else (self.vlo, self.vhi)
         r = self.clip(r)
         if r is None:
             return None
+        lo, hi = max(r[0], lo0), min(r[1], hi0)
+        if lo > hi:
+            return None
         parts = []
-        if r[0] > self.vlo:
-            parts.append('v >= %d' % r[0])
-        if r[1] < self.vhi:
-            parts.append('v <= %d' % r[1])
+        if lo > lo0:
+            parts.append('v >= %d' % lo)
+        if hi < hi0:
+            parts.append('v <= %d' % hi)
         return ' && '.join(parts) if parts else '1'
+
+    def tag_ctx(self):
+        return (max(self.flex_lo, self.vlo), self.vhi)
+
+    def field_ctx(self, f):
+        """Versions in which the field's code runs."""
+        if f.tagged is not None:
+            r = self.clip(f.tagged)
+            return (max(r[0], self.flex_lo), r[1]) if r else None
+        return self.clip(f.versions)
 
     def flex_expr(self):
         if not self.has_flex:
@@ -257,7 +273,8 @@ class Gen:
     # per-field pieces ----------------------------------------------------
     def null_expr(self, f, tagged):
         """C expression: may the field be null at version v?"""
-        c = self.cond(f.nullable)
+        ctx = self.field_ctx(f)
+        c = self.cond(f.nullable, ctx) if ctx else None
         if c is None:
             return 'false'
         return 'true' if c == '1' else '(%s)' % c
@@ -395,8 +412,8 @@ class Gen:
             if f.nullable is not None or f.tagged is not None:
                 if nul != 'false':
                     if tagged:
-                        out.append('{ int8_t mk; sl_rd_i8(%s, &mk); %s_present = %s && mk > 0; }'
-                                   % (rd, x, nul) if nul == 'true' else
+                        out.append('{ int8_t mk; sl_rd_i8(%s, &mk); %s_present = mk > 0; }'
+                                   % (rd, x) if nul == 'true' else
                                    '%s_present = true; if (%s) { int8_t mk; sl_rd_i8(%s, &mk); %s_present = mk > 0; }'
                                    % (x, nul, rd, x))
                     else:
@@ -568,7 +585,8 @@ class Gen:
 
     # per-struct functions ------------------------------------------------
     def tagged_fields(self, st):
-        tf = [f for f in st.fields if f.tagged is not None and self.cond(f.tagged)]
+        tf = [f for f in st.fields if f.tagged is not None and
+              self.cond(f.tagged, self.tag_ctx())]
         return sorted(tf, key=lambda f: f.tag)
 
     def guarded(self, c, lines):
@@ -601,7 +619,7 @@ class Gen:
                   'uint32_t tag;', 'sl_rd_t sub;', 'sl_rd_tag(rd, &tag, &sub);']
             first = True
             for f in self.tagged_fields(st):
-                c = self.cond(f.tagged)
+                c = self.cond(f.tagged, self.tag_ctx())
                 cc = 'tag == %d' % f.tag + ('' if c == '1' else ' && %s' % c)
                 tl.append('%sif (%s) {' % ('' if first else '} else ', cc))
                 tl += self.decode_lines(f, '&sub', 'true', 'm', tagged=True)
@@ -640,7 +658,7 @@ class Gen:
             tl = ['uint32_t nt = (uint32_t)m->unknown_tags.count;',
                   'sz += sl_size_tags(&m->unknown_tags);']
             for f in self.tagged_fields(st):
-                c = self.cond(f.tagged)
+                c = self.cond(f.tagged, self.tag_ctx())
                 cc = ('' if c == '1' else '(%s) && ' % c) + \
                     self.is_set(f, 'm->' + f.c)
                 tl += ['if (%s) {' % cc, 'size_t fs = 0;']
@@ -672,7 +690,7 @@ class Gen:
             tl = ['uint32_t nt = (uint32_t)m->unknown_tags.count;',
                   'int32_t ui = 0;']
             for i, f in enumerate(tfs):
-                c = self.cond(f.tagged)
+                c = self.cond(f.tagged, self.tag_ctx())
                 cc = ('' if c == '1' else '(%s) && ' % c) + \
                     self.is_set(f, 'm->' + f.c)
                 tl.append('bool t%d = %s;' % (i, cc))
@@ -867,6 +885,8 @@ def main():
 
     files.update(api_table(table, hdrs, data))
     files['error_codes.def'] = error_codes(args.errors)
+    files['.gitattributes'] = ('# Generated by protocol/gen. DO NOT EDIT.\n'
+                               '* linguist-generated=true\n')
 
     fmt = shutil.which('clang-format') or shutil.which('clang-format-14')
     if fmt is None:

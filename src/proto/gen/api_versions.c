@@ -533,7 +533,7 @@ sl_msg_api_versions_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
             uint32_t tag;
             sl_rd_t sub;
             sl_rd_tag(rd, &tag, &sub);
-            if (tag == 0 && v >= 3) {
+            if (tag == 0) {
                 {
                     int32_t i, n = sl_rd_array_len(&sub, true, false);
                     m->supported_features =
@@ -549,9 +549,9 @@ sl_msg_api_versions_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                             &sub, v, a, &m->supported_features[i]);
                     }
                 }
-            } else if (tag == 1 && v >= 3) {
+            } else if (tag == 1) {
                 sl_rd_i64(&sub, &m->finalized_features_epoch);
-            } else if (tag == 2 && v >= 3) {
+            } else if (tag == 2) {
                 {
                     int32_t i, n = sl_rd_array_len(&sub, true, false);
                     m->finalized_features =
@@ -567,7 +567,7 @@ sl_msg_api_versions_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                             &sub, v, a, &m->finalized_features[i]);
                     }
                 }
-            } else if (tag == 3 && v >= 3) {
+            } else if (tag == 3) {
                 sl_rd_bool(&sub, &m->zk_migration_ready);
             } else {
                 sl_rd_tag_unknown(&m->unknown_tags, tag, &sub);
@@ -594,7 +594,7 @@ sl_msg_api_versions_resp_size(const sl_msg_api_versions_resp_t *m, int16_t v)
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 3) && !(m->supported_features_count == 0)) {
+        if (!(m->supported_features_count == 0)) {
             size_t fs = 0;
             fs += sl_size_array_len(true, false, m->supported_features_count);
             for (int32_t i = 0; i < m->supported_features_count; i++) {
@@ -604,13 +604,13 @@ sl_msg_api_versions_resp_size(const sl_msg_api_versions_resp_t *m, int16_t v)
             nt++;
             sz += sl_size_uvarint(0) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 3) && !(m->finalized_features_epoch == -1)) {
+        if (!(m->finalized_features_epoch == -1)) {
             size_t fs = 0;
             fs += 8;
             nt++;
             sz += sl_size_uvarint(1) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 3) && !(m->finalized_features_count == 0)) {
+        if (!(m->finalized_features_count == 0)) {
             size_t fs = 0;
             fs += sl_size_array_len(true, false, m->finalized_features_count);
             for (int32_t i = 0; i < m->finalized_features_count; i++) {
@@ -620,7 +620,7 @@ sl_msg_api_versions_resp_size(const sl_msg_api_versions_resp_t *m, int16_t v)
             nt++;
             sz += sl_size_uvarint(2) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 3) && !(m->zk_migration_ready == false)) {
+        if (!(m->zk_migration_ready == false)) {
             size_t fs = 0;
             fs += 1;
             nt++;
@@ -650,13 +650,13 @@ sl_msg_api_versions_resp_encode(sl_wr_t *wr, int16_t v,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 3) && !(m->supported_features_count == 0);
+        bool t0 = !(m->supported_features_count == 0);
         nt += t0 ? 1 : 0;
-        bool t1 = (v >= 3) && !(m->finalized_features_epoch == -1);
+        bool t1 = !(m->finalized_features_epoch == -1);
         nt += t1 ? 1 : 0;
-        bool t2 = (v >= 3) && !(m->finalized_features_count == 0);
+        bool t2 = !(m->finalized_features_count == 0);
         nt += t2 ? 1 : 0;
-        bool t3 = (v >= 3) && !(m->zk_migration_ready == false);
+        bool t3 = !(m->zk_migration_ready == false);
         nt += t3 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {

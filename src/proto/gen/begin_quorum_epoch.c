@@ -1009,7 +1009,7 @@ sl_msg_begin_quorum_epoch_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
             uint32_t tag;
             sl_rd_t sub;
             sl_rd_tag(rd, &tag, &sub);
-            if (tag == 0 && v >= 1) {
+            if (tag == 0) {
                 {
                     int32_t i, n = sl_rd_array_len(&sub, true, false);
                     m->node_endpoints =
@@ -1048,7 +1048,7 @@ sl_msg_begin_quorum_epoch_resp_size(const sl_msg_begin_quorum_epoch_resp_t *m,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 1) && !(m->node_endpoints_count == 0)) {
+        if (!(m->node_endpoints_count == 0)) {
             size_t fs = 0;
             fs += sl_size_array_len(true, false, m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
@@ -1079,7 +1079,7 @@ sl_msg_begin_quorum_epoch_resp_encode(sl_wr_t *wr, int16_t v,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 1) && !(m->node_endpoints_count == 0);
+        bool t0 = !(m->node_endpoints_count == 0);
         nt += t0 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {

@@ -144,7 +144,7 @@ sl_msg_consumer_group_heartbeat_req_decode(
     m->subscribed_topic_names = sl_rd_parr(rd, flex, true, a, SL_PT_STRING,
                                            &m->subscribed_topic_names_count);
     if (v >= 1) {
-        sl_rd_string(rd, flex, (v >= 1), &m->subscribed_topic_regex);
+        sl_rd_string(rd, flex, true, &m->subscribed_topic_regex);
     }
     sl_rd_string(rd, flex, true, &m->server_assignor);
     {
@@ -190,7 +190,7 @@ sl_msg_consumer_group_heartbeat_req_size(
     sz += sl_size_parr(flex, true, SL_PT_STRING, m->subscribed_topic_names,
                        m->subscribed_topic_names_count);
     if (v >= 1) {
-        sz += sl_size_string(flex, (v >= 1), m->subscribed_topic_regex);
+        sz += sl_size_string(flex, true, m->subscribed_topic_regex);
     }
     sz += sl_size_string(flex, true, m->server_assignor);
     sz += sl_size_array_len(flex, true, m->topic_partitions_count);
@@ -223,7 +223,7 @@ sl_msg_consumer_group_heartbeat_req_encode(
     sl_wr_parr(wr, flex, true, SL_PT_STRING, m->subscribed_topic_names,
                m->subscribed_topic_names_count);
     if (v >= 1) {
-        sl_wr_string(wr, flex, (v >= 1), m->subscribed_topic_regex);
+        sl_wr_string(wr, flex, true, m->subscribed_topic_regex);
     }
     sl_wr_string(wr, flex, true, m->server_assignor);
     sl_wr_array_len(wr, flex, true, m->topic_partitions_count);
@@ -305,7 +305,7 @@ sl_msg_consumer_group_heartbeat_req_random_fill(
     m->subscribed_topic_names = sl_rand_parr(a, seed, true, SL_PT_STRING,
                                              &m->subscribed_topic_names_count);
     if (v >= 1) {
-        sl_rand_string(a, seed, (v >= 1), &m->subscribed_topic_regex);
+        sl_rand_string(a, seed, true, &m->subscribed_topic_regex);
     }
     sl_rand_string(a, seed, true, &m->server_assignor);
     m->topic_partitions =

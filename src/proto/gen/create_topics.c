@@ -582,7 +582,7 @@ sl_msg_create_topics_resp_creatable_topic_configs_decode(
         sl_rd_string(rd, flex, false, &m->name);
     }
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->value);
+        sl_rd_string(rd, flex, true, &m->value);
     }
     if (v >= 5) {
         sl_rd_bool(rd, &m->read_only);
@@ -615,7 +615,7 @@ sl_msg_create_topics_resp_creatable_topic_configs_size(
         sz += sl_size_string(flex, false, m->name);
     }
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->value);
+        sz += sl_size_string(flex, true, m->value);
     }
     if (v >= 5) {
         sz += 1;
@@ -644,7 +644,7 @@ sl_msg_create_topics_resp_creatable_topic_configs_encode(
         sl_wr_string(wr, flex, false, m->name);
     }
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->value);
+        sl_wr_string(wr, flex, true, m->value);
     }
     if (v >= 5) {
         sl_wr_bool(wr, m->read_only);
@@ -708,7 +708,7 @@ sl_msg_create_topics_resp_creatable_topic_configs_random_fill(
         sl_rand_string(a, seed, false, &m->name);
     }
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->value);
+        sl_rand_string(a, seed, true, &m->value);
     }
     if (v >= 5) {
         m->read_only = (sl_rand_u64(seed) & 1) != 0;
@@ -752,7 +752,7 @@ sl_msg_create_topics_resp_creatable_topic_result_decode(
     }
     if (v >= 5) {
         {
-            int32_t i, n = sl_rd_array_len(rd, flex, (v >= 5));
+            int32_t i, n = sl_rd_array_len(rd, flex, true);
             m->configs = sl_rd_alloc(rd, a, n, sizeof(*m->configs));
             m->configs_count = m->configs == NULL && n > 0 ? 0 : n;
             for (i = 0; m->configs != NULL && i < n && sl_rd_error(rd) == SL_OK;
@@ -770,7 +770,7 @@ sl_msg_create_topics_resp_creatable_topic_result_decode(
             uint32_t tag;
             sl_rd_t sub;
             sl_rd_tag(rd, &tag, &sub);
-            if (tag == 0 && v >= 5) {
+            if (tag == 0) {
                 sl_rd_i16(&sub, &m->topic_config_error_code);
             } else {
                 sl_rd_tag_unknown(&m->unknown_tags, tag, &sub);
@@ -801,7 +801,7 @@ sl_msg_create_topics_resp_creatable_topic_result_size(
         sz += 2;
     }
     if (v >= 5) {
-        sz += sl_size_array_len(flex, (v >= 5), m->configs_count);
+        sz += sl_size_array_len(flex, true, m->configs_count);
         for (int32_t i = 0; i < m->configs_count; i++) {
             sz += sl_msg_create_topics_resp_creatable_topic_configs_size(
                 &m->configs[i], v);
@@ -810,7 +810,7 @@ sl_msg_create_topics_resp_creatable_topic_result_size(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 5) && !(m->topic_config_error_code == 0)) {
+        if (!(m->topic_config_error_code == 0)) {
             size_t fs = 0;
             fs += 2;
             nt++;
@@ -842,7 +842,7 @@ sl_msg_create_topics_resp_creatable_topic_result_encode(
         sl_wr_i16(wr, m->replication_factor);
     }
     if (v >= 5) {
-        sl_wr_array_len(wr, flex, (v >= 5), m->configs_count);
+        sl_wr_array_len(wr, flex, true, m->configs_count);
         for (int32_t i = 0; i < m->configs_count; i++) {
             sl_msg_create_topics_resp_creatable_topic_configs_encode(
                 wr, v, &m->configs[i]);
@@ -851,7 +851,7 @@ sl_msg_create_topics_resp_creatable_topic_result_encode(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 5) && !(m->topic_config_error_code == 0);
+        bool t0 = !(m->topic_config_error_code == 0);
         nt += t0 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {
@@ -944,7 +944,7 @@ sl_msg_create_topics_resp_creatable_topic_result_random_fill(
         m->replication_factor = (int16_t)sl_rand_int(seed);
     }
     if (v >= 5) {
-        m->configs = sl_rand_array(a, seed, (v >= 5), sizeof(*m->configs),
+        m->configs = sl_rand_array(a, seed, true, sizeof(*m->configs),
                                    &m->configs_count);
         for (int32_t i = 0; i < m->configs_count; i++) {
             sl_msg_create_topics_resp_creatable_topic_configs_init(

@@ -777,7 +777,7 @@ sl_msg_consumer_group_member_metadata_value_decode(
                 {
                     int8_t mk;
                     sl_rd_i8(&sub, &mk);
-                    m->classic_member_metadata_present = true && mk > 0;
+                    m->classic_member_metadata_present = mk > 0;
                 }
                 if (m->classic_member_metadata_present) {
                     sl_msg_consumer_group_member_metadata_value_classic_member_metadata_decode(
@@ -2338,7 +2338,7 @@ sl_msg_consumer_protocol_subscription_decode(
         sl_rd_i32(rd, &m->generation_id);
     }
     if (v >= 3) {
-        sl_rd_string(rd, false, (v >= 3), &m->rack_id);
+        sl_rd_string(rd, false, true, &m->rack_id);
     }
     return sl_rd_error(rd);
 }
@@ -2361,7 +2361,7 @@ sl_msg_consumer_protocol_subscription_size(
         sz += 4;
     }
     if (v >= 3) {
-        sz += sl_size_string(false, (v >= 3), m->rack_id);
+        sz += sl_size_string(false, true, m->rack_id);
     }
     return sz;
 }
@@ -2386,7 +2386,7 @@ sl_msg_consumer_protocol_subscription_encode(
         sl_wr_i32(wr, m->generation_id);
     }
     if (v >= 3) {
-        sl_wr_string(wr, false, (v >= 3), m->rack_id);
+        sl_wr_string(wr, false, true, m->rack_id);
     }
     return sl_wr_error(wr);
 }
@@ -2449,7 +2449,7 @@ sl_msg_consumer_protocol_subscription_random_fill(
         m->generation_id = (int32_t)sl_rand_int(seed);
     }
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->rack_id);
+        sl_rand_string(a, seed, true, &m->rack_id);
     }
 }
 
@@ -2639,7 +2639,7 @@ sl_msg_group_metadata_value_member_metadata_decode(
     bool flex = v >= 4;
     sl_rd_string(rd, flex, false, &m->member_id);
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     sl_rd_string(rd, flex, false, &m->client_id);
     sl_rd_string(rd, flex, false, &m->client_host);
@@ -2669,7 +2669,7 @@ sl_msg_group_metadata_value_member_metadata_size(
     bool flex = v >= 4;
     sz += sl_size_string(flex, false, m->member_id);
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     sz += sl_size_string(flex, false, m->client_id);
     sz += sl_size_string(flex, false, m->client_host);
@@ -2695,7 +2695,7 @@ sl_msg_group_metadata_value_member_metadata_encode(
     bool flex = v >= 4;
     sl_wr_string(wr, flex, false, m->member_id);
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     sl_wr_string(wr, flex, false, m->client_id);
     sl_wr_string(wr, flex, false, m->client_host);
@@ -2759,7 +2759,7 @@ sl_msg_group_metadata_value_member_metadata_random_fill(
 {
     sl_rand_string(a, seed, false, &m->member_id);
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     sl_rand_string(a, seed, false, &m->client_id);
     sl_rand_string(a, seed, false, &m->client_host);
@@ -6547,11 +6547,11 @@ sl_msg_transaction_log_value_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
             uint32_t tag;
             sl_rd_t sub;
             sl_rd_tag(rd, &tag, &sub);
-            if (tag == 0 && v >= 1) {
+            if (tag == 0) {
                 sl_rd_i64(&sub, &m->previous_producer_id);
-            } else if (tag == 1 && v >= 1) {
+            } else if (tag == 1) {
                 sl_rd_i64(&sub, &m->next_producer_id);
-            } else if (tag == 2 && v >= 1) {
+            } else if (tag == 2) {
                 sl_rd_i16(&sub, &m->client_transaction_version);
             } else {
                 sl_rd_tag_unknown(&m->unknown_tags, tag, &sub);
@@ -6582,19 +6582,19 @@ sl_msg_transaction_log_value_size(const sl_msg_transaction_log_value_t *m,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 1) && !(m->previous_producer_id == -1)) {
+        if (!(m->previous_producer_id == -1)) {
             size_t fs = 0;
             fs += 8;
             nt++;
             sz += sl_size_uvarint(0) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 1) && !(m->next_producer_id == -1)) {
+        if (!(m->next_producer_id == -1)) {
             size_t fs = 0;
             fs += 8;
             nt++;
             sz += sl_size_uvarint(1) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 1) && !(m->client_transaction_version == 0)) {
+        if (!(m->client_transaction_version == 0)) {
             size_t fs = 0;
             fs += 2;
             nt++;
@@ -6627,11 +6627,11 @@ sl_msg_transaction_log_value_encode(sl_wr_t *wr, int16_t v,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 1) && !(m->previous_producer_id == -1);
+        bool t0 = !(m->previous_producer_id == -1);
         nt += t0 ? 1 : 0;
-        bool t1 = (v >= 1) && !(m->next_producer_id == -1);
+        bool t1 = !(m->next_producer_id == -1);
         nt += t1 ? 1 : 0;
-        bool t2 = (v >= 1) && !(m->client_transaction_version == 0);
+        bool t2 = !(m->client_transaction_version == 0);
         nt += t2 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {

@@ -36,7 +36,7 @@ sl_msg_delete_topics_req_delete_topic_state_decode(
 {
     bool flex = v >= 4;
     if (v >= 6) {
-        sl_rd_string(rd, flex, (v >= 6), &m->name);
+        sl_rd_string(rd, flex, true, &m->name);
     }
     if (v >= 6) {
         sl_rd_uuid(rd, &m->topic_id);
@@ -60,7 +60,7 @@ sl_msg_delete_topics_req_delete_topic_state_size(
     size_t sz = 0;
     bool flex = v >= 4;
     if (v >= 6) {
-        sz += sl_size_string(flex, (v >= 6), m->name);
+        sz += sl_size_string(flex, true, m->name);
     }
     if (v >= 6) {
         sz += 16;
@@ -80,7 +80,7 @@ sl_msg_delete_topics_req_delete_topic_state_encode(
 {
     bool flex = v >= 4;
     if (v >= 6) {
-        sl_wr_string(wr, flex, (v >= 6), m->name);
+        sl_wr_string(wr, flex, true, m->name);
     }
     if (v >= 6) {
         sl_wr_uuid(wr, &m->topic_id);
@@ -120,7 +120,7 @@ sl_msg_delete_topics_req_delete_topic_state_random_fill(
     uint64_t *seed)
 {
     if (v >= 6) {
-        sl_rand_string(a, seed, (v >= 6), &m->name);
+        sl_rand_string(a, seed, true, &m->name);
     }
     if (v >= 6) {
         sl_rand_uuid(seed, &m->topic_id);
@@ -314,7 +314,7 @@ sl_msg_delete_topics_resp_deletable_topic_result_decode(
     }
     sl_rd_i16(rd, &m->error_code);
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -340,7 +340,7 @@ sl_msg_delete_topics_resp_deletable_topic_result_size(
     }
     sz += 2;
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -362,7 +362,7 @@ sl_msg_delete_topics_resp_deletable_topic_result_encode(
     }
     sl_wr_i16(wr, m->error_code);
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -410,7 +410,7 @@ sl_msg_delete_topics_resp_deletable_topic_result_random_fill(
     }
     m->error_code = (int16_t)sl_rand_int(seed);
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
 }
 

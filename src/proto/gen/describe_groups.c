@@ -154,7 +154,7 @@ sl_msg_describe_groups_resp_described_group_member_decode(
     bool flex = v >= 5;
     sl_rd_string(rd, flex, false, &m->member_id);
     if (v >= 4) {
-        sl_rd_string(rd, flex, (v >= 4), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     sl_rd_string(rd, flex, false, &m->client_id);
     sl_rd_string(rd, flex, false, &m->client_host);
@@ -180,7 +180,7 @@ sl_msg_describe_groups_resp_described_group_member_size(
     bool flex = v >= 5;
     sz += sl_size_string(flex, false, m->member_id);
     if (v >= 4) {
-        sz += sl_size_string(flex, (v >= 4), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     sz += sl_size_string(flex, false, m->client_id);
     sz += sl_size_string(flex, false, m->client_host);
@@ -202,7 +202,7 @@ sl_msg_describe_groups_resp_described_group_member_encode(
     bool flex = v >= 5;
     sl_wr_string(wr, flex, false, m->member_id);
     if (v >= 4) {
-        sl_wr_string(wr, flex, (v >= 4), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     sl_wr_string(wr, flex, false, m->client_id);
     sl_wr_string(wr, flex, false, m->client_host);
@@ -254,7 +254,7 @@ sl_msg_describe_groups_resp_described_group_member_random_fill(
 {
     sl_rand_string(a, seed, false, &m->member_id);
     if (v >= 4) {
-        sl_rand_string(a, seed, (v >= 4), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     sl_rand_string(a, seed, false, &m->client_id);
     sl_rand_string(a, seed, false, &m->client_host);

@@ -571,7 +571,7 @@ sl_msg_describe_quorum_resp_partition_data_decode(
     sl_rd_i32(rd, &m->partition_index);
     sl_rd_i16(rd, &m->error_code);
     if (v >= 2) {
-        sl_rd_string(rd, flex, (v >= 2), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     sl_rd_i32(rd, &m->leader_id);
     sl_rd_i32(rd, &m->leader_epoch);
@@ -621,7 +621,7 @@ sl_msg_describe_quorum_resp_partition_data_size(
     sz += 4;
     sz += 2;
     if (v >= 2) {
-        sz += sl_size_string(flex, (v >= 2), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     sz += 4;
     sz += 4;
@@ -653,7 +653,7 @@ sl_msg_describe_quorum_resp_partition_data_encode(
     sl_wr_i32(wr, m->partition_index);
     sl_wr_i16(wr, m->error_code);
     if (v >= 2) {
-        sl_wr_string(wr, flex, (v >= 2), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     sl_wr_i32(wr, m->leader_id);
     sl_wr_i32(wr, m->leader_epoch);
@@ -733,7 +733,7 @@ sl_msg_describe_quorum_resp_partition_data_random_fill(
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     if (v >= 2) {
-        sl_rand_string(a, seed, (v >= 2), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
@@ -1139,7 +1139,7 @@ sl_msg_describe_quorum_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     bool flex = true;
     sl_rd_i16(rd, &m->error_code);
     if (v >= 2) {
-        sl_rd_string(rd, flex, (v >= 2), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     {
         int32_t i, n = sl_rd_array_len(rd, flex, false);
@@ -1185,7 +1185,7 @@ sl_msg_describe_quorum_resp_size(const sl_msg_describe_quorum_resp_t *m,
     bool flex = true;
     sz += 2;
     if (v >= 2) {
-        sz += sl_size_string(flex, (v >= 2), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     sz += sl_size_array_len(flex, false, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
@@ -1215,7 +1215,7 @@ sl_msg_describe_quorum_resp_encode(sl_wr_t *wr, int16_t v,
     bool flex = true;
     sl_wr_i16(wr, m->error_code);
     if (v >= 2) {
-        sl_wr_string(wr, flex, (v >= 2), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     sl_wr_array_len(wr, flex, false, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
@@ -1282,7 +1282,7 @@ sl_msg_describe_quorum_resp_random_fill(sl_msg_describe_quorum_resp_t *m,
 {
     m->error_code = (int16_t)sl_rand_int(seed);
     if (v >= 2) {
-        sl_rand_string(a, seed, (v >= 2), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
     m->topics =
         sl_rand_array(a, seed, false, sizeof(*m->topics), &m->topics_count);

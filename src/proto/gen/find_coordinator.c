@@ -184,7 +184,7 @@ sl_msg_find_coordinator_resp_coordinator_decode(
         sl_rd_i16(rd, &m->error_code);
     }
     if (v >= 4) {
-        sl_rd_string(rd, flex, (v >= 4), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -220,7 +220,7 @@ sl_msg_find_coordinator_resp_coordinator_size(
         sz += 2;
     }
     if (v >= 4) {
-        sz += sl_size_string(flex, (v >= 4), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -251,7 +251,7 @@ sl_msg_find_coordinator_resp_coordinator_encode(
         sl_wr_i16(wr, m->error_code);
     }
     if (v >= 4) {
-        sl_wr_string(wr, flex, (v >= 4), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -323,7 +323,7 @@ sl_msg_find_coordinator_resp_coordinator_random_fill(
         m->error_code = (int16_t)sl_rand_int(seed);
     }
     if (v >= 4) {
-        sl_rand_string(a, seed, (v >= 4), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
 }
 
@@ -349,7 +349,7 @@ sl_msg_find_coordinator_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         sl_rd_i16(rd, &m->error_code);
     }
     if (v >= 1 && v <= 3) {
-        sl_rd_string(rd, flex, (v >= 1 && v <= 3), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     if (v <= 3) {
         sl_rd_i32(rd, &m->node_id);
@@ -401,7 +401,7 @@ sl_msg_find_coordinator_resp_size(const sl_msg_find_coordinator_resp_t *m,
         sz += 2;
     }
     if (v >= 1 && v <= 3) {
-        sz += sl_size_string(flex, (v >= 1 && v <= 3), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     if (v <= 3) {
         sz += 4;
@@ -442,7 +442,7 @@ sl_msg_find_coordinator_resp_encode(sl_wr_t *wr, int16_t v,
         sl_wr_i16(wr, m->error_code);
     }
     if (v >= 1 && v <= 3) {
-        sl_wr_string(wr, flex, (v >= 1 && v <= 3), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     if (v <= 3) {
         sl_wr_i32(wr, m->node_id);
@@ -533,7 +533,7 @@ sl_msg_find_coordinator_resp_random_fill(sl_msg_find_coordinator_resp_t *m,
         m->error_code = (int16_t)sl_rand_int(seed);
     }
     if (v >= 1 && v <= 3) {
-        sl_rand_string(a, seed, (v >= 1 && v <= 3), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
     if (v <= 3) {
         m->node_id = (int32_t)sl_rand_int(seed);

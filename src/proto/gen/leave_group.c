@@ -39,10 +39,10 @@ sl_msg_leave_group_req_member_identity_decode(
         sl_rd_string(rd, flex, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->reason);
+        sl_rd_string(rd, flex, true, &m->reason);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -66,10 +66,10 @@ sl_msg_leave_group_req_member_identity_size(
         sz += sl_size_string(flex, false, m->member_id);
     }
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->reason);
+        sz += sl_size_string(flex, true, m->reason);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -88,10 +88,10 @@ sl_msg_leave_group_req_member_identity_encode(
         sl_wr_string(wr, flex, false, m->member_id);
     }
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->reason);
+        sl_wr_string(wr, flex, true, m->reason);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -136,10 +136,10 @@ sl_msg_leave_group_req_member_identity_random_fill(
         sl_rand_string(a, seed, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->reason);
+        sl_rand_string(a, seed, true, &m->reason);
     }
 }
 
@@ -321,7 +321,7 @@ sl_msg_leave_group_resp_member_response_decode(
         sl_rd_string(rd, flex, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     if (v >= 3) {
         sl_rd_i16(rd, &m->error_code);
@@ -348,7 +348,7 @@ sl_msg_leave_group_resp_member_response_size(
         sz += sl_size_string(flex, false, m->member_id);
     }
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     if (v >= 3) {
         sz += 2;
@@ -370,7 +370,7 @@ sl_msg_leave_group_resp_member_response_encode(
         sl_wr_string(wr, flex, false, m->member_id);
     }
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     if (v >= 3) {
         sl_wr_i16(wr, m->error_code);
@@ -418,7 +418,7 @@ sl_msg_leave_group_resp_member_response_random_fill(
         sl_rand_string(a, seed, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     if (v >= 3) {
         m->error_code = (int16_t)sl_rand_int(seed);

@@ -346,7 +346,7 @@ sl_msg_metadata_resp_metadata_response_broker_decode(
     sl_rd_string(rd, flex, false, &m->host);
     sl_rd_i32(rd, &m->port);
     if (v >= 1) {
-        sl_rd_string(rd, flex, (v >= 1), &m->rack);
+        sl_rd_string(rd, flex, true, &m->rack);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -370,7 +370,7 @@ sl_msg_metadata_resp_metadata_response_broker_size(
     sz += sl_size_string(flex, false, m->host);
     sz += 4;
     if (v >= 1) {
-        sz += sl_size_string(flex, (v >= 1), m->rack);
+        sz += sl_size_string(flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -390,7 +390,7 @@ sl_msg_metadata_resp_metadata_response_broker_encode(
     sl_wr_string(wr, flex, false, m->host);
     sl_wr_i32(wr, m->port);
     if (v >= 1) {
-        sl_wr_string(wr, flex, (v >= 1), m->rack);
+        sl_wr_string(wr, flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -434,7 +434,7 @@ sl_msg_metadata_resp_metadata_response_broker_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->port = (int32_t)sl_rand_int(seed);
     if (v >= 1) {
-        sl_rand_string(a, seed, (v >= 1), &m->rack);
+        sl_rand_string(a, seed, true, &m->rack);
     }
 }
 
@@ -802,7 +802,7 @@ sl_msg_metadata_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         }
     }
     if (v >= 2) {
-        sl_rd_string(rd, flex, (v >= 2), &m->cluster_id);
+        sl_rd_string(rd, flex, true, &m->cluster_id);
     }
     if (v >= 1) {
         sl_rd_i32(rd, &m->controller_id);
@@ -848,7 +848,7 @@ sl_msg_metadata_resp_size(const sl_msg_metadata_resp_t *m, int16_t v)
                                                                  v);
     }
     if (v >= 2) {
-        sz += sl_size_string(flex, (v >= 2), m->cluster_id);
+        sz += sl_size_string(flex, true, m->cluster_id);
     }
     if (v >= 1) {
         sz += 4;
@@ -886,7 +886,7 @@ sl_msg_metadata_resp_encode(sl_wr_t *wr, int16_t v,
                                                              &m->brokers[i]);
     }
     if (v >= 2) {
-        sl_wr_string(wr, flex, (v >= 2), m->cluster_id);
+        sl_wr_string(wr, flex, true, m->cluster_id);
     }
     if (v >= 1) {
         sl_wr_i32(wr, m->controller_id);
@@ -972,7 +972,7 @@ sl_msg_metadata_resp_random_fill(sl_msg_metadata_resp_t *m, int16_t v,
             &m->brokers[i], v, a, seed);
     }
     if (v >= 2) {
-        sl_rand_string(a, seed, (v >= 2), &m->cluster_id);
+        sl_rand_string(a, seed, true, &m->cluster_id);
     }
     if (v >= 1) {
         m->controller_id = (int32_t)sl_rand_int(seed);

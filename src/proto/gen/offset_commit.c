@@ -313,7 +313,7 @@ sl_msg_offset_commit_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         sl_rd_string(rd, flex, false, &m->member_id);
     }
     if (v >= 7) {
-        sl_rd_string(rd, flex, (v >= 7), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     if (v >= 2 && v <= 4) {
         sl_rd_i64(rd, &m->retention_time_ms);
@@ -356,7 +356,7 @@ sl_msg_offset_commit_req_size(const sl_msg_offset_commit_req_t *m, int16_t v)
         sz += sl_size_string(flex, false, m->member_id);
     }
     if (v >= 7) {
-        sz += sl_size_string(flex, (v >= 7), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     if (v >= 2 && v <= 4) {
         sz += 8;
@@ -390,7 +390,7 @@ sl_msg_offset_commit_req_encode(sl_wr_t *wr, int16_t v,
         sl_wr_string(wr, flex, false, m->member_id);
     }
     if (v >= 7) {
-        sl_wr_string(wr, flex, (v >= 7), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     if (v >= 2 && v <= 4) {
         sl_wr_i64(wr, m->retention_time_ms);
@@ -464,7 +464,7 @@ sl_msg_offset_commit_req_random_fill(sl_msg_offset_commit_req_t *m, int16_t v,
         sl_rand_string(a, seed, false, &m->member_id);
     }
     if (v >= 7) {
-        sl_rand_string(a, seed, (v >= 7), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     if (v >= 2 && v <= 4) {
         m->retention_time_ms = (int64_t)sl_rand_int(seed);

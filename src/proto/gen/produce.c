@@ -255,7 +255,7 @@ sl_msg_produce_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     }
     bool flex = v >= 9;
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->transactional_id);
+        sl_rd_string(rd, flex, true, &m->transactional_id);
     }
     sl_rd_i16(rd, &m->acks);
     sl_rd_i32(rd, &m->timeout_ms);
@@ -289,7 +289,7 @@ sl_msg_produce_req_size(const sl_msg_produce_req_t *m, int16_t v)
     size_t sz = 0;
     bool flex = v >= 9;
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->transactional_id);
+        sz += sl_size_string(flex, true, m->transactional_id);
     }
     sz += 2;
     sz += 4;
@@ -313,7 +313,7 @@ sl_msg_produce_req_encode(sl_wr_t *wr, int16_t v, const sl_msg_produce_req_t *m)
     }
     bool flex = v >= 9;
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->transactional_id);
+        sl_wr_string(wr, flex, true, m->transactional_id);
     }
     sl_wr_i16(wr, m->acks);
     sl_wr_i32(wr, m->timeout_ms);
@@ -365,7 +365,7 @@ sl_msg_produce_req_random_fill(sl_msg_produce_req_t *m, int16_t v,
                                sl_arena_t *a, uint64_t *seed)
 {
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->transactional_id);
+        sl_rand_string(a, seed, true, &m->transactional_id);
     }
     m->acks = (int16_t)sl_rand_int(seed);
     m->timeout_ms = (int32_t)sl_rand_int(seed);
@@ -475,7 +475,7 @@ sl_msg_produce_resp_batch_index_and_error_message_decode(
         sl_rd_i32(rd, &m->batch_index);
     }
     if (v >= 8) {
-        sl_rd_string(rd, flex, (v >= 8), &m->batch_index_error_message);
+        sl_rd_string(rd, flex, true, &m->batch_index_error_message);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -499,7 +499,7 @@ sl_msg_produce_resp_batch_index_and_error_message_size(
         sz += 4;
     }
     if (v >= 8) {
-        sz += sl_size_string(flex, (v >= 8), m->batch_index_error_message);
+        sz += sl_size_string(flex, true, m->batch_index_error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -519,7 +519,7 @@ sl_msg_produce_resp_batch_index_and_error_message_encode(
         sl_wr_i32(wr, m->batch_index);
     }
     if (v >= 8) {
-        sl_wr_string(wr, flex, (v >= 8), m->batch_index_error_message);
+        sl_wr_string(wr, flex, true, m->batch_index_error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -560,7 +560,7 @@ sl_msg_produce_resp_batch_index_and_error_message_random_fill(
         m->batch_index = (int32_t)sl_rand_int(seed);
     }
     if (v >= 8) {
-        sl_rand_string(a, seed, (v >= 8), &m->batch_index_error_message);
+        sl_rand_string(a, seed, true, &m->batch_index_error_message);
     }
 }
 
@@ -712,7 +712,7 @@ sl_msg_produce_resp_partition_produce_response_decode(
         }
     }
     if (v >= 8) {
-        sl_rd_string(rd, flex, (v >= 8), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -757,7 +757,7 @@ sl_msg_produce_resp_partition_produce_response_size(
         }
     }
     if (v >= 8) {
-        sz += sl_size_string(flex, (v >= 8), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -799,7 +799,7 @@ sl_msg_produce_resp_partition_produce_response_encode(
         }
     }
     if (v >= 8) {
-        sl_wr_string(wr, flex, (v >= 8), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -906,7 +906,7 @@ sl_msg_produce_resp_partition_produce_response_random_fill(
         }
     }
     if (v >= 8) {
-        sl_rand_string(a, seed, (v >= 8), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
     if (v >= 10) {
         if ((sl_rand_u64(seed) & 3) != 0) {
@@ -1062,7 +1062,7 @@ sl_msg_produce_resp_node_endpoint_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         sl_rd_i32(rd, &m->port);
     }
     if (v >= 10) {
-        sl_rd_string(rd, flex, (v >= 10), &m->rack);
+        sl_rd_string(rd, flex, true, &m->rack);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -1092,7 +1092,7 @@ sl_msg_produce_resp_node_endpoint_size(
         sz += 4;
     }
     if (v >= 10) {
-        sz += sl_size_string(flex, (v >= 10), m->rack);
+        sz += sl_size_string(flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -1117,7 +1117,7 @@ sl_msg_produce_resp_node_endpoint_encode(
         sl_wr_i32(wr, m->port);
     }
     if (v >= 10) {
-        sl_wr_string(wr, flex, (v >= 10), m->rack);
+        sl_wr_string(wr, flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -1173,7 +1173,7 @@ sl_msg_produce_resp_node_endpoint_random_fill(
         m->port = (int32_t)sl_rand_int(seed);
     }
     if (v >= 10) {
-        sl_rand_string(a, seed, (v >= 10), &m->rack);
+        sl_rand_string(a, seed, true, &m->rack);
     }
 }
 

@@ -308,7 +308,7 @@ sl_msg_txn_offset_commit_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         sl_rd_string(rd, flex, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     {
         int32_t i, n = sl_rd_array_len(rd, flex, false);
@@ -352,7 +352,7 @@ sl_msg_txn_offset_commit_req_size(const sl_msg_txn_offset_commit_req_t *m,
         sz += sl_size_string(flex, false, m->member_id);
     }
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     sz += sl_size_array_len(flex, false, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
@@ -386,7 +386,7 @@ sl_msg_txn_offset_commit_req_encode(sl_wr_t *wr, int16_t v,
         sl_wr_string(wr, flex, false, m->member_id);
     }
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     sl_wr_array_len(wr, flex, false, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
@@ -465,7 +465,7 @@ sl_msg_txn_offset_commit_req_random_fill(sl_msg_txn_offset_commit_req_t *m,
         sl_rand_string(a, seed, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     m->topics =
         sl_rand_array(a, seed, false, sizeof(*m->topics), &m->topics_count);
