@@ -774,6 +774,11 @@ class Gen:
                 out.append('char unused_; /* no field in any version */')
             out.append('} %s;' % st.ctype)
             out.append('')
+            if not st.top:
+                out.append('/* Set every field to its default (call on each '
+                           'element a handler builds). */')
+                out.append('void %s_init(%s *m);' % (st.cprefix, st.ctype))
+                out.append('')
         t, p = self.top.ctype, self.top.cprefix
         out += [
             '/* %s, versions %d-%d, %s. */' % (
@@ -803,16 +808,8 @@ class Gen:
         for st in self.order:
             for fn in (self.fn_init, self.fn_decode, self.fn_size,
                        self.fn_encode, self.fn_eq, self.fn_rand):
-                if fn is self.fn_init and not st.top:
-                    lines = self.fn_init(st)
-                    lines[0] = 'static void'
-                    out += lines + ['']
-                    continue
                 out += fn(st) + ['']
-        # nested init functions need prototypes too
-        inits = ['static void %s_init(%s *m);' % (st.cprefix, st.ctype)
-                 for st in self.order if not st.top]
-        return inits + out
+        return out
 
 
 # ---- files ---------------------------------------------------------------

@@ -4,11 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_init(
-    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *m);
-static void
-sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_init(
-    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_t *m);
 static void sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *m);
@@ -573,15 +568,6 @@ sl_msg_add_partitions_to_txn_req_random_fill(
     }
 }
 
-static void
-sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_init(
-    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_t
-        *m);
-static void
-sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_init(
-    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t *m);
-static void sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_init(
-    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_t *m);
 static void
 sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

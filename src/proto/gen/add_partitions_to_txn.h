@@ -19,6 +19,10 @@ typedef struct sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_init(
+    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *m);
+
 typedef struct
     sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_s {
     sl_str_t transactional_id;
@@ -29,6 +33,10 @@ typedef struct
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_init(
+    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_t *m);
 
 typedef struct sl_msg_add_partitions_to_txn_req_s {
     sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_t
@@ -68,6 +76,12 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_init(
+    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_t
+        *m);
+
 typedef struct
     sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_s {
     sl_str_t name;
@@ -77,6 +91,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_init(
+    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t *m);
+
 typedef struct
     sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_s {
     sl_str_t transactional_id;
@@ -85,6 +103,10 @@ typedef struct
     int32_t topic_results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_init(
+    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_t *m);
 
 typedef struct sl_msg_add_partitions_to_txn_resp_s {
     int32_t throttle_time_ms;

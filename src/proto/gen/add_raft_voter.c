@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_add_raft_voter_req_listener_init(
-    sl_msg_add_raft_voter_req_listener_t *m);
 static void sl_msg_add_raft_voter_req_listener_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_add_raft_voter_req_listener_t *m);

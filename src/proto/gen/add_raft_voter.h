@@ -19,6 +19,10 @@ typedef struct sl_msg_add_raft_voter_req_listener_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_raft_voter_req_listener_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_raft_voter_req_listener_init(
+    sl_msg_add_raft_voter_req_listener_t *m);
+
 typedef struct sl_msg_add_raft_voter_req_s {
     sl_str_t cluster_id;
     int32_t timeout_ms;

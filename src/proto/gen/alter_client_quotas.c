@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_alter_client_quotas_req_entity_data_init(
-    sl_msg_alter_client_quotas_req_entity_data_t *m);
-static void sl_msg_alter_client_quotas_req_op_data_init(
-    sl_msg_alter_client_quotas_req_op_data_t *m);
-static void sl_msg_alter_client_quotas_req_entry_data_init(
-    sl_msg_alter_client_quotas_req_entry_data_t *m);
 static void sl_msg_alter_client_quotas_req_entity_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_client_quotas_req_entity_data_t *m);
@@ -485,10 +479,6 @@ sl_msg_alter_client_quotas_req_random_fill(sl_msg_alter_client_quotas_req_t *m,
     m->validate_only = (sl_rand_u64(seed) & 1) != 0;
 }
 
-static void sl_msg_alter_client_quotas_resp_entity_data_init(
-    sl_msg_alter_client_quotas_resp_entity_data_t *m);
-static void sl_msg_alter_client_quotas_resp_entry_data_init(
-    sl_msg_alter_client_quotas_resp_entry_data_t *m);
 static void sl_msg_alter_client_quotas_resp_entity_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_client_quotas_resp_entity_data_t *m);

@@ -18,12 +18,20 @@ typedef struct sl_msg_alter_client_quotas_req_entity_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_req_entity_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_req_entity_data_init(
+    sl_msg_alter_client_quotas_req_entity_data_t *m);
+
 typedef struct sl_msg_alter_client_quotas_req_op_data_s {
     sl_str_t key;
     double value;
     bool remove;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_req_op_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_req_op_data_init(
+    sl_msg_alter_client_quotas_req_op_data_t *m);
 
 typedef struct sl_msg_alter_client_quotas_req_entry_data_s {
     sl_msg_alter_client_quotas_req_entity_data_t *entity;
@@ -32,6 +40,10 @@ typedef struct sl_msg_alter_client_quotas_req_entry_data_s {
     int32_t ops_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_req_entry_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_req_entry_data_init(
+    sl_msg_alter_client_quotas_req_entry_data_t *m);
 
 typedef struct sl_msg_alter_client_quotas_req_s {
     sl_msg_alter_client_quotas_req_entry_data_t *entries;
@@ -65,6 +77,10 @@ typedef struct sl_msg_alter_client_quotas_resp_entity_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_resp_entity_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_resp_entity_data_init(
+    sl_msg_alter_client_quotas_resp_entity_data_t *m);
+
 typedef struct sl_msg_alter_client_quotas_resp_entry_data_s {
     int16_t error_code;
     sl_str_t error_message;
@@ -72,6 +88,10 @@ typedef struct sl_msg_alter_client_quotas_resp_entry_data_s {
     int32_t entity_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_resp_entry_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_resp_entry_data_init(
+    sl_msg_alter_client_quotas_resp_entry_data_t *m);
 
 typedef struct sl_msg_alter_client_quotas_resp_s {
     int32_t throttle_time_ms;

@@ -18,6 +18,10 @@ typedef struct sl_msg_alter_configs_req_alterable_config_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_configs_req_alterable_config_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_configs_req_alterable_config_init(
+    sl_msg_alter_configs_req_alterable_config_t *m);
+
 typedef struct sl_msg_alter_configs_req_alter_configs_resource_s {
     int8_t resource_type;
     sl_str_t resource_name;
@@ -25,6 +29,10 @@ typedef struct sl_msg_alter_configs_req_alter_configs_resource_s {
     int32_t configs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_configs_req_alter_configs_resource_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_configs_req_alter_configs_resource_init(
+    sl_msg_alter_configs_req_alter_configs_resource_t *m);
 
 typedef struct sl_msg_alter_configs_req_s {
     sl_msg_alter_configs_req_alter_configs_resource_t *resources;
@@ -55,6 +63,10 @@ typedef struct sl_msg_alter_configs_resp_alter_configs_resource_response_s {
     sl_str_t resource_name;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_configs_resp_alter_configs_resource_response_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_configs_resp_alter_configs_resource_response_init(
+    sl_msg_alter_configs_resp_alter_configs_resource_response_t *m);
 
 typedef struct sl_msg_alter_configs_resp_s {
     int32_t throttle_time_ms;

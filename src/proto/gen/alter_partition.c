@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_alter_partition_req_broker_state_init(
-    sl_msg_alter_partition_req_broker_state_t *m);
-static void sl_msg_alter_partition_req_partition_data_init(
-    sl_msg_alter_partition_req_partition_data_t *m);
-static void sl_msg_alter_partition_req_topic_data_init(
-    sl_msg_alter_partition_req_topic_data_t *m);
 static void sl_msg_alter_partition_req_broker_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_partition_req_broker_state_t *m);
@@ -605,10 +599,6 @@ sl_msg_alter_partition_req_random_fill(sl_msg_alter_partition_req_t *m,
     }
 }
 
-static void sl_msg_alter_partition_resp_partition_data_init(
-    sl_msg_alter_partition_resp_partition_data_t *m);
-static void sl_msg_alter_partition_resp_topic_data_init(
-    sl_msg_alter_partition_resp_topic_data_t *m);
 static void sl_msg_alter_partition_resp_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_partition_resp_partition_data_t *m);

@@ -18,6 +18,10 @@ typedef struct sl_msg_alter_partition_req_broker_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_req_broker_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_req_broker_state_init(
+    sl_msg_alter_partition_req_broker_state_t *m);
+
 typedef struct sl_msg_alter_partition_req_partition_data_s {
     int32_t partition_index;
     int32_t leader_epoch;
@@ -30,6 +34,10 @@ typedef struct sl_msg_alter_partition_req_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_req_partition_data_init(
+    sl_msg_alter_partition_req_partition_data_t *m);
+
 typedef struct sl_msg_alter_partition_req_topic_data_s {
     sl_str_t topic_name;
     sl_uuid_t topic_id;
@@ -37,6 +45,10 @@ typedef struct sl_msg_alter_partition_req_topic_data_s {
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_req_topic_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_req_topic_data_init(
+    sl_msg_alter_partition_req_topic_data_t *m);
 
 typedef struct sl_msg_alter_partition_req_s {
     int32_t broker_id;
@@ -75,6 +87,10 @@ typedef struct sl_msg_alter_partition_resp_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_resp_partition_data_init(
+    sl_msg_alter_partition_resp_partition_data_t *m);
+
 typedef struct sl_msg_alter_partition_resp_topic_data_s {
     sl_str_t topic_name;
     sl_uuid_t topic_id;
@@ -82,6 +98,10 @@ typedef struct sl_msg_alter_partition_resp_topic_data_s {
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_resp_topic_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_resp_topic_data_init(
+    sl_msg_alter_partition_resp_topic_data_t *m);
 
 typedef struct sl_msg_alter_partition_resp_s {
     int32_t throttle_time_ms;

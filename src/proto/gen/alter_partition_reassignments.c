@@ -6,11 +6,6 @@
 #include <string.h>
 
 static void
-sl_msg_alter_partition_reassignments_req_reassignable_partition_init(
-    sl_msg_alter_partition_reassignments_req_reassignable_partition_t *m);
-static void sl_msg_alter_partition_reassignments_req_reassignable_topic_init(
-    sl_msg_alter_partition_reassignments_req_reassignable_topic_t *m);
-static void
 sl_msg_alter_partition_reassignments_req_reassignable_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_partition_reassignments_req_reassignable_partition_t *m);
@@ -383,13 +378,6 @@ sl_msg_alter_partition_reassignments_req_random_fill(
     }
 }
 
-static void
-sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_init(
-    sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_t
-        *m);
-static void
-sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_init(
-    sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_t *m);
 static void
 sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

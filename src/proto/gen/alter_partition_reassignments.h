@@ -21,6 +21,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_req_reassignable_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_reassignments_req_reassignable_partition_init(
+    sl_msg_alter_partition_reassignments_req_reassignable_partition_t *m);
+
 typedef struct sl_msg_alter_partition_reassignments_req_reassignable_topic_s {
     sl_str_t name;
     sl_msg_alter_partition_reassignments_req_reassignable_partition_t
@@ -28,6 +32,10 @@ typedef struct sl_msg_alter_partition_reassignments_req_reassignable_topic_s {
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_req_reassignable_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_reassignments_req_reassignable_topic_init(
+    sl_msg_alter_partition_reassignments_req_reassignable_topic_t *m);
 
 typedef struct sl_msg_alter_partition_reassignments_req_s {
     int32_t timeout_ms;
@@ -62,6 +70,12 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_init(
+    sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_t
+        *m);
+
 typedef struct
     sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_s {
     sl_str_t name;
@@ -70,6 +84,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_init(
+    sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_t *m);
 
 typedef struct sl_msg_alter_partition_reassignments_resp_s {
     int32_t throttle_time_ms;

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_init(
-    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_t *m);
-static void sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_init(
-    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_t *m);
 static void
 sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -370,13 +366,6 @@ sl_msg_alter_replica_log_dirs_req_random_fill(
     }
 }
 
-static void
-sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_init(
-    sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_t
-        *m);
-static void
-sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_init(
-    sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_t *m);
 static void
 sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

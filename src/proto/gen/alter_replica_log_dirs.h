@@ -19,12 +19,20 @@ typedef struct sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_init(
+    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_t *m);
+
 typedef struct sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_s {
     sl_str_t path;
     sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_t *topics;
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_init(
+    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_t *m);
 
 typedef struct sl_msg_alter_replica_log_dirs_req_s {
     sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_t *dirs;
@@ -56,6 +64,12 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_init(
+    sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_t
+        *m);
+
 typedef struct
     sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_s {
     sl_str_t topic_name;
@@ -64,6 +78,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_init(
+    sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_t *m);
 
 typedef struct sl_msg_alter_replica_log_dirs_resp_s {
     int32_t throttle_time_ms;

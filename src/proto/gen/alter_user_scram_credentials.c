@@ -6,12 +6,6 @@
 #include <string.h>
 
 static void
-sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_init(
-    sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t *m);
-static void
-sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_init(
-    sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_t *m);
-static void
 sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t *m);
@@ -424,10 +418,6 @@ sl_msg_alter_user_scram_credentials_req_random_fill(
     }
 }
 
-static void
-sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_init(
-    sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_t
-        *m);
 static void
 sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

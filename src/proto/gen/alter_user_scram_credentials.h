@@ -20,6 +20,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_init(
+    sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t *m);
+
 typedef struct
     sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_s {
     sl_str_t name;
@@ -29,6 +33,10 @@ typedef struct
     sl_bytes_t salted_password;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_init(
+    sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_t *m);
 
 typedef struct sl_msg_alter_user_scram_credentials_req_s {
     sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t
@@ -64,6 +72,12 @@ typedef struct
     sl_str_t error_message;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_init(
+    sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_t
+        *m);
 
 typedef struct sl_msg_alter_user_scram_credentials_resp_s {
     int32_t throttle_time_ms;

@@ -113,12 +113,6 @@ sl_msg_api_versions_req_random_fill(sl_msg_api_versions_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_api_versions_resp_api_version_init(
-    sl_msg_api_versions_resp_api_version_t *m);
-static void sl_msg_api_versions_resp_supported_feature_key_init(
-    sl_msg_api_versions_resp_supported_feature_key_t *m);
-static void sl_msg_api_versions_resp_finalized_feature_key_init(
-    sl_msg_api_versions_resp_finalized_feature_key_t *m);
 static void sl_msg_api_versions_resp_api_version_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_api_versions_resp_api_version_t *m);

@@ -39,6 +39,10 @@ typedef struct sl_msg_api_versions_resp_api_version_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_api_versions_resp_api_version_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_api_versions_resp_api_version_init(
+    sl_msg_api_versions_resp_api_version_t *m);
+
 typedef struct sl_msg_api_versions_resp_supported_feature_key_s {
     sl_str_t name;
     int16_t min_version;
@@ -46,12 +50,20 @@ typedef struct sl_msg_api_versions_resp_supported_feature_key_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_api_versions_resp_supported_feature_key_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_api_versions_resp_supported_feature_key_init(
+    sl_msg_api_versions_resp_supported_feature_key_t *m);
+
 typedef struct sl_msg_api_versions_resp_finalized_feature_key_s {
     sl_str_t name;
     int16_t max_version_level;
     int16_t min_version_level;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_api_versions_resp_finalized_feature_key_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_api_versions_resp_finalized_feature_key_init(
+    sl_msg_api_versions_resp_finalized_feature_key_t *m);
 
 typedef struct sl_msg_api_versions_resp_s {
     int16_t error_code;

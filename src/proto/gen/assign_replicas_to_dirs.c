@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_assign_replicas_to_dirs_req_partition_data_init(
-    sl_msg_assign_replicas_to_dirs_req_partition_data_t *m);
-static void sl_msg_assign_replicas_to_dirs_req_topic_data_init(
-    sl_msg_assign_replicas_to_dirs_req_topic_data_t *m);
-static void sl_msg_assign_replicas_to_dirs_req_directory_data_init(
-    sl_msg_assign_replicas_to_dirs_req_directory_data_t *m);
 static void sl_msg_assign_replicas_to_dirs_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_assign_replicas_to_dirs_req_partition_data_t *m);
@@ -495,12 +489,6 @@ sl_msg_assign_replicas_to_dirs_req_random_fill(
     }
 }
 
-static void sl_msg_assign_replicas_to_dirs_resp_partition_data_init(
-    sl_msg_assign_replicas_to_dirs_resp_partition_data_t *m);
-static void sl_msg_assign_replicas_to_dirs_resp_topic_data_init(
-    sl_msg_assign_replicas_to_dirs_resp_topic_data_t *m);
-static void sl_msg_assign_replicas_to_dirs_resp_directory_data_init(
-    sl_msg_assign_replicas_to_dirs_resp_directory_data_t *m);
 static void sl_msg_assign_replicas_to_dirs_resp_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_assign_replicas_to_dirs_resp_partition_data_t *m);

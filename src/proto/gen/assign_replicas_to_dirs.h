@@ -17,6 +17,10 @@ typedef struct sl_msg_assign_replicas_to_dirs_req_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_req_partition_data_init(
+    sl_msg_assign_replicas_to_dirs_req_partition_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_req_topic_data_s {
     sl_uuid_t topic_id;
     sl_msg_assign_replicas_to_dirs_req_partition_data_t *partitions;
@@ -24,12 +28,20 @@ typedef struct sl_msg_assign_replicas_to_dirs_req_topic_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_req_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_req_topic_data_init(
+    sl_msg_assign_replicas_to_dirs_req_topic_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_req_directory_data_s {
     sl_uuid_t id;
     sl_msg_assign_replicas_to_dirs_req_topic_data_t *topics;
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_req_directory_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_req_directory_data_init(
+    sl_msg_assign_replicas_to_dirs_req_directory_data_t *m);
 
 typedef struct sl_msg_assign_replicas_to_dirs_req_s {
     int32_t broker_id;
@@ -62,6 +74,10 @@ typedef struct sl_msg_assign_replicas_to_dirs_resp_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_resp_partition_data_init(
+    sl_msg_assign_replicas_to_dirs_resp_partition_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_resp_topic_data_s {
     sl_uuid_t topic_id;
     sl_msg_assign_replicas_to_dirs_resp_partition_data_t *partitions;
@@ -69,12 +85,20 @@ typedef struct sl_msg_assign_replicas_to_dirs_resp_topic_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_resp_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_resp_topic_data_init(
+    sl_msg_assign_replicas_to_dirs_resp_topic_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_resp_directory_data_s {
     sl_uuid_t id;
     sl_msg_assign_replicas_to_dirs_resp_topic_data_t *topics;
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_resp_directory_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_resp_directory_data_init(
+    sl_msg_assign_replicas_to_dirs_resp_directory_data_t *m);
 
 typedef struct sl_msg_assign_replicas_to_dirs_resp_s {
     int32_t throttle_time_ms;

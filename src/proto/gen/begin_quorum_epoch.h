@@ -20,6 +20,10 @@ typedef struct sl_msg_begin_quorum_epoch_req_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_req_partition_data_init(
+    sl_msg_begin_quorum_epoch_req_partition_data_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_req_topic_data_s {
     sl_str_t topic_name;
     sl_msg_begin_quorum_epoch_req_partition_data_t *partitions;
@@ -27,12 +31,20 @@ typedef struct sl_msg_begin_quorum_epoch_req_topic_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_req_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_req_topic_data_init(
+    sl_msg_begin_quorum_epoch_req_topic_data_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_req_leader_endpoint_s {
     sl_str_t name;
     sl_str_t host;
     uint16_t port;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_req_leader_endpoint_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_req_leader_endpoint_init(
+    sl_msg_begin_quorum_epoch_req_leader_endpoint_t *m);
 
 typedef struct sl_msg_begin_quorum_epoch_req_s {
     sl_str_t cluster_id;
@@ -71,6 +83,10 @@ typedef struct sl_msg_begin_quorum_epoch_resp_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_resp_partition_data_init(
+    sl_msg_begin_quorum_epoch_resp_partition_data_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_resp_topic_data_s {
     sl_str_t topic_name;
     sl_msg_begin_quorum_epoch_resp_partition_data_t *partitions;
@@ -78,12 +94,20 @@ typedef struct sl_msg_begin_quorum_epoch_resp_topic_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_resp_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_resp_topic_data_init(
+    sl_msg_begin_quorum_epoch_resp_topic_data_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_resp_node_endpoint_s {
     int32_t node_id;
     sl_str_t host;
     uint16_t port;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_resp_node_endpoint_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_resp_node_endpoint_init(
+    sl_msg_begin_quorum_epoch_resp_node_endpoint_t *m);
 
 typedef struct sl_msg_begin_quorum_epoch_resp_s {
     int16_t error_code;

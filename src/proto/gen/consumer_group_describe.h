@@ -45,11 +45,19 @@ typedef struct sl_msg_consumer_group_describe_resp_topic_partitions_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_describe_resp_topic_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_describe_resp_topic_partitions_init(
+    sl_msg_consumer_group_describe_resp_topic_partitions_t *m);
+
 typedef struct sl_msg_consumer_group_describe_resp_assignment_s {
     sl_msg_consumer_group_describe_resp_topic_partitions_t *topic_partitions;
     int32_t topic_partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_describe_resp_assignment_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_describe_resp_assignment_init(
+    sl_msg_consumer_group_describe_resp_assignment_t *m);
 
 typedef struct sl_msg_consumer_group_describe_resp_member_s {
     sl_str_t member_id;
@@ -66,6 +74,10 @@ typedef struct sl_msg_consumer_group_describe_resp_member_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_describe_resp_member_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_describe_resp_member_init(
+    sl_msg_consumer_group_describe_resp_member_t *m);
+
 typedef struct sl_msg_consumer_group_describe_resp_described_group_s {
     int16_t error_code;
     sl_str_t error_message;
@@ -79,6 +91,10 @@ typedef struct sl_msg_consumer_group_describe_resp_described_group_s {
     int32_t authorized_operations;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_describe_resp_described_group_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_describe_resp_described_group_init(
+    sl_msg_consumer_group_describe_resp_described_group_t *m);
 
 typedef struct sl_msg_consumer_group_describe_resp_s {
     int32_t throttle_time_ms;

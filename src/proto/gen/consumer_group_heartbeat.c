@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_consumer_group_heartbeat_req_topic_partitions_init(
-    sl_msg_consumer_group_heartbeat_req_topic_partitions_t *m);
 static void sl_msg_consumer_group_heartbeat_req_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_group_heartbeat_req_topic_partitions_t *m);
@@ -319,10 +317,6 @@ sl_msg_consumer_group_heartbeat_req_random_fill(
     }
 }
 
-static void sl_msg_consumer_group_heartbeat_resp_topic_partitions_init(
-    sl_msg_consumer_group_heartbeat_resp_topic_partitions_t *m);
-static void sl_msg_consumer_group_heartbeat_resp_assignment_init(
-    sl_msg_consumer_group_heartbeat_resp_assignment_t *m);
 static void sl_msg_consumer_group_heartbeat_resp_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_group_heartbeat_resp_topic_partitions_t *m);

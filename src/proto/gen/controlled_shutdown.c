@@ -106,8 +106,6 @@ sl_msg_controlled_shutdown_req_random_fill(sl_msg_controlled_shutdown_req_t *m,
     }
 }
 
-static void sl_msg_controlled_shutdown_resp_remaining_partition_init(
-    sl_msg_controlled_shutdown_resp_remaining_partition_t *m);
 static void sl_msg_controlled_shutdown_resp_remaining_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_controlled_shutdown_resp_remaining_partition_t *m);

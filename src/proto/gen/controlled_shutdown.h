@@ -43,6 +43,10 @@ typedef struct sl_msg_controlled_shutdown_resp_remaining_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_controlled_shutdown_resp_remaining_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_controlled_shutdown_resp_remaining_partition_init(
+    sl_msg_controlled_shutdown_resp_remaining_partition_t *m);
+
 typedef struct sl_msg_controlled_shutdown_resp_s {
     int16_t error_code;
     sl_msg_controlled_shutdown_resp_remaining_partition_t *remaining_partitions;

@@ -5,10 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_controller_registration_req_listener_init(
-    sl_msg_controller_registration_req_listener_t *m);
-static void sl_msg_controller_registration_req_feature_init(
-    sl_msg_controller_registration_req_feature_t *m);
 static void sl_msg_controller_registration_req_listener_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_controller_registration_req_listener_t *m);

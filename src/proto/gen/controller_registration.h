@@ -21,12 +21,20 @@ typedef struct sl_msg_controller_registration_req_listener_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_controller_registration_req_listener_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_controller_registration_req_listener_init(
+    sl_msg_controller_registration_req_listener_t *m);
+
 typedef struct sl_msg_controller_registration_req_feature_s {
     sl_str_t name;
     int16_t min_supported_version;
     int16_t max_supported_version;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_controller_registration_req_feature_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_controller_registration_req_feature_init(
+    sl_msg_controller_registration_req_feature_t *m);
 
 typedef struct sl_msg_controller_registration_req_s {
     int32_t controller_id;

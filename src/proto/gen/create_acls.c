@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_create_acls_req_acl_creation_init(
-    sl_msg_create_acls_req_acl_creation_t *m);
 static void sl_msg_create_acls_req_acl_creation_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_acls_req_acl_creation_t *m);
@@ -259,8 +257,6 @@ sl_msg_create_acls_req_random_fill(sl_msg_create_acls_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_create_acls_resp_acl_creation_result_init(
-    sl_msg_create_acls_resp_acl_creation_result_t *m);
 static void sl_msg_create_acls_resp_acl_creation_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_acls_resp_acl_creation_result_t *m);

@@ -23,6 +23,10 @@ typedef struct sl_msg_create_acls_req_acl_creation_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_acls_req_acl_creation_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_acls_req_acl_creation_init(
+    sl_msg_create_acls_req_acl_creation_t *m);
+
 typedef struct sl_msg_create_acls_req_s {
     sl_msg_create_acls_req_acl_creation_t *creations;
     int32_t creations_count;
@@ -47,6 +51,10 @@ typedef struct sl_msg_create_acls_resp_acl_creation_result_s {
     sl_str_t error_message;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_acls_resp_acl_creation_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_acls_resp_acl_creation_result_init(
+    sl_msg_create_acls_resp_acl_creation_result_t *m);
 
 typedef struct sl_msg_create_acls_resp_s {
     int32_t throttle_time_ms;

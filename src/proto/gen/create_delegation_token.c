@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_create_delegation_token_req_creatable_renewers_init(
-    sl_msg_create_delegation_token_req_creatable_renewers_t *m);
 static void sl_msg_create_delegation_token_req_creatable_renewers_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_delegation_token_req_creatable_renewers_t *m);

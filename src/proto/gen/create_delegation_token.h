@@ -19,6 +19,10 @@ typedef struct sl_msg_create_delegation_token_req_creatable_renewers_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_delegation_token_req_creatable_renewers_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_delegation_token_req_creatable_renewers_init(
+    sl_msg_create_delegation_token_req_creatable_renewers_t *m);
+
 typedef struct sl_msg_create_delegation_token_req_s {
     sl_str_t owner_principal_type;
     sl_str_t owner_principal_name;

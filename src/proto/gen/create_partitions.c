@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_create_partitions_req_create_partitions_assignment_init(
-    sl_msg_create_partitions_req_create_partitions_assignment_t *m);
-static void sl_msg_create_partitions_req_create_partitions_topic_init(
-    sl_msg_create_partitions_req_create_partitions_topic_t *m);
 static void sl_msg_create_partitions_req_create_partitions_assignment_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_partitions_req_create_partitions_assignment_t *m);
@@ -378,8 +374,6 @@ sl_msg_create_partitions_req_random_fill(sl_msg_create_partitions_req_t *m,
     m->validate_only = (sl_rand_u64(seed) & 1) != 0;
 }
 
-static void sl_msg_create_partitions_resp_create_partitions_topic_result_init(
-    sl_msg_create_partitions_resp_create_partitions_topic_result_t *m);
 static void sl_msg_create_partitions_resp_create_partitions_topic_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_partitions_resp_create_partitions_topic_result_t *m);

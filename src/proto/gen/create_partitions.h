@@ -18,6 +18,10 @@ typedef struct sl_msg_create_partitions_req_create_partitions_assignment_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_partitions_req_create_partitions_assignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_partitions_req_create_partitions_assignment_init(
+    sl_msg_create_partitions_req_create_partitions_assignment_t *m);
+
 typedef struct sl_msg_create_partitions_req_create_partitions_topic_s {
     sl_str_t name;
     int32_t count;
@@ -25,6 +29,10 @@ typedef struct sl_msg_create_partitions_req_create_partitions_topic_s {
     int32_t assignments_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_partitions_req_create_partitions_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_partitions_req_create_partitions_topic_init(
+    sl_msg_create_partitions_req_create_partitions_topic_t *m);
 
 typedef struct sl_msg_create_partitions_req_s {
     sl_msg_create_partitions_req_create_partitions_topic_t *topics;
@@ -58,6 +66,10 @@ typedef struct sl_msg_create_partitions_resp_create_partitions_topic_result_s {
     sl_str_t error_message;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_partitions_resp_create_partitions_topic_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_partitions_resp_create_partitions_topic_result_init(
+    sl_msg_create_partitions_resp_create_partitions_topic_result_t *m);
 
 typedef struct sl_msg_create_partitions_resp_s {
     int32_t throttle_time_ms;

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_create_topics_req_creatable_replica_assignment_init(
-    sl_msg_create_topics_req_creatable_replica_assignment_t *m);
-static void sl_msg_create_topics_req_creatable_topic_config_init(
-    sl_msg_create_topics_req_creatable_topic_config_t *m);
-static void sl_msg_create_topics_req_creatable_topic_init(
-    sl_msg_create_topics_req_creatable_topic_t *m);
 static void sl_msg_create_topics_req_creatable_replica_assignment_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_topics_req_creatable_replica_assignment_t *m);
@@ -531,10 +525,6 @@ sl_msg_create_topics_req_random_fill(sl_msg_create_topics_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_create_topics_resp_creatable_topic_configs_init(
-    sl_msg_create_topics_resp_creatable_topic_configs_t *m);
-static void sl_msg_create_topics_resp_creatable_topic_result_init(
-    sl_msg_create_topics_resp_creatable_topic_result_t *m);
 static void sl_msg_create_topics_resp_creatable_topic_configs_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_topics_resp_creatable_topic_configs_t *m);

@@ -19,11 +19,19 @@ typedef struct sl_msg_create_topics_req_creatable_replica_assignment_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_req_creatable_replica_assignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_req_creatable_replica_assignment_init(
+    sl_msg_create_topics_req_creatable_replica_assignment_t *m);
+
 typedef struct sl_msg_create_topics_req_creatable_topic_config_s {
     sl_str_t name;
     sl_str_t value;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_req_creatable_topic_config_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_req_creatable_topic_config_init(
+    sl_msg_create_topics_req_creatable_topic_config_t *m);
 
 typedef struct sl_msg_create_topics_req_creatable_topic_s {
     sl_str_t name;
@@ -35,6 +43,10 @@ typedef struct sl_msg_create_topics_req_creatable_topic_s {
     int32_t configs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_req_creatable_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_req_creatable_topic_init(
+    sl_msg_create_topics_req_creatable_topic_t *m);
 
 typedef struct sl_msg_create_topics_req_s {
     sl_msg_create_topics_req_creatable_topic_t *topics;
@@ -68,6 +80,10 @@ typedef struct sl_msg_create_topics_resp_creatable_topic_configs_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_resp_creatable_topic_configs_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_resp_creatable_topic_configs_init(
+    sl_msg_create_topics_resp_creatable_topic_configs_t *m);
+
 typedef struct sl_msg_create_topics_resp_creatable_topic_result_s {
     sl_str_t name;
     sl_uuid_t topic_id;
@@ -80,6 +96,10 @@ typedef struct sl_msg_create_topics_resp_creatable_topic_result_s {
     int32_t configs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_resp_creatable_topic_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_resp_creatable_topic_result_init(
+    sl_msg_create_topics_resp_creatable_topic_result_t *m);
 
 typedef struct sl_msg_create_topics_resp_s {
     int32_t throttle_time_ms;

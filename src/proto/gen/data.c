@@ -92,10 +92,6 @@ sl_msg_consumer_group_current_member_assignment_key_random_fill(
 }
 
 static void
-sl_msg_consumer_group_current_member_assignment_value_topic_partitions_init(
-    sl_msg_consumer_group_current_member_assignment_value_topic_partitions_t
-        *m);
-static void
 sl_msg_consumer_group_current_member_assignment_value_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_group_current_member_assignment_value_topic_partitions_t
@@ -476,11 +472,6 @@ sl_msg_consumer_group_member_metadata_key_random_fill(
     sl_rand_string(a, seed, false, &m->member_id);
 }
 
-static void sl_msg_consumer_group_member_metadata_value_classic_protocol_init(
-    sl_msg_consumer_group_member_metadata_value_classic_protocol_t *m);
-static void
-sl_msg_consumer_group_member_metadata_value_classic_member_metadata_init(
-    sl_msg_consumer_group_member_metadata_value_classic_member_metadata_t *m);
 static void sl_msg_consumer_group_member_metadata_value_classic_protocol_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_group_member_metadata_value_classic_protocol_t *m);
@@ -1148,11 +1139,6 @@ sl_msg_consumer_group_partition_metadata_key_random_fill(
 }
 
 static void
-sl_msg_consumer_group_partition_metadata_value_partition_metadata_init(
-    sl_msg_consumer_group_partition_metadata_value_partition_metadata_t *m);
-static void sl_msg_consumer_group_partition_metadata_value_topic_metadata_init(
-    sl_msg_consumer_group_partition_metadata_value_topic_metadata_t *m);
-static void
 sl_msg_consumer_group_partition_metadata_value_partition_metadata_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_group_partition_metadata_value_partition_metadata_t *m);
@@ -1616,9 +1602,6 @@ sl_msg_consumer_group_target_assignment_member_key_random_fill(
 }
 
 static void
-sl_msg_consumer_group_target_assignment_member_value_topic_partition_init(
-    sl_msg_consumer_group_target_assignment_member_value_topic_partition_t *m);
-static void
 sl_msg_consumer_group_target_assignment_member_value_topic_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_group_target_assignment_member_value_topic_partition_t *m);
@@ -2012,8 +1995,6 @@ sl_msg_consumer_group_target_assignment_metadata_value_random_fill(
     m->assignment_epoch = (int32_t)sl_rand_int(seed);
 }
 
-static void sl_msg_consumer_protocol_assignment_topic_partition_init(
-    sl_msg_consumer_protocol_assignment_topic_partition_t *m);
 static void sl_msg_consumer_protocol_assignment_topic_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_protocol_assignment_topic_partition_t *m);
@@ -2194,8 +2175,6 @@ sl_msg_consumer_protocol_assignment_random_fill(
     sl_rand_bytes(a, seed, true, &m->user_data);
 }
 
-static void sl_msg_consumer_protocol_subscription_topic_partition_init(
-    sl_msg_consumer_protocol_subscription_topic_partition_t *m);
 static void sl_msg_consumer_protocol_subscription_topic_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_protocol_subscription_topic_partition_t *m);
@@ -2605,8 +2584,6 @@ sl_msg_group_metadata_key_random_fill(sl_msg_group_metadata_key_t *m, int16_t v,
     sl_rand_string(a, seed, false, &m->group);
 }
 
-static void sl_msg_group_metadata_value_member_metadata_init(
-    sl_msg_group_metadata_value_member_metadata_t *m);
 static void sl_msg_group_metadata_value_member_metadata_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_group_metadata_value_member_metadata_t *m);
@@ -3022,8 +2999,6 @@ sl_msg_k_raft_version_record_random_fill(sl_msg_k_raft_version_record_t *m,
     m->k_raft_version = (int16_t)sl_rand_int(seed);
 }
 
-static void sl_msg_leader_change_message_voter_init(
-    sl_msg_leader_change_message_voter_t *m);
 static void sl_msg_leader_change_message_voter_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_leader_change_message_voter_t *m);
@@ -3561,9 +3536,6 @@ sl_msg_share_group_current_member_assignment_key_random_fill(
     sl_rand_string(a, seed, false, &m->member_id);
 }
 
-static void
-sl_msg_share_group_current_member_assignment_value_topic_partitions_init(
-    sl_msg_share_group_current_member_assignment_value_topic_partitions_t *m);
 static void
 sl_msg_share_group_current_member_assignment_value_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -4210,10 +4182,6 @@ sl_msg_share_group_partition_metadata_key_random_fill(
     sl_rand_string(a, seed, false, &m->group_id);
 }
 
-static void sl_msg_share_group_partition_metadata_value_partition_metadata_init(
-    sl_msg_share_group_partition_metadata_value_partition_metadata_t *m);
-static void sl_msg_share_group_partition_metadata_value_topic_metadata_init(
-    sl_msg_share_group_partition_metadata_value_topic_metadata_t *m);
 static void
 sl_msg_share_group_partition_metadata_value_partition_metadata_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -4657,12 +4625,6 @@ sl_msg_share_group_state_partition_metadata_key_random_fill(
     sl_rand_string(a, seed, false, &m->group_id);
 }
 
-static void
-sl_msg_share_group_state_partition_metadata_value_topic_partitions_info_init(
-    sl_msg_share_group_state_partition_metadata_value_topic_partitions_info_t
-        *m);
-static void sl_msg_share_group_state_partition_metadata_value_topic_info_init(
-    sl_msg_share_group_state_partition_metadata_value_topic_info_t *m);
 static void
 sl_msg_share_group_state_partition_metadata_value_topic_partitions_info_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -5132,9 +5094,6 @@ sl_msg_share_group_target_assignment_member_key_random_fill(
 }
 
 static void
-sl_msg_share_group_target_assignment_member_value_topic_partition_init(
-    sl_msg_share_group_target_assignment_member_value_topic_partition_t *m);
-static void
 sl_msg_share_group_target_assignment_member_value_topic_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_group_target_assignment_member_value_topic_partition_t *m);
@@ -5594,8 +5553,6 @@ sl_msg_share_snapshot_key_random_fill(sl_msg_share_snapshot_key_t *m, int16_t v,
     m->partition = (int32_t)sl_rand_int(seed);
 }
 
-static void sl_msg_share_snapshot_value_state_batch_init(
-    sl_msg_share_snapshot_value_state_batch_t *m);
 static void sl_msg_share_snapshot_value_state_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_snapshot_value_state_batch_t *m);
@@ -5919,8 +5876,6 @@ sl_msg_share_update_key_random_fill(sl_msg_share_update_key_t *m, int16_t v,
     m->partition = (int32_t)sl_rand_int(seed);
 }
 
-static void sl_msg_share_update_value_state_batch_init(
-    sl_msg_share_update_value_state_batch_t *m);
 static void sl_msg_share_update_value_state_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_update_value_state_batch_t *m);
@@ -6396,8 +6351,6 @@ sl_msg_transaction_log_key_random_fill(sl_msg_transaction_log_key_t *m,
     sl_rand_string(a, seed, false, &m->transactional_id);
 }
 
-static void sl_msg_transaction_log_value_partitions_schema_init(
-    sl_msg_transaction_log_value_partitions_schema_t *m);
 static void sl_msg_transaction_log_value_partitions_schema_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_transaction_log_value_partitions_schema_t *m);
@@ -6756,11 +6709,6 @@ sl_msg_transaction_log_value_random_fill(sl_msg_transaction_log_value_t *m,
     }
 }
 
-static void
-sl_msg_voters_record_endpoint_init(sl_msg_voters_record_endpoint_t *m);
-static void sl_msg_voters_record_k_raft_version_feature_init(
-    sl_msg_voters_record_k_raft_version_feature_t *m);
-static void sl_msg_voters_record_voter_init(sl_msg_voters_record_voter_t *m);
 static void
 sl_msg_voters_record_endpoint_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                      sl_msg_voters_record_endpoint_t *m);

@@ -84,6 +84,12 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_current_member_assignment_value_topic_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_consumer_group_current_member_assignment_value_topic_partitions_init(
+    sl_msg_consumer_group_current_member_assignment_value_topic_partitions_t
+        *m);
+
 typedef struct sl_msg_consumer_group_current_member_assignment_value_s {
     int32_t member_epoch;
     int32_t previous_member_epoch;
@@ -146,6 +152,10 @@ typedef struct sl_msg_consumer_group_member_metadata_value_classic_protocol_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_member_metadata_value_classic_protocol_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_member_metadata_value_classic_protocol_init(
+    sl_msg_consumer_group_member_metadata_value_classic_protocol_t *m);
+
 typedef struct
     sl_msg_consumer_group_member_metadata_value_classic_member_metadata_s {
     int32_t session_timeout_ms;
@@ -154,6 +164,10 @@ typedef struct
     int32_t supported_protocols_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_member_metadata_value_classic_member_metadata_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_member_metadata_value_classic_member_metadata_init(
+    sl_msg_consumer_group_member_metadata_value_classic_member_metadata_t *m);
 
 typedef struct sl_msg_consumer_group_member_metadata_value_s {
     sl_str_t instance_id;
@@ -262,6 +276,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_partition_metadata_value_partition_metadata_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_partition_metadata_value_partition_metadata_init(
+    sl_msg_consumer_group_partition_metadata_value_partition_metadata_t *m);
+
 typedef struct sl_msg_consumer_group_partition_metadata_value_topic_metadata_s {
     sl_uuid_t topic_id;
     sl_str_t topic_name;
@@ -271,6 +289,10 @@ typedef struct sl_msg_consumer_group_partition_metadata_value_topic_metadata_s {
     int32_t partition_metadata_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_partition_metadata_value_topic_metadata_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_partition_metadata_value_topic_metadata_init(
+    sl_msg_consumer_group_partition_metadata_value_topic_metadata_t *m);
 
 typedef struct sl_msg_consumer_group_partition_metadata_value_s {
     sl_msg_consumer_group_partition_metadata_value_topic_metadata_t *topics;
@@ -326,6 +348,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_target_assignment_member_value_topic_partition_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_target_assignment_member_value_topic_partition_init(
+    sl_msg_consumer_group_target_assignment_member_value_topic_partition_t *m);
 
 typedef struct sl_msg_consumer_group_target_assignment_member_value_s {
     sl_msg_consumer_group_target_assignment_member_value_topic_partition_t
@@ -406,6 +432,10 @@ typedef struct sl_msg_consumer_protocol_assignment_topic_partition_s {
     int32_t partitions_count;
 } sl_msg_consumer_protocol_assignment_topic_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_protocol_assignment_topic_partition_init(
+    sl_msg_consumer_protocol_assignment_topic_partition_t *m);
+
 typedef struct sl_msg_consumer_protocol_assignment_s {
     sl_msg_consumer_protocol_assignment_topic_partition_t *assigned_partitions;
     int32_t assigned_partitions_count;
@@ -434,6 +464,10 @@ typedef struct sl_msg_consumer_protocol_subscription_topic_partition_s {
     int32_t *partitions;
     int32_t partitions_count;
 } sl_msg_consumer_protocol_subscription_topic_partition_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_protocol_subscription_topic_partition_init(
+    sl_msg_consumer_protocol_subscription_topic_partition_t *m);
 
 typedef struct sl_msg_consumer_protocol_subscription_s {
     sl_str_t *topics;
@@ -519,6 +553,10 @@ typedef struct sl_msg_group_metadata_value_member_metadata_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_group_metadata_value_member_metadata_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_group_metadata_value_member_metadata_init(
+    sl_msg_group_metadata_value_member_metadata_t *m);
+
 typedef struct sl_msg_group_metadata_value_s {
     sl_str_t protocol_type;
     int32_t generation;
@@ -576,6 +614,10 @@ typedef struct sl_msg_leader_change_message_voter_s {
     sl_uuid_t voter_directory_id;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_change_message_voter_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_change_message_voter_init(
+    sl_msg_leader_change_message_voter_t *m);
 
 typedef struct sl_msg_leader_change_message_s {
     int16_t version;
@@ -682,6 +724,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_current_member_assignment_value_topic_partitions_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_current_member_assignment_value_topic_partitions_init(
+    sl_msg_share_group_current_member_assignment_value_topic_partitions_t *m);
 
 typedef struct sl_msg_share_group_current_member_assignment_value_s {
     int32_t member_epoch;
@@ -834,6 +880,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_partition_metadata_value_partition_metadata_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_partition_metadata_value_partition_metadata_init(
+    sl_msg_share_group_partition_metadata_value_partition_metadata_t *m);
+
 typedef struct sl_msg_share_group_partition_metadata_value_topic_metadata_s {
     sl_uuid_t topic_id;
     sl_str_t topic_name;
@@ -843,6 +893,10 @@ typedef struct sl_msg_share_group_partition_metadata_value_topic_metadata_s {
     int32_t partition_metadata_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_partition_metadata_value_topic_metadata_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_partition_metadata_value_topic_metadata_init(
+    sl_msg_share_group_partition_metadata_value_topic_metadata_t *m);
 
 typedef struct sl_msg_share_group_partition_metadata_value_s {
     sl_msg_share_group_partition_metadata_value_topic_metadata_t *topics;
@@ -899,11 +953,21 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_state_partition_metadata_value_topic_partitions_info_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_share_group_state_partition_metadata_value_topic_partitions_info_init(
+    sl_msg_share_group_state_partition_metadata_value_topic_partitions_info_t
+        *m);
+
 typedef struct sl_msg_share_group_state_partition_metadata_value_topic_info_s {
     sl_uuid_t topic_id;
     sl_str_t topic_name;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_state_partition_metadata_value_topic_info_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_state_partition_metadata_value_topic_info_init(
+    sl_msg_share_group_state_partition_metadata_value_topic_info_t *m);
 
 typedef struct sl_msg_share_group_state_partition_metadata_value_s {
     sl_msg_share_group_state_partition_metadata_value_topic_partitions_info_t
@@ -963,6 +1027,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_target_assignment_member_value_topic_partition_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_target_assignment_member_value_topic_partition_init(
+    sl_msg_share_group_target_assignment_member_value_topic_partition_t *m);
 
 typedef struct sl_msg_share_group_target_assignment_member_value_s {
     sl_msg_share_group_target_assignment_member_value_topic_partition_t
@@ -1063,6 +1131,10 @@ typedef struct sl_msg_share_snapshot_value_state_batch_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_snapshot_value_state_batch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_snapshot_value_state_batch_init(
+    sl_msg_share_snapshot_value_state_batch_t *m);
+
 typedef struct sl_msg_share_snapshot_value_s {
     uint16_t snapshot_epoch;
     int32_t state_epoch;
@@ -1117,6 +1189,10 @@ typedef struct sl_msg_share_update_value_state_batch_s {
     int16_t delivery_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_update_value_state_batch_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_update_value_state_batch_init(
+    sl_msg_share_update_value_state_batch_t *m);
 
 typedef struct sl_msg_share_update_value_s {
     uint16_t snapshot_epoch;
@@ -1219,6 +1295,10 @@ typedef struct sl_msg_transaction_log_value_partitions_schema_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_transaction_log_value_partitions_schema_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_transaction_log_value_partitions_schema_init(
+    sl_msg_transaction_log_value_partitions_schema_t *m);
+
 typedef struct sl_msg_transaction_log_value_s {
     int64_t producer_id;
     int64_t previous_producer_id;
@@ -1259,11 +1339,18 @@ typedef struct sl_msg_voters_record_endpoint_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_voters_record_endpoint_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_voters_record_endpoint_init(sl_msg_voters_record_endpoint_t *m);
+
 typedef struct sl_msg_voters_record_k_raft_version_feature_s {
     int16_t min_supported_version;
     int16_t max_supported_version;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_voters_record_k_raft_version_feature_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_voters_record_k_raft_version_feature_init(
+    sl_msg_voters_record_k_raft_version_feature_t *m);
 
 typedef struct sl_msg_voters_record_voter_s {
     int32_t voter_id;
@@ -1273,6 +1360,9 @@ typedef struct sl_msg_voters_record_voter_s {
     sl_msg_voters_record_k_raft_version_feature_t k_raft_version_feature;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_voters_record_voter_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_voters_record_voter_init(sl_msg_voters_record_voter_t *m);
 
 typedef struct sl_msg_voters_record_s {
     int16_t version;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_delete_acls_req_delete_acls_filter_init(
-    sl_msg_delete_acls_req_delete_acls_filter_t *m);
 static void sl_msg_delete_acls_req_delete_acls_filter_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_acls_req_delete_acls_filter_t *m);
@@ -261,10 +259,6 @@ sl_msg_delete_acls_req_random_fill(sl_msg_delete_acls_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_delete_acls_resp_delete_acls_matching_acl_init(
-    sl_msg_delete_acls_resp_delete_acls_matching_acl_t *m);
-static void sl_msg_delete_acls_resp_delete_acls_filter_result_init(
-    sl_msg_delete_acls_resp_delete_acls_filter_result_t *m);
 static void sl_msg_delete_acls_resp_delete_acls_matching_acl_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_acls_resp_delete_acls_matching_acl_t *m);

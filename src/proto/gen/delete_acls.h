@@ -23,6 +23,10 @@ typedef struct sl_msg_delete_acls_req_delete_acls_filter_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_acls_req_delete_acls_filter_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_acls_req_delete_acls_filter_init(
+    sl_msg_delete_acls_req_delete_acls_filter_t *m);
+
 typedef struct sl_msg_delete_acls_req_s {
     sl_msg_delete_acls_req_delete_acls_filter_t *filters;
     int32_t filters_count;
@@ -55,6 +59,10 @@ typedef struct sl_msg_delete_acls_resp_delete_acls_matching_acl_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_acls_resp_delete_acls_matching_acl_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_acls_resp_delete_acls_matching_acl_init(
+    sl_msg_delete_acls_resp_delete_acls_matching_acl_t *m);
+
 typedef struct sl_msg_delete_acls_resp_delete_acls_filter_result_s {
     int16_t error_code;
     sl_str_t error_message;
@@ -62,6 +70,10 @@ typedef struct sl_msg_delete_acls_resp_delete_acls_filter_result_s {
     int32_t matching_acls_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_acls_resp_delete_acls_filter_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_acls_resp_delete_acls_filter_result_init(
+    sl_msg_delete_acls_resp_delete_acls_filter_result_t *m);
 
 typedef struct sl_msg_delete_acls_resp_s {
     int32_t throttle_time_ms;

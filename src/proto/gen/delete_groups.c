@@ -90,8 +90,6 @@ sl_msg_delete_groups_req_random_fill(sl_msg_delete_groups_req_t *m, int16_t v,
         sl_rand_parr(a, seed, false, SL_PT_STRING, &m->groups_names_count);
 }
 
-static void sl_msg_delete_groups_resp_deletable_group_result_init(
-    sl_msg_delete_groups_resp_deletable_group_result_t *m);
 static void sl_msg_delete_groups_resp_deletable_group_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_groups_resp_deletable_group_result_t *m);

@@ -39,6 +39,10 @@ typedef struct sl_msg_delete_groups_resp_deletable_group_result_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_groups_resp_deletable_group_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_groups_resp_deletable_group_result_init(
+    sl_msg_delete_groups_resp_deletable_group_result_t *m);
+
 typedef struct sl_msg_delete_groups_resp_s {
     int32_t throttle_time_ms;
     sl_msg_delete_groups_resp_deletable_group_result_t *results;

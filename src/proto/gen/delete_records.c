@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_delete_records_req_delete_records_partition_init(
-    sl_msg_delete_records_req_delete_records_partition_t *m);
-static void sl_msg_delete_records_req_delete_records_topic_init(
-    sl_msg_delete_records_req_delete_records_topic_t *m);
 static void sl_msg_delete_records_req_delete_records_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_records_req_delete_records_partition_t *m);
@@ -357,10 +353,6 @@ sl_msg_delete_records_req_random_fill(sl_msg_delete_records_req_t *m, int16_t v,
     m->timeout_ms = (int32_t)sl_rand_int(seed);
 }
 
-static void sl_msg_delete_records_resp_delete_records_partition_result_init(
-    sl_msg_delete_records_resp_delete_records_partition_result_t *m);
-static void sl_msg_delete_records_resp_delete_records_topic_result_init(
-    sl_msg_delete_records_resp_delete_records_topic_result_t *m);
 static void sl_msg_delete_records_resp_delete_records_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_records_resp_delete_records_partition_result_t *m);

@@ -18,12 +18,20 @@ typedef struct sl_msg_delete_records_req_delete_records_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_records_req_delete_records_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_records_req_delete_records_partition_init(
+    sl_msg_delete_records_req_delete_records_partition_t *m);
+
 typedef struct sl_msg_delete_records_req_delete_records_topic_s {
     sl_str_t name;
     sl_msg_delete_records_req_delete_records_partition_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_records_req_delete_records_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_records_req_delete_records_topic_init(
+    sl_msg_delete_records_req_delete_records_topic_t *m);
 
 typedef struct sl_msg_delete_records_req_s {
     sl_msg_delete_records_req_delete_records_topic_t *topics;
@@ -54,12 +62,20 @@ typedef struct sl_msg_delete_records_resp_delete_records_partition_result_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_records_resp_delete_records_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_records_resp_delete_records_partition_result_init(
+    sl_msg_delete_records_resp_delete_records_partition_result_t *m);
+
 typedef struct sl_msg_delete_records_resp_delete_records_topic_result_s {
     sl_str_t name;
     sl_msg_delete_records_resp_delete_records_partition_result_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_records_resp_delete_records_topic_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_records_resp_delete_records_topic_result_init(
+    sl_msg_delete_records_resp_delete_records_topic_result_t *m);
 
 typedef struct sl_msg_delete_records_resp_s {
     int32_t throttle_time_ms;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_delete_topics_req_delete_topic_state_init(
-    sl_msg_delete_topics_req_delete_topic_state_t *m);
 static void sl_msg_delete_topics_req_delete_topic_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_topics_req_delete_topic_state_t *m);
@@ -277,8 +275,6 @@ sl_msg_delete_topics_req_random_fill(sl_msg_delete_topics_req_t *m, int16_t v,
     m->timeout_ms = (int32_t)sl_rand_int(seed);
 }
 
-static void sl_msg_delete_topics_resp_deletable_topic_result_init(
-    sl_msg_delete_topics_resp_deletable_topic_result_t *m);
 static void sl_msg_delete_topics_resp_deletable_topic_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_topics_resp_deletable_topic_result_t *m);

@@ -18,6 +18,10 @@ typedef struct sl_msg_delete_topics_req_delete_topic_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_topics_req_delete_topic_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_topics_req_delete_topic_state_init(
+    sl_msg_delete_topics_req_delete_topic_state_t *m);
+
 typedef struct sl_msg_delete_topics_req_s {
     sl_msg_delete_topics_req_delete_topic_state_t *topics;
     int32_t topics_count;
@@ -49,6 +53,10 @@ typedef struct sl_msg_delete_topics_resp_deletable_topic_result_s {
     sl_str_t error_message;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_topics_resp_deletable_topic_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_topics_resp_deletable_topic_result_init(
+    sl_msg_delete_topics_resp_deletable_topic_result_t *m);
 
 typedef struct sl_msg_delete_topics_resp_s {
     int32_t throttle_time_ms;

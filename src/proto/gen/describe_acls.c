@@ -138,10 +138,6 @@ sl_msg_describe_acls_req_random_fill(sl_msg_describe_acls_req_t *m, int16_t v,
     m->permission_type = (int8_t)sl_rand_int(seed);
 }
 
-static void sl_msg_describe_acls_resp_acl_description_init(
-    sl_msg_describe_acls_resp_acl_description_t *m);
-static void sl_msg_describe_acls_resp_describe_acls_resource_init(
-    sl_msg_describe_acls_resp_describe_acls_resource_t *m);
 static void sl_msg_describe_acls_resp_acl_description_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_acls_resp_acl_description_t *m);

@@ -46,6 +46,10 @@ typedef struct sl_msg_describe_acls_resp_acl_description_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_acls_resp_acl_description_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_acls_resp_acl_description_init(
+    sl_msg_describe_acls_resp_acl_description_t *m);
+
 typedef struct sl_msg_describe_acls_resp_describe_acls_resource_s {
     int8_t resource_type;
     sl_str_t resource_name;
@@ -54,6 +58,10 @@ typedef struct sl_msg_describe_acls_resp_describe_acls_resource_s {
     int32_t acls_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_acls_resp_describe_acls_resource_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_acls_resp_describe_acls_resource_init(
+    sl_msg_describe_acls_resp_describe_acls_resource_t *m);
 
 typedef struct sl_msg_describe_acls_resp_s {
     int32_t throttle_time_ms;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_client_quotas_req_component_data_init(
-    sl_msg_describe_client_quotas_req_component_data_t *m);
 static void sl_msg_describe_client_quotas_req_component_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_client_quotas_req_component_data_t *m);
@@ -236,12 +234,6 @@ sl_msg_describe_client_quotas_req_random_fill(
     m->strict = (sl_rand_u64(seed) & 1) != 0;
 }
 
-static void sl_msg_describe_client_quotas_resp_entity_data_init(
-    sl_msg_describe_client_quotas_resp_entity_data_t *m);
-static void sl_msg_describe_client_quotas_resp_value_data_init(
-    sl_msg_describe_client_quotas_resp_value_data_t *m);
-static void sl_msg_describe_client_quotas_resp_entry_data_init(
-    sl_msg_describe_client_quotas_resp_entry_data_t *m);
 static void sl_msg_describe_client_quotas_resp_entity_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_client_quotas_resp_entity_data_t *m);

@@ -19,6 +19,10 @@ typedef struct sl_msg_describe_client_quotas_req_component_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_req_component_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_client_quotas_req_component_data_init(
+    sl_msg_describe_client_quotas_req_component_data_t *m);
+
 typedef struct sl_msg_describe_client_quotas_req_s {
     sl_msg_describe_client_quotas_req_component_data_t *components;
     int32_t components_count;
@@ -49,11 +53,19 @@ typedef struct sl_msg_describe_client_quotas_resp_entity_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_resp_entity_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_client_quotas_resp_entity_data_init(
+    sl_msg_describe_client_quotas_resp_entity_data_t *m);
+
 typedef struct sl_msg_describe_client_quotas_resp_value_data_s {
     sl_str_t key;
     double value;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_resp_value_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_client_quotas_resp_value_data_init(
+    sl_msg_describe_client_quotas_resp_value_data_t *m);
 
 typedef struct sl_msg_describe_client_quotas_resp_entry_data_s {
     sl_msg_describe_client_quotas_resp_entity_data_t *entity;
@@ -62,6 +74,10 @@ typedef struct sl_msg_describe_client_quotas_resp_entry_data_s {
     int32_t values_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_resp_entry_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_client_quotas_resp_entry_data_init(
+    sl_msg_describe_client_quotas_resp_entry_data_t *m);
 
 typedef struct sl_msg_describe_client_quotas_resp_s {
     int32_t throttle_time_ms;

@@ -107,8 +107,6 @@ sl_msg_describe_cluster_req_random_fill(sl_msg_describe_cluster_req_t *m,
     }
 }
 
-static void sl_msg_describe_cluster_resp_describe_cluster_broker_init(
-    sl_msg_describe_cluster_resp_describe_cluster_broker_t *m);
 static void sl_msg_describe_cluster_resp_describe_cluster_broker_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_cluster_resp_describe_cluster_broker_t *m);

@@ -43,6 +43,10 @@ typedef struct sl_msg_describe_cluster_resp_describe_cluster_broker_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_cluster_resp_describe_cluster_broker_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_cluster_resp_describe_cluster_broker_init(
+    sl_msg_describe_cluster_resp_describe_cluster_broker_t *m);
+
 typedef struct sl_msg_describe_cluster_resp_s {
     int32_t throttle_time_ms;
     int16_t error_code;

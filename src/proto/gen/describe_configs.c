@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_configs_req_describe_configs_resource_init(
-    sl_msg_describe_configs_req_describe_configs_resource_t *m);
 static void sl_msg_describe_configs_req_describe_configs_resource_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_configs_req_describe_configs_resource_t *m);
@@ -271,12 +269,6 @@ sl_msg_describe_configs_req_random_fill(sl_msg_describe_configs_req_t *m,
     }
 }
 
-static void sl_msg_describe_configs_resp_describe_configs_synonym_init(
-    sl_msg_describe_configs_resp_describe_configs_synonym_t *m);
-static void sl_msg_describe_configs_resp_describe_configs_resource_result_init(
-    sl_msg_describe_configs_resp_describe_configs_resource_result_t *m);
-static void sl_msg_describe_configs_resp_describe_configs_result_init(
-    sl_msg_describe_configs_resp_describe_configs_result_t *m);
 static void sl_msg_describe_configs_resp_describe_configs_synonym_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_configs_resp_describe_configs_synonym_t *m);

@@ -20,6 +20,10 @@ typedef struct sl_msg_describe_configs_req_describe_configs_resource_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_req_describe_configs_resource_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_configs_req_describe_configs_resource_init(
+    sl_msg_describe_configs_req_describe_configs_resource_t *m);
+
 typedef struct sl_msg_describe_configs_req_s {
     sl_msg_describe_configs_req_describe_configs_resource_t *resources;
     int32_t resources_count;
@@ -52,6 +56,10 @@ typedef struct sl_msg_describe_configs_resp_describe_configs_synonym_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_resp_describe_configs_synonym_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_configs_resp_describe_configs_synonym_init(
+    sl_msg_describe_configs_resp_describe_configs_synonym_t *m);
+
 typedef struct sl_msg_describe_configs_resp_describe_configs_resource_result_s {
     sl_str_t name;
     sl_str_t value;
@@ -66,6 +74,10 @@ typedef struct sl_msg_describe_configs_resp_describe_configs_resource_result_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_resp_describe_configs_resource_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_configs_resp_describe_configs_resource_result_init(
+    sl_msg_describe_configs_resp_describe_configs_resource_result_t *m);
+
 typedef struct sl_msg_describe_configs_resp_describe_configs_result_s {
     int16_t error_code;
     sl_str_t error_message;
@@ -75,6 +87,10 @@ typedef struct sl_msg_describe_configs_resp_describe_configs_result_s {
     int32_t configs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_resp_describe_configs_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_configs_resp_describe_configs_result_init(
+    sl_msg_describe_configs_resp_describe_configs_result_t *m);
 
 typedef struct sl_msg_describe_configs_resp_s {
     int32_t throttle_time_ms;

@@ -6,9 +6,6 @@
 #include <string.h>
 
 static void
-sl_msg_describe_delegation_token_req_describe_delegation_token_owner_init(
-    sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t *m);
-static void
 sl_msg_describe_delegation_token_req_describe_delegation_token_owner_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t *m);
@@ -244,13 +241,6 @@ sl_msg_describe_delegation_token_req_random_fill(
     }
 }
 
-static void
-sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_init(
-    sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_t
-        *m);
-static void
-sl_msg_describe_delegation_token_resp_described_delegation_token_init(
-    sl_msg_describe_delegation_token_resp_described_delegation_token_t *m);
 static void
 sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

@@ -20,6 +20,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_delegation_token_req_describe_delegation_token_owner_init(
+    sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t *m);
+
 typedef struct sl_msg_describe_delegation_token_req_s {
     sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t
         *owners;
@@ -51,6 +55,12 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_init(
+    sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_t
+        *m);
+
 typedef struct
     sl_msg_describe_delegation_token_resp_described_delegation_token_s {
     sl_str_t principal_type;
@@ -67,6 +77,10 @@ typedef struct
     int32_t renewers_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_delegation_token_resp_described_delegation_token_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_delegation_token_resp_described_delegation_token_init(
+    sl_msg_describe_delegation_token_resp_described_delegation_token_t *m);
 
 typedef struct sl_msg_describe_delegation_token_resp_s {
     int16_t error_code;

@@ -105,10 +105,6 @@ sl_msg_describe_groups_req_random_fill(sl_msg_describe_groups_req_t *m,
     }
 }
 
-static void sl_msg_describe_groups_resp_described_group_member_init(
-    sl_msg_describe_groups_resp_described_group_member_t *m);
-static void sl_msg_describe_groups_resp_described_group_init(
-    sl_msg_describe_groups_resp_described_group_t *m);
 static void sl_msg_describe_groups_resp_described_group_member_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_groups_resp_described_group_member_t *m);

@@ -46,6 +46,10 @@ typedef struct sl_msg_describe_groups_resp_described_group_member_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_groups_resp_described_group_member_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_groups_resp_described_group_member_init(
+    sl_msg_describe_groups_resp_described_group_member_t *m);
+
 typedef struct sl_msg_describe_groups_resp_described_group_s {
     int16_t error_code;
     sl_str_t group_id;
@@ -57,6 +61,10 @@ typedef struct sl_msg_describe_groups_resp_described_group_s {
     int32_t authorized_operations;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_groups_resp_described_group_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_groups_resp_described_group_init(
+    sl_msg_describe_groups_resp_described_group_t *m);
 
 typedef struct sl_msg_describe_groups_resp_s {
     int32_t throttle_time_ms;

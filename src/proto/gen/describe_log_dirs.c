@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_log_dirs_req_describable_log_dir_topic_init(
-    sl_msg_describe_log_dirs_req_describable_log_dir_topic_t *m);
 static void sl_msg_describe_log_dirs_req_describable_log_dir_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_log_dirs_req_describable_log_dir_topic_t *m);
@@ -230,12 +228,6 @@ sl_msg_describe_log_dirs_req_random_fill(sl_msg_describe_log_dirs_req_t *m,
     }
 }
 
-static void sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_init(
-    sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t *m);
-static void sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_init(
-    sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_t *m);
-static void sl_msg_describe_log_dirs_resp_describe_log_dirs_result_init(
-    sl_msg_describe_log_dirs_resp_describe_log_dirs_result_t *m);
 static void sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t *m);

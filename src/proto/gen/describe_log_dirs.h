@@ -19,6 +19,10 @@ typedef struct sl_msg_describe_log_dirs_req_describable_log_dir_topic_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_req_describable_log_dir_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_log_dirs_req_describable_log_dir_topic_init(
+    sl_msg_describe_log_dirs_req_describable_log_dir_topic_t *m);
+
 typedef struct sl_msg_describe_log_dirs_req_s {
     sl_msg_describe_log_dirs_req_describable_log_dir_topic_t *topics;
     int32_t topics_count;
@@ -51,12 +55,20 @@ typedef struct sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_init(
+    sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t *m);
+
 typedef struct sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_s {
     sl_str_t name;
     sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_init(
+    sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_t *m);
 
 typedef struct sl_msg_describe_log_dirs_resp_describe_log_dirs_result_s {
     int16_t error_code;
@@ -67,6 +79,10 @@ typedef struct sl_msg_describe_log_dirs_resp_describe_log_dirs_result_s {
     int64_t usable_bytes;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_resp_describe_log_dirs_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_log_dirs_resp_describe_log_dirs_result_init(
+    sl_msg_describe_log_dirs_resp_describe_log_dirs_result_t *m);
 
 typedef struct sl_msg_describe_log_dirs_resp_s {
     int32_t throttle_time_ms;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_producers_req_topic_request_init(
-    sl_msg_describe_producers_req_topic_request_t *m);
 static void sl_msg_describe_producers_req_topic_request_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_producers_req_topic_request_t *m);
@@ -225,12 +223,6 @@ sl_msg_describe_producers_req_random_fill(sl_msg_describe_producers_req_t *m,
     }
 }
 
-static void sl_msg_describe_producers_resp_producer_state_init(
-    sl_msg_describe_producers_resp_producer_state_t *m);
-static void sl_msg_describe_producers_resp_partition_response_init(
-    sl_msg_describe_producers_resp_partition_response_t *m);
-static void sl_msg_describe_producers_resp_topic_response_init(
-    sl_msg_describe_producers_resp_topic_response_t *m);
 static void sl_msg_describe_producers_resp_producer_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_producers_resp_producer_state_t *m);

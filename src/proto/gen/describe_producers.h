@@ -19,6 +19,10 @@ typedef struct sl_msg_describe_producers_req_topic_request_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_req_topic_request_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_producers_req_topic_request_init(
+    sl_msg_describe_producers_req_topic_request_t *m);
+
 typedef struct sl_msg_describe_producers_req_s {
     sl_msg_describe_producers_req_topic_request_t *topics;
     int32_t topics_count;
@@ -54,6 +58,10 @@ typedef struct sl_msg_describe_producers_resp_producer_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_resp_producer_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_producers_resp_producer_state_init(
+    sl_msg_describe_producers_resp_producer_state_t *m);
+
 typedef struct sl_msg_describe_producers_resp_partition_response_s {
     int32_t partition_index;
     int16_t error_code;
@@ -63,12 +71,20 @@ typedef struct sl_msg_describe_producers_resp_partition_response_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_resp_partition_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_producers_resp_partition_response_init(
+    sl_msg_describe_producers_resp_partition_response_t *m);
+
 typedef struct sl_msg_describe_producers_resp_topic_response_s {
     sl_str_t name;
     sl_msg_describe_producers_resp_partition_response_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_resp_topic_response_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_producers_resp_topic_response_init(
+    sl_msg_describe_producers_resp_topic_response_t *m);
 
 typedef struct sl_msg_describe_producers_resp_s {
     int32_t throttle_time_ms;

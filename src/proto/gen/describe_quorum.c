@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_quorum_req_partition_data_init(
-    sl_msg_describe_quorum_req_partition_data_t *m);
-static void sl_msg_describe_quorum_req_topic_data_init(
-    sl_msg_describe_quorum_req_topic_data_t *m);
 static void sl_msg_describe_quorum_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_quorum_req_partition_data_t *m);
@@ -338,16 +334,6 @@ sl_msg_describe_quorum_req_random_fill(sl_msg_describe_quorum_req_t *m,
     }
 }
 
-static void sl_msg_describe_quorum_resp_replica_state_init(
-    sl_msg_describe_quorum_resp_replica_state_t *m);
-static void sl_msg_describe_quorum_resp_partition_data_init(
-    sl_msg_describe_quorum_resp_partition_data_t *m);
-static void sl_msg_describe_quorum_resp_topic_data_init(
-    sl_msg_describe_quorum_resp_topic_data_t *m);
-static void sl_msg_describe_quorum_resp_listener_init(
-    sl_msg_describe_quorum_resp_listener_t *m);
-static void
-sl_msg_describe_quorum_resp_node_init(sl_msg_describe_quorum_resp_node_t *m);
 static void sl_msg_describe_quorum_resp_replica_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_quorum_resp_replica_state_t *m);

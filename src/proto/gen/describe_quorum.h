@@ -17,12 +17,20 @@ typedef struct sl_msg_describe_quorum_req_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_req_partition_data_init(
+    sl_msg_describe_quorum_req_partition_data_t *m);
+
 typedef struct sl_msg_describe_quorum_req_topic_data_s {
     sl_str_t topic_name;
     sl_msg_describe_quorum_req_partition_data_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_req_topic_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_req_topic_data_init(
+    sl_msg_describe_quorum_req_topic_data_t *m);
 
 typedef struct sl_msg_describe_quorum_req_s {
     sl_msg_describe_quorum_req_topic_data_t *topics;
@@ -56,6 +64,10 @@ typedef struct sl_msg_describe_quorum_resp_replica_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_replica_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_resp_replica_state_init(
+    sl_msg_describe_quorum_resp_replica_state_t *m);
+
 typedef struct sl_msg_describe_quorum_resp_partition_data_s {
     int32_t partition_index;
     int16_t error_code;
@@ -70,12 +82,20 @@ typedef struct sl_msg_describe_quorum_resp_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_resp_partition_data_init(
+    sl_msg_describe_quorum_resp_partition_data_t *m);
+
 typedef struct sl_msg_describe_quorum_resp_topic_data_s {
     sl_str_t topic_name;
     sl_msg_describe_quorum_resp_partition_data_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_topic_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_resp_topic_data_init(
+    sl_msg_describe_quorum_resp_topic_data_t *m);
 
 typedef struct sl_msg_describe_quorum_resp_listener_s {
     sl_str_t name;
@@ -84,12 +104,20 @@ typedef struct sl_msg_describe_quorum_resp_listener_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_listener_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_resp_listener_init(
+    sl_msg_describe_quorum_resp_listener_t *m);
+
 typedef struct sl_msg_describe_quorum_resp_node_s {
     int32_t node_id;
     sl_msg_describe_quorum_resp_listener_t *listeners;
     int32_t listeners_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_node_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_quorum_resp_node_init(sl_msg_describe_quorum_resp_node_t *m);
 
 typedef struct sl_msg_describe_quorum_resp_s {
     int16_t error_code;

@@ -5,10 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_topic_partitions_req_topic_request_init(
-    sl_msg_describe_topic_partitions_req_topic_request_t *m);
-static void sl_msg_describe_topic_partitions_req_cursor_init(
-    sl_msg_describe_topic_partitions_req_cursor_t *m);
 static void sl_msg_describe_topic_partitions_req_topic_request_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_topic_partitions_req_topic_request_t *m);
@@ -354,16 +350,6 @@ sl_msg_describe_topic_partitions_req_random_fill(
     }
 }
 
-static void
-sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_init(
-    sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_t
-        *m);
-static void
-sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_init(
-    sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_t
-        *m);
-static void sl_msg_describe_topic_partitions_resp_cursor_init(
-    sl_msg_describe_topic_partitions_resp_cursor_t *m);
 static void
 sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

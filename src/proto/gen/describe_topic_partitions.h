@@ -18,11 +18,19 @@ typedef struct sl_msg_describe_topic_partitions_req_topic_request_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_req_topic_request_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_topic_partitions_req_topic_request_init(
+    sl_msg_describe_topic_partitions_req_topic_request_t *m);
+
 typedef struct sl_msg_describe_topic_partitions_req_cursor_s {
     sl_str_t topic_name;
     int32_t partition_index;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_req_cursor_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_topic_partitions_req_cursor_init(
+    sl_msg_describe_topic_partitions_req_cursor_t *m);
 
 typedef struct sl_msg_describe_topic_partitions_req_s {
     sl_msg_describe_topic_partitions_req_topic_request_t *topics;
@@ -69,6 +77,12 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_init(
+    sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_t
+        *m);
+
 typedef struct
     sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_s {
     int16_t error_code;
@@ -82,11 +96,21 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_init(
+    sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_t
+        *m);
+
 typedef struct sl_msg_describe_topic_partitions_resp_cursor_s {
     sl_str_t topic_name;
     int32_t partition_index;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_resp_cursor_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_topic_partitions_resp_cursor_init(
+    sl_msg_describe_topic_partitions_resp_cursor_t *m);
 
 typedef struct sl_msg_describe_topic_partitions_resp_s {
     int32_t throttle_time_ms;

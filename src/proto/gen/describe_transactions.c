@@ -94,10 +94,6 @@ sl_msg_describe_transactions_req_random_fill(
         sl_rand_parr(a, seed, false, SL_PT_STRING, &m->transactional_ids_count);
 }
 
-static void sl_msg_describe_transactions_resp_topic_data_init(
-    sl_msg_describe_transactions_resp_topic_data_t *m);
-static void sl_msg_describe_transactions_resp_transaction_state_init(
-    sl_msg_describe_transactions_resp_transaction_state_t *m);
 static void sl_msg_describe_transactions_resp_topic_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_transactions_resp_topic_data_t *m);

@@ -43,6 +43,10 @@ typedef struct sl_msg_describe_transactions_resp_topic_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_transactions_resp_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_transactions_resp_topic_data_init(
+    sl_msg_describe_transactions_resp_topic_data_t *m);
+
 typedef struct sl_msg_describe_transactions_resp_transaction_state_s {
     int16_t error_code;
     sl_str_t transactional_id;
@@ -55,6 +59,10 @@ typedef struct sl_msg_describe_transactions_resp_transaction_state_s {
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_transactions_resp_transaction_state_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_transactions_resp_transaction_state_init(
+    sl_msg_describe_transactions_resp_transaction_state_t *m);
 
 typedef struct sl_msg_describe_transactions_resp_s {
     int32_t throttle_time_ms;

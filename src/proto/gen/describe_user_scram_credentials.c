@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_user_scram_credentials_req_user_name_init(
-    sl_msg_describe_user_scram_credentials_req_user_name_t *m);
 static void sl_msg_describe_user_scram_credentials_req_user_name_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_user_scram_credentials_req_user_name_t *m);
@@ -217,12 +215,6 @@ sl_msg_describe_user_scram_credentials_req_random_fill(
     }
 }
 
-static void sl_msg_describe_user_scram_credentials_resp_credential_info_init(
-    sl_msg_describe_user_scram_credentials_resp_credential_info_t *m);
-static void
-sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_init(
-    sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_t
-        *m);
 static void sl_msg_describe_user_scram_credentials_resp_credential_info_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_user_scram_credentials_resp_credential_info_t *m);

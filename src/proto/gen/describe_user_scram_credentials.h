@@ -18,6 +18,10 @@ typedef struct sl_msg_describe_user_scram_credentials_req_user_name_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_req_user_name_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_user_scram_credentials_req_user_name_init(
+    sl_msg_describe_user_scram_credentials_req_user_name_t *m);
+
 typedef struct sl_msg_describe_user_scram_credentials_req_s {
     sl_msg_describe_user_scram_credentials_req_user_name_t *users;
     int32_t users_count;
@@ -48,6 +52,10 @@ typedef struct sl_msg_describe_user_scram_credentials_resp_credential_info_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_resp_credential_info_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_user_scram_credentials_resp_credential_info_init(
+    sl_msg_describe_user_scram_credentials_resp_credential_info_t *m);
+
 typedef struct
     sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_s {
     sl_str_t user;
@@ -58,6 +66,12 @@ typedef struct
     int32_t credential_infos_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_init(
+    sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_t
+        *m);
 
 typedef struct sl_msg_describe_user_scram_credentials_resp_s {
     int32_t throttle_time_ms;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_elect_leaders_req_topic_partitions_init(
-    sl_msg_elect_leaders_req_topic_partitions_t *m);
 static void sl_msg_elect_leaders_req_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_elect_leaders_req_topic_partitions_t *m);
@@ -251,10 +249,6 @@ sl_msg_elect_leaders_req_random_fill(sl_msg_elect_leaders_req_t *m, int16_t v,
     m->timeout_ms = (int32_t)sl_rand_int(seed);
 }
 
-static void sl_msg_elect_leaders_resp_partition_result_init(
-    sl_msg_elect_leaders_resp_partition_result_t *m);
-static void sl_msg_elect_leaders_resp_replica_election_result_init(
-    sl_msg_elect_leaders_resp_replica_election_result_t *m);
 static void sl_msg_elect_leaders_resp_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_elect_leaders_resp_partition_result_t *m);

@@ -19,6 +19,10 @@ typedef struct sl_msg_elect_leaders_req_topic_partitions_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_elect_leaders_req_topic_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_elect_leaders_req_topic_partitions_init(
+    sl_msg_elect_leaders_req_topic_partitions_t *m);
+
 typedef struct sl_msg_elect_leaders_req_s {
     int8_t election_type;
     sl_msg_elect_leaders_req_topic_partitions_t *topic_partitions;
@@ -49,12 +53,20 @@ typedef struct sl_msg_elect_leaders_resp_partition_result_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_elect_leaders_resp_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_elect_leaders_resp_partition_result_init(
+    sl_msg_elect_leaders_resp_partition_result_t *m);
+
 typedef struct sl_msg_elect_leaders_resp_replica_election_result_s {
     sl_str_t topic;
     sl_msg_elect_leaders_resp_partition_result_t *partition_result;
     int32_t partition_result_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_elect_leaders_resp_replica_election_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_elect_leaders_resp_replica_election_result_init(
+    sl_msg_elect_leaders_resp_replica_election_result_t *m);
 
 typedef struct sl_msg_elect_leaders_resp_s {
     int32_t throttle_time_ms;

@@ -4,14 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_end_quorum_epoch_req_replica_info_init(
-    sl_msg_end_quorum_epoch_req_replica_info_t *m);
-static void sl_msg_end_quorum_epoch_req_partition_data_init(
-    sl_msg_end_quorum_epoch_req_partition_data_t *m);
-static void sl_msg_end_quorum_epoch_req_topic_data_init(
-    sl_msg_end_quorum_epoch_req_topic_data_t *m);
-static void sl_msg_end_quorum_epoch_req_leader_endpoint_init(
-    sl_msg_end_quorum_epoch_req_leader_endpoint_t *m);
 static void sl_msg_end_quorum_epoch_req_replica_info_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_end_quorum_epoch_req_replica_info_t *m);
@@ -751,12 +743,6 @@ sl_msg_end_quorum_epoch_req_random_fill(sl_msg_end_quorum_epoch_req_t *m,
     }
 }
 
-static void sl_msg_end_quorum_epoch_resp_partition_data_init(
-    sl_msg_end_quorum_epoch_resp_partition_data_t *m);
-static void sl_msg_end_quorum_epoch_resp_topic_data_init(
-    sl_msg_end_quorum_epoch_resp_topic_data_t *m);
-static void sl_msg_end_quorum_epoch_resp_node_endpoint_init(
-    sl_msg_end_quorum_epoch_resp_node_endpoint_t *m);
 static void sl_msg_end_quorum_epoch_resp_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_end_quorum_epoch_resp_partition_data_t *m);

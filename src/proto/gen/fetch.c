@@ -5,14 +5,6 @@
 #include <string.h>
 
 static void
-sl_msg_fetch_req_replica_state_init(sl_msg_fetch_req_replica_state_t *m);
-static void
-sl_msg_fetch_req_fetch_partition_init(sl_msg_fetch_req_fetch_partition_t *m);
-static void
-sl_msg_fetch_req_fetch_topic_init(sl_msg_fetch_req_fetch_topic_t *m);
-static void
-sl_msg_fetch_req_forgotten_topic_init(sl_msg_fetch_req_forgotten_topic_t *m);
-static void
 sl_msg_fetch_req_replica_state_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                       sl_msg_fetch_req_replica_state_t *m);
 static size_t
@@ -970,20 +962,6 @@ sl_msg_fetch_req_random_fill(sl_msg_fetch_req_t *m, int16_t v, sl_arena_t *a,
     }
 }
 
-static void sl_msg_fetch_resp_epoch_end_offset_init(
-    sl_msg_fetch_resp_epoch_end_offset_t *m);
-static void sl_msg_fetch_resp_leader_id_and_epoch_init(
-    sl_msg_fetch_resp_leader_id_and_epoch_t *m);
-static void
-sl_msg_fetch_resp_snapshot_id_init(sl_msg_fetch_resp_snapshot_id_t *m);
-static void sl_msg_fetch_resp_aborted_transaction_init(
-    sl_msg_fetch_resp_aborted_transaction_t *m);
-static void
-sl_msg_fetch_resp_partition_data_init(sl_msg_fetch_resp_partition_data_t *m);
-static void sl_msg_fetch_resp_fetchable_topic_response_init(
-    sl_msg_fetch_resp_fetchable_topic_response_t *m);
-static void
-sl_msg_fetch_resp_node_endpoint_init(sl_msg_fetch_resp_node_endpoint_t *m);
 static void sl_msg_fetch_resp_epoch_end_offset_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_fetch_resp_epoch_end_offset_t *m);

@@ -18,6 +18,9 @@ typedef struct sl_msg_fetch_req_replica_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_req_replica_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_req_replica_state_init(sl_msg_fetch_req_replica_state_t *m);
+
 typedef struct sl_msg_fetch_req_fetch_partition_s {
     int32_t partition;
     int32_t current_leader_epoch;
@@ -29,6 +32,10 @@ typedef struct sl_msg_fetch_req_fetch_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_req_fetch_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_fetch_req_fetch_partition_init(sl_msg_fetch_req_fetch_partition_t *m);
+
 typedef struct sl_msg_fetch_req_fetch_topic_s {
     sl_str_t topic;
     sl_uuid_t topic_id;
@@ -37,6 +44,9 @@ typedef struct sl_msg_fetch_req_fetch_topic_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_req_fetch_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_req_fetch_topic_init(sl_msg_fetch_req_fetch_topic_t *m);
+
 typedef struct sl_msg_fetch_req_forgotten_topic_s {
     sl_str_t topic;
     sl_uuid_t topic_id;
@@ -44,6 +54,10 @@ typedef struct sl_msg_fetch_req_forgotten_topic_s {
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_req_forgotten_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_fetch_req_forgotten_topic_init(sl_msg_fetch_req_forgotten_topic_t *m);
 
 typedef struct sl_msg_fetch_req_s {
     sl_str_t cluster_id;
@@ -82,11 +96,19 @@ typedef struct sl_msg_fetch_resp_epoch_end_offset_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_epoch_end_offset_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_epoch_end_offset_init(
+    sl_msg_fetch_resp_epoch_end_offset_t *m);
+
 typedef struct sl_msg_fetch_resp_leader_id_and_epoch_s {
     int32_t leader_id;
     int32_t leader_epoch;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_leader_id_and_epoch_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_leader_id_and_epoch_init(
+    sl_msg_fetch_resp_leader_id_and_epoch_t *m);
 
 typedef struct sl_msg_fetch_resp_snapshot_id_s {
     int64_t end_offset;
@@ -94,11 +116,18 @@ typedef struct sl_msg_fetch_resp_snapshot_id_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_snapshot_id_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_snapshot_id_init(sl_msg_fetch_resp_snapshot_id_t *m);
+
 typedef struct sl_msg_fetch_resp_aborted_transaction_s {
     int64_t producer_id;
     int64_t first_offset;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_aborted_transaction_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_aborted_transaction_init(
+    sl_msg_fetch_resp_aborted_transaction_t *m);
 
 typedef struct sl_msg_fetch_resp_partition_data_s {
     int32_t partition_index;
@@ -119,6 +148,10 @@ typedef struct sl_msg_fetch_resp_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_fetch_resp_partition_data_init(sl_msg_fetch_resp_partition_data_t *m);
+
 typedef struct sl_msg_fetch_resp_fetchable_topic_response_s {
     sl_str_t topic;
     sl_uuid_t topic_id;
@@ -127,6 +160,10 @@ typedef struct sl_msg_fetch_resp_fetchable_topic_response_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_fetchable_topic_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_fetchable_topic_response_init(
+    sl_msg_fetch_resp_fetchable_topic_response_t *m);
+
 typedef struct sl_msg_fetch_resp_node_endpoint_s {
     int32_t node_id;
     sl_str_t host;
@@ -134,6 +171,9 @@ typedef struct sl_msg_fetch_resp_node_endpoint_s {
     sl_str_t rack;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_node_endpoint_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_node_endpoint_init(sl_msg_fetch_resp_node_endpoint_t *m);
 
 typedef struct sl_msg_fetch_resp_s {
     int32_t throttle_time_ms;

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_fetch_snapshot_req_snapshot_id_init(
-    sl_msg_fetch_snapshot_req_snapshot_id_t *m);
-static void sl_msg_fetch_snapshot_req_partition_snapshot_init(
-    sl_msg_fetch_snapshot_req_partition_snapshot_t *m);
-static void sl_msg_fetch_snapshot_req_topic_snapshot_init(
-    sl_msg_fetch_snapshot_req_topic_snapshot_t *m);
 static void sl_msg_fetch_snapshot_req_snapshot_id_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_fetch_snapshot_req_snapshot_id_t *m);
@@ -537,16 +531,6 @@ sl_msg_fetch_snapshot_req_random_fill(sl_msg_fetch_snapshot_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_fetch_snapshot_resp_snapshot_id_init(
-    sl_msg_fetch_snapshot_resp_snapshot_id_t *m);
-static void sl_msg_fetch_snapshot_resp_leader_id_and_epoch_init(
-    sl_msg_fetch_snapshot_resp_leader_id_and_epoch_t *m);
-static void sl_msg_fetch_snapshot_resp_partition_snapshot_init(
-    sl_msg_fetch_snapshot_resp_partition_snapshot_t *m);
-static void sl_msg_fetch_snapshot_resp_topic_snapshot_init(
-    sl_msg_fetch_snapshot_resp_topic_snapshot_t *m);
-static void sl_msg_fetch_snapshot_resp_node_endpoint_init(
-    sl_msg_fetch_snapshot_resp_node_endpoint_t *m);
 static void sl_msg_fetch_snapshot_resp_snapshot_id_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_fetch_snapshot_resp_snapshot_id_t *m);

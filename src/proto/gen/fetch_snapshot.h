@@ -18,6 +18,10 @@ typedef struct sl_msg_fetch_snapshot_req_snapshot_id_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_req_snapshot_id_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_req_snapshot_id_init(
+    sl_msg_fetch_snapshot_req_snapshot_id_t *m);
+
 typedef struct sl_msg_fetch_snapshot_req_partition_snapshot_s {
     int32_t partition;
     int32_t current_leader_epoch;
@@ -27,12 +31,20 @@ typedef struct sl_msg_fetch_snapshot_req_partition_snapshot_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_req_partition_snapshot_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_req_partition_snapshot_init(
+    sl_msg_fetch_snapshot_req_partition_snapshot_t *m);
+
 typedef struct sl_msg_fetch_snapshot_req_topic_snapshot_s {
     sl_str_t name;
     sl_msg_fetch_snapshot_req_partition_snapshot_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_req_topic_snapshot_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_req_topic_snapshot_init(
+    sl_msg_fetch_snapshot_req_topic_snapshot_t *m);
 
 typedef struct sl_msg_fetch_snapshot_req_s {
     sl_str_t cluster_id;
@@ -64,11 +76,19 @@ typedef struct sl_msg_fetch_snapshot_resp_snapshot_id_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_snapshot_id_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_snapshot_id_init(
+    sl_msg_fetch_snapshot_resp_snapshot_id_t *m);
+
 typedef struct sl_msg_fetch_snapshot_resp_leader_id_and_epoch_s {
     int32_t leader_id;
     int32_t leader_epoch;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_leader_id_and_epoch_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_leader_id_and_epoch_init(
+    sl_msg_fetch_snapshot_resp_leader_id_and_epoch_t *m);
 
 typedef struct sl_msg_fetch_snapshot_resp_partition_snapshot_s {
     int32_t index;
@@ -82,6 +102,10 @@ typedef struct sl_msg_fetch_snapshot_resp_partition_snapshot_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_partition_snapshot_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_partition_snapshot_init(
+    sl_msg_fetch_snapshot_resp_partition_snapshot_t *m);
+
 typedef struct sl_msg_fetch_snapshot_resp_topic_snapshot_s {
     sl_str_t name;
     sl_msg_fetch_snapshot_resp_partition_snapshot_t *partitions;
@@ -89,12 +113,20 @@ typedef struct sl_msg_fetch_snapshot_resp_topic_snapshot_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_topic_snapshot_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_topic_snapshot_init(
+    sl_msg_fetch_snapshot_resp_topic_snapshot_t *m);
+
 typedef struct sl_msg_fetch_snapshot_resp_node_endpoint_s {
     int32_t node_id;
     sl_str_t host;
     uint16_t port;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_node_endpoint_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_node_endpoint_init(
+    sl_msg_fetch_snapshot_resp_node_endpoint_t *m);
 
 typedef struct sl_msg_fetch_snapshot_resp_s {
     int32_t throttle_time_ms;

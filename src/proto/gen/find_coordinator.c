@@ -138,8 +138,6 @@ sl_msg_find_coordinator_req_random_fill(sl_msg_find_coordinator_req_t *m,
     }
 }
 
-static void sl_msg_find_coordinator_resp_coordinator_init(
-    sl_msg_find_coordinator_resp_coordinator_t *m);
 static void sl_msg_find_coordinator_resp_coordinator_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_find_coordinator_resp_coordinator_t *m);

@@ -5,10 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_incremental_alter_configs_req_alterable_config_init(
-    sl_msg_incremental_alter_configs_req_alterable_config_t *m);
-static void sl_msg_incremental_alter_configs_req_alter_configs_resource_init(
-    sl_msg_incremental_alter_configs_req_alter_configs_resource_t *m);
 static void sl_msg_incremental_alter_configs_req_alterable_config_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_incremental_alter_configs_req_alterable_config_t *m);
@@ -386,9 +382,6 @@ sl_msg_incremental_alter_configs_req_random_fill(
     m->validate_only = (sl_rand_u64(seed) & 1) != 0;
 }
 
-static void
-sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_init(
-    sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_t *m);
 static void
 sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

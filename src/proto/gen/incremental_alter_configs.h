@@ -20,6 +20,10 @@ typedef struct sl_msg_incremental_alter_configs_req_alterable_config_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_incremental_alter_configs_req_alterable_config_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_incremental_alter_configs_req_alterable_config_init(
+    sl_msg_incremental_alter_configs_req_alterable_config_t *m);
+
 typedef struct sl_msg_incremental_alter_configs_req_alter_configs_resource_s {
     int8_t resource_type;
     sl_str_t resource_name;
@@ -27,6 +31,10 @@ typedef struct sl_msg_incremental_alter_configs_req_alter_configs_resource_s {
     int32_t configs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_incremental_alter_configs_req_alter_configs_resource_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_incremental_alter_configs_req_alter_configs_resource_init(
+    sl_msg_incremental_alter_configs_req_alter_configs_resource_t *m);
 
 typedef struct sl_msg_incremental_alter_configs_req_s {
     sl_msg_incremental_alter_configs_req_alter_configs_resource_t *resources;
@@ -60,6 +68,10 @@ typedef struct
     sl_str_t resource_name;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_init(
+    sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_t *m);
 
 typedef struct sl_msg_incremental_alter_configs_resp_s {
     int32_t throttle_time_ms;

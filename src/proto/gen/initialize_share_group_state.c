@@ -5,10 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_initialize_share_group_state_req_partition_data_init(
-    sl_msg_initialize_share_group_state_req_partition_data_t *m);
-static void sl_msg_initialize_share_group_state_req_initialize_state_data_init(
-    sl_msg_initialize_share_group_state_req_initialize_state_data_t *m);
 static void sl_msg_initialize_share_group_state_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_initialize_share_group_state_req_partition_data_t *m);
@@ -385,11 +381,6 @@ sl_msg_initialize_share_group_state_req_random_fill(
     }
 }
 
-static void sl_msg_initialize_share_group_state_resp_partition_result_init(
-    sl_msg_initialize_share_group_state_resp_partition_result_t *m);
-static void
-sl_msg_initialize_share_group_state_resp_initialize_state_result_init(
-    sl_msg_initialize_share_group_state_resp_initialize_state_result_t *m);
 static void sl_msg_initialize_share_group_state_resp_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_initialize_share_group_state_resp_partition_result_t *m);

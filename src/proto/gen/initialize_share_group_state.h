@@ -20,12 +20,20 @@ typedef struct sl_msg_initialize_share_group_state_req_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_initialize_share_group_state_req_partition_data_init(
+    sl_msg_initialize_share_group_state_req_partition_data_t *m);
+
 typedef struct sl_msg_initialize_share_group_state_req_initialize_state_data_s {
     sl_uuid_t topic_id;
     sl_msg_initialize_share_group_state_req_partition_data_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_req_initialize_state_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_initialize_share_group_state_req_initialize_state_data_init(
+    sl_msg_initialize_share_group_state_req_initialize_state_data_t *m);
 
 typedef struct sl_msg_initialize_share_group_state_req_s {
     sl_str_t group_id;
@@ -58,6 +66,10 @@ typedef struct sl_msg_initialize_share_group_state_resp_partition_result_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_resp_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_initialize_share_group_state_resp_partition_result_init(
+    sl_msg_initialize_share_group_state_resp_partition_result_t *m);
+
 typedef struct
     sl_msg_initialize_share_group_state_resp_initialize_state_result_s {
     sl_uuid_t topic_id;
@@ -65,6 +77,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_resp_initialize_state_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_initialize_share_group_state_resp_initialize_state_result_init(
+    sl_msg_initialize_share_group_state_resp_initialize_state_result_t *m);
 
 typedef struct sl_msg_initialize_share_group_state_resp_s {
     sl_msg_initialize_share_group_state_resp_initialize_state_result_t *results;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_join_group_req_join_group_request_protocol_init(
-    sl_msg_join_group_req_join_group_request_protocol_t *m);
 static void sl_msg_join_group_req_join_group_request_protocol_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_join_group_req_join_group_request_protocol_t *m);
@@ -301,8 +299,6 @@ sl_msg_join_group_req_random_fill(sl_msg_join_group_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_join_group_resp_join_group_response_member_init(
-    sl_msg_join_group_resp_join_group_response_member_t *m);
 static void sl_msg_join_group_resp_join_group_response_member_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_join_group_resp_join_group_response_member_t *m);

@@ -18,6 +18,10 @@ typedef struct sl_msg_join_group_req_join_group_request_protocol_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_join_group_req_join_group_request_protocol_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_join_group_req_join_group_request_protocol_init(
+    sl_msg_join_group_req_join_group_request_protocol_t *m);
+
 typedef struct sl_msg_join_group_req_s {
     sl_str_t group_id;
     int32_t session_timeout_ms;
@@ -49,6 +53,10 @@ typedef struct sl_msg_join_group_resp_join_group_response_member_s {
     sl_bytes_t metadata;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_join_group_resp_join_group_response_member_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_join_group_resp_join_group_response_member_init(
+    sl_msg_join_group_resp_join_group_response_member_t *m);
 
 typedef struct sl_msg_join_group_resp_s {
     int32_t throttle_time_ms;

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_leader_and_isr_req_leader_and_isr_partition_state_init(
-    sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t *m);
-static void sl_msg_leader_and_isr_req_leader_and_isr_topic_state_init(
-    sl_msg_leader_and_isr_req_leader_and_isr_topic_state_t *m);
-static void sl_msg_leader_and_isr_req_leader_and_isr_live_leader_init(
-    sl_msg_leader_and_isr_req_leader_and_isr_live_leader_t *m);
 static void sl_msg_leader_and_isr_req_leader_and_isr_partition_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t *m);
@@ -811,10 +805,6 @@ sl_msg_leader_and_isr_req_random_fill(sl_msg_leader_and_isr_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_init(
-    sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t *m);
-static void sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_init(
-    sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_t *m);
 static void sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t *m);

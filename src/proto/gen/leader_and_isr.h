@@ -32,6 +32,10 @@ typedef struct sl_msg_leader_and_isr_req_leader_and_isr_partition_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_req_leader_and_isr_partition_state_init(
+    sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t *m);
+
 typedef struct sl_msg_leader_and_isr_req_leader_and_isr_topic_state_s {
     sl_str_t topic_name;
     sl_uuid_t topic_id;
@@ -41,12 +45,20 @@ typedef struct sl_msg_leader_and_isr_req_leader_and_isr_topic_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_req_leader_and_isr_topic_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_req_leader_and_isr_topic_state_init(
+    sl_msg_leader_and_isr_req_leader_and_isr_topic_state_t *m);
+
 typedef struct sl_msg_leader_and_isr_req_leader_and_isr_live_leader_s {
     int32_t broker_id;
     sl_str_t host_name;
     int32_t port;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_req_leader_and_isr_live_leader_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_req_leader_and_isr_live_leader_init(
+    sl_msg_leader_and_isr_req_leader_and_isr_live_leader_t *m);
 
 typedef struct sl_msg_leader_and_isr_req_s {
     int32_t controller_id;
@@ -86,6 +98,10 @@ typedef struct sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_init(
+    sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t *m);
+
 typedef struct sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_s {
     sl_uuid_t topic_id;
     sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t
@@ -93,6 +109,10 @@ typedef struct sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_s {
     int32_t partition_errors_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_init(
+    sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_t *m);
 
 typedef struct sl_msg_leader_and_isr_resp_s {
     int16_t error_code;

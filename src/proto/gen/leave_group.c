@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_leave_group_req_member_identity_init(
-    sl_msg_leave_group_req_member_identity_t *m);
 static void sl_msg_leave_group_req_member_identity_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_leave_group_req_member_identity_t *m);
@@ -288,8 +286,6 @@ sl_msg_leave_group_req_random_fill(sl_msg_leave_group_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_leave_group_resp_member_response_init(
-    sl_msg_leave_group_resp_member_response_t *m);
 static void sl_msg_leave_group_resp_member_response_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_leave_group_resp_member_response_t *m);

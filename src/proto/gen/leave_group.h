@@ -19,6 +19,10 @@ typedef struct sl_msg_leave_group_req_member_identity_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leave_group_req_member_identity_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leave_group_req_member_identity_init(
+    sl_msg_leave_group_req_member_identity_t *m);
+
 typedef struct sl_msg_leave_group_req_s {
     sl_str_t group_id;
     sl_str_t member_id;
@@ -46,6 +50,10 @@ typedef struct sl_msg_leave_group_resp_member_response_s {
     int16_t error_code;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leave_group_resp_member_response_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leave_group_resp_member_response_init(
+    sl_msg_leave_group_resp_member_response_t *m);
 
 typedef struct sl_msg_leave_group_resp_s {
     int32_t throttle_time_ms;

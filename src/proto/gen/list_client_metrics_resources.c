@@ -85,9 +85,6 @@ sl_msg_list_client_metrics_resources_req_random_fill(
 }
 
 static void
-sl_msg_list_client_metrics_resources_resp_client_metrics_resource_init(
-    sl_msg_list_client_metrics_resources_resp_client_metrics_resource_t *m);
-static void
 sl_msg_list_client_metrics_resources_resp_client_metrics_resource_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_client_metrics_resources_resp_client_metrics_resource_t *m);

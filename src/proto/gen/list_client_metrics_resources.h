@@ -41,6 +41,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_client_metrics_resources_resp_client_metrics_resource_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_client_metrics_resources_resp_client_metrics_resource_init(
+    sl_msg_list_client_metrics_resources_resp_client_metrics_resource_t *m);
+
 typedef struct sl_msg_list_client_metrics_resources_resp_s {
     int32_t throttle_time_ms;
     int16_t error_code;

@@ -122,8 +122,6 @@ sl_msg_list_groups_req_random_fill(sl_msg_list_groups_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_list_groups_resp_listed_group_init(
-    sl_msg_list_groups_resp_listed_group_t *m);
 static void sl_msg_list_groups_resp_listed_group_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_groups_resp_listed_group_t *m);

@@ -41,6 +41,10 @@ typedef struct sl_msg_list_groups_resp_listed_group_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_groups_resp_listed_group_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_groups_resp_listed_group_init(
+    sl_msg_list_groups_resp_listed_group_t *m);
+
 typedef struct sl_msg_list_groups_resp_s {
     int32_t throttle_time_ms;
     int16_t error_code;

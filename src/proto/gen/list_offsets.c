@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_list_offsets_req_list_offsets_partition_init(
-    sl_msg_list_offsets_req_list_offsets_partition_t *m);
-static void sl_msg_list_offsets_req_list_offsets_topic_init(
-    sl_msg_list_offsets_req_list_offsets_topic_t *m);
 static void sl_msg_list_offsets_req_list_offsets_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_offsets_req_list_offsets_partition_t *m);
@@ -424,10 +420,6 @@ sl_msg_list_offsets_req_random_fill(sl_msg_list_offsets_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_list_offsets_resp_list_offsets_partition_response_init(
-    sl_msg_list_offsets_resp_list_offsets_partition_response_t *m);
-static void sl_msg_list_offsets_resp_list_offsets_topic_response_init(
-    sl_msg_list_offsets_resp_list_offsets_topic_response_t *m);
 static void sl_msg_list_offsets_resp_list_offsets_partition_response_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_offsets_resp_list_offsets_partition_response_t *m);

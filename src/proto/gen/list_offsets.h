@@ -20,12 +20,20 @@ typedef struct sl_msg_list_offsets_req_list_offsets_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_req_list_offsets_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_offsets_req_list_offsets_partition_init(
+    sl_msg_list_offsets_req_list_offsets_partition_t *m);
+
 typedef struct sl_msg_list_offsets_req_list_offsets_topic_s {
     sl_str_t name;
     sl_msg_list_offsets_req_list_offsets_partition_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_req_list_offsets_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_offsets_req_list_offsets_topic_init(
+    sl_msg_list_offsets_req_list_offsets_topic_t *m);
 
 typedef struct sl_msg_list_offsets_req_s {
     int32_t replica_id;
@@ -61,12 +69,20 @@ typedef struct sl_msg_list_offsets_resp_list_offsets_partition_response_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_resp_list_offsets_partition_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_offsets_resp_list_offsets_partition_response_init(
+    sl_msg_list_offsets_resp_list_offsets_partition_response_t *m);
+
 typedef struct sl_msg_list_offsets_resp_list_offsets_topic_response_s {
     sl_str_t name;
     sl_msg_list_offsets_resp_list_offsets_partition_response_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_resp_list_offsets_topic_response_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_offsets_resp_list_offsets_topic_response_init(
+    sl_msg_list_offsets_resp_list_offsets_topic_response_t *m);
 
 typedef struct sl_msg_list_offsets_resp_s {
     int32_t throttle_time_ms;

@@ -6,10 +6,6 @@
 #include <string.h>
 
 static void
-sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_init(
-    sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t
-        *m);
-static void
 sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t
@@ -264,13 +260,6 @@ sl_msg_list_partition_reassignments_req_random_fill(
     }
 }
 
-static void
-sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_init(
-    sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_t
-        *m);
-static void
-sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_init(
-    sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_t *m);
 static void
 sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

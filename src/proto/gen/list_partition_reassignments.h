@@ -21,6 +21,12 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_init(
+    sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t
+        *m);
+
 typedef struct sl_msg_list_partition_reassignments_req_s {
     int32_t timeout_ms;
     sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t
@@ -58,6 +64,12 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_init(
+    sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_t
+        *m);
+
 typedef struct
     sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_s {
     sl_str_t name;
@@ -66,6 +78,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_init(
+    sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_t *m);
 
 typedef struct sl_msg_list_partition_reassignments_resp_s {
     int32_t throttle_time_ms;

@@ -124,8 +124,6 @@ sl_msg_list_transactions_req_random_fill(sl_msg_list_transactions_req_t *m,
     }
 }
 
-static void sl_msg_list_transactions_resp_transaction_state_init(
-    sl_msg_list_transactions_resp_transaction_state_t *m);
 static void sl_msg_list_transactions_resp_transaction_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_transactions_resp_transaction_state_t *m);

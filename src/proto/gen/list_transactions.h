@@ -46,6 +46,10 @@ typedef struct sl_msg_list_transactions_resp_transaction_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_transactions_resp_transaction_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_transactions_resp_transaction_state_init(
+    sl_msg_list_transactions_resp_transaction_state_t *m);
+
 typedef struct sl_msg_list_transactions_resp_s {
     int32_t throttle_time_ms;
     int16_t error_code;

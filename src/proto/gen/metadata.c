@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_metadata_req_metadata_request_topic_init(
-    sl_msg_metadata_req_metadata_request_topic_t *m);
 static void sl_msg_metadata_req_metadata_request_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_metadata_req_metadata_request_topic_t *m);
@@ -279,12 +277,6 @@ sl_msg_metadata_req_random_fill(sl_msg_metadata_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_metadata_resp_metadata_response_broker_init(
-    sl_msg_metadata_resp_metadata_response_broker_t *m);
-static void sl_msg_metadata_resp_metadata_response_partition_init(
-    sl_msg_metadata_resp_metadata_response_partition_t *m);
-static void sl_msg_metadata_resp_metadata_response_topic_init(
-    sl_msg_metadata_resp_metadata_response_topic_t *m);
 static void sl_msg_metadata_resp_metadata_response_broker_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_metadata_resp_metadata_response_broker_t *m);

@@ -18,6 +18,10 @@ typedef struct sl_msg_metadata_req_metadata_request_topic_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_req_metadata_request_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_metadata_req_metadata_request_topic_init(
+    sl_msg_metadata_req_metadata_request_topic_t *m);
+
 typedef struct sl_msg_metadata_req_s {
     sl_msg_metadata_req_metadata_request_topic_t *topics;
     int32_t topics_count;
@@ -47,6 +51,10 @@ typedef struct sl_msg_metadata_resp_metadata_response_broker_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_resp_metadata_response_broker_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_metadata_resp_metadata_response_broker_init(
+    sl_msg_metadata_resp_metadata_response_broker_t *m);
+
 typedef struct sl_msg_metadata_resp_metadata_response_partition_s {
     int16_t error_code;
     int32_t partition_index;
@@ -61,6 +69,10 @@ typedef struct sl_msg_metadata_resp_metadata_response_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_resp_metadata_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_metadata_resp_metadata_response_partition_init(
+    sl_msg_metadata_resp_metadata_response_partition_t *m);
+
 typedef struct sl_msg_metadata_resp_metadata_response_topic_s {
     int16_t error_code;
     sl_str_t name;
@@ -71,6 +83,10 @@ typedef struct sl_msg_metadata_resp_metadata_response_topic_s {
     int32_t topic_authorized_operations;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_resp_metadata_response_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_metadata_resp_metadata_response_topic_init(
+    sl_msg_metadata_resp_metadata_response_topic_t *m);
 
 typedef struct sl_msg_metadata_resp_s {
     int32_t throttle_time_ms;

@@ -21,12 +21,20 @@ typedef struct sl_msg_offset_commit_req_offset_commit_request_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_req_offset_commit_request_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_commit_req_offset_commit_request_partition_init(
+    sl_msg_offset_commit_req_offset_commit_request_partition_t *m);
+
 typedef struct sl_msg_offset_commit_req_offset_commit_request_topic_s {
     sl_str_t name;
     sl_msg_offset_commit_req_offset_commit_request_partition_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_req_offset_commit_request_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_commit_req_offset_commit_request_topic_init(
+    sl_msg_offset_commit_req_offset_commit_request_topic_t *m);
 
 typedef struct sl_msg_offset_commit_req_s {
     sl_str_t group_id;
@@ -60,12 +68,20 @@ typedef struct sl_msg_offset_commit_resp_offset_commit_response_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_resp_offset_commit_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_commit_resp_offset_commit_response_partition_init(
+    sl_msg_offset_commit_resp_offset_commit_response_partition_t *m);
+
 typedef struct sl_msg_offset_commit_resp_offset_commit_response_topic_s {
     sl_str_t name;
     sl_msg_offset_commit_resp_offset_commit_response_partition_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_resp_offset_commit_response_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_commit_resp_offset_commit_response_topic_init(
+    sl_msg_offset_commit_resp_offset_commit_response_topic_t *m);
 
 typedef struct sl_msg_offset_commit_resp_s {
     int32_t throttle_time_ms;

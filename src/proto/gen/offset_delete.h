@@ -16,11 +16,19 @@ typedef struct sl_msg_offset_delete_req_offset_delete_request_partition_s {
     int32_t partition_index;
 } sl_msg_offset_delete_req_offset_delete_request_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_delete_req_offset_delete_request_partition_init(
+    sl_msg_offset_delete_req_offset_delete_request_partition_t *m);
+
 typedef struct sl_msg_offset_delete_req_offset_delete_request_topic_s {
     sl_str_t name;
     sl_msg_offset_delete_req_offset_delete_request_partition_t *partitions;
     int32_t partitions_count;
 } sl_msg_offset_delete_req_offset_delete_request_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_delete_req_offset_delete_request_topic_init(
+    sl_msg_offset_delete_req_offset_delete_request_topic_t *m);
 
 typedef struct sl_msg_offset_delete_req_s {
     sl_str_t group_id;
@@ -48,11 +56,19 @@ typedef struct sl_msg_offset_delete_resp_offset_delete_response_partition_s {
     int16_t error_code;
 } sl_msg_offset_delete_resp_offset_delete_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_delete_resp_offset_delete_response_partition_init(
+    sl_msg_offset_delete_resp_offset_delete_response_partition_t *m);
+
 typedef struct sl_msg_offset_delete_resp_offset_delete_response_topic_s {
     sl_str_t name;
     sl_msg_offset_delete_resp_offset_delete_response_partition_t *partitions;
     int32_t partitions_count;
 } sl_msg_offset_delete_resp_offset_delete_response_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_delete_resp_offset_delete_response_topic_init(
+    sl_msg_offset_delete_resp_offset_delete_response_topic_t *m);
 
 typedef struct sl_msg_offset_delete_resp_s {
     int16_t error_code;

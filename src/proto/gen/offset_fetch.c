@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_offset_fetch_req_offset_fetch_request_topic_init(
-    sl_msg_offset_fetch_req_offset_fetch_request_topic_t *m);
-static void sl_msg_offset_fetch_req_offset_fetch_request_topics_init(
-    sl_msg_offset_fetch_req_offset_fetch_request_topics_t *m);
-static void sl_msg_offset_fetch_req_offset_fetch_request_group_init(
-    sl_msg_offset_fetch_req_offset_fetch_request_group_t *m);
 static void sl_msg_offset_fetch_req_offset_fetch_request_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_fetch_req_offset_fetch_request_topic_t *m);
@@ -654,16 +648,6 @@ sl_msg_offset_fetch_req_random_fill(sl_msg_offset_fetch_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_offset_fetch_resp_offset_fetch_response_partition_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_partition_t *m);
-static void sl_msg_offset_fetch_resp_offset_fetch_response_topic_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_topic_t *m);
-static void sl_msg_offset_fetch_resp_offset_fetch_response_partitions_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_partitions_t *m);
-static void sl_msg_offset_fetch_resp_offset_fetch_response_topics_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_topics_t *m);
-static void sl_msg_offset_fetch_resp_offset_fetch_response_group_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_group_t *m);
 static void sl_msg_offset_fetch_resp_offset_fetch_response_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_fetch_resp_offset_fetch_response_partition_t *m);

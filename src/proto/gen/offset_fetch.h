@@ -19,12 +19,20 @@ typedef struct sl_msg_offset_fetch_req_offset_fetch_request_topic_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_req_offset_fetch_request_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_req_offset_fetch_request_topic_init(
+    sl_msg_offset_fetch_req_offset_fetch_request_topic_t *m);
+
 typedef struct sl_msg_offset_fetch_req_offset_fetch_request_topics_s {
     sl_str_t name;
     int32_t *partition_indexes;
     int32_t partition_indexes_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_req_offset_fetch_request_topics_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_req_offset_fetch_request_topics_init(
+    sl_msg_offset_fetch_req_offset_fetch_request_topics_t *m);
 
 typedef struct sl_msg_offset_fetch_req_offset_fetch_request_group_s {
     sl_str_t group_id;
@@ -34,6 +42,10 @@ typedef struct sl_msg_offset_fetch_req_offset_fetch_request_group_s {
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_req_offset_fetch_request_group_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_req_offset_fetch_request_group_init(
+    sl_msg_offset_fetch_req_offset_fetch_request_group_t *m);
 
 typedef struct sl_msg_offset_fetch_req_s {
     sl_str_t group_id;
@@ -68,12 +80,20 @@ typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_partition_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_partition_t *m);
+
 typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_topic_s {
     sl_str_t name;
     sl_msg_offset_fetch_resp_offset_fetch_response_partition_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_topic_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_topic_t *m);
 
 typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_partitions_s {
     int32_t partition_index;
@@ -84,12 +104,20 @@ typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_partitions_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_partitions_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_partitions_t *m);
+
 typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_topics_s {
     sl_str_t name;
     sl_msg_offset_fetch_resp_offset_fetch_response_partitions_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_topics_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_topics_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_topics_t *m);
 
 typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_group_s {
     sl_str_t group_id;
@@ -98,6 +126,10 @@ typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_group_s {
     int16_t error_code;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_group_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_group_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_group_t *m);
 
 typedef struct sl_msg_offset_fetch_resp_s {
     int32_t throttle_time_ms;

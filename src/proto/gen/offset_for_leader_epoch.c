@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_init(
-    sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_t *m);
-static void sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_init(
-    sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_t *m);
 static void
 sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -406,11 +402,6 @@ sl_msg_offset_for_leader_epoch_req_random_fill(
     }
 }
 
-static void sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_init(
-    sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t *m);
-static void
-sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_init(
-    sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_t *m);
 static void sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t *m);

@@ -20,6 +20,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_init(
+    sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_t *m);
+
 typedef struct sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_s {
     sl_str_t topic;
     sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_t
@@ -27,6 +31,10 @@ typedef struct sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_s {
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_init(
+    sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_t *m);
 
 typedef struct sl_msg_offset_for_leader_epoch_req_s {
     int32_t replica_id;
@@ -60,6 +68,10 @@ typedef struct sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_init(
+    sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t *m);
+
 typedef struct
     sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_s {
     sl_str_t topic;
@@ -67,6 +79,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_init(
+    sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_t *m);
 
 typedef struct sl_msg_offset_for_leader_epoch_resp_s {
     int32_t throttle_time_ms;

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_produce_req_partition_produce_data_init(
-    sl_msg_produce_req_partition_produce_data_t *m);
-static void sl_msg_produce_req_topic_produce_data_init(
-    sl_msg_produce_req_topic_produce_data_t *m);
 static void sl_msg_produce_req_partition_produce_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_produce_req_partition_produce_data_t *m);
@@ -378,16 +374,6 @@ sl_msg_produce_req_random_fill(sl_msg_produce_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_produce_resp_batch_index_and_error_message_init(
-    sl_msg_produce_resp_batch_index_and_error_message_t *m);
-static void sl_msg_produce_resp_leader_id_and_epoch_init(
-    sl_msg_produce_resp_leader_id_and_epoch_t *m);
-static void sl_msg_produce_resp_partition_produce_response_init(
-    sl_msg_produce_resp_partition_produce_response_t *m);
-static void sl_msg_produce_resp_topic_produce_response_init(
-    sl_msg_produce_resp_topic_produce_response_t *m);
-static void
-sl_msg_produce_resp_node_endpoint_init(sl_msg_produce_resp_node_endpoint_t *m);
 static void sl_msg_produce_resp_batch_index_and_error_message_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_produce_resp_batch_index_and_error_message_t *m);

@@ -18,12 +18,20 @@ typedef struct sl_msg_produce_req_partition_produce_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_req_partition_produce_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_req_partition_produce_data_init(
+    sl_msg_produce_req_partition_produce_data_t *m);
+
 typedef struct sl_msg_produce_req_topic_produce_data_s {
     sl_str_t name;
     sl_msg_produce_req_partition_produce_data_t *partition_data;
     int32_t partition_data_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_req_topic_produce_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_req_topic_produce_data_init(
+    sl_msg_produce_req_topic_produce_data_t *m);
 
 typedef struct sl_msg_produce_req_s {
     sl_str_t transactional_id;
@@ -52,11 +60,19 @@ typedef struct sl_msg_produce_resp_batch_index_and_error_message_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_batch_index_and_error_message_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_resp_batch_index_and_error_message_init(
+    sl_msg_produce_resp_batch_index_and_error_message_t *m);
+
 typedef struct sl_msg_produce_resp_leader_id_and_epoch_s {
     int32_t leader_id;
     int32_t leader_epoch;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_leader_id_and_epoch_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_resp_leader_id_and_epoch_init(
+    sl_msg_produce_resp_leader_id_and_epoch_t *m);
 
 typedef struct sl_msg_produce_resp_partition_produce_response_s {
     int32_t index;
@@ -72,12 +88,20 @@ typedef struct sl_msg_produce_resp_partition_produce_response_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_partition_produce_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_resp_partition_produce_response_init(
+    sl_msg_produce_resp_partition_produce_response_t *m);
+
 typedef struct sl_msg_produce_resp_topic_produce_response_s {
     sl_str_t name;
     sl_msg_produce_resp_partition_produce_response_t *partition_responses;
     int32_t partition_responses_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_topic_produce_response_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_resp_topic_produce_response_init(
+    sl_msg_produce_resp_topic_produce_response_t *m);
 
 typedef struct sl_msg_produce_resp_node_endpoint_s {
     int32_t node_id;
@@ -86,6 +110,10 @@ typedef struct sl_msg_produce_resp_node_endpoint_s {
     sl_str_t rack;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_node_endpoint_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_produce_resp_node_endpoint_init(sl_msg_produce_resp_node_endpoint_t *m);
 
 typedef struct sl_msg_produce_resp_s {
     sl_msg_produce_resp_topic_produce_response_t *responses;

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_read_share_group_state_req_partition_data_init(
-    sl_msg_read_share_group_state_req_partition_data_t *m);
-static void sl_msg_read_share_group_state_req_read_state_data_init(
-    sl_msg_read_share_group_state_req_read_state_data_t *m);
 static void sl_msg_read_share_group_state_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_read_share_group_state_req_partition_data_t *m);
@@ -361,12 +357,6 @@ sl_msg_read_share_group_state_req_random_fill(
     }
 }
 
-static void sl_msg_read_share_group_state_resp_state_batch_init(
-    sl_msg_read_share_group_state_resp_state_batch_t *m);
-static void sl_msg_read_share_group_state_resp_partition_result_init(
-    sl_msg_read_share_group_state_resp_partition_result_t *m);
-static void sl_msg_read_share_group_state_resp_read_state_result_init(
-    sl_msg_read_share_group_state_resp_read_state_result_t *m);
 static void sl_msg_read_share_group_state_resp_state_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_read_share_group_state_resp_state_batch_t *m);

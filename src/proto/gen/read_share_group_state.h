@@ -18,12 +18,20 @@ typedef struct sl_msg_read_share_group_state_req_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_req_partition_data_init(
+    sl_msg_read_share_group_state_req_partition_data_t *m);
+
 typedef struct sl_msg_read_share_group_state_req_read_state_data_s {
     sl_uuid_t topic_id;
     sl_msg_read_share_group_state_req_partition_data_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_req_read_state_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_req_read_state_data_init(
+    sl_msg_read_share_group_state_req_read_state_data_t *m);
 
 typedef struct sl_msg_read_share_group_state_req_s {
     sl_str_t group_id;
@@ -57,6 +65,10 @@ typedef struct sl_msg_read_share_group_state_resp_state_batch_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_resp_state_batch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_resp_state_batch_init(
+    sl_msg_read_share_group_state_resp_state_batch_t *m);
+
 typedef struct sl_msg_read_share_group_state_resp_partition_result_s {
     int32_t partition;
     int16_t error_code;
@@ -68,12 +80,20 @@ typedef struct sl_msg_read_share_group_state_resp_partition_result_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_resp_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_resp_partition_result_init(
+    sl_msg_read_share_group_state_resp_partition_result_t *m);
+
 typedef struct sl_msg_read_share_group_state_resp_read_state_result_s {
     sl_uuid_t topic_id;
     sl_msg_read_share_group_state_resp_partition_result_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_resp_read_state_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_resp_read_state_result_init(
+    sl_msg_read_share_group_state_resp_read_state_result_t *m);
 
 typedef struct sl_msg_read_share_group_state_resp_s {
     sl_msg_read_share_group_state_resp_read_state_result_t *results;

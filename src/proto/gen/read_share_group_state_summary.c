@@ -5,11 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_read_share_group_state_summary_req_partition_data_init(
-    sl_msg_read_share_group_state_summary_req_partition_data_t *m);
-static void
-sl_msg_read_share_group_state_summary_req_read_state_summary_data_init(
-    sl_msg_read_share_group_state_summary_req_read_state_summary_data_t *m);
 static void sl_msg_read_share_group_state_summary_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_read_share_group_state_summary_req_partition_data_t *m);
@@ -390,11 +385,6 @@ sl_msg_read_share_group_state_summary_req_random_fill(
     }
 }
 
-static void sl_msg_read_share_group_state_summary_resp_partition_result_init(
-    sl_msg_read_share_group_state_summary_resp_partition_result_t *m);
-static void
-sl_msg_read_share_group_state_summary_resp_read_state_summary_result_init(
-    sl_msg_read_share_group_state_summary_resp_read_state_summary_result_t *m);
 static void sl_msg_read_share_group_state_summary_resp_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_read_share_group_state_summary_resp_partition_result_t *m);

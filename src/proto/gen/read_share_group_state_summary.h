@@ -19,6 +19,10 @@ typedef struct sl_msg_read_share_group_state_summary_req_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_summary_req_partition_data_init(
+    sl_msg_read_share_group_state_summary_req_partition_data_t *m);
+
 typedef struct
     sl_msg_read_share_group_state_summary_req_read_state_summary_data_s {
     sl_uuid_t topic_id;
@@ -26,6 +30,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_req_read_state_summary_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_summary_req_read_state_summary_data_init(
+    sl_msg_read_share_group_state_summary_req_read_state_summary_data_t *m);
 
 typedef struct sl_msg_read_share_group_state_summary_req_s {
     sl_str_t group_id;
@@ -61,6 +69,10 @@ typedef struct sl_msg_read_share_group_state_summary_resp_partition_result_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_resp_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_summary_resp_partition_result_init(
+    sl_msg_read_share_group_state_summary_resp_partition_result_t *m);
+
 typedef struct
     sl_msg_read_share_group_state_summary_resp_read_state_summary_result_s {
     sl_uuid_t topic_id;
@@ -68,6 +80,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_resp_read_state_summary_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_summary_resp_read_state_summary_result_init(
+    sl_msg_read_share_group_state_summary_resp_read_state_summary_result_t *m);
 
 typedef struct sl_msg_read_share_group_state_summary_resp_s {
     sl_msg_read_share_group_state_summary_resp_read_state_summary_result_t

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_share_acknowledge_req_acknowledgement_batch_init(
-    sl_msg_share_acknowledge_req_acknowledgement_batch_t *m);
-static void sl_msg_share_acknowledge_req_acknowledge_partition_init(
-    sl_msg_share_acknowledge_req_acknowledge_partition_t *m);
-static void sl_msg_share_acknowledge_req_acknowledge_topic_init(
-    sl_msg_share_acknowledge_req_acknowledge_topic_t *m);
 static void sl_msg_share_acknowledge_req_acknowledgement_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_acknowledge_req_acknowledgement_batch_t *m);
@@ -525,14 +519,6 @@ sl_msg_share_acknowledge_req_random_fill(sl_msg_share_acknowledge_req_t *m,
     }
 }
 
-static void sl_msg_share_acknowledge_resp_leader_id_and_epoch_init(
-    sl_msg_share_acknowledge_resp_leader_id_and_epoch_t *m);
-static void sl_msg_share_acknowledge_resp_partition_data_init(
-    sl_msg_share_acknowledge_resp_partition_data_t *m);
-static void sl_msg_share_acknowledge_resp_share_acknowledge_topic_response_init(
-    sl_msg_share_acknowledge_resp_share_acknowledge_topic_response_t *m);
-static void sl_msg_share_acknowledge_resp_node_endpoint_init(
-    sl_msg_share_acknowledge_resp_node_endpoint_t *m);
 static void sl_msg_share_acknowledge_resp_leader_id_and_epoch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_acknowledge_resp_leader_id_and_epoch_t *m);

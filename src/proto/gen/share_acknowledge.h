@@ -20,6 +20,10 @@ typedef struct sl_msg_share_acknowledge_req_acknowledgement_batch_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_acknowledge_req_acknowledgement_batch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_acknowledge_req_acknowledgement_batch_init(
+    sl_msg_share_acknowledge_req_acknowledgement_batch_t *m);
+
 typedef struct sl_msg_share_acknowledge_req_acknowledge_partition_s {
     int32_t partition_index;
     sl_msg_share_acknowledge_req_acknowledgement_batch_t
@@ -28,12 +32,20 @@ typedef struct sl_msg_share_acknowledge_req_acknowledge_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_acknowledge_req_acknowledge_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_acknowledge_req_acknowledge_partition_init(
+    sl_msg_share_acknowledge_req_acknowledge_partition_t *m);
+
 typedef struct sl_msg_share_acknowledge_req_acknowledge_topic_s {
     sl_uuid_t topic_id;
     sl_msg_share_acknowledge_req_acknowledge_partition_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_acknowledge_req_acknowledge_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_acknowledge_req_acknowledge_topic_init(
+    sl_msg_share_acknowledge_req_acknowledge_topic_t *m);
 
 typedef struct sl_msg_share_acknowledge_req_s {
     sl_str_t group_id;
@@ -68,6 +80,10 @@ typedef struct sl_msg_share_acknowledge_resp_leader_id_and_epoch_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_acknowledge_resp_leader_id_and_epoch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_acknowledge_resp_leader_id_and_epoch_init(
+    sl_msg_share_acknowledge_resp_leader_id_and_epoch_t *m);
+
 typedef struct sl_msg_share_acknowledge_resp_partition_data_s {
     int32_t partition_index;
     int16_t error_code;
@@ -75,6 +91,10 @@ typedef struct sl_msg_share_acknowledge_resp_partition_data_s {
     sl_msg_share_acknowledge_resp_leader_id_and_epoch_t current_leader;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_acknowledge_resp_partition_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_acknowledge_resp_partition_data_init(
+    sl_msg_share_acknowledge_resp_partition_data_t *m);
 
 typedef struct
     sl_msg_share_acknowledge_resp_share_acknowledge_topic_response_s {
@@ -84,6 +104,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_acknowledge_resp_share_acknowledge_topic_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_acknowledge_resp_share_acknowledge_topic_response_init(
+    sl_msg_share_acknowledge_resp_share_acknowledge_topic_response_t *m);
+
 typedef struct sl_msg_share_acknowledge_resp_node_endpoint_s {
     int32_t node_id;
     sl_str_t host;
@@ -91,6 +115,10 @@ typedef struct sl_msg_share_acknowledge_resp_node_endpoint_s {
     sl_str_t rack;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_acknowledge_resp_node_endpoint_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_acknowledge_resp_node_endpoint_init(
+    sl_msg_share_acknowledge_resp_node_endpoint_t *m);
 
 typedef struct sl_msg_share_acknowledge_resp_s {
     int32_t throttle_time_ms;

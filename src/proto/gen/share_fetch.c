@@ -4,14 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_share_fetch_req_acknowledgement_batch_init(
-    sl_msg_share_fetch_req_acknowledgement_batch_t *m);
-static void sl_msg_share_fetch_req_fetch_partition_init(
-    sl_msg_share_fetch_req_fetch_partition_t *m);
-static void sl_msg_share_fetch_req_fetch_topic_init(
-    sl_msg_share_fetch_req_fetch_topic_t *m);
-static void sl_msg_share_fetch_req_forgotten_topic_init(
-    sl_msg_share_fetch_req_forgotten_topic_t *m);
 static void sl_msg_share_fetch_req_acknowledgement_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_fetch_req_acknowledgement_batch_t *m);
@@ -686,16 +678,6 @@ sl_msg_share_fetch_req_random_fill(sl_msg_share_fetch_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_share_fetch_resp_leader_id_and_epoch_init(
-    sl_msg_share_fetch_resp_leader_id_and_epoch_t *m);
-static void sl_msg_share_fetch_resp_acquired_records_init(
-    sl_msg_share_fetch_resp_acquired_records_t *m);
-static void sl_msg_share_fetch_resp_partition_data_init(
-    sl_msg_share_fetch_resp_partition_data_t *m);
-static void sl_msg_share_fetch_resp_share_fetchable_topic_response_init(
-    sl_msg_share_fetch_resp_share_fetchable_topic_response_t *m);
-static void sl_msg_share_fetch_resp_node_endpoint_init(
-    sl_msg_share_fetch_resp_node_endpoint_t *m);
 static void sl_msg_share_fetch_resp_leader_id_and_epoch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_fetch_resp_leader_id_and_epoch_t *m);

@@ -20,6 +20,10 @@ typedef struct sl_msg_share_fetch_req_acknowledgement_batch_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_req_acknowledgement_batch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_req_acknowledgement_batch_init(
+    sl_msg_share_fetch_req_acknowledgement_batch_t *m);
+
 typedef struct sl_msg_share_fetch_req_fetch_partition_s {
     int32_t partition_index;
     int32_t partition_max_bytes;
@@ -28,6 +32,10 @@ typedef struct sl_msg_share_fetch_req_fetch_partition_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_req_fetch_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_req_fetch_partition_init(
+    sl_msg_share_fetch_req_fetch_partition_t *m);
+
 typedef struct sl_msg_share_fetch_req_fetch_topic_s {
     sl_uuid_t topic_id;
     sl_msg_share_fetch_req_fetch_partition_t *partitions;
@@ -35,12 +43,20 @@ typedef struct sl_msg_share_fetch_req_fetch_topic_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_req_fetch_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_req_fetch_topic_init(
+    sl_msg_share_fetch_req_fetch_topic_t *m);
+
 typedef struct sl_msg_share_fetch_req_forgotten_topic_s {
     sl_uuid_t topic_id;
     int32_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_req_forgotten_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_req_forgotten_topic_init(
+    sl_msg_share_fetch_req_forgotten_topic_t *m);
 
 typedef struct sl_msg_share_fetch_req_s {
     sl_str_t group_id;
@@ -75,12 +91,20 @@ typedef struct sl_msg_share_fetch_resp_leader_id_and_epoch_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_leader_id_and_epoch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_leader_id_and_epoch_init(
+    sl_msg_share_fetch_resp_leader_id_and_epoch_t *m);
+
 typedef struct sl_msg_share_fetch_resp_acquired_records_s {
     int64_t first_offset;
     int64_t last_offset;
     int16_t delivery_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_acquired_records_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_acquired_records_init(
+    sl_msg_share_fetch_resp_acquired_records_t *m);
 
 typedef struct sl_msg_share_fetch_resp_partition_data_s {
     int32_t partition_index;
@@ -95,12 +119,20 @@ typedef struct sl_msg_share_fetch_resp_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_partition_data_init(
+    sl_msg_share_fetch_resp_partition_data_t *m);
+
 typedef struct sl_msg_share_fetch_resp_share_fetchable_topic_response_s {
     sl_uuid_t topic_id;
     sl_msg_share_fetch_resp_partition_data_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_share_fetchable_topic_response_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_share_fetchable_topic_response_init(
+    sl_msg_share_fetch_resp_share_fetchable_topic_response_t *m);
 
 typedef struct sl_msg_share_fetch_resp_node_endpoint_s {
     int32_t node_id;
@@ -109,6 +141,10 @@ typedef struct sl_msg_share_fetch_resp_node_endpoint_s {
     sl_str_t rack;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_node_endpoint_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_node_endpoint_init(
+    sl_msg_share_fetch_resp_node_endpoint_t *m);
 
 typedef struct sl_msg_share_fetch_resp_s {
     int32_t throttle_time_ms;

@@ -99,14 +99,6 @@ sl_msg_share_group_describe_req_random_fill(
     m->include_authorized_operations = (sl_rand_u64(seed) & 1) != 0;
 }
 
-static void sl_msg_share_group_describe_resp_topic_partitions_init(
-    sl_msg_share_group_describe_resp_topic_partitions_t *m);
-static void sl_msg_share_group_describe_resp_assignment_init(
-    sl_msg_share_group_describe_resp_assignment_t *m);
-static void sl_msg_share_group_describe_resp_member_init(
-    sl_msg_share_group_describe_resp_member_t *m);
-static void sl_msg_share_group_describe_resp_described_group_init(
-    sl_msg_share_group_describe_resp_described_group_t *m);
 static void sl_msg_share_group_describe_resp_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_group_describe_resp_topic_partitions_t *m);

@@ -47,11 +47,19 @@ typedef struct sl_msg_share_group_heartbeat_resp_topic_partitions_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_heartbeat_resp_topic_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_heartbeat_resp_topic_partitions_init(
+    sl_msg_share_group_heartbeat_resp_topic_partitions_t *m);
+
 typedef struct sl_msg_share_group_heartbeat_resp_assignment_s {
     sl_msg_share_group_heartbeat_resp_topic_partitions_t *topic_partitions;
     int32_t topic_partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_heartbeat_resp_assignment_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_heartbeat_resp_assignment_init(
+    sl_msg_share_group_heartbeat_resp_assignment_t *m);
 
 typedef struct sl_msg_share_group_heartbeat_resp_s {
     int32_t throttle_time_ms;

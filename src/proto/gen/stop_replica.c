@@ -4,14 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_stop_replica_req_stop_replica_partition_v0_init(
-    sl_msg_stop_replica_req_stop_replica_partition_v0_t *m);
-static void sl_msg_stop_replica_req_stop_replica_topic_v1_init(
-    sl_msg_stop_replica_req_stop_replica_topic_v1_t *m);
-static void sl_msg_stop_replica_req_stop_replica_partition_state_init(
-    sl_msg_stop_replica_req_stop_replica_partition_state_t *m);
-static void sl_msg_stop_replica_req_stop_replica_topic_state_init(
-    sl_msg_stop_replica_req_stop_replica_topic_state_t *m);
 static void sl_msg_stop_replica_req_stop_replica_partition_v0_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_stop_replica_req_stop_replica_partition_v0_t *m);
@@ -841,8 +833,6 @@ sl_msg_stop_replica_req_random_fill(sl_msg_stop_replica_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_stop_replica_resp_stop_replica_partition_error_init(
-    sl_msg_stop_replica_resp_stop_replica_partition_error_t *m);
 static void sl_msg_stop_replica_resp_stop_replica_partition_error_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_stop_replica_resp_stop_replica_partition_error_t *m);

@@ -18,12 +18,20 @@ typedef struct sl_msg_stop_replica_req_stop_replica_partition_v0_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_req_stop_replica_partition_v0_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_req_stop_replica_partition_v0_init(
+    sl_msg_stop_replica_req_stop_replica_partition_v0_t *m);
+
 typedef struct sl_msg_stop_replica_req_stop_replica_topic_v1_s {
     sl_str_t name;
     int32_t *partition_indexes;
     int32_t partition_indexes_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_req_stop_replica_topic_v1_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_req_stop_replica_topic_v1_init(
+    sl_msg_stop_replica_req_stop_replica_topic_v1_t *m);
 
 typedef struct sl_msg_stop_replica_req_stop_replica_partition_state_s {
     int32_t partition_index;
@@ -32,12 +40,20 @@ typedef struct sl_msg_stop_replica_req_stop_replica_partition_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_req_stop_replica_partition_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_req_stop_replica_partition_state_init(
+    sl_msg_stop_replica_req_stop_replica_partition_state_t *m);
+
 typedef struct sl_msg_stop_replica_req_stop_replica_topic_state_s {
     sl_str_t topic_name;
     sl_msg_stop_replica_req_stop_replica_partition_state_t *partition_states;
     int32_t partition_states_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_req_stop_replica_topic_state_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_req_stop_replica_topic_state_init(
+    sl_msg_stop_replica_req_stop_replica_topic_state_t *m);
 
 typedef struct sl_msg_stop_replica_req_s {
     int32_t controller_id;
@@ -74,6 +90,10 @@ typedef struct sl_msg_stop_replica_resp_stop_replica_partition_error_s {
     int16_t error_code;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_resp_stop_replica_partition_error_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_resp_stop_replica_partition_error_init(
+    sl_msg_stop_replica_resp_stop_replica_partition_error_t *m);
 
 typedef struct sl_msg_stop_replica_resp_s {
     int16_t error_code;

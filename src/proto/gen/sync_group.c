@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_sync_group_req_sync_group_request_assignment_init(
-    sl_msg_sync_group_req_sync_group_request_assignment_t *m);
 static void sl_msg_sync_group_req_sync_group_request_assignment_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_sync_group_req_sync_group_request_assignment_t *m);

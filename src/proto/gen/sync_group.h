@@ -18,6 +18,10 @@ typedef struct sl_msg_sync_group_req_sync_group_request_assignment_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_sync_group_req_sync_group_request_assignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_sync_group_req_sync_group_request_assignment_init(
+    sl_msg_sync_group_req_sync_group_request_assignment_t *m);
+
 typedef struct sl_msg_sync_group_req_s {
     sl_str_t group_id;
     int32_t generation_id;

@@ -5,11 +5,6 @@
 #include <string.h>
 
 static void
-sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_init(
-    sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t *m);
-static void sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_init(
-    sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_t *m);
-static void
 sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t *m);
@@ -477,11 +472,6 @@ sl_msg_txn_offset_commit_req_random_fill(sl_msg_txn_offset_commit_req_t *m,
     }
 }
 
-static void
-sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_init(
-    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_t *m);
-static void sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_init(
-    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_t *m);
 static void
 sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

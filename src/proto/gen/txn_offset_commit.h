@@ -21,6 +21,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_init(
+    sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t *m);
+
 typedef struct sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_s {
     sl_str_t name;
     sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t
@@ -28,6 +32,10 @@ typedef struct sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_s {
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_init(
+    sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_t *m);
 
 typedef struct sl_msg_txn_offset_commit_req_s {
     sl_str_t transactional_id;
@@ -67,6 +75,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_init(
+    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_t *m);
+
 typedef struct
     sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_s {
     sl_str_t name;
@@ -75,6 +87,10 @@ typedef struct
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_init(
+    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_t *m);
 
 typedef struct sl_msg_txn_offset_commit_resp_s {
     int32_t throttle_time_ms;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_update_features_req_feature_update_key_init(
-    sl_msg_update_features_req_feature_update_key_t *m);
 static void sl_msg_update_features_req_feature_update_key_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_features_req_feature_update_key_t *m);
@@ -281,8 +279,6 @@ sl_msg_update_features_req_random_fill(sl_msg_update_features_req_t *m,
     }
 }
 
-static void sl_msg_update_features_resp_updatable_feature_result_init(
-    sl_msg_update_features_resp_updatable_feature_result_t *m);
 static void sl_msg_update_features_resp_updatable_feature_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_features_resp_updatable_feature_result_t *m);

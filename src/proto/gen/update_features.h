@@ -20,6 +20,10 @@ typedef struct sl_msg_update_features_req_feature_update_key_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_features_req_feature_update_key_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_features_req_feature_update_key_init(
+    sl_msg_update_features_req_feature_update_key_t *m);
+
 typedef struct sl_msg_update_features_req_s {
     int32_t timeout_ms;
     sl_msg_update_features_req_feature_update_key_t *feature_updates;
@@ -51,6 +55,10 @@ typedef struct sl_msg_update_features_resp_updatable_feature_result_s {
     sl_str_t error_message;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_features_resp_updatable_feature_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_features_resp_updatable_feature_result_init(
+    sl_msg_update_features_resp_updatable_feature_result_t *m);
 
 typedef struct sl_msg_update_features_resp_s {
     int32_t throttle_time_ms;

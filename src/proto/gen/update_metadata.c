@@ -4,14 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_update_metadata_req_update_metadata_partition_state_init(
-    sl_msg_update_metadata_req_update_metadata_partition_state_t *m);
-static void sl_msg_update_metadata_req_update_metadata_topic_state_init(
-    sl_msg_update_metadata_req_update_metadata_topic_state_t *m);
-static void sl_msg_update_metadata_req_update_metadata_endpoint_init(
-    sl_msg_update_metadata_req_update_metadata_endpoint_t *m);
-static void sl_msg_update_metadata_req_update_metadata_broker_init(
-    sl_msg_update_metadata_req_update_metadata_broker_t *m);
 static void sl_msg_update_metadata_req_update_metadata_partition_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_metadata_req_update_metadata_partition_state_t *m);

@@ -28,6 +28,10 @@ typedef struct sl_msg_update_metadata_req_update_metadata_partition_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_req_update_metadata_partition_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_metadata_req_update_metadata_partition_state_init(
+    sl_msg_update_metadata_req_update_metadata_partition_state_t *m);
+
 typedef struct sl_msg_update_metadata_req_update_metadata_topic_state_s {
     sl_str_t topic_name;
     sl_uuid_t topic_id;
@@ -37,6 +41,10 @@ typedef struct sl_msg_update_metadata_req_update_metadata_topic_state_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_req_update_metadata_topic_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_metadata_req_update_metadata_topic_state_init(
+    sl_msg_update_metadata_req_update_metadata_topic_state_t *m);
+
 typedef struct sl_msg_update_metadata_req_update_metadata_endpoint_s {
     int32_t port;
     sl_str_t host;
@@ -44,6 +52,10 @@ typedef struct sl_msg_update_metadata_req_update_metadata_endpoint_s {
     int16_t security_protocol;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_req_update_metadata_endpoint_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_metadata_req_update_metadata_endpoint_init(
+    sl_msg_update_metadata_req_update_metadata_endpoint_t *m);
 
 typedef struct sl_msg_update_metadata_req_update_metadata_broker_s {
     int32_t id;
@@ -54,6 +66,10 @@ typedef struct sl_msg_update_metadata_req_update_metadata_broker_s {
     sl_str_t rack;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_req_update_metadata_broker_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_metadata_req_update_metadata_broker_init(
+    sl_msg_update_metadata_req_update_metadata_broker_t *m);
 
 typedef struct sl_msg_update_metadata_req_s {
     int32_t controller_id;

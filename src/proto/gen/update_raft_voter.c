@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_update_raft_voter_req_listener_init(
-    sl_msg_update_raft_voter_req_listener_t *m);
-static void sl_msg_update_raft_voter_req_k_raft_version_feature_init(
-    sl_msg_update_raft_voter_req_k_raft_version_feature_t *m);
 static void sl_msg_update_raft_voter_req_listener_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_raft_voter_req_listener_t *m);
@@ -366,8 +362,6 @@ sl_msg_update_raft_voter_req_random_fill(sl_msg_update_raft_voter_req_t *m,
         &m->k_raft_version_feature, v, a, seed);
 }
 
-static void sl_msg_update_raft_voter_resp_current_leader_init(
-    sl_msg_update_raft_voter_resp_current_leader_t *m);
 static void sl_msg_update_raft_voter_resp_current_leader_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_raft_voter_resp_current_leader_t *m);

@@ -19,11 +19,19 @@ typedef struct sl_msg_update_raft_voter_req_listener_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_raft_voter_req_listener_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_raft_voter_req_listener_init(
+    sl_msg_update_raft_voter_req_listener_t *m);
+
 typedef struct sl_msg_update_raft_voter_req_k_raft_version_feature_s {
     int16_t min_supported_version;
     int16_t max_supported_version;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_raft_voter_req_k_raft_version_feature_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_raft_voter_req_k_raft_version_feature_init(
+    sl_msg_update_raft_voter_req_k_raft_version_feature_t *m);
 
 typedef struct sl_msg_update_raft_voter_req_s {
     sl_str_t cluster_id;
@@ -62,6 +70,10 @@ typedef struct sl_msg_update_raft_voter_resp_current_leader_s {
     int32_t port;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_raft_voter_resp_current_leader_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_raft_voter_resp_current_leader_init(
+    sl_msg_update_raft_voter_resp_current_leader_t *m);
 
 typedef struct sl_msg_update_raft_voter_resp_s {
     int32_t throttle_time_ms;

@@ -5,9 +5,6 @@
 #include <string.h>
 
 static void
-sl_msg_vote_req_partition_data_init(sl_msg_vote_req_partition_data_t *m);
-static void sl_msg_vote_req_topic_data_init(sl_msg_vote_req_topic_data_t *m);
-static void
 sl_msg_vote_req_partition_data_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                       sl_msg_vote_req_partition_data_t *m);
 static size_t
@@ -414,11 +411,6 @@ sl_msg_vote_req_random_fill(sl_msg_vote_req_t *m, int16_t v, sl_arena_t *a,
     }
 }
 
-static void
-sl_msg_vote_resp_partition_data_init(sl_msg_vote_resp_partition_data_t *m);
-static void sl_msg_vote_resp_topic_data_init(sl_msg_vote_resp_topic_data_t *m);
-static void
-sl_msg_vote_resp_node_endpoint_init(sl_msg_vote_resp_node_endpoint_t *m);
 static void
 sl_msg_vote_resp_partition_data_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                        sl_msg_vote_resp_partition_data_t *m);

@@ -23,12 +23,18 @@ typedef struct sl_msg_vote_req_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_vote_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_vote_req_partition_data_init(sl_msg_vote_req_partition_data_t *m);
+
 typedef struct sl_msg_vote_req_topic_data_s {
     sl_str_t topic_name;
     sl_msg_vote_req_partition_data_t *partitions;
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_vote_req_topic_data_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_vote_req_topic_data_init(sl_msg_vote_req_topic_data_t *m);
 
 typedef struct sl_msg_vote_req_s {
     sl_str_t cluster_id;
@@ -59,6 +65,9 @@ typedef struct sl_msg_vote_resp_partition_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_vote_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_vote_resp_partition_data_init(sl_msg_vote_resp_partition_data_t *m);
+
 typedef struct sl_msg_vote_resp_topic_data_s {
     sl_str_t topic_name;
     sl_msg_vote_resp_partition_data_t *partitions;
@@ -66,12 +75,18 @@ typedef struct sl_msg_vote_resp_topic_data_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_vote_resp_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_vote_resp_topic_data_init(sl_msg_vote_resp_topic_data_t *m);
+
 typedef struct sl_msg_vote_resp_node_endpoint_s {
     int32_t node_id;
     sl_str_t host;
     uint16_t port;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_vote_resp_node_endpoint_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_vote_resp_node_endpoint_init(sl_msg_vote_resp_node_endpoint_t *m);
 
 typedef struct sl_msg_vote_resp_s {
     int16_t error_code;

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_write_share_group_state_req_state_batch_init(
-    sl_msg_write_share_group_state_req_state_batch_t *m);
-static void sl_msg_write_share_group_state_req_partition_data_init(
-    sl_msg_write_share_group_state_req_partition_data_t *m);
-static void sl_msg_write_share_group_state_req_write_state_data_init(
-    sl_msg_write_share_group_state_req_write_state_data_t *m);
 static void sl_msg_write_share_group_state_req_state_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_write_share_group_state_req_state_batch_t *m);
@@ -531,10 +525,6 @@ sl_msg_write_share_group_state_req_random_fill(
     }
 }
 
-static void sl_msg_write_share_group_state_resp_partition_result_init(
-    sl_msg_write_share_group_state_resp_partition_result_t *m);
-static void sl_msg_write_share_group_state_resp_write_state_result_init(
-    sl_msg_write_share_group_state_resp_write_state_result_t *m);
 static void sl_msg_write_share_group_state_resp_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_write_share_group_state_resp_partition_result_t *m);

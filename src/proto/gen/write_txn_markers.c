@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_write_txn_markers_req_writable_txn_marker_topic_init(
-    sl_msg_write_txn_markers_req_writable_txn_marker_topic_t *m);
-static void sl_msg_write_txn_markers_req_writable_txn_marker_init(
-    sl_msg_write_txn_markers_req_writable_txn_marker_t *m);
 static void sl_msg_write_txn_markers_req_writable_txn_marker_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_write_txn_markers_req_writable_txn_marker_topic_t *m);
@@ -384,13 +380,6 @@ sl_msg_write_txn_markers_req_random_fill(sl_msg_write_txn_markers_req_t *m,
     }
 }
 
-static void
-sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_init(
-    sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_t *m);
-static void sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_init(
-    sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_t *m);
-static void sl_msg_write_txn_markers_resp_writable_txn_marker_result_init(
-    sl_msg_write_txn_markers_resp_writable_txn_marker_result_t *m);
 static void
 sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,

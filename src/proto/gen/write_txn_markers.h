@@ -19,6 +19,10 @@ typedef struct sl_msg_write_txn_markers_req_writable_txn_marker_topic_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_req_writable_txn_marker_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_req_writable_txn_marker_topic_init(
+    sl_msg_write_txn_markers_req_writable_txn_marker_topic_t *m);
+
 typedef struct sl_msg_write_txn_markers_req_writable_txn_marker_s {
     int64_t producer_id;
     int16_t producer_epoch;
@@ -28,6 +32,10 @@ typedef struct sl_msg_write_txn_markers_req_writable_txn_marker_s {
     int32_t coordinator_epoch;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_req_writable_txn_marker_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_req_writable_txn_marker_init(
+    sl_msg_write_txn_markers_req_writable_txn_marker_t *m);
 
 typedef struct sl_msg_write_txn_markers_req_s {
     sl_msg_write_txn_markers_req_writable_txn_marker_t *markers;
@@ -60,6 +68,10 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_init(
+    sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_t *m);
+
 typedef struct
     sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_s {
     sl_str_t name;
@@ -69,12 +81,20 @@ typedef struct
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_init(
+    sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_t *m);
+
 typedef struct sl_msg_write_txn_markers_resp_writable_txn_marker_result_s {
     int64_t producer_id;
     sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_t *topics;
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_resp_writable_txn_marker_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_resp_writable_txn_marker_result_init(
+    sl_msg_write_txn_markers_resp_writable_txn_marker_result_t *m);
 
 typedef struct sl_msg_write_txn_markers_resp_s {
     sl_msg_write_txn_markers_resp_writable_txn_marker_result_t *markers;

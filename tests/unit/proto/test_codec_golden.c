@@ -3,9 +3,10 @@
  * client (librdkafka 2.0.2 via kcat, frames without the size prefix) must
  * decode to the expected values and re-encode byte for byte.
  *
- * Captured by pointing `kcat -P -t t` at a stub broker built on these codecs;
- * librdkafka also accepted the stub's ApiVersions v3, Metadata v4 and
- * Produce v7 responses and reported the message delivered.
+ * Captured by pointing `kcat -P -t t` and `kcat -C -t t -o beginning` at a
+ * stub broker built on these codecs. librdkafka also accepted the stub's
+ * ApiVersions v3, Metadata v4, Produce v7, ListOffsets v2 and Fetch v11
+ * responses: the message was delivered and consumed back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,8 @@
 #include "core/arena.h"
 #include "proto/gen/api_table.h"
 #include "proto/gen/api_versions.h"
+#include "proto/gen/fetch.h"
+#include "proto/gen/list_offsets.h"
 #include "proto/gen/headers.h"
 #include "proto/gen/metadata.h"
 #include "proto/gen/produce.h"
@@ -45,6 +48,23 @@ static const uint8_t sl_golden_k0_v7[] = {
     0x9e, 0x01, 0x8b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01, 0x16, 0x00, 0x00,
     0x00, 0x01, 0x0a, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+};
+
+static const uint8_t sl_golden_k2_v2[] = {
+    0x00, 0x02, 0x00, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x07, 0x72, 0x64,
+    0x6b, 0x61, 0x66, 0x6b, 0x61, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00,
+    0x00, 0x01, 0x00, 0x01, 0x74, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+};
+static const uint8_t sl_golden_k1_v11[] = {
+    0x00, 0x01, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x05, 0x00, 0x07, 0x72,
+    0x64, 0x6b, 0x61, 0x66, 0x6b, 0x61, 0xff, 0xff, 0xff, 0xff, 0x00,
+    0x00, 0x01, 0xf4, 0x00, 0x00, 0x00, 0x01, 0x03, 0x20, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00,
+    0x00, 0x01, 0x00, 0x01, 0x74, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+    0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
 
 /* Decode header and body of <frame>, check the body decodes completely and
@@ -148,6 +168,44 @@ test_golden_produce_v7(void **state)
     sl_arena_destroy(a);
 }
 
+static void
+test_golden_list_offsets_v2(void **state)
+{
+    sl_arena_t *a = sl_arena_create(4096, 1 << 20);
+    sl_msg_request_header_t h;
+    sl_msg_list_offsets_req_t *m;
+    void *body;
+
+    (void)state;
+    sl_golden_check(sl_golden_k2_v2, sizeof(sl_golden_k2_v2), a, &h, &body);
+    m = body;
+    assert_int_equal(m->replica_id, -1);
+    assert_int_equal(m->topics_count, 1);
+    assert_int_equal(m->topics[0].partitions_count, 1);
+    assert_int_equal(m->topics[0].partitions[0].timestamp, -2); /* earliest */
+    sl_arena_destroy(a);
+}
+
+static void
+test_golden_fetch_v11(void **state)
+{
+    sl_arena_t *a = sl_arena_create(4096, 1 << 20);
+    sl_msg_request_header_t h;
+    sl_msg_fetch_req_t *m;
+    void *body;
+
+    (void)state;
+    sl_golden_check(sl_golden_k1_v11, sizeof(sl_golden_k1_v11), a, &h, &body);
+    m = body;
+    assert_int_equal(m->replica_id, -1);
+    assert_int_equal(m->topics_count, 1);
+    assert_int_equal(m->topics[0].topic.len, 1);
+    assert_int_equal(m->topics[0].partitions_count, 1);
+    assert_int_equal(m->topics[0].partitions[0].fetch_offset, 0);
+    assert_int_equal(m->rack_id.len, 0);
+    sl_arena_destroy(a);
+}
+
 int
 main(void)
 {
@@ -155,6 +213,8 @@ main(void)
         cmocka_unit_test(test_golden_api_versions_v3),
         cmocka_unit_test(test_golden_metadata_v4),
         cmocka_unit_test(test_golden_produce_v7),
+        cmocka_unit_test(test_golden_list_offsets_v2),
+        cmocka_unit_test(test_golden_fetch_v11),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
