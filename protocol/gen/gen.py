@@ -307,6 +307,25 @@ class Gen:
             return ['sl_str_t %s;' % x]
         return ['sl_bytes_t %s;' % x]
 
+    def field_doc(self, f):
+        def rng(r):
+            r = self.clip(r)
+            if r is None:
+                return 'none'
+            if r[1] == self.vhi:
+                return 'v%d+' % r[0]
+            return 'v%d' % r[0] if r[0] == r[1] else 'v%d-%d' % r
+        parts = []
+        if f.tagged is not None:
+            parts.append('tag %d, %s' % (f.tag, rng(f.tagged)))
+        else:
+            parts.append(rng(f.versions))
+        if f.nullable is not None and self.clip(f.nullable):
+            parts.append('nullable %s' % rng(f.nullable))
+        if f.default is not None:
+            parts.append('default %s' % (f.default if f.default != '' else '""'))
+        return ', '.join(parts)
+
     def needs_present(self, f):
         return f.is_struct and not f.is_array and (
             f.tagged is not None or f.nullable is not None)
@@ -766,7 +785,9 @@ class Gen:
                 if self.cond(f.versions) is None and \
                         self.cond(f.tagged) is None:
                     continue
-                out += self.decl(f)
+                d = self.decl(f)
+                d[0] += ' /* %s */' % self.field_doc(f)
+                out += d
                 n += 1
             if self.has_flex:
                 out.append('sl_tags_t unknown_tags; /* unknown tagged fields, in read order */')
@@ -876,7 +897,7 @@ def main():
     data = [m for m in msgs if m.kind == 'data']
     data.sort(key=lambda m: m.name)
     dgens = [Gen(m, 'sl_msg_' + snake(m.name)) for m in data]
-    files.update(write_pair(args.out, 'data', [m.name for m in data], dgens,
+    files.update(write_pair(args.out, 'data', ['<coordinator records and other data-type definitions>'], dgens,
                             'Coordinator records and other data-type messages: %s.'
                             % ', '.join(m.name for m in data)))
 

@@ -14,7 +14,7 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_user_scram_credentials_req_user_name_s {
-    sl_str_t name;
+    sl_str_t name;          /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_req_user_name_t;
 
@@ -23,7 +23,8 @@ void sl_msg_describe_user_scram_credentials_req_user_name_init(
     sl_msg_describe_user_scram_credentials_req_user_name_t *m);
 
 typedef struct sl_msg_describe_user_scram_credentials_req_s {
-    sl_msg_describe_user_scram_credentials_req_user_name_t *users;
+    sl_msg_describe_user_scram_credentials_req_user_name_t
+        *users; /* v0+, nullable v0+ */
     int32_t users_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_req_t;
@@ -47,8 +48,8 @@ void sl_msg_describe_user_scram_credentials_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_describe_user_scram_credentials_resp_credential_info_s {
-    int8_t mechanism;
-    int32_t iterations;
+    int8_t mechanism;       /* v0+ */
+    int32_t iterations;     /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_resp_credential_info_t;
 
@@ -58,11 +59,11 @@ void sl_msg_describe_user_scram_credentials_resp_credential_info_init(
 
 typedef struct
     sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_s {
-    sl_str_t user;
-    int16_t error_code;
-    sl_str_t error_message;
+    sl_str_t user;          /* v0+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+ */
     sl_msg_describe_user_scram_credentials_resp_credential_info_t
-        *credential_infos;
+        *credential_infos; /* v0+ */
     int32_t credential_infos_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_t;
@@ -74,11 +75,11 @@ sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_resu
         *m);
 
 typedef struct sl_msg_describe_user_scram_credentials_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
     sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_t
-        *results;
+        *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_resp_t;
