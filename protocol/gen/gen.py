@@ -760,6 +760,9 @@ class Gen:
                 body += self.guarded(c, lines)
             else:
                 body += self.guarded(self.cond(f.versions), self.rand_lines(f))
+        if self.has_flex:
+            body += ['if (%s) {' % self.flex_expr(),
+                     'sl_rand_tags(a, seed, &m->unknown_tags);', '}']
         out += body
         out += ['}']
         return out

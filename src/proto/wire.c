@@ -1022,3 +1022,28 @@ sl_rand_parr(sl_arena_t *a, uint64_t *seed, bool nullable, sl_pt_e kind,
     }
     return arr;
 }
+
+void
+sl_rand_tags(sl_arena_t *a, uint64_t *seed, sl_tags_t *tags)
+{
+    uint64_t r = sl_rand_u64(seed);
+    uint32_t tag = 1000;
+    int32_t i, n = (int32_t)(r % 8);
+
+    tags->items = NULL;
+    tags->count = 0;
+    if (n > 2) {
+        return;
+    }
+    n = n + 1 > 2 ? 2 : n + 1;
+    tags->items = sl_arena_calloc(a, (size_t)n, sizeof(sl_tag_t));
+    if (tags->items == NULL) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        tag += 1 + (uint32_t)(sl_rand_u64(seed) % 300);
+        tags->items[i].tag = tag;
+        sl_rand_bytes(a, seed, false, &tags->items[i].data);
+    }
+    tags->count = n;
+}

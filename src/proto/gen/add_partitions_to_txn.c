@@ -136,6 +136,9 @@ sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -330,6 +333,9 @@ sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_random_fill(
             sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_random_fill(
                 &m->topics[i], v, a, seed);
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -566,6 +572,9 @@ sl_msg_add_partitions_to_txn_req_random_fill(
                 &m->v3_and_below_topics[i], v, a, seed);
         }
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void
@@ -733,6 +742,9 @@ sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_random_
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->partition_error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -860,6 +872,9 @@ sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_random_fill
             &m->results_by_partition[i]);
         sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_random_fill(
             &m->results_by_partition[i], v, a, seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1001,6 +1016,9 @@ sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_random_fill(
             sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_random_fill(
                 &m->topic_results[i], v, a, seed);
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1216,5 +1234,8 @@ sl_msg_add_partitions_to_txn_resp_random_fill(
             sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_random_fill(
                 &m->results_by_topic_v3_and_below[i], v, a, seed);
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

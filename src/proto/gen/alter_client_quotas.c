@@ -129,6 +129,9 @@ sl_msg_alter_client_quotas_req_entity_data_random_fill(
 {
     sl_rand_string(a, seed, false, &m->entity_type);
     sl_rand_string(a, seed, true, &m->entity_name);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -220,6 +223,9 @@ sl_msg_alter_client_quotas_req_op_data_random_fill(
     sl_rand_string(a, seed, false, &m->key);
     m->value = sl_rand_f64(seed);
     m->remove = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -358,6 +364,9 @@ sl_msg_alter_client_quotas_req_entry_data_random_fill(
         sl_msg_alter_client_quotas_req_op_data_random_fill(&m->ops[i], v, a,
                                                            seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -477,6 +486,9 @@ sl_msg_alter_client_quotas_req_random_fill(sl_msg_alter_client_quotas_req_t *m,
                                                               a, seed);
     }
     m->validate_only = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_alter_client_quotas_resp_entity_data_decode(
@@ -591,6 +603,9 @@ sl_msg_alter_client_quotas_resp_entity_data_random_fill(
 {
     sl_rand_string(a, seed, false, &m->entity_type);
     sl_rand_string(a, seed, true, &m->entity_name);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -713,6 +728,9 @@ sl_msg_alter_client_quotas_resp_entry_data_random_fill(
         sl_msg_alter_client_quotas_resp_entity_data_random_fill(&m->entity[i],
                                                                 v, a, seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -833,5 +851,8 @@ sl_msg_alter_client_quotas_resp_random_fill(
         sl_msg_alter_client_quotas_resp_entry_data_init(&m->entries[i]);
         sl_msg_alter_client_quotas_resp_entry_data_random_fill(&m->entries[i],
                                                                v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

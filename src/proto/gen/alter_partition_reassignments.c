@@ -130,6 +130,9 @@ sl_msg_alter_partition_reassignments_req_reassignable_partition_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->replicas = sl_rand_parr(a, seed, true, SL_PT_I32, &m->replicas_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -249,6 +252,9 @@ sl_msg_alter_partition_reassignments_req_reassignable_topic_random_fill(
             &m->partitions[i]);
         sl_msg_alter_partition_reassignments_req_reassignable_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -375,6 +381,9 @@ sl_msg_alter_partition_reassignments_req_random_fill(
             &m->topics[i]);
         sl_msg_alter_partition_reassignments_req_reassignable_topic_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -530,6 +539,9 @@ sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_random
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -653,6 +665,9 @@ sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_random_fil
             &m->partitions[i]);
         sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -794,5 +809,8 @@ sl_msg_alter_partition_reassignments_resp_random_fill(
             &m->responses[i]);
         sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_random_fill(
             &m->responses[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -111,6 +111,9 @@ sl_msg_api_versions_req_random_fill(sl_msg_api_versions_req_t *m, int16_t v,
     if (v >= 3) {
         sl_rand_string(a, seed, false, &m->client_software_version);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_api_versions_resp_api_version_decode(
@@ -244,6 +247,9 @@ sl_msg_api_versions_resp_api_version_random_fill(
     m->api_key = (int16_t)sl_rand_int(seed);
     m->min_version = (int16_t)sl_rand_int(seed);
     m->max_version = (int16_t)sl_rand_int(seed);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -366,6 +372,9 @@ sl_msg_api_versions_resp_supported_feature_key_random_fill(
     if (v >= 3) {
         m->max_version = (int16_t)sl_rand_int(seed);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -487,6 +496,9 @@ sl_msg_api_versions_resp_finalized_feature_key_random_fill(
     }
     if (v >= 3) {
         m->min_version_level = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -815,5 +827,8 @@ sl_msg_api_versions_resp_random_fill(sl_msg_api_versions_resp_t *m, int16_t v,
         if ((sl_rand_u64(seed) & 3) != 0) {
             m->zk_migration_ready = (sl_rand_u64(seed) & 1) != 0;
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -123,6 +123,9 @@ sl_msg_assign_replicas_to_dirs_req_partition_data_random_fill(
     sl_arena_t *a, uint64_t *seed)
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -240,6 +243,9 @@ sl_msg_assign_replicas_to_dirs_req_topic_data_random_fill(
         sl_msg_assign_replicas_to_dirs_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -354,6 +360,9 @@ sl_msg_assign_replicas_to_dirs_req_directory_data_random_fill(
         sl_msg_assign_replicas_to_dirs_req_topic_data_init(&m->topics[i]);
         sl_msg_assign_replicas_to_dirs_req_topic_data_random_fill(&m->topics[i],
                                                                   v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -487,6 +496,9 @@ sl_msg_assign_replicas_to_dirs_req_random_fill(
         sl_msg_assign_replicas_to_dirs_req_directory_data_random_fill(
             &m->directories[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_assign_replicas_to_dirs_resp_partition_data_decode(
@@ -615,6 +627,9 @@ sl_msg_assign_replicas_to_dirs_resp_partition_data_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -732,6 +747,9 @@ sl_msg_assign_replicas_to_dirs_resp_topic_data_random_fill(
         sl_msg_assign_replicas_to_dirs_resp_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -846,6 +864,9 @@ sl_msg_assign_replicas_to_dirs_resp_directory_data_random_fill(
         sl_msg_assign_replicas_to_dirs_resp_topic_data_init(&m->topics[i]);
         sl_msg_assign_replicas_to_dirs_resp_topic_data_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -978,5 +999,8 @@ sl_msg_assign_replicas_to_dirs_resp_random_fill(
             &m->directories[i]);
         sl_msg_assign_replicas_to_dirs_resp_directory_data_random_fill(
             &m->directories[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -154,6 +154,9 @@ sl_msg_begin_quorum_epoch_req_partition_data_random_fill(
     }
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -268,6 +271,9 @@ sl_msg_begin_quorum_epoch_req_topic_data_random_fill(
         sl_msg_begin_quorum_epoch_req_partition_data_init(&m->partitions[i]);
         sl_msg_begin_quorum_epoch_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -390,6 +396,9 @@ sl_msg_begin_quorum_epoch_req_leader_endpoint_random_fill(
     }
     if (v >= 1) {
         m->port = (uint16_t)sl_rand_int(seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -582,6 +591,9 @@ sl_msg_begin_quorum_epoch_req_random_fill(sl_msg_begin_quorum_epoch_req_t *m,
                 &m->leader_endpoints[i], v, a, seed);
         }
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_begin_quorum_epoch_resp_partition_data_decode(
@@ -724,6 +736,9 @@ sl_msg_begin_quorum_epoch_resp_partition_data_random_fill(
     m->error_code = (int16_t)sl_rand_int(seed);
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -839,6 +854,9 @@ sl_msg_begin_quorum_epoch_resp_topic_data_random_fill(
         sl_msg_begin_quorum_epoch_resp_partition_data_init(&m->partitions[i]);
         sl_msg_begin_quorum_epoch_resp_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -961,6 +979,9 @@ sl_msg_begin_quorum_epoch_resp_node_endpoint_random_fill(
     }
     if (v >= 1) {
         m->port = (uint16_t)sl_rand_int(seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1150,5 +1171,8 @@ sl_msg_begin_quorum_epoch_resp_random_fill(sl_msg_begin_quorum_epoch_resp_t *m,
                     &m->node_endpoints[i], v, a, seed);
             }
         }
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

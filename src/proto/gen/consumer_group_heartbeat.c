@@ -107,6 +107,9 @@ sl_msg_consumer_group_heartbeat_req_topic_partitions_random_fill(
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -315,6 +318,9 @@ sl_msg_consumer_group_heartbeat_req_random_fill(
         sl_msg_consumer_group_heartbeat_req_topic_partitions_random_fill(
             &m->topic_partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_consumer_group_heartbeat_resp_topic_partitions_decode(
@@ -435,6 +441,9 @@ sl_msg_consumer_group_heartbeat_resp_topic_partitions_random_fill(
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -548,6 +557,9 @@ sl_msg_consumer_group_heartbeat_resp_assignment_random_fill(
             &m->topic_partitions[i]);
         sl_msg_consumer_group_heartbeat_resp_topic_partitions_random_fill(
             &m->topic_partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -702,5 +714,8 @@ sl_msg_consumer_group_heartbeat_resp_random_fill(
     if (m->assignment_present) {
         sl_msg_consumer_group_heartbeat_resp_assignment_random_fill(
             &m->assignment, v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

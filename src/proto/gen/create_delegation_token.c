@@ -105,6 +105,9 @@ sl_msg_create_delegation_token_req_creatable_renewers_random_fill(
 {
     sl_rand_string(a, seed, false, &m->principal_type);
     sl_rand_string(a, seed, false, &m->principal_name);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -263,6 +266,9 @@ sl_msg_create_delegation_token_req_random_fill(
             &m->renewers[i], v, a, seed);
     }
     m->max_lifetime_ms = (int64_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -441,4 +447,7 @@ sl_msg_create_delegation_token_resp_random_fill(
     sl_rand_string(a, seed, false, &m->token_id);
     sl_rand_bytes(a, seed, false, &m->hmac);
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -136,6 +136,9 @@ sl_msg_create_topics_req_creatable_replica_assignment_random_fill(
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->broker_ids =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->broker_ids_count);
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -221,6 +224,9 @@ sl_msg_create_topics_req_creatable_topic_config_random_fill(
 {
     sl_rand_string(a, seed, false, &m->name);
     sl_rand_string(a, seed, true, &m->value);
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -389,6 +395,9 @@ sl_msg_create_topics_req_creatable_topic_random_fill(
         sl_msg_create_topics_req_creatable_topic_config_random_fill(
             &m->configs[i], v, a, seed);
     }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -522,6 +531,9 @@ sl_msg_create_topics_req_random_fill(sl_msg_create_topics_req_t *m, int16_t v,
     m->timeout_ms = (int32_t)sl_rand_int(seed);
     if (v >= 1) {
         m->validate_only = (sl_rand_u64(seed) & 1) != 0;
+    }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -708,6 +720,9 @@ sl_msg_create_topics_resp_creatable_topic_configs_random_fill(
     }
     if (v >= 5) {
         m->is_sensitive = (sl_rand_u64(seed) & 1) != 0;
+    }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -943,6 +958,9 @@ sl_msg_create_topics_resp_creatable_topic_result_random_fill(
                 &m->configs[i], v, a, seed);
         }
     }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1071,5 +1089,8 @@ sl_msg_create_topics_resp_random_fill(sl_msg_create_topics_resp_t *m, int16_t v,
         sl_msg_create_topics_resp_creatable_topic_result_init(&m->topics[i]);
         sl_msg_create_topics_resp_creatable_topic_result_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -191,6 +191,9 @@ sl_msg_consumer_group_current_member_assignment_value_topic_partitions_random_fi
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -382,6 +385,9 @@ sl_msg_consumer_group_current_member_assignment_value_random_fill(
             &m->partitions_pending_revocation[i]);
         sl_msg_consumer_group_current_member_assignment_value_topic_partitions_random_fill(
             &m->partitions_pending_revocation[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -580,6 +586,9 @@ sl_msg_consumer_group_member_metadata_value_classic_protocol_random_fill(
 {
     sl_rand_string(a, seed, false, &m->name);
     sl_rand_bytes(a, seed, false, &m->metadata);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -706,6 +715,9 @@ sl_msg_consumer_group_member_metadata_value_classic_member_metadata_random_fill(
             &m->supported_protocols[i]);
         sl_msg_consumer_group_member_metadata_value_classic_protocol_random_fill(
             &m->supported_protocols[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -912,6 +924,9 @@ sl_msg_consumer_group_member_metadata_value_random_fill(
                 &m->classic_member_metadata, v, a, seed);
         }
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1056,6 +1071,9 @@ sl_msg_consumer_group_metadata_value_random_fill(
     uint64_t *seed)
 {
     m->epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1254,6 +1272,9 @@ sl_msg_consumer_group_partition_metadata_value_partition_metadata_random_fill(
 {
     m->partition = (int32_t)sl_rand_int(seed);
     m->racks = sl_rand_parr(a, seed, false, SL_PT_STRING, &m->racks_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1392,6 +1413,9 @@ sl_msg_consumer_group_partition_metadata_value_topic_metadata_random_fill(
         sl_msg_consumer_group_partition_metadata_value_partition_metadata_random_fill(
             &m->partition_metadata[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1511,6 +1535,9 @@ sl_msg_consumer_group_partition_metadata_value_random_fill(
             &m->topics[i]);
         sl_msg_consumer_group_partition_metadata_value_topic_metadata_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1700,6 +1727,9 @@ sl_msg_consumer_group_target_assignment_member_value_topic_partition_random_fill
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1823,6 +1853,9 @@ sl_msg_consumer_group_target_assignment_member_value_random_fill(
             &m->topic_partitions[i]);
         sl_msg_consumer_group_target_assignment_member_value_topic_partition_random_fill(
             &m->topic_partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1973,6 +2006,9 @@ sl_msg_consumer_group_target_assignment_metadata_value_random_fill(
     sl_arena_t *a, uint64_t *seed)
 {
     m->assignment_epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_consumer_protocol_assignment_topic_partition_decode(
@@ -2508,6 +2544,9 @@ sl_msg_default_principal_data_random_fill(sl_msg_default_principal_data_t *m,
     sl_rand_string(a, seed, false, &m->type);
     sl_rand_string(a, seed, false, &m->name);
     m->token_authenticated = (sl_rand_u64(seed) & 1) != 0;
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -2726,6 +2765,9 @@ sl_msg_group_metadata_value_member_metadata_random_fill(
     m->session_timeout = (int32_t)sl_rand_int(seed);
     sl_rand_bytes(a, seed, false, &m->subscription);
     sl_rand_bytes(a, seed, false, &m->assignment);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -2886,6 +2928,9 @@ sl_msg_group_metadata_value_random_fill(sl_msg_group_metadata_value_t *m,
         sl_msg_group_metadata_value_member_metadata_random_fill(&m->members[i],
                                                                 v, a, seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -2977,6 +3022,9 @@ sl_msg_k_raft_version_record_random_fill(sl_msg_k_raft_version_record_t *m,
 {
     m->version = (int16_t)sl_rand_int(seed);
     m->k_raft_version = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_leader_change_message_voter_decode(
@@ -3083,6 +3131,9 @@ sl_msg_leader_change_message_voter_random_fill(
     m->voter_id = (int32_t)sl_rand_int(seed);
     if (v >= 1) {
         sl_rand_uuid(seed, &m->voter_directory_id);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -3246,6 +3297,9 @@ sl_msg_leader_change_message_random_fill(sl_msg_leader_change_message_t *m,
         sl_msg_leader_change_message_voter_init(&m->granting_voters[i]);
         sl_msg_leader_change_message_voter_random_fill(&m->granting_voters[i],
                                                        v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -3447,6 +3501,9 @@ sl_msg_offset_commit_value_random_fill(sl_msg_offset_commit_value_t *m,
     if (v >= 1 && v <= 1) {
         m->expire_timestamp = (int64_t)sl_rand_int(seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -3635,6 +3692,9 @@ sl_msg_share_group_current_member_assignment_value_topic_partitions_random_fill(
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -3779,6 +3839,9 @@ sl_msg_share_group_current_member_assignment_value_random_fill(
             &m->assigned_partitions[i]);
         sl_msg_share_group_current_member_assignment_value_topic_partitions_random_fill(
             &m->assigned_partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -3959,6 +4022,9 @@ sl_msg_share_group_member_metadata_value_random_fill(
     sl_rand_string(a, seed, false, &m->client_host);
     m->subscribed_topic_names = sl_rand_parr(a, seed, false, SL_PT_STRING,
                                              &m->subscribed_topic_names_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -4100,6 +4166,9 @@ sl_msg_share_group_metadata_value_random_fill(
     uint64_t *seed)
 {
     m->epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -4286,6 +4355,9 @@ sl_msg_share_group_partition_metadata_value_partition_metadata_random_fill(
 {
     m->partition = (int32_t)sl_rand_int(seed);
     m->racks = sl_rand_parr(a, seed, false, SL_PT_STRING, &m->racks_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -4424,6 +4496,9 @@ sl_msg_share_group_partition_metadata_value_topic_metadata_random_fill(
         sl_msg_share_group_partition_metadata_value_partition_metadata_random_fill(
             &m->partition_metadata[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -4542,6 +4617,9 @@ sl_msg_share_group_partition_metadata_value_random_fill(
             &m->topics[i]);
         sl_msg_share_group_partition_metadata_value_topic_metadata_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -4753,6 +4831,9 @@ sl_msg_share_group_state_partition_metadata_value_topic_partitions_info_random_f
     sl_rand_string(a, seed, false, &m->topic_name);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -4840,6 +4921,9 @@ sl_msg_share_group_state_partition_metadata_value_topic_info_random_fill(
 {
     sl_rand_uuid(seed, &m->topic_id);
     sl_rand_string(a, seed, false, &m->topic_name);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -5003,6 +5087,9 @@ sl_msg_share_group_state_partition_metadata_value_random_fill(
             &m->deleting_topics[i]);
         sl_msg_share_group_state_partition_metadata_value_topic_info_random_fill(
             &m->deleting_topics[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -5192,6 +5279,9 @@ sl_msg_share_group_target_assignment_member_value_topic_partition_random_fill(
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -5315,6 +5405,9 @@ sl_msg_share_group_target_assignment_member_value_random_fill(
             &m->topic_partitions[i]);
         sl_msg_share_group_target_assignment_member_value_topic_partition_random_fill(
             &m->topic_partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -5463,6 +5556,9 @@ sl_msg_share_group_target_assignment_metadata_value_random_fill(
     sl_arena_t *a, uint64_t *seed)
 {
     m->assignment_epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -5643,6 +5739,9 @@ sl_msg_share_snapshot_value_state_batch_random_fill(
     m->last_offset = (int64_t)sl_rand_int(seed);
     m->delivery_state = (int8_t)sl_rand_int(seed);
     m->delivery_count = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -5785,6 +5884,9 @@ sl_msg_share_snapshot_value_random_fill(sl_msg_share_snapshot_value_t *m,
         sl_msg_share_snapshot_value_state_batch_init(&m->state_batches[i]);
         sl_msg_share_snapshot_value_state_batch_random_fill(
             &m->state_batches[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -5966,6 +6068,9 @@ sl_msg_share_update_value_state_batch_random_fill(
     m->last_offset = (int64_t)sl_rand_int(seed);
     m->delivery_state = (int8_t)sl_rand_int(seed);
     m->delivery_count = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -6099,6 +6204,9 @@ sl_msg_share_update_value_random_fill(sl_msg_share_update_value_t *m, int16_t v,
         sl_msg_share_update_value_state_batch_random_fill(&m->state_batches[i],
                                                           v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -6183,6 +6291,9 @@ sl_msg_snapshot_footer_record_random_fill(sl_msg_snapshot_footer_record_t *m,
                                           uint64_t *seed)
 {
     m->version = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -6274,6 +6385,9 @@ sl_msg_snapshot_header_record_random_fill(sl_msg_snapshot_header_record_t *m,
 {
     m->version = (int16_t)sl_rand_int(seed);
     m->last_contained_log_timestamp = (int64_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -6434,6 +6548,9 @@ sl_msg_transaction_log_value_partitions_schema_random_fill(
     sl_rand_string(a, seed, false, &m->topic);
     m->partition_ids =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partition_ids_count);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -6687,6 +6804,9 @@ sl_msg_transaction_log_value_random_fill(sl_msg_transaction_log_value_t *m,
             m->client_transaction_version = (int16_t)sl_rand_int(seed);
         }
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void
@@ -6822,6 +6942,9 @@ sl_msg_voters_record_endpoint_random_fill(sl_msg_voters_record_endpoint_t *m,
     sl_rand_string(a, seed, false, &m->name);
     sl_rand_string(a, seed, false, &m->host);
     m->port = (uint16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -6907,6 +7030,9 @@ sl_msg_voters_record_k_raft_version_feature_random_fill(
 {
     m->min_supported_version = (int16_t)sl_rand_int(seed);
     m->max_supported_version = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -7034,6 +7160,9 @@ sl_msg_voters_record_voter_random_fill(sl_msg_voters_record_voter_t *m,
     }
     sl_msg_voters_record_k_raft_version_feature_random_fill(
         &m->k_raft_version_feature, v, a, seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -7146,5 +7275,8 @@ sl_msg_voters_record_random_fill(sl_msg_voters_record_t *m, int16_t v,
     for (int32_t i = 0; i < m->voters_count; i++) {
         sl_msg_voters_record_voter_init(&m->voters[i]);
         sl_msg_voters_record_voter_random_fill(&m->voters[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -148,6 +148,9 @@ sl_msg_delete_acls_req_delete_acls_filter_random_fill(
     sl_rand_string(a, seed, true, &m->host_filter);
     m->operation = (int8_t)sl_rand_int(seed);
     m->permission_type = (int8_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -256,6 +259,9 @@ sl_msg_delete_acls_req_random_fill(sl_msg_delete_acls_req_t *m, int16_t v,
         sl_msg_delete_acls_req_delete_acls_filter_init(&m->filters[i]);
         sl_msg_delete_acls_req_delete_acls_filter_random_fill(&m->filters[i], v,
                                                               a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -431,6 +437,9 @@ sl_msg_delete_acls_resp_delete_acls_matching_acl_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->operation = (int8_t)sl_rand_int(seed);
     m->permission_type = (int8_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -556,6 +565,9 @@ sl_msg_delete_acls_resp_delete_acls_filter_result_random_fill(
         sl_msg_delete_acls_resp_delete_acls_matching_acl_random_fill(
             &m->matching_acls[i], v, a, seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -676,5 +688,8 @@ sl_msg_delete_acls_resp_random_fill(sl_msg_delete_acls_resp_t *m, int16_t v,
             &m->filter_results[i]);
         sl_msg_delete_acls_resp_delete_acls_filter_result_random_fill(
             &m->filter_results[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

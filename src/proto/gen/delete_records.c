@@ -116,6 +116,9 @@ sl_msg_delete_records_req_delete_records_partition_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->offset = (int64_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -232,6 +235,9 @@ sl_msg_delete_records_req_delete_records_topic_random_fill(
             &m->partitions[i]);
         sl_msg_delete_records_req_delete_records_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -351,6 +357,9 @@ sl_msg_delete_records_req_random_fill(sl_msg_delete_records_req_t *m, int16_t v,
             &m->topics[i], v, a, seed);
     }
     m->timeout_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_delete_records_resp_delete_records_partition_result_decode(
@@ -479,6 +488,9 @@ sl_msg_delete_records_resp_delete_records_partition_result_random_fill(
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->low_watermark = (int64_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -597,6 +609,9 @@ sl_msg_delete_records_resp_delete_records_topic_result_random_fill(
             &m->partitions[i]);
         sl_msg_delete_records_resp_delete_records_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -718,5 +733,8 @@ sl_msg_delete_records_resp_random_fill(sl_msg_delete_records_resp_t *m,
             &m->topics[i]);
         sl_msg_delete_records_resp_delete_records_topic_result_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

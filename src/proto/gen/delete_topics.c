@@ -123,6 +123,9 @@ sl_msg_delete_topics_req_delete_topic_state_random_fill(
     if (v >= 6) {
         sl_rand_uuid(seed, &m->topic_id);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -273,6 +276,9 @@ sl_msg_delete_topics_req_random_fill(sl_msg_delete_topics_req_t *m, int16_t v,
             sl_rand_parr(a, seed, false, SL_PT_STRING, &m->topic_names_count);
     }
     m->timeout_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_delete_topics_resp_deletable_topic_result_decode(
@@ -408,6 +414,9 @@ sl_msg_delete_topics_resp_deletable_topic_result_random_fill(
     if (v >= 5) {
         sl_rand_string(a, seed, true, &m->error_message);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -536,5 +545,8 @@ sl_msg_delete_topics_resp_random_fill(sl_msg_delete_topics_resp_t *m, int16_t v,
         sl_msg_delete_topics_resp_deletable_topic_result_init(&m->responses[i]);
         sl_msg_delete_topics_resp_deletable_topic_result_random_fill(
             &m->responses[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -117,6 +117,9 @@ sl_msg_describe_configs_req_describe_configs_resource_random_fill(
     sl_rand_string(a, seed, false, &m->resource_name);
     m->configuration_keys =
         sl_rand_parr(a, seed, true, SL_PT_STRING, &m->configuration_keys_count);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -266,6 +269,9 @@ sl_msg_describe_configs_req_random_fill(sl_msg_describe_configs_req_t *m,
     }
     if (v >= 3) {
         m->include_documentation = (sl_rand_u64(seed) & 1) != 0;
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -439,6 +445,9 @@ sl_msg_describe_configs_resp_describe_configs_synonym_random_fill(
     }
     if (v >= 1) {
         m->source = (int8_t)sl_rand_int(seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -660,6 +669,9 @@ sl_msg_describe_configs_resp_describe_configs_resource_result_random_fill(
     if (v >= 3) {
         sl_rand_string(a, seed, true, &m->documentation);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -799,6 +811,9 @@ sl_msg_describe_configs_resp_describe_configs_result_random_fill(
         sl_msg_describe_configs_resp_describe_configs_resource_result_random_fill(
             &m->configs[i], v, a, seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -921,5 +936,8 @@ sl_msg_describe_configs_resp_random_fill(sl_msg_describe_configs_resp_t *m,
             &m->results[i]);
         sl_msg_describe_configs_resp_describe_configs_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -120,6 +120,9 @@ sl_msg_describe_delegation_token_req_describe_delegation_token_owner_random_fill
 {
     sl_rand_string(a, seed, false, &m->principal_type);
     sl_rand_string(a, seed, false, &m->principal_name);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -238,6 +241,9 @@ sl_msg_describe_delegation_token_req_random_fill(
             &m->owners[i]);
         sl_msg_describe_delegation_token_req_describe_delegation_token_owner_random_fill(
             &m->owners[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -382,6 +388,9 @@ sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_random_
 {
     sl_rand_string(a, seed, false, &m->principal_type);
     sl_rand_string(a, seed, false, &m->principal_name);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -580,6 +589,9 @@ sl_msg_describe_delegation_token_resp_described_delegation_token_random_fill(
         sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_random_fill(
             &m->renewers[i], v, a, seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -713,4 +725,7 @@ sl_msg_describe_delegation_token_resp_random_fill(
             &m->tokens[i], v, a, seed);
     }
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -103,6 +103,9 @@ sl_msg_describe_groups_req_random_fill(sl_msg_describe_groups_req_t *m,
     if (v >= 3) {
         m->include_authorized_operations = (sl_rand_u64(seed) & 1) != 0;
     }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_describe_groups_resp_described_group_member_decode(
@@ -256,6 +259,9 @@ sl_msg_describe_groups_resp_described_group_member_random_fill(
     sl_rand_string(a, seed, false, &m->client_host);
     sl_rand_bytes(a, seed, false, &m->member_metadata);
     sl_rand_bytes(a, seed, false, &m->member_assignment);
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -418,6 +424,9 @@ sl_msg_describe_groups_resp_described_group_random_fill(
     if (v >= 3) {
         m->authorized_operations = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -548,5 +557,8 @@ sl_msg_describe_groups_resp_random_fill(sl_msg_describe_groups_resp_t *m,
         sl_msg_describe_groups_resp_described_group_init(&m->groups[i]);
         sl_msg_describe_groups_resp_described_group_random_fill(&m->groups[i],
                                                                 v, a, seed);
+    }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -108,6 +108,9 @@ sl_msg_describe_quorum_req_partition_data_random_fill(
     uint64_t *seed)
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -222,6 +225,9 @@ sl_msg_describe_quorum_req_topic_data_random_fill(
         sl_msg_describe_quorum_req_partition_data_random_fill(&m->partitions[i],
                                                               v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -331,6 +337,9 @@ sl_msg_describe_quorum_req_random_fill(sl_msg_describe_quorum_req_t *m,
         sl_msg_describe_quorum_req_topic_data_init(&m->topics[i]);
         sl_msg_describe_quorum_req_topic_data_random_fill(&m->topics[i], v, a,
                                                           seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -539,6 +548,9 @@ sl_msg_describe_quorum_resp_replica_state_random_fill(
     if (v >= 1) {
         m->last_caught_up_timestamp = (int64_t)sl_rand_int(seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -738,6 +750,9 @@ sl_msg_describe_quorum_resp_partition_data_random_fill(
         sl_msg_describe_quorum_resp_replica_state_random_fill(&m->observers[i],
                                                               v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -851,6 +866,9 @@ sl_msg_describe_quorum_resp_topic_data_random_fill(
         sl_msg_describe_quorum_resp_partition_data_init(&m->partitions[i]);
         sl_msg_describe_quorum_resp_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -972,6 +990,9 @@ sl_msg_describe_quorum_resp_listener_random_fill(
     }
     if (v >= 2) {
         m->port = (uint16_t)sl_rand_int(seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1105,6 +1126,9 @@ sl_msg_describe_quorum_resp_node_random_fill(
             sl_msg_describe_quorum_resp_listener_random_fill(&m->listeners[i],
                                                              v, a, seed);
         }
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1285,5 +1309,8 @@ sl_msg_describe_quorum_resp_random_fill(sl_msg_describe_quorum_resp_t *m,
             sl_msg_describe_quorum_resp_node_random_fill(&m->nodes[i], v, a,
                                                          seed);
         }
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -110,6 +110,9 @@ sl_msg_describe_topic_partitions_req_topic_request_random_fill(
     sl_arena_t *a, uint64_t *seed)
 {
     sl_rand_string(a, seed, false, &m->name);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -195,6 +198,9 @@ sl_msg_describe_topic_partitions_req_cursor_random_fill(
 {
     sl_rand_string(a, seed, false, &m->topic_name);
     m->partition_index = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -347,6 +353,9 @@ sl_msg_describe_topic_partitions_req_random_fill(
     if (m->cursor_present) {
         sl_msg_describe_topic_partitions_req_cursor_random_fill(&m->cursor, v,
                                                                 a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -588,6 +597,9 @@ sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partiti
         sl_rand_parr(a, seed, true, SL_PT_I32, &m->last_known_elr_count);
     m->offline_replicas =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->offline_replicas_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -744,6 +756,9 @@ sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_r
             &m->partitions[i], v, a, seed);
     }
     m->topic_authorized_operations = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -829,6 +844,9 @@ sl_msg_describe_topic_partitions_resp_cursor_random_fill(
 {
     sl_rand_string(a, seed, false, &m->topic_name);
     m->partition_index = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -985,5 +1003,8 @@ sl_msg_describe_topic_partitions_resp_random_fill(
     if (m->next_cursor_present) {
         sl_msg_describe_topic_partitions_resp_cursor_random_fill(
             &m->next_cursor, v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -96,6 +96,9 @@ sl_msg_describe_user_scram_credentials_req_user_name_random_fill(
     sl_arena_t *a, uint64_t *seed)
 {
     sl_rand_string(a, seed, false, &m->name);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -212,6 +215,9 @@ sl_msg_describe_user_scram_credentials_req_random_fill(
         sl_msg_describe_user_scram_credentials_req_user_name_init(&m->users[i]);
         sl_msg_describe_user_scram_credentials_req_user_name_random_fill(
             &m->users[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -345,6 +351,9 @@ sl_msg_describe_user_scram_credentials_resp_credential_info_random_fill(
 {
     m->mechanism = (int8_t)sl_rand_int(seed);
     m->iterations = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -489,6 +498,9 @@ sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_resu
         sl_msg_describe_user_scram_credentials_resp_credential_info_random_fill(
             &m->credential_infos[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -629,5 +641,8 @@ sl_msg_describe_user_scram_credentials_resp_random_fill(
             &m->results[i]);
         sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

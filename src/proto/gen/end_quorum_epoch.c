@@ -163,6 +163,9 @@ sl_msg_end_quorum_epoch_req_replica_info_random_fill(
     if (v >= 1) {
         sl_rand_uuid(seed, &m->candidate_directory_id);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -332,6 +335,9 @@ sl_msg_end_quorum_epoch_req_partition_data_random_fill(
                 &m->preferred_candidates[i], v, a, seed);
         }
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -445,6 +451,9 @@ sl_msg_end_quorum_epoch_req_topic_data_random_fill(
         sl_msg_end_quorum_epoch_req_partition_data_init(&m->partitions[i]);
         sl_msg_end_quorum_epoch_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -567,6 +576,9 @@ sl_msg_end_quorum_epoch_req_leader_endpoint_random_fill(
     }
     if (v >= 1) {
         m->port = (uint16_t)sl_rand_int(seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -741,6 +753,9 @@ sl_msg_end_quorum_epoch_req_random_fill(sl_msg_end_quorum_epoch_req_t *m,
                 &m->leader_endpoints[i], v, a, seed);
         }
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_end_quorum_epoch_resp_partition_data_decode(
@@ -882,6 +897,9 @@ sl_msg_end_quorum_epoch_resp_partition_data_random_fill(
     m->error_code = (int16_t)sl_rand_int(seed);
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -995,6 +1013,9 @@ sl_msg_end_quorum_epoch_resp_topic_data_random_fill(
         sl_msg_end_quorum_epoch_resp_partition_data_init(&m->partitions[i]);
         sl_msg_end_quorum_epoch_resp_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1117,6 +1138,9 @@ sl_msg_end_quorum_epoch_resp_node_endpoint_random_fill(
     }
     if (v >= 1) {
         m->port = (uint16_t)sl_rand_int(seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1306,5 +1330,8 @@ sl_msg_end_quorum_epoch_resp_random_fill(sl_msg_end_quorum_epoch_resp_t *m,
                     &m->node_endpoints[i], v, a, seed);
             }
         }
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -168,6 +168,9 @@ sl_msg_fetch_req_replica_state_random_fill(sl_msg_fetch_req_replica_state_t *m,
     if (v >= 15) {
         m->replica_epoch = (int64_t)sl_rand_int(seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -343,6 +346,9 @@ sl_msg_fetch_req_fetch_partition_random_fill(
             sl_rand_uuid(seed, &m->replica_directory_id);
         }
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -480,6 +486,9 @@ sl_msg_fetch_req_fetch_topic_random_fill(sl_msg_fetch_req_fetch_topic_t *m,
         sl_msg_fetch_req_fetch_partition_random_fill(&m->partitions[i], v, a,
                                                      seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -603,6 +612,9 @@ sl_msg_fetch_req_forgotten_topic_random_fill(
     if (v >= 7) {
         m->partitions =
             sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -960,6 +972,9 @@ sl_msg_fetch_req_random_fill(sl_msg_fetch_req_t *m, int16_t v, sl_arena_t *a,
     if (v >= 11) {
         sl_rand_string(a, seed, false, &m->rack_id);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_fetch_resp_epoch_end_offset_decode(
@@ -1165,6 +1180,9 @@ sl_msg_fetch_resp_epoch_end_offset_random_fill(
     if (v >= 12) {
         m->end_offset = (int64_t)sl_rand_int(seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1271,6 +1289,9 @@ sl_msg_fetch_resp_leader_id_and_epoch_random_fill(
     if (v >= 12) {
         m->leader_epoch = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1355,6 +1376,9 @@ sl_msg_fetch_resp_snapshot_id_random_fill(sl_msg_fetch_resp_snapshot_id_t *m,
 {
     m->end_offset = (int64_t)sl_rand_int(seed);
     m->epoch = (int32_t)sl_rand_int(seed);
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1458,6 +1482,9 @@ sl_msg_fetch_resp_aborted_transaction_random_fill(
     }
     if (v >= 4) {
         m->first_offset = (int64_t)sl_rand_int(seed);
+    }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1816,6 +1843,9 @@ sl_msg_fetch_resp_partition_data_random_fill(
         m->preferred_read_replica = (int32_t)sl_rand_int(seed);
     }
     sl_rand_bytes(a, seed, true, &m->records);
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1956,6 +1986,9 @@ sl_msg_fetch_resp_fetchable_topic_response_random_fill(
         sl_msg_fetch_resp_partition_data_random_fill(&m->partitions[i], v, a,
                                                      seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -2092,6 +2125,9 @@ sl_msg_fetch_resp_node_endpoint_random_fill(
     }
     if (v >= 16) {
         sl_rand_string(a, seed, true, &m->rack);
+    }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -2322,5 +2358,8 @@ sl_msg_fetch_resp_random_fill(sl_msg_fetch_resp_t *m, int16_t v, sl_arena_t *a,
                     &m->node_endpoints[i], v, a, seed);
             }
         }
+    }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

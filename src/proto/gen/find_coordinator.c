@@ -136,6 +136,9 @@ sl_msg_find_coordinator_req_random_fill(sl_msg_find_coordinator_req_t *m,
         m->coordinator_keys = sl_rand_parr(a, seed, false, SL_PT_STRING,
                                            &m->coordinator_keys_count);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_find_coordinator_resp_coordinator_decode(
@@ -322,6 +325,9 @@ sl_msg_find_coordinator_resp_coordinator_random_fill(
     }
     if (v >= 4) {
         sl_rand_string(a, seed, true, &m->error_message);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -550,5 +556,8 @@ sl_msg_find_coordinator_resp_random_fill(sl_msg_find_coordinator_resp_t *m,
             sl_msg_find_coordinator_resp_coordinator_random_fill(
                 &m->coordinators[i], v, a, seed);
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

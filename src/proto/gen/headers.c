@@ -114,6 +114,9 @@ sl_msg_request_header_random_fill(sl_msg_request_header_t *m, int16_t v,
     if (v >= 1) {
         sl_rand_string(a, seed, true, &m->client_id);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -195,4 +198,7 @@ sl_msg_response_header_random_fill(sl_msg_response_header_t *m, int16_t v,
                                    sl_arena_t *a, uint64_t *seed)
 {
     m->correlation_id = (int32_t)sl_rand_int(seed);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

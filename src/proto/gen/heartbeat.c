@@ -115,6 +115,9 @@ sl_msg_heartbeat_req_random_fill(sl_msg_heartbeat_req_t *m, int16_t v,
     if (v >= 3) {
         sl_rand_string(a, seed, true, &m->group_instance_id);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -213,4 +216,7 @@ sl_msg_heartbeat_resp_random_fill(sl_msg_heartbeat_resp_t *m, int16_t v,
         m->throttle_time_ms = (int32_t)sl_rand_int(seed);
     }
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

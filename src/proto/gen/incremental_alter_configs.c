@@ -129,6 +129,9 @@ sl_msg_incremental_alter_configs_req_alterable_config_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->config_operation = (int8_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->value);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -255,6 +258,9 @@ sl_msg_incremental_alter_configs_req_alter_configs_resource_random_fill(
         sl_msg_incremental_alter_configs_req_alterable_config_random_fill(
             &m->configs[i], v, a, seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -380,6 +386,9 @@ sl_msg_incremental_alter_configs_req_random_fill(
             &m->resources[i], v, a, seed);
     }
     m->validate_only = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void
@@ -511,6 +520,9 @@ sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_random_fil
     sl_rand_string(a, seed, true, &m->error_message);
     m->resource_type = (int8_t)sl_rand_int(seed);
     sl_rand_string(a, seed, false, &m->resource_name);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -636,5 +648,8 @@ sl_msg_incremental_alter_configs_resp_random_fill(
             &m->responses[i]);
         sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_random_fill(
             &m->responses[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -134,6 +134,9 @@ sl_msg_initialize_share_group_state_req_partition_data_random_fill(
     m->partition = (int32_t)sl_rand_int(seed);
     m->state_epoch = (int32_t)sl_rand_int(seed);
     m->start_offset = (int64_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -252,6 +255,9 @@ sl_msg_initialize_share_group_state_req_initialize_state_data_random_fill(
             &m->partitions[i]);
         sl_msg_initialize_share_group_state_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -378,6 +384,9 @@ sl_msg_initialize_share_group_state_req_random_fill(
             &m->topics[i]);
         sl_msg_initialize_share_group_state_req_initialize_state_data_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -513,6 +522,9 @@ sl_msg_initialize_share_group_state_resp_partition_result_random_fill(
     m->partition = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -632,6 +644,9 @@ sl_msg_initialize_share_group_state_resp_initialize_state_result_random_fill(
         sl_msg_initialize_share_group_state_resp_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -750,5 +765,8 @@ sl_msg_initialize_share_group_state_resp_random_fill(
             &m->results[i]);
         sl_msg_initialize_share_group_state_resp_initialize_state_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -102,6 +102,9 @@ sl_msg_join_group_req_join_group_request_protocol_random_fill(
 {
     sl_rand_string(a, seed, false, &m->name);
     sl_rand_bytes(a, seed, false, &m->metadata);
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -297,6 +300,9 @@ sl_msg_join_group_req_random_fill(sl_msg_join_group_req_t *m, int16_t v,
     if (v >= 8) {
         sl_rand_string(a, seed, true, &m->reason);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_join_group_resp_join_group_response_member_decode(
@@ -415,6 +421,9 @@ sl_msg_join_group_resp_join_group_response_member_random_fill(
         sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     sl_rand_bytes(a, seed, false, &m->metadata);
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -614,5 +623,8 @@ sl_msg_join_group_resp_random_fill(sl_msg_join_group_resp_t *m, int16_t v,
         sl_msg_join_group_resp_join_group_response_member_init(&m->members[i]);
         sl_msg_join_group_resp_join_group_response_member_random_fill(
             &m->members[i], v, a, seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

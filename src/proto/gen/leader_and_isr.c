@@ -267,6 +267,9 @@ sl_msg_leader_and_isr_req_leader_and_isr_partition_state_random_fill(
     if (v >= 6) {
         m->leader_recovery_state = (int8_t)sl_rand_int(seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -425,6 +428,9 @@ sl_msg_leader_and_isr_req_leader_and_isr_topic_state_random_fill(
                 &m->partition_states[i], v, a, seed);
         }
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -517,6 +523,9 @@ sl_msg_leader_and_isr_req_leader_and_isr_live_leader_random_fill(
     m->broker_id = (int32_t)sl_rand_int(seed);
     sl_rand_string(a, seed, false, &m->host_name);
     m->port = (int32_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -803,6 +812,9 @@ sl_msg_leader_and_isr_req_random_fill(sl_msg_leader_and_isr_req_t *m, int16_t v,
         sl_msg_leader_and_isr_req_leader_and_isr_live_leader_random_fill(
             &m->live_leaders[i], v, a, seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_decode(
@@ -941,6 +953,9 @@ sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_random_fill(
     }
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1082,6 +1097,9 @@ sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_random_fill(
             sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_random_fill(
                 &m->partition_errors[i], v, a, seed);
         }
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1267,5 +1285,8 @@ sl_msg_leader_and_isr_resp_random_fill(sl_msg_leader_and_isr_resp_t *m,
             sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_random_fill(
                 &m->topics[i], v, a, seed);
         }
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -139,6 +139,9 @@ sl_msg_leave_group_req_member_identity_random_fill(
     if (v >= 5) {
         sl_rand_string(a, seed, true, &m->reason);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -284,6 +287,9 @@ sl_msg_leave_group_req_random_fill(sl_msg_leave_group_req_t *m, int16_t v,
                                                                v, a, seed);
         }
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_leave_group_resp_member_response_decode(
@@ -418,6 +424,9 @@ sl_msg_leave_group_resp_member_response_random_fill(
     }
     if (v >= 3) {
         m->error_code = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -563,5 +572,8 @@ sl_msg_leave_group_resp_random_fill(sl_msg_leave_group_resp_t *m, int16_t v,
             sl_msg_leave_group_resp_member_response_random_fill(&m->members[i],
                                                                 v, a, seed);
         }
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -152,6 +152,9 @@ sl_msg_list_offsets_req_list_offsets_partition_random_fill(
     if (v <= 0) {
         m->max_num_offsets = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -267,6 +270,9 @@ sl_msg_list_offsets_req_list_offsets_topic_random_fill(
         sl_msg_list_offsets_req_list_offsets_partition_init(&m->partitions[i]);
         sl_msg_list_offsets_req_list_offsets_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -417,6 +423,9 @@ sl_msg_list_offsets_req_random_fill(sl_msg_list_offsets_req_t *m, int16_t v,
     }
     if (v >= 10) {
         m->timeout_ms = (int32_t)sl_rand_int(seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -614,6 +623,9 @@ sl_msg_list_offsets_resp_list_offsets_partition_response_random_fill(
     if (v >= 4) {
         m->leader_epoch = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -730,6 +742,9 @@ sl_msg_list_offsets_resp_list_offsets_topic_response_random_fill(
             &m->partitions[i]);
         sl_msg_list_offsets_resp_list_offsets_partition_response_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -860,5 +875,8 @@ sl_msg_list_offsets_resp_random_fill(sl_msg_list_offsets_resp_t *m, int16_t v,
             &m->topics[i]);
         sl_msg_list_offsets_resp_list_offsets_topic_response_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

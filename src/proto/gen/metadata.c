@@ -112,6 +112,9 @@ sl_msg_metadata_req_metadata_request_topic_random_fill(
         sl_rand_uuid(seed, &m->topic_id);
     }
     sl_rand_string(a, seed, (v >= 10), &m->name);
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -275,6 +278,9 @@ sl_msg_metadata_req_random_fill(sl_msg_metadata_req_t *m, int16_t v,
     if (v >= 8) {
         m->include_topic_authorized_operations = (sl_rand_u64(seed) & 1) != 0;
     }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_metadata_resp_metadata_response_broker_decode(
@@ -427,6 +433,9 @@ sl_msg_metadata_resp_metadata_response_broker_random_fill(
     m->port = (int32_t)sl_rand_int(seed);
     if (v >= 1) {
         sl_rand_string(a, seed, true, &m->rack);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -582,6 +591,9 @@ sl_msg_metadata_resp_metadata_response_partition_random_fill(
     if (v >= 5) {
         m->offline_replicas =
             sl_rand_parr(a, seed, false, SL_PT_I32, &m->offline_replicas_count);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -758,6 +770,9 @@ sl_msg_metadata_resp_metadata_response_topic_random_fill(
     }
     if (v >= 8) {
         m->topic_authorized_operations = (int32_t)sl_rand_int(seed);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -978,5 +993,8 @@ sl_msg_metadata_resp_random_fill(sl_msg_metadata_resp_t *m, int16_t v,
     }
     if (v >= 8 && v <= 10) {
         m->cluster_authorized_operations = (int32_t)sl_rand_int(seed);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

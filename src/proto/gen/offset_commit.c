@@ -164,6 +164,9 @@ sl_msg_offset_commit_req_offset_commit_request_partition_random_fill(
         m->commit_timestamp = (int64_t)sl_rand_int(seed);
     }
     sl_rand_string(a, seed, true, &m->committed_metadata);
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -280,6 +283,9 @@ sl_msg_offset_commit_req_offset_commit_request_topic_random_fill(
             &m->partitions[i]);
         sl_msg_offset_commit_req_offset_commit_request_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -473,6 +479,9 @@ sl_msg_offset_commit_req_random_fill(sl_msg_offset_commit_req_t *m, int16_t v,
         sl_msg_offset_commit_req_offset_commit_request_topic_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void sl_msg_offset_commit_resp_offset_commit_response_partition_decode(
@@ -594,6 +603,9 @@ sl_msg_offset_commit_resp_offset_commit_response_partition_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -712,6 +724,9 @@ sl_msg_offset_commit_resp_offset_commit_response_topic_random_fill(
             &m->partitions[i]);
         sl_msg_offset_commit_resp_offset_commit_response_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -842,5 +857,8 @@ sl_msg_offset_commit_resp_random_fill(sl_msg_offset_commit_resp_t *m, int16_t v,
             &m->topics[i]);
         sl_msg_offset_commit_resp_offset_commit_response_topic_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -156,6 +156,9 @@ sl_msg_offset_fetch_req_offset_fetch_request_topic_random_fill(
         m->partition_indexes = sl_rand_parr(a, seed, false, SL_PT_I32,
                                             &m->partition_indexes_count);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -266,6 +269,9 @@ sl_msg_offset_fetch_req_offset_fetch_request_topics_random_fill(
     if (v >= 8) {
         m->partition_indexes = sl_rand_parr(a, seed, false, SL_PT_I32,
                                             &m->partition_indexes_count);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -439,6 +445,9 @@ sl_msg_offset_fetch_req_offset_fetch_request_group_random_fill(
             sl_msg_offset_fetch_req_offset_fetch_request_topics_random_fill(
                 &m->topics[i], v, a, seed);
         }
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -645,6 +654,9 @@ sl_msg_offset_fetch_req_random_fill(sl_msg_offset_fetch_req_t *m, int16_t v,
     }
     if (v >= 7) {
         m->require_stable = (sl_rand_u64(seed) & 1) != 0;
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -884,6 +896,9 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partition_random_fill(
     if (v <= 7) {
         m->error_code = (int16_t)sl_rand_int(seed);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1021,6 +1036,9 @@ sl_msg_offset_fetch_resp_offset_fetch_response_topic_random_fill(
             sl_msg_offset_fetch_resp_offset_fetch_response_partition_random_fill(
                 &m->partitions[i], v, a, seed);
         }
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1181,6 +1199,9 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partitions_random_fill(
     if (v >= 8) {
         m->error_code = (int16_t)sl_rand_int(seed);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1319,6 +1340,9 @@ sl_msg_offset_fetch_resp_offset_fetch_response_topics_random_fill(
             sl_msg_offset_fetch_resp_offset_fetch_response_partitions_random_fill(
                 &m->partitions[i], v, a, seed);
         }
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1473,6 +1497,9 @@ sl_msg_offset_fetch_resp_offset_fetch_response_group_random_fill(
     }
     if (v >= 8) {
         m->error_code = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1679,5 +1706,8 @@ sl_msg_offset_fetch_resp_random_fill(sl_msg_offset_fetch_resp_t *m, int16_t v,
             sl_msg_offset_fetch_resp_offset_fetch_response_group_random_fill(
                 &m->groups[i], v, a, seed);
         }
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

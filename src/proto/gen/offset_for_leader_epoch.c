@@ -145,6 +145,9 @@ sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_random_fill(
         m->current_leader_epoch = (int32_t)sl_rand_int(seed);
     }
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -264,6 +267,9 @@ sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_random_fill(
             &m->partitions[i]);
         sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -399,6 +405,9 @@ sl_msg_offset_for_leader_epoch_req_random_fill(
             &m->topics[i]);
         sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -551,6 +560,9 @@ sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_random_fill(
         m->leader_epoch = (int32_t)sl_rand_int(seed);
     }
     m->end_offset = (int64_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -673,6 +685,9 @@ sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_random_fill(
             &m->partitions[i]);
         sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -809,5 +824,8 @@ sl_msg_offset_for_leader_epoch_resp_random_fill(
             &m->topics[i]);
         sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -116,6 +116,9 @@ sl_msg_produce_req_partition_produce_data_random_fill(
 {
     m->index = (int32_t)sl_rand_int(seed);
     sl_rand_bytes(a, seed, true, &m->records);
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -231,6 +234,9 @@ sl_msg_produce_req_topic_produce_data_random_fill(
         sl_msg_produce_req_partition_produce_data_init(&m->partition_data[i]);
         sl_msg_produce_req_partition_produce_data_random_fill(
             &m->partition_data[i], v, a, seed);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -371,6 +377,9 @@ sl_msg_produce_req_random_fill(sl_msg_produce_req_t *m, int16_t v,
         sl_msg_produce_req_topic_produce_data_init(&m->topic_data[i]);
         sl_msg_produce_req_topic_produce_data_random_fill(&m->topic_data[i], v,
                                                           a, seed);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -548,6 +557,9 @@ sl_msg_produce_resp_batch_index_and_error_message_random_fill(
     if (v >= 8) {
         sl_rand_string(a, seed, true, &m->batch_index_error_message);
     }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -653,6 +665,9 @@ sl_msg_produce_resp_leader_id_and_epoch_random_fill(
     }
     if (v >= 10) {
         m->leader_epoch = (int32_t)sl_rand_int(seed);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -903,6 +918,9 @@ sl_msg_produce_resp_partition_produce_response_random_fill(
             }
         }
     }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1023,6 +1041,9 @@ sl_msg_produce_resp_topic_produce_response_random_fill(
             &m->partition_responses[i]);
         sl_msg_produce_resp_partition_produce_response_random_fill(
             &m->partition_responses[i], v, a, seed);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1160,6 +1181,9 @@ sl_msg_produce_resp_node_endpoint_random_fill(
     }
     if (v >= 10) {
         sl_rand_string(a, seed, true, &m->rack);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1357,5 +1381,8 @@ sl_msg_produce_resp_random_fill(sl_msg_produce_resp_t *m, int16_t v,
                     &m->node_endpoints[i], v, a, seed);
             }
         }
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

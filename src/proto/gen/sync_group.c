@@ -102,6 +102,9 @@ sl_msg_sync_group_req_sync_group_request_assignment_random_fill(
 {
     sl_rand_string(a, seed, false, &m->member_id);
     sl_rand_bytes(a, seed, false, &m->assignment);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -290,6 +293,9 @@ sl_msg_sync_group_req_random_fill(sl_msg_sync_group_req_t *m, int16_t v,
         sl_msg_sync_group_req_sync_group_request_assignment_random_fill(
             &m->assignments[i], v, a, seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -431,4 +437,7 @@ sl_msg_sync_group_resp_random_fill(sl_msg_sync_group_resp_t *m, int16_t v,
         sl_rand_string(a, seed, true, &m->protocol_name);
     }
     sl_rand_bytes(a, seed, false, &m->assignment);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

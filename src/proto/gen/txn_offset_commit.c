@@ -153,6 +153,9 @@ sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_random_fill(
         m->committed_leader_epoch = (int32_t)sl_rand_int(seed);
     }
     sl_rand_string(a, seed, true, &m->committed_metadata);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -272,6 +275,9 @@ sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_random_fill(
             &m->partitions[i]);
         sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -470,6 +476,9 @@ sl_msg_txn_offset_commit_req_random_fill(sl_msg_txn_offset_commit_req_t *m,
         sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 static void
@@ -607,6 +616,9 @@ sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -726,6 +738,9 @@ sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_random_fill(
             &m->partitions[i]);
         sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -850,5 +865,8 @@ sl_msg_txn_offset_commit_resp_random_fill(sl_msg_txn_offset_commit_resp_t *m,
             &m->topics[i]);
         sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

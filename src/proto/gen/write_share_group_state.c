@@ -144,6 +144,9 @@ sl_msg_write_share_group_state_req_state_batch_random_fill(
     m->last_offset = (int64_t)sl_rand_int(seed);
     m->delivery_state = (int8_t)sl_rand_int(seed);
     m->delivery_count = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -283,6 +286,9 @@ sl_msg_write_share_group_state_req_partition_data_random_fill(
         sl_msg_write_share_group_state_req_state_batch_random_fill(
             &m->state_batches[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -399,6 +405,9 @@ sl_msg_write_share_group_state_req_write_state_data_random_fill(
             &m->partitions[i]);
         sl_msg_write_share_group_state_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -522,6 +531,9 @@ sl_msg_write_share_group_state_req_random_fill(
         sl_msg_write_share_group_state_req_write_state_data_init(&m->topics[i]);
         sl_msg_write_share_group_state_req_write_state_data_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -647,6 +659,9 @@ sl_msg_write_share_group_state_resp_partition_result_random_fill(
     m->partition = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -766,6 +781,9 @@ sl_msg_write_share_group_state_resp_write_state_result_random_fill(
         sl_msg_write_share_group_state_resp_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -883,5 +901,8 @@ sl_msg_write_share_group_state_resp_random_fill(
             &m->results[i]);
         sl_msg_write_share_group_state_resp_write_state_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
