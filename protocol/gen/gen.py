@@ -12,6 +12,7 @@ protocol/errors.def, and writes into DIR (default src/proto/gen):
   api_table.def     SL_API(key, Name, snake_name, min_v, max_v, first_flex)
   api_table.c/.h    codec tables (void * entry points) for tests and fuzzers
   error_codes.def   SL_ERRCODE(code, NAME, retriable)
+  .gitattributes    marks the folder linguist-generated
 
 Every file is run through clang-format (required, version 14) with the
 repository's .clang-format, so the output is byte-for-byte reproducible.
@@ -229,17 +230,32 @@ class Gen:
         lo, hi = max(r[0], self.vlo), min(r[1], self.vhi)
         return (lo, hi) if lo <= hi else None
 
-    def cond(self, r):
-        """C condition for v in range r, '1' when always, None if never."""
+    def cond(self, r, ctx=None):
+        """C condition for v in range r, given that v is known to be in ctx
+        (default: the valid versions). '1' when always, None if never."""
+        lo0, hi0 = ctx if ctx is not None else (self.vlo, self.vhi)
         r = self.clip(r)
         if r is None:
             return None
+        lo, hi = max(r[0], lo0), min(r[1], hi0)
+        if lo > hi:
+            return None
         parts = []
-        if r[0] > self.vlo:
-            parts.append('v >= %d' % r[0])
-        if r[1] < self.vhi:
-            parts.append('v <= %d' % r[1])
+        if lo > lo0:
+            parts.append('v >= %d' % lo)
+        if hi < hi0:
+            parts.append('v <= %d' % hi)
         return ' && '.join(parts) if parts else '1'
+
+    def tag_ctx(self):
+        return (max(self.flex_lo, self.vlo), self.vhi)
+
+    def field_ctx(self, f):
+        """Versions in which the field's code runs."""
+        if f.tagged is not None:
+            r = self.clip(f.tagged)
+            return (max(r[0], self.flex_lo), r[1]) if r else None
+        return self.clip(f.versions)
 
     def flex_expr(self):
         if not self.has_flex:
@@ -257,7 +273,8 @@ class Gen:
     # per-field pieces ----------------------------------------------------
     def null_expr(self, f, tagged):
         """C expression: may the field be null at version v?"""
-        c = self.cond(f.nullable)
+        ctx = self.field_ctx(f)
+        c = self.cond(f.nullable, ctx) if ctx else None
         if c is None:
             return 'false'
         return 'true' if c == '1' else '(%s)' % c
@@ -289,6 +306,25 @@ class Gen:
         if f.type == 'string':
             return ['sl_str_t %s;' % x]
         return ['sl_bytes_t %s;' % x]
+
+    def field_doc(self, f):
+        def rng(r):
+            r = self.clip(r)
+            if r is None:
+                return 'none'
+            if r[1] == self.vhi:
+                return 'v%d+' % r[0]
+            return 'v%d' % r[0] if r[0] == r[1] else 'v%d-%d' % r
+        parts = []
+        if f.tagged is not None:
+            parts.append('tag %d, %s' % (f.tag, rng(f.tagged)))
+        else:
+            parts.append(rng(f.versions))
+        if f.nullable is not None and self.clip(f.nullable):
+            parts.append('nullable %s' % rng(f.nullable))
+        if f.default is not None:
+            parts.append('default %s' % (f.default if f.default != '' else '""'))
+        return ', '.join(parts)
 
     def needs_present(self, f):
         return f.is_struct and not f.is_array and (
@@ -395,8 +431,8 @@ class Gen:
             if f.nullable is not None or f.tagged is not None:
                 if nul != 'false':
                     if tagged:
-                        out.append('{ int8_t mk; sl_rd_i8(%s, &mk); %s_present = %s && mk > 0; }'
-                                   % (rd, x, nul) if nul == 'true' else
+                        out.append('{ int8_t mk; sl_rd_i8(%s, &mk); %s_present = mk > 0; }'
+                                   % (rd, x) if nul == 'true' else
                                    '%s_present = true; if (%s) { int8_t mk; sl_rd_i8(%s, &mk); %s_present = mk > 0; }'
                                    % (x, nul, rd, x))
                     else:
@@ -568,7 +604,8 @@ class Gen:
 
     # per-struct functions ------------------------------------------------
     def tagged_fields(self, st):
-        tf = [f for f in st.fields if f.tagged is not None and self.cond(f.tagged)]
+        tf = [f for f in st.fields if f.tagged is not None and
+              self.cond(f.tagged, self.tag_ctx())]
         return sorted(tf, key=lambda f: f.tag)
 
     def guarded(self, c, lines):
@@ -601,7 +638,7 @@ class Gen:
                   'uint32_t tag;', 'sl_rd_t sub;', 'sl_rd_tag(rd, &tag, &sub);']
             first = True
             for f in self.tagged_fields(st):
-                c = self.cond(f.tagged)
+                c = self.cond(f.tagged, self.tag_ctx())
                 cc = 'tag == %d' % f.tag + ('' if c == '1' else ' && %s' % c)
                 tl.append('%sif (%s) {' % ('' if first else '} else ', cc))
                 tl += self.decode_lines(f, '&sub', 'true', 'm', tagged=True)
@@ -640,7 +677,7 @@ class Gen:
             tl = ['uint32_t nt = (uint32_t)m->unknown_tags.count;',
                   'sz += sl_size_tags(&m->unknown_tags);']
             for f in self.tagged_fields(st):
-                c = self.cond(f.tagged)
+                c = self.cond(f.tagged, self.tag_ctx())
                 cc = ('' if c == '1' else '(%s) && ' % c) + \
                     self.is_set(f, 'm->' + f.c)
                 tl += ['if (%s) {' % cc, 'size_t fs = 0;']
@@ -672,7 +709,7 @@ class Gen:
             tl = ['uint32_t nt = (uint32_t)m->unknown_tags.count;',
                   'int32_t ui = 0;']
             for i, f in enumerate(tfs):
-                c = self.cond(f.tagged)
+                c = self.cond(f.tagged, self.tag_ctx())
                 cc = ('' if c == '1' else '(%s) && ' % c) + \
                     self.is_set(f, 'm->' + f.c)
                 tl.append('bool t%d = %s;' % (i, cc))
@@ -723,6 +760,9 @@ class Gen:
                 body += self.guarded(c, lines)
             else:
                 body += self.guarded(self.cond(f.versions), self.rand_lines(f))
+        if self.has_flex:
+            body += ['if (%s) {' % self.flex_expr(),
+                     'sl_rand_tags(a, seed, &m->unknown_tags);', '}']
         out += body
         out += ['}']
         return out
@@ -748,7 +788,9 @@ class Gen:
                 if self.cond(f.versions) is None and \
                         self.cond(f.tagged) is None:
                     continue
-                out += self.decl(f)
+                d = self.decl(f)
+                d[0] += ' /* %s */' % self.field_doc(f)
+                out += d
                 n += 1
             if self.has_flex:
                 out.append('sl_tags_t unknown_tags; /* unknown tagged fields, in read order */')
@@ -756,6 +798,11 @@ class Gen:
                 out.append('char unused_; /* no field in any version */')
             out.append('} %s;' % st.ctype)
             out.append('')
+            if not st.top:
+                out.append('/* Set every field to its default (call on each '
+                           'element a handler builds). */')
+                out.append('void %s_init(%s *m);' % (st.cprefix, st.ctype))
+                out.append('')
         t, p = self.top.ctype, self.top.cprefix
         out += [
             '/* %s, versions %d-%d, %s. */' % (
@@ -785,16 +832,8 @@ class Gen:
         for st in self.order:
             for fn in (self.fn_init, self.fn_decode, self.fn_size,
                        self.fn_encode, self.fn_eq, self.fn_rand):
-                if fn is self.fn_init and not st.top:
-                    lines = self.fn_init(st)
-                    lines[0] = 'static void'
-                    out += lines + ['']
-                    continue
                 out += fn(st) + ['']
-        # nested init functions need prototypes too
-        inits = ['static void %s_init(%s *m);' % (st.cprefix, st.ctype)
-                 for st in self.order if not st.top]
-        return inits + out
+        return out
 
 
 # ---- files ---------------------------------------------------------------
@@ -861,12 +900,14 @@ def main():
     data = [m for m in msgs if m.kind == 'data']
     data.sort(key=lambda m: m.name)
     dgens = [Gen(m, 'sl_msg_' + snake(m.name)) for m in data]
-    files.update(write_pair(args.out, 'data', [m.name for m in data], dgens,
+    files.update(write_pair(args.out, 'data', ['<coordinator records and other data-type definitions>'], dgens,
                             'Coordinator records and other data-type messages: %s.'
                             % ', '.join(m.name for m in data)))
 
     files.update(api_table(table, hdrs, data))
     files['error_codes.def'] = error_codes(args.errors)
+    files['.gitattributes'] = ('# Generated by protocol/gen. DO NOT EDIT.\n'
+                               '* linguist-generated=true\n')
 
     fmt = shutil.which('clang-format') or shutil.which('clang-format-14')
     if fmt is None:

@@ -377,8 +377,8 @@ sl_rd_pelem(sl_rd_t *rd, bool flex, sl_pt_e kind, void *arr, int32_t i)
 }
 
 void *
-sl_rd_parr(sl_rd_t *rd, bool flex, bool nullable, sl_arena_t *a,
-           sl_pt_e kind, int32_t *count)
+sl_rd_parr(sl_rd_t *rd, bool flex, bool nullable, sl_arena_t *a, sl_pt_e kind,
+           int32_t *count)
 {
     int64_t n = sl_rd_len(rd, flex, true, nullable);
     void *arr;
@@ -528,8 +528,7 @@ sl_size_tags(const sl_tags_t *tags)
     for (i = 0; i < tags->count; i++) {
         uint32_t len = (uint32_t)tags->items[i].data.len;
 
-        sz += sl_size_uvarint(tags->items[i].tag) + sl_size_uvarint(len) +
-              len;
+        sz += sl_size_uvarint(tags->items[i].tag) + sl_size_uvarint(len) + len;
     }
     return sz;
 }
@@ -720,8 +719,8 @@ sl_wr_array_len(sl_wr_t *wr, bool flex, bool nullable, int32_t count)
 }
 
 void
-sl_wr_parr(sl_wr_t *wr, bool flex, bool nullable, sl_pt_e kind,
-           const void *arr, int32_t count)
+sl_wr_parr(sl_wr_t *wr, bool flex, bool nullable, sl_pt_e kind, const void *arr,
+           int32_t count)
 {
     int32_t i;
 
@@ -1022,4 +1021,29 @@ sl_rand_parr(sl_arena_t *a, uint64_t *seed, bool nullable, sl_pt_e kind,
         }
     }
     return arr;
+}
+
+void
+sl_rand_tags(sl_arena_t *a, uint64_t *seed, sl_tags_t *tags)
+{
+    uint64_t r = sl_rand_u64(seed);
+    uint32_t tag = 1000;
+    int32_t i, n = (int32_t)(r % 8);
+
+    tags->items = NULL;
+    tags->count = 0;
+    if (n > 2) {
+        return;
+    }
+    n = n + 1 > 2 ? 2 : n + 1;
+    tags->items = sl_arena_calloc(a, (size_t)n, sizeof(sl_tag_t));
+    if (tags->items == NULL) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        tag += 1 + (uint32_t)(sl_rand_u64(seed) % 300);
+        tags->items[i].tag = tag;
+        sl_rand_bytes(a, seed, false, &tags->items[i].data);
+    }
+    tags->count = n;
 }

@@ -231,6 +231,9 @@ void sl_rand_bytes(sl_arena_t *a, uint64_t *seed, bool nullable,
  * the array and stores the count. */
 void *sl_rand_array(sl_arena_t *a, uint64_t *seed, bool nullable, size_t size,
                     int32_t *count);
+/* Sometimes (one time in four) 1-2 unknown tagged fields with tags >= 1000
+ * (unused by Kafka) in ascending order and random payloads; else none. */
+void sl_rand_tags(sl_arena_t *a, uint64_t *seed, sl_tags_t *tags);
 void *sl_rand_parr(sl_arena_t *a, uint64_t *seed, bool nullable, sl_pt_e kind,
                    int32_t *count);
 

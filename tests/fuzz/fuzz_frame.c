@@ -67,16 +67,14 @@ sl_fuzz_one(const sl_msg_codec_t *c, int16_t v, const uint8_t *p, size_t n)
     sl_rd_init(&rd, p, n);
     err = c->decode(&rd, v, sl_fuzz_arena, m);
     if (v < c->min_version || v > c->max_version) {
-        sl_fuzz_check(err == SL_ERR_UNSUPPORTED_VERSION, "version check", c,
-                      v);
+        sl_fuzz_check(err == SL_ERR_UNSUPPORTED_VERSION, "version check", c, v);
     }
     if (err == SL_OK) {
         b1 = sl_fuzz_encode(c, v, m, &n1);
         sl_rd_init(&rd, b1, n1);
         err = c->decode(&rd, v, sl_fuzz_arena, d);
         /* Re-decoding our own encoding may only fail for lack of arena. */
-        sl_fuzz_check(err == SL_OK || err == SL_ERR__NOMEM, "re-decode", c,
-                      v);
+        sl_fuzz_check(err == SL_OK || err == SL_ERR__NOMEM, "re-decode", c, v);
         if (err == SL_OK) {
             sl_fuzz_check(sl_rd_remaining(&rd) == 0, "trailing bytes", c, v);
             sl_fuzz_check(c->eq(m, d, v), "re-decode not equal", c, v);

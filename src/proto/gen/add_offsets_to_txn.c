@@ -107,6 +107,9 @@ sl_msg_add_offsets_to_txn_req_random_fill(sl_msg_add_offsets_to_txn_req_t *m,
     m->producer_id = (int64_t)sl_rand_int(seed);
     m->producer_epoch = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, false, &m->group_id);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -198,4 +201,7 @@ sl_msg_add_offsets_to_txn_resp_random_fill(sl_msg_add_offsets_to_txn_resp_t *m,
 {
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -13,11 +13,11 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_add_offsets_to_txn_req_s {
-    sl_str_t transactional_id;
-    int64_t producer_id;
-    int16_t producer_epoch;
-    sl_str_t group_id;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t transactional_id; /* v0+ */
+    int64_t producer_id;       /* v0+ */
+    int16_t producer_epoch;    /* v0+ */
+    sl_str_t group_id;         /* v0+ */
+    sl_tags_t unknown_tags;    /* unknown tagged fields, in read order */
 } sl_msg_add_offsets_to_txn_req_t;
 
 /* AddOffsetsToTxnRequest, versions 0-4, flexible from v3. */
@@ -40,9 +40,9 @@ sl_msg_add_offsets_to_txn_req_random_fill(sl_msg_add_offsets_to_txn_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_add_offsets_to_txn_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_add_offsets_to_txn_resp_t;
 
 /* AddOffsetsToTxnResponse, versions 0-4, flexible from v3. */

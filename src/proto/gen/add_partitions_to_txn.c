@@ -4,11 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_init(
-    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *m);
-static void
-sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_init(
-    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_t *m);
 static void sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *m);
@@ -141,6 +136,9 @@ sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -335,6 +333,9 @@ sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_random_fill(
             sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_random_fill(
                 &m->topics[i], v, a, seed);
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -571,17 +572,11 @@ sl_msg_add_partitions_to_txn_req_random_fill(
                 &m->v3_and_below_topics[i], v, a, seed);
         }
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_init(
-    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_t
-        *m);
-static void
-sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_init(
-    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t *m);
-static void sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_init(
-    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_t *m);
 static void
 sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -747,6 +742,9 @@ sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_random_
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->partition_error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -874,6 +872,9 @@ sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_random_fill
             &m->results_by_partition[i]);
         sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_random_fill(
             &m->results_by_partition[i], v, a, seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1015,6 +1016,9 @@ sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_random_fill(
             sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_random_fill(
                 &m->topic_results[i], v, a, seed);
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1230,5 +1234,8 @@ sl_msg_add_partitions_to_txn_resp_random_fill(
             sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_random_fill(
                 &m->results_by_topic_v3_and_below[i], v, a, seed);
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

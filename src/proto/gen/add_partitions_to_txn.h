@@ -13,32 +13,41 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_s {
-    sl_str_t name;
-    int32_t *partitions;
+    sl_str_t name;       /* v0+ */
+    int32_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_init(
+    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *m);
+
 typedef struct
     sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_s {
-    sl_str_t transactional_id;
-    int64_t producer_id;
-    int16_t producer_epoch;
-    bool verify_only;
-    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *topics;
+    sl_str_t transactional_id; /* v4+ */
+    int64_t producer_id;       /* v4+ */
+    int16_t producer_epoch;    /* v4+ */
+    bool verify_only;          /* v4+, default false */
+    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t
+        *topics; /* v4+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_init(
+    sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_t *m);
+
 typedef struct sl_msg_add_partitions_to_txn_req_s {
     sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_transaction_t
-        *transactions;
+        *transactions; /* v4+ */
     int32_t transactions_count;
-    sl_str_t v3_and_below_transactional_id;
-    int64_t v3_and_below_producer_id;
-    int16_t v3_and_below_producer_epoch;
+    sl_str_t v3_and_below_transactional_id; /* v0-3 */
+    int64_t v3_and_below_producer_id;       /* v0-3 */
+    int16_t v3_and_below_producer_epoch;    /* v0-3 */
     sl_msg_add_partitions_to_txn_req_add_partitions_to_txn_topic_t
-        *v3_and_below_topics;
+        *v3_and_below_topics; /* v0-3 */
     int32_t v3_and_below_topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_req_t;
@@ -63,37 +72,51 @@ void sl_msg_add_partitions_to_txn_req_random_fill(
 
 typedef struct
     sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_s {
-    int32_t partition_index;
-    int16_t partition_error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index;      /* v0+ */
+    int16_t partition_error_code; /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_init(
+    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_t
+        *m);
 
 typedef struct
     sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_s {
-    sl_str_t name;
+    sl_str_t name; /* v0+ */
     sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_t
-        *results_by_partition;
+        *results_by_partition; /* v0+ */
     int32_t results_by_partition_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_init(
+    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t *m);
+
 typedef struct
     sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_s {
-    sl_str_t transactional_id;
+    sl_str_t transactional_id; /* v4+ */
     sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t
-        *topic_results;
+        *topic_results; /* v4+ */
     int32_t topic_results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_init(
+    sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_t *m);
+
 typedef struct sl_msg_add_partitions_to_txn_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v4+ */
     sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_result_t
-        *results_by_transaction;
+        *results_by_transaction; /* v4+ */
     int32_t results_by_transaction_count;
     sl_msg_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t
-        *results_by_topic_v3_and_below;
+        *results_by_topic_v3_and_below; /* v0-3 */
     int32_t results_by_topic_v3_and_below_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_partitions_to_txn_resp_t;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_add_raft_voter_req_listener_init(
-    sl_msg_add_raft_voter_req_listener_t *m);
 static void sl_msg_add_raft_voter_req_listener_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_add_raft_voter_req_listener_t *m);
@@ -108,6 +106,9 @@ sl_msg_add_raft_voter_req_listener_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     sl_rand_string(a, seed, false, &m->host);
     m->port = (uint16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -245,6 +246,9 @@ sl_msg_add_raft_voter_req_random_fill(sl_msg_add_raft_voter_req_t *m, int16_t v,
         sl_msg_add_raft_voter_req_listener_random_fill(&m->listeners[i], v, a,
                                                        seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -341,4 +345,7 @@ sl_msg_add_raft_voter_resp_random_fill(sl_msg_add_raft_voter_resp_t *m,
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

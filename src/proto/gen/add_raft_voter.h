@@ -13,18 +13,22 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_add_raft_voter_req_listener_s {
-    sl_str_t name;
-    sl_str_t host;
-    uint16_t port;
+    sl_str_t name;          /* v0+ */
+    sl_str_t host;          /* v0+ */
+    uint16_t port;          /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_raft_voter_req_listener_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_add_raft_voter_req_listener_init(
+    sl_msg_add_raft_voter_req_listener_t *m);
+
 typedef struct sl_msg_add_raft_voter_req_s {
-    sl_str_t cluster_id;
-    int32_t timeout_ms;
-    int32_t voter_id;
-    sl_uuid_t voter_directory_id;
-    sl_msg_add_raft_voter_req_listener_t *listeners;
+    sl_str_t cluster_id;                             /* v0+, nullable v0+ */
+    int32_t timeout_ms;                              /* v0+ */
+    int32_t voter_id;                                /* v0+ */
+    sl_uuid_t voter_directory_id;                    /* v0+ */
+    sl_msg_add_raft_voter_req_listener_t *listeners; /* v0+ */
     int32_t listeners_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_add_raft_voter_req_t;
@@ -45,10 +49,10 @@ void sl_msg_add_raft_voter_req_random_fill(sl_msg_add_raft_voter_req_t *m,
                                            uint64_t *seed);
 
 typedef struct sl_msg_add_raft_voter_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_add_raft_voter_resp_t;
 
 /* AddRaftVoterResponse, versions 0-0, flexible from v0. */

@@ -94,6 +94,9 @@ sl_msg_allocate_producer_ids_req_random_fill(
 {
     m->broker_id = (int32_t)sl_rand_int(seed);
     m->broker_epoch = (int64_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -199,4 +202,7 @@ sl_msg_allocate_producer_ids_resp_random_fill(
     m->error_code = (int16_t)sl_rand_int(seed);
     m->producer_id_start = (int64_t)sl_rand_int(seed);
     m->producer_id_len = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -13,8 +13,8 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_allocate_producer_ids_req_s {
-    int32_t broker_id;
-    int64_t broker_epoch;
+    int32_t broker_id;      /* v0+ */
+    int64_t broker_epoch;   /* v0+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_allocate_producer_ids_req_t;
 
@@ -37,11 +37,11 @@ void sl_msg_allocate_producer_ids_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_allocate_producer_ids_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    int64_t producer_id_start;
-    int32_t producer_id_len;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms;  /* v0+ */
+    int16_t error_code;        /* v0+ */
+    int64_t producer_id_start; /* v0+ */
+    int32_t producer_id_len;   /* v0+ */
+    sl_tags_t unknown_tags;    /* unknown tagged fields, in read order */
 } sl_msg_allocate_producer_ids_resp_t;
 
 /* AllocateProducerIdsResponse, versions 0-0, flexible from v0. */

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_alter_client_quotas_req_entity_data_init(
-    sl_msg_alter_client_quotas_req_entity_data_t *m);
-static void sl_msg_alter_client_quotas_req_op_data_init(
-    sl_msg_alter_client_quotas_req_op_data_t *m);
-static void sl_msg_alter_client_quotas_req_entry_data_init(
-    sl_msg_alter_client_quotas_req_entry_data_t *m);
 static void sl_msg_alter_client_quotas_req_entity_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_client_quotas_req_entity_data_t *m);
@@ -135,6 +129,9 @@ sl_msg_alter_client_quotas_req_entity_data_random_fill(
 {
     sl_rand_string(a, seed, false, &m->entity_type);
     sl_rand_string(a, seed, true, &m->entity_name);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -226,6 +223,9 @@ sl_msg_alter_client_quotas_req_op_data_random_fill(
     sl_rand_string(a, seed, false, &m->key);
     m->value = sl_rand_f64(seed);
     m->remove = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -364,6 +364,9 @@ sl_msg_alter_client_quotas_req_entry_data_random_fill(
         sl_msg_alter_client_quotas_req_op_data_random_fill(&m->ops[i], v, a,
                                                            seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -483,12 +486,11 @@ sl_msg_alter_client_quotas_req_random_fill(sl_msg_alter_client_quotas_req_t *m,
                                                               a, seed);
     }
     m->validate_only = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_alter_client_quotas_resp_entity_data_init(
-    sl_msg_alter_client_quotas_resp_entity_data_t *m);
-static void sl_msg_alter_client_quotas_resp_entry_data_init(
-    sl_msg_alter_client_quotas_resp_entry_data_t *m);
 static void sl_msg_alter_client_quotas_resp_entity_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_client_quotas_resp_entity_data_t *m);
@@ -601,6 +603,9 @@ sl_msg_alter_client_quotas_resp_entity_data_random_fill(
 {
     sl_rand_string(a, seed, false, &m->entity_type);
     sl_rand_string(a, seed, true, &m->entity_name);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -723,6 +728,9 @@ sl_msg_alter_client_quotas_resp_entry_data_random_fill(
         sl_msg_alter_client_quotas_resp_entity_data_random_fill(&m->entity[i],
                                                                 v, a, seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -843,5 +851,8 @@ sl_msg_alter_client_quotas_resp_random_fill(
         sl_msg_alter_client_quotas_resp_entry_data_init(&m->entries[i]);
         sl_msg_alter_client_quotas_resp_entry_data_random_fill(&m->entries[i],
                                                                v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

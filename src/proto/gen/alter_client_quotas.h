@@ -13,30 +13,42 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_alter_client_quotas_req_entity_data_s {
-    sl_str_t entity_type;
-    sl_str_t entity_name;
+    sl_str_t entity_type;   /* v0+ */
+    sl_str_t entity_name;   /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_req_entity_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_req_entity_data_init(
+    sl_msg_alter_client_quotas_req_entity_data_t *m);
+
 typedef struct sl_msg_alter_client_quotas_req_op_data_s {
-    sl_str_t key;
-    double value;
-    bool remove;
+    sl_str_t key;           /* v0+ */
+    double value;           /* v0+ */
+    bool remove;            /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_req_op_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_req_op_data_init(
+    sl_msg_alter_client_quotas_req_op_data_t *m);
+
 typedef struct sl_msg_alter_client_quotas_req_entry_data_s {
-    sl_msg_alter_client_quotas_req_entity_data_t *entity;
+    sl_msg_alter_client_quotas_req_entity_data_t *entity; /* v0+ */
     int32_t entity_count;
-    sl_msg_alter_client_quotas_req_op_data_t *ops;
+    sl_msg_alter_client_quotas_req_op_data_t *ops; /* v0+ */
     int32_t ops_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_req_entry_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_req_entry_data_init(
+    sl_msg_alter_client_quotas_req_entry_data_t *m);
+
 typedef struct sl_msg_alter_client_quotas_req_s {
-    sl_msg_alter_client_quotas_req_entry_data_t *entries;
+    sl_msg_alter_client_quotas_req_entry_data_t *entries; /* v0+ */
     int32_t entries_count;
-    bool validate_only;
+    bool validate_only;     /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_req_t;
 
@@ -60,22 +72,30 @@ sl_msg_alter_client_quotas_req_random_fill(sl_msg_alter_client_quotas_req_t *m,
                                            uint64_t *seed);
 
 typedef struct sl_msg_alter_client_quotas_resp_entity_data_s {
-    sl_str_t entity_type;
-    sl_str_t entity_name;
+    sl_str_t entity_type;   /* v0+ */
+    sl_str_t entity_name;   /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_resp_entity_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_resp_entity_data_init(
+    sl_msg_alter_client_quotas_resp_entity_data_t *m);
+
 typedef struct sl_msg_alter_client_quotas_resp_entry_data_s {
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_msg_alter_client_quotas_resp_entity_data_t *entity;
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+ */
+    sl_msg_alter_client_quotas_resp_entity_data_t *entity; /* v0+ */
     int32_t entity_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_resp_entry_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_client_quotas_resp_entry_data_init(
+    sl_msg_alter_client_quotas_resp_entry_data_t *m);
+
 typedef struct sl_msg_alter_client_quotas_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_alter_client_quotas_resp_entry_data_t *entries;
+    int32_t throttle_time_ms;                              /* v0+ */
+    sl_msg_alter_client_quotas_resp_entry_data_t *entries; /* v0+ */
     int32_t entries_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_client_quotas_resp_t;

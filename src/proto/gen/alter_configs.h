@@ -13,23 +13,31 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_alter_configs_req_alterable_config_s {
-    sl_str_t name;
-    sl_str_t value;
+    sl_str_t name;          /* v0+ */
+    sl_str_t value;         /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_configs_req_alterable_config_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_configs_req_alterable_config_init(
+    sl_msg_alter_configs_req_alterable_config_t *m);
+
 typedef struct sl_msg_alter_configs_req_alter_configs_resource_s {
-    int8_t resource_type;
-    sl_str_t resource_name;
-    sl_msg_alter_configs_req_alterable_config_t *configs;
+    int8_t resource_type;                                 /* v0+ */
+    sl_str_t resource_name;                               /* v0+ */
+    sl_msg_alter_configs_req_alterable_config_t *configs; /* v0+ */
     int32_t configs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_configs_req_alter_configs_resource_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_configs_req_alter_configs_resource_init(
+    sl_msg_alter_configs_req_alter_configs_resource_t *m);
+
 typedef struct sl_msg_alter_configs_req_s {
-    sl_msg_alter_configs_req_alter_configs_resource_t *resources;
+    sl_msg_alter_configs_req_alter_configs_resource_t *resources; /* v0+ */
     int32_t resources_count;
-    bool validate_only;
+    bool validate_only;     /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_configs_req_t;
 
@@ -49,16 +57,21 @@ void sl_msg_alter_configs_req_random_fill(sl_msg_alter_configs_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_alter_configs_resp_alter_configs_resource_response_s {
-    int16_t error_code;
-    sl_str_t error_message;
-    int8_t resource_type;
-    sl_str_t resource_name;
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+ */
+    int8_t resource_type;   /* v0+ */
+    sl_str_t resource_name; /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_configs_resp_alter_configs_resource_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_configs_resp_alter_configs_resource_response_init(
+    sl_msg_alter_configs_resp_alter_configs_resource_response_t *m);
+
 typedef struct sl_msg_alter_configs_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_alter_configs_resp_alter_configs_resource_response_t *responses;
+    int32_t throttle_time_ms; /* v0+ */
+    sl_msg_alter_configs_resp_alter_configs_resource_response_t
+        *responses; /* v0+ */
     int32_t responses_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_configs_resp_t;

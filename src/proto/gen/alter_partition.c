@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_alter_partition_req_broker_state_init(
-    sl_msg_alter_partition_req_broker_state_t *m);
-static void sl_msg_alter_partition_req_partition_data_init(
-    sl_msg_alter_partition_req_partition_data_t *m);
-static void sl_msg_alter_partition_req_topic_data_init(
-    sl_msg_alter_partition_req_topic_data_t *m);
 static void sl_msg_alter_partition_req_broker_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_partition_req_broker_state_t *m);
@@ -153,6 +147,9 @@ sl_msg_alter_partition_req_broker_state_random_fill(
     }
     if (v >= 3) {
         m->broker_epoch = (int64_t)sl_rand_int(seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -337,6 +334,9 @@ sl_msg_alter_partition_req_partition_data_random_fill(
         m->leader_recovery_state = (int8_t)sl_rand_int(seed);
     }
     m->partition_epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -478,6 +478,9 @@ sl_msg_alter_partition_req_topic_data_random_fill(
         sl_msg_alter_partition_req_partition_data_random_fill(&m->partitions[i],
                                                               v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -603,12 +606,11 @@ sl_msg_alter_partition_req_random_fill(sl_msg_alter_partition_req_t *m,
         sl_msg_alter_partition_req_topic_data_random_fill(&m->topics[i], v, a,
                                                           seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_alter_partition_resp_partition_data_init(
-    sl_msg_alter_partition_resp_partition_data_t *m);
-static void sl_msg_alter_partition_resp_topic_data_init(
-    sl_msg_alter_partition_resp_topic_data_t *m);
 static void sl_msg_alter_partition_resp_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_partition_resp_partition_data_t *m);
@@ -765,6 +767,9 @@ sl_msg_alter_partition_resp_partition_data_random_fill(
         m->leader_recovery_state = (int8_t)sl_rand_int(seed);
     }
     m->partition_epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -906,6 +911,9 @@ sl_msg_alter_partition_resp_topic_data_random_fill(
         sl_msg_alter_partition_resp_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1031,5 +1039,8 @@ sl_msg_alter_partition_resp_random_fill(sl_msg_alter_partition_resp_t *m,
         sl_msg_alter_partition_resp_topic_data_init(&m->topics[i]);
         sl_msg_alter_partition_resp_topic_data_random_fill(&m->topics[i], v, a,
                                                            seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

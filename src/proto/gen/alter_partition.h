@@ -13,35 +13,47 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_alter_partition_req_broker_state_s {
-    int32_t broker_id;
-    int64_t broker_epoch;
+    int32_t broker_id;      /* v3+ */
+    int64_t broker_epoch;   /* v3+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_req_broker_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_req_broker_state_init(
+    sl_msg_alter_partition_req_broker_state_t *m);
+
 typedef struct sl_msg_alter_partition_req_partition_data_s {
-    int32_t partition_index;
-    int32_t leader_epoch;
-    int32_t *new_isr;
+    int32_t partition_index; /* v0+ */
+    int32_t leader_epoch;    /* v0+ */
+    int32_t *new_isr;        /* v0-2 */
     int32_t new_isr_count;
-    sl_msg_alter_partition_req_broker_state_t *new_isr_with_epochs;
+    sl_msg_alter_partition_req_broker_state_t *new_isr_with_epochs; /* v3+ */
     int32_t new_isr_with_epochs_count;
-    int8_t leader_recovery_state;
-    int32_t partition_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int8_t leader_recovery_state; /* v1+, default 0 */
+    int32_t partition_epoch;      /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_req_partition_data_init(
+    sl_msg_alter_partition_req_partition_data_t *m);
+
 typedef struct sl_msg_alter_partition_req_topic_data_s {
-    sl_str_t topic_name;
-    sl_uuid_t topic_id;
-    sl_msg_alter_partition_req_partition_data_t *partitions;
+    sl_str_t topic_name;                                     /* v0-1 */
+    sl_uuid_t topic_id;                                      /* v2+ */
+    sl_msg_alter_partition_req_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_req_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_req_topic_data_init(
+    sl_msg_alter_partition_req_topic_data_t *m);
+
 typedef struct sl_msg_alter_partition_req_s {
-    int32_t broker_id;
-    int64_t broker_epoch;
-    sl_msg_alter_partition_req_topic_data_t *topics;
+    int32_t broker_id;                               /* v0+ */
+    int64_t broker_epoch;                            /* v0+, default -1 */
+    sl_msg_alter_partition_req_topic_data_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_req_t;
@@ -64,29 +76,37 @@ void sl_msg_alter_partition_req_random_fill(sl_msg_alter_partition_req_t *m,
                                             uint64_t *seed);
 
 typedef struct sl_msg_alter_partition_resp_partition_data_s {
-    int32_t partition_index;
-    int16_t error_code;
-    int32_t leader_id;
-    int32_t leader_epoch;
-    int32_t *isr;
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    int32_t leader_id;       /* v0+ */
+    int32_t leader_epoch;    /* v0+ */
+    int32_t *isr;            /* v0+ */
     int32_t isr_count;
-    int8_t leader_recovery_state;
-    int32_t partition_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int8_t leader_recovery_state; /* v1+, default 0 */
+    int32_t partition_epoch;      /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_resp_partition_data_init(
+    sl_msg_alter_partition_resp_partition_data_t *m);
+
 typedef struct sl_msg_alter_partition_resp_topic_data_s {
-    sl_str_t topic_name;
-    sl_uuid_t topic_id;
-    sl_msg_alter_partition_resp_partition_data_t *partitions;
+    sl_str_t topic_name;                                      /* v0-1 */
+    sl_uuid_t topic_id;                                       /* v2+ */
+    sl_msg_alter_partition_resp_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_resp_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_resp_topic_data_init(
+    sl_msg_alter_partition_resp_topic_data_t *m);
+
 typedef struct sl_msg_alter_partition_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_msg_alter_partition_resp_topic_data_t *topics;
+    int32_t throttle_time_ms;                         /* v0+ */
+    int16_t error_code;                               /* v0+ */
+    sl_msg_alter_partition_resp_topic_data_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_resp_t;

@@ -6,11 +6,6 @@
 #include <string.h>
 
 static void
-sl_msg_alter_partition_reassignments_req_reassignable_partition_init(
-    sl_msg_alter_partition_reassignments_req_reassignable_partition_t *m);
-static void sl_msg_alter_partition_reassignments_req_reassignable_topic_init(
-    sl_msg_alter_partition_reassignments_req_reassignable_topic_t *m);
-static void
 sl_msg_alter_partition_reassignments_req_reassignable_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_partition_reassignments_req_reassignable_partition_t *m);
@@ -135,6 +130,9 @@ sl_msg_alter_partition_reassignments_req_reassignable_partition_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->replicas = sl_rand_parr(a, seed, true, SL_PT_I32, &m->replicas_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -254,6 +252,9 @@ sl_msg_alter_partition_reassignments_req_reassignable_topic_random_fill(
             &m->partitions[i]);
         sl_msg_alter_partition_reassignments_req_reassignable_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -381,15 +382,11 @@ sl_msg_alter_partition_reassignments_req_random_fill(
         sl_msg_alter_partition_reassignments_req_reassignable_topic_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_init(
-    sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_t
-        *m);
-static void
-sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_init(
-    sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_t *m);
 static void
 sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -542,6 +539,9 @@ sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_random
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -665,6 +665,9 @@ sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_random_fil
             &m->partitions[i]);
         sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -806,5 +809,8 @@ sl_msg_alter_partition_reassignments_resp_random_fill(
             &m->responses[i]);
         sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_random_fill(
             &m->responses[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

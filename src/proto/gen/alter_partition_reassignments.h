@@ -15,23 +15,32 @@
 
 typedef struct
     sl_msg_alter_partition_reassignments_req_reassignable_partition_s {
-    int32_t partition_index;
-    int32_t *replicas;
+    int32_t partition_index; /* v0+ */
+    int32_t *replicas;       /* v0+, nullable v0+, default null */
     int32_t replicas_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_req_reassignable_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_reassignments_req_reassignable_partition_init(
+    sl_msg_alter_partition_reassignments_req_reassignable_partition_t *m);
+
 typedef struct sl_msg_alter_partition_reassignments_req_reassignable_topic_s {
-    sl_str_t name;
+    sl_str_t name; /* v0+ */
     sl_msg_alter_partition_reassignments_req_reassignable_partition_t
-        *partitions;
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_req_reassignable_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_reassignments_req_reassignable_topic_init(
+    sl_msg_alter_partition_reassignments_req_reassignable_topic_t *m);
+
 typedef struct sl_msg_alter_partition_reassignments_req_s {
-    int32_t timeout_ms;
-    sl_msg_alter_partition_reassignments_req_reassignable_topic_t *topics;
+    int32_t timeout_ms; /* v0+, default 60000 */
+    sl_msg_alter_partition_reassignments_req_reassignable_topic_t
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_req_t;
@@ -56,27 +65,37 @@ void sl_msg_alter_partition_reassignments_req_random_fill(
 
 typedef struct
     sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_s {
-    int32_t partition_index;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_str_t error_message;  /* v0+, nullable v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_init(
+    sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_t
+        *m);
 
 typedef struct
     sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_s {
-    sl_str_t name;
+    sl_str_t name; /* v0+ */
     sl_msg_alter_partition_reassignments_resp_reassignable_partition_response_t
-        *partitions;
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_init(
+    sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_t *m);
+
 typedef struct sl_msg_alter_partition_reassignments_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
     sl_msg_alter_partition_reassignments_resp_reassignable_topic_response_t
-        *responses;
+        *responses; /* v0+ */
     int32_t responses_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_partition_reassignments_resp_t;

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_init(
-    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_t *m);
-static void sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_init(
-    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_t *m);
 static void
 sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -134,6 +130,9 @@ sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -254,6 +253,9 @@ sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_random_fill(
         sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -368,15 +370,11 @@ sl_msg_alter_replica_log_dirs_req_random_fill(
         sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_random_fill(
             &m->dirs[i], v, a, seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_init(
-    sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_t
-        *m);
-static void
-sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_init(
-    sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_t *m);
 static void
 sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -522,6 +520,9 @@ sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_random
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -645,6 +646,9 @@ sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_random_fil
             &m->partitions[i]);
         sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -770,5 +774,8 @@ sl_msg_alter_replica_log_dirs_resp_random_fill(
             &m->results[i]);
         sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

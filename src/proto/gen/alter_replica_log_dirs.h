@@ -13,21 +13,30 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_s {
-    sl_str_t name;
-    int32_t *partitions;
+    sl_str_t name;       /* v0+ */
+    int32_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_init(
+    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_t *m);
+
 typedef struct sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_s {
-    sl_str_t path;
-    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_t *topics;
+    sl_str_t path; /* v0+ */
+    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_topic_t
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_init(
+    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_t *m);
+
 typedef struct sl_msg_alter_replica_log_dirs_req_s {
-    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_t *dirs;
+    sl_msg_alter_replica_log_dirs_req_alter_replica_log_dir_t *dirs; /* v0+ */
     int32_t dirs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_req_t;
@@ -51,24 +60,34 @@ void sl_msg_alter_replica_log_dirs_req_random_fill(
 
 typedef struct
     sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_s {
-    int32_t partition_index;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_init(
+    sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_t
+        *m);
 
 typedef struct
     sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_s {
-    sl_str_t topic_name;
+    sl_str_t topic_name; /* v0+ */
     sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_partition_result_t
-        *partitions;
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_init(
+    sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_t *m);
+
 typedef struct sl_msg_alter_replica_log_dirs_resp_s {
-    int32_t throttle_time_ms;
+    int32_t throttle_time_ms; /* v0+ */
     sl_msg_alter_replica_log_dirs_resp_alter_replica_log_dir_topic_result_t
-        *results;
+        *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_replica_log_dirs_resp_t;

@@ -6,12 +6,6 @@
 #include <string.h>
 
 static void
-sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_init(
-    sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t *m);
-static void
-sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_init(
-    sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_t *m);
-static void
 sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t *m);
@@ -151,6 +145,9 @@ sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_random_fill(
 {
     sl_rand_string(a, seed, false, &m->name);
     m->mechanism = (int8_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -263,6 +260,9 @@ sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_random_fill(
     m->iterations = (int32_t)sl_rand_int(seed);
     sl_rand_bytes(a, seed, false, &m->salt);
     sl_rand_bytes(a, seed, false, &m->salted_password);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -422,12 +422,11 @@ sl_msg_alter_user_scram_credentials_req_random_fill(
         sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_random_fill(
             &m->upsertions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_init(
-    sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_t
-        *m);
 static void
 sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -555,6 +554,9 @@ sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_ran
     sl_rand_string(a, seed, false, &m->user);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -680,5 +682,8 @@ sl_msg_alter_user_scram_credentials_resp_random_fill(
             &m->results[i]);
         sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

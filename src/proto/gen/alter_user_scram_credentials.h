@@ -15,27 +15,35 @@
 
 typedef struct
     sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_s {
-    sl_str_t name;
-    int8_t mechanism;
+    sl_str_t name;          /* v0+ */
+    int8_t mechanism;       /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_init(
+    sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t *m);
+
 typedef struct
     sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_s {
-    sl_str_t name;
-    int8_t mechanism;
-    int32_t iterations;
-    sl_bytes_t salt;
-    sl_bytes_t salted_password;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t name;              /* v0+ */
+    int8_t mechanism;           /* v0+ */
+    int32_t iterations;         /* v0+ */
+    sl_bytes_t salt;            /* v0+ */
+    sl_bytes_t salted_password; /* v0+ */
+    sl_tags_t unknown_tags;     /* unknown tagged fields, in read order */
 } sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_init(
+    sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_t *m);
 
 typedef struct sl_msg_alter_user_scram_credentials_req_s {
     sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t
-        *deletions;
+        *deletions; /* v0+ */
     int32_t deletions_count;
     sl_msg_alter_user_scram_credentials_req_scram_credential_upsertion_t
-        *upsertions;
+        *upsertions; /* v0+ */
     int32_t upsertions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_user_scram_credentials_req_t;
@@ -59,16 +67,22 @@ void sl_msg_alter_user_scram_credentials_req_random_fill(
 
 typedef struct
     sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_s {
-    sl_str_t user;
-    int16_t error_code;
-    sl_str_t error_message;
+    sl_str_t user;          /* v0+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_t;
 
-typedef struct sl_msg_alter_user_scram_credentials_resp_s {
-    int32_t throttle_time_ms;
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_init(
     sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_t
-        *results;
+        *m);
+
+typedef struct sl_msg_alter_user_scram_credentials_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    sl_msg_alter_user_scram_credentials_resp_alter_user_scram_credentials_result_t
+        *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_alter_user_scram_credentials_resp_t;

@@ -111,14 +111,11 @@ sl_msg_api_versions_req_random_fill(sl_msg_api_versions_req_t *m, int16_t v,
     if (v >= 3) {
         sl_rand_string(a, seed, false, &m->client_software_version);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_api_versions_resp_api_version_init(
-    sl_msg_api_versions_resp_api_version_t *m);
-static void sl_msg_api_versions_resp_supported_feature_key_init(
-    sl_msg_api_versions_resp_supported_feature_key_t *m);
-static void sl_msg_api_versions_resp_finalized_feature_key_init(
-    sl_msg_api_versions_resp_finalized_feature_key_t *m);
 static void sl_msg_api_versions_resp_api_version_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_api_versions_resp_api_version_t *m);
@@ -250,6 +247,9 @@ sl_msg_api_versions_resp_api_version_random_fill(
     m->api_key = (int16_t)sl_rand_int(seed);
     m->min_version = (int16_t)sl_rand_int(seed);
     m->max_version = (int16_t)sl_rand_int(seed);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -371,6 +371,9 @@ sl_msg_api_versions_resp_supported_feature_key_random_fill(
     }
     if (v >= 3) {
         m->max_version = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -494,6 +497,9 @@ sl_msg_api_versions_resp_finalized_feature_key_random_fill(
     if (v >= 3) {
         m->min_version_level = (int16_t)sl_rand_int(seed);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -533,7 +539,7 @@ sl_msg_api_versions_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
             uint32_t tag;
             sl_rd_t sub;
             sl_rd_tag(rd, &tag, &sub);
-            if (tag == 0 && v >= 3) {
+            if (tag == 0) {
                 {
                     int32_t i, n = sl_rd_array_len(&sub, true, false);
                     m->supported_features =
@@ -549,9 +555,9 @@ sl_msg_api_versions_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                             &sub, v, a, &m->supported_features[i]);
                     }
                 }
-            } else if (tag == 1 && v >= 3) {
+            } else if (tag == 1) {
                 sl_rd_i64(&sub, &m->finalized_features_epoch);
-            } else if (tag == 2 && v >= 3) {
+            } else if (tag == 2) {
                 {
                     int32_t i, n = sl_rd_array_len(&sub, true, false);
                     m->finalized_features =
@@ -567,7 +573,7 @@ sl_msg_api_versions_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                             &sub, v, a, &m->finalized_features[i]);
                     }
                 }
-            } else if (tag == 3 && v >= 3) {
+            } else if (tag == 3) {
                 sl_rd_bool(&sub, &m->zk_migration_ready);
             } else {
                 sl_rd_tag_unknown(&m->unknown_tags, tag, &sub);
@@ -594,7 +600,7 @@ sl_msg_api_versions_resp_size(const sl_msg_api_versions_resp_t *m, int16_t v)
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 3) && !(m->supported_features_count == 0)) {
+        if (!(m->supported_features_count == 0)) {
             size_t fs = 0;
             fs += sl_size_array_len(true, false, m->supported_features_count);
             for (int32_t i = 0; i < m->supported_features_count; i++) {
@@ -604,13 +610,13 @@ sl_msg_api_versions_resp_size(const sl_msg_api_versions_resp_t *m, int16_t v)
             nt++;
             sz += sl_size_uvarint(0) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 3) && !(m->finalized_features_epoch == -1)) {
+        if (!(m->finalized_features_epoch == -1)) {
             size_t fs = 0;
             fs += 8;
             nt++;
             sz += sl_size_uvarint(1) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 3) && !(m->finalized_features_count == 0)) {
+        if (!(m->finalized_features_count == 0)) {
             size_t fs = 0;
             fs += sl_size_array_len(true, false, m->finalized_features_count);
             for (int32_t i = 0; i < m->finalized_features_count; i++) {
@@ -620,7 +626,7 @@ sl_msg_api_versions_resp_size(const sl_msg_api_versions_resp_t *m, int16_t v)
             nt++;
             sz += sl_size_uvarint(2) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 3) && !(m->zk_migration_ready == false)) {
+        if (!(m->zk_migration_ready == false)) {
             size_t fs = 0;
             fs += 1;
             nt++;
@@ -650,13 +656,13 @@ sl_msg_api_versions_resp_encode(sl_wr_t *wr, int16_t v,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 3) && !(m->supported_features_count == 0);
+        bool t0 = !(m->supported_features_count == 0);
         nt += t0 ? 1 : 0;
-        bool t1 = (v >= 3) && !(m->finalized_features_epoch == -1);
+        bool t1 = !(m->finalized_features_epoch == -1);
         nt += t1 ? 1 : 0;
-        bool t2 = (v >= 3) && !(m->finalized_features_count == 0);
+        bool t2 = !(m->finalized_features_count == 0);
         nt += t2 ? 1 : 0;
-        bool t3 = (v >= 3) && !(m->zk_migration_ready == false);
+        bool t3 = !(m->zk_migration_ready == false);
         nt += t3 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {
@@ -821,5 +827,8 @@ sl_msg_api_versions_resp_random_fill(sl_msg_api_versions_resp_t *m, int16_t v,
         if ((sl_rand_u64(seed) & 3) != 0) {
             m->zk_migration_ready = (sl_rand_u64(seed) & 1) != 0;
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,9 +13,9 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_api_versions_req_s {
-    sl_str_t client_software_name;
-    sl_str_t client_software_version;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t client_software_name;    /* v3+ */
+    sl_str_t client_software_version; /* v3+ */
+    sl_tags_t unknown_tags;           /* unknown tagged fields, in read order */
 } sl_msg_api_versions_req_t;
 
 /* ApiVersionsRequest, versions 0-4, flexible from v3. */
@@ -33,38 +33,52 @@ void sl_msg_api_versions_req_random_fill(sl_msg_api_versions_req_t *m,
                                          uint64_t *seed);
 
 typedef struct sl_msg_api_versions_resp_api_version_s {
-    int16_t api_key;
-    int16_t min_version;
-    int16_t max_version;
+    int16_t api_key;        /* v0+ */
+    int16_t min_version;    /* v0+ */
+    int16_t max_version;    /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_api_versions_resp_api_version_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_api_versions_resp_api_version_init(
+    sl_msg_api_versions_resp_api_version_t *m);
+
 typedef struct sl_msg_api_versions_resp_supported_feature_key_s {
-    sl_str_t name;
-    int16_t min_version;
-    int16_t max_version;
+    sl_str_t name;          /* v3+ */
+    int16_t min_version;    /* v3+ */
+    int16_t max_version;    /* v3+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_api_versions_resp_supported_feature_key_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_api_versions_resp_supported_feature_key_init(
+    sl_msg_api_versions_resp_supported_feature_key_t *m);
+
 typedef struct sl_msg_api_versions_resp_finalized_feature_key_s {
-    sl_str_t name;
-    int16_t max_version_level;
-    int16_t min_version_level;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t name;             /* v3+ */
+    int16_t max_version_level; /* v3+ */
+    int16_t min_version_level; /* v3+ */
+    sl_tags_t unknown_tags;    /* unknown tagged fields, in read order */
 } sl_msg_api_versions_resp_finalized_feature_key_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_api_versions_resp_finalized_feature_key_init(
+    sl_msg_api_versions_resp_finalized_feature_key_t *m);
+
 typedef struct sl_msg_api_versions_resp_s {
-    int16_t error_code;
-    sl_msg_api_versions_resp_api_version_t *api_keys;
+    int16_t error_code;                               /* v0+ */
+    sl_msg_api_versions_resp_api_version_t *api_keys; /* v0+ */
     int32_t api_keys_count;
-    int32_t throttle_time_ms;
-    sl_msg_api_versions_resp_supported_feature_key_t *supported_features;
+    int32_t throttle_time_ms; /* v1+ */
+    sl_msg_api_versions_resp_supported_feature_key_t
+        *supported_features; /* tag 0, v3+ */
     int32_t supported_features_count;
-    int64_t finalized_features_epoch;
-    sl_msg_api_versions_resp_finalized_feature_key_t *finalized_features;
+    int64_t finalized_features_epoch; /* tag 1, v3+, default -1 */
+    sl_msg_api_versions_resp_finalized_feature_key_t
+        *finalized_features; /* tag 2, v3+ */
     int32_t finalized_features_count;
-    bool zk_migration_ready;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    bool zk_migration_ready; /* tag 3, v3+, default false */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_api_versions_resp_t;
 
 /* ApiVersionsResponse, versions 0-4, flexible from v3. */

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_assign_replicas_to_dirs_req_partition_data_init(
-    sl_msg_assign_replicas_to_dirs_req_partition_data_t *m);
-static void sl_msg_assign_replicas_to_dirs_req_topic_data_init(
-    sl_msg_assign_replicas_to_dirs_req_topic_data_t *m);
-static void sl_msg_assign_replicas_to_dirs_req_directory_data_init(
-    sl_msg_assign_replicas_to_dirs_req_directory_data_t *m);
 static void sl_msg_assign_replicas_to_dirs_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_assign_replicas_to_dirs_req_partition_data_t *m);
@@ -129,6 +123,9 @@ sl_msg_assign_replicas_to_dirs_req_partition_data_random_fill(
     sl_arena_t *a, uint64_t *seed)
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -246,6 +243,9 @@ sl_msg_assign_replicas_to_dirs_req_topic_data_random_fill(
         sl_msg_assign_replicas_to_dirs_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -360,6 +360,9 @@ sl_msg_assign_replicas_to_dirs_req_directory_data_random_fill(
         sl_msg_assign_replicas_to_dirs_req_topic_data_init(&m->topics[i]);
         sl_msg_assign_replicas_to_dirs_req_topic_data_random_fill(&m->topics[i],
                                                                   v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -493,14 +496,11 @@ sl_msg_assign_replicas_to_dirs_req_random_fill(
         sl_msg_assign_replicas_to_dirs_req_directory_data_random_fill(
             &m->directories[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_assign_replicas_to_dirs_resp_partition_data_init(
-    sl_msg_assign_replicas_to_dirs_resp_partition_data_t *m);
-static void sl_msg_assign_replicas_to_dirs_resp_topic_data_init(
-    sl_msg_assign_replicas_to_dirs_resp_topic_data_t *m);
-static void sl_msg_assign_replicas_to_dirs_resp_directory_data_init(
-    sl_msg_assign_replicas_to_dirs_resp_directory_data_t *m);
 static void sl_msg_assign_replicas_to_dirs_resp_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_assign_replicas_to_dirs_resp_partition_data_t *m);
@@ -627,6 +627,9 @@ sl_msg_assign_replicas_to_dirs_resp_partition_data_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -744,6 +747,9 @@ sl_msg_assign_replicas_to_dirs_resp_topic_data_random_fill(
         sl_msg_assign_replicas_to_dirs_resp_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -858,6 +864,9 @@ sl_msg_assign_replicas_to_dirs_resp_directory_data_random_fill(
         sl_msg_assign_replicas_to_dirs_resp_topic_data_init(&m->topics[i]);
         sl_msg_assign_replicas_to_dirs_resp_topic_data_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -990,5 +999,8 @@ sl_msg_assign_replicas_to_dirs_resp_random_fill(
             &m->directories[i]);
         sl_msg_assign_replicas_to_dirs_resp_directory_data_random_fill(
             &m->directories[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

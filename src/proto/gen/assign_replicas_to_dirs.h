@@ -13,28 +13,40 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_assign_replicas_to_dirs_req_partition_data_s {
-    int32_t partition_index;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_req_partition_data_init(
+    sl_msg_assign_replicas_to_dirs_req_partition_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_req_topic_data_s {
-    sl_uuid_t topic_id;
-    sl_msg_assign_replicas_to_dirs_req_partition_data_t *partitions;
+    sl_uuid_t topic_id;                                              /* v0+ */
+    sl_msg_assign_replicas_to_dirs_req_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_req_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_req_topic_data_init(
+    sl_msg_assign_replicas_to_dirs_req_topic_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_req_directory_data_s {
-    sl_uuid_t id;
-    sl_msg_assign_replicas_to_dirs_req_topic_data_t *topics;
+    sl_uuid_t id;                                            /* v0+ */
+    sl_msg_assign_replicas_to_dirs_req_topic_data_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_req_directory_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_req_directory_data_init(
+    sl_msg_assign_replicas_to_dirs_req_directory_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_req_s {
-    int32_t broker_id;
-    int64_t broker_epoch;
-    sl_msg_assign_replicas_to_dirs_req_directory_data_t *directories;
+    int32_t broker_id;    /* v0+ */
+    int64_t broker_epoch; /* v0+, default -1 */
+    sl_msg_assign_replicas_to_dirs_req_directory_data_t *directories; /* v0+ */
     int32_t directories_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_req_t;
@@ -57,29 +69,41 @@ void sl_msg_assign_replicas_to_dirs_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_assign_replicas_to_dirs_resp_partition_data_s {
-    int32_t partition_index;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_resp_partition_data_init(
+    sl_msg_assign_replicas_to_dirs_resp_partition_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_resp_topic_data_s {
-    sl_uuid_t topic_id;
-    sl_msg_assign_replicas_to_dirs_resp_partition_data_t *partitions;
+    sl_uuid_t topic_id;                                               /* v0+ */
+    sl_msg_assign_replicas_to_dirs_resp_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_resp_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_resp_topic_data_init(
+    sl_msg_assign_replicas_to_dirs_resp_topic_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_resp_directory_data_s {
-    sl_uuid_t id;
-    sl_msg_assign_replicas_to_dirs_resp_topic_data_t *topics;
+    sl_uuid_t id;                                             /* v0+ */
+    sl_msg_assign_replicas_to_dirs_resp_topic_data_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_resp_directory_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_assign_replicas_to_dirs_resp_directory_data_init(
+    sl_msg_assign_replicas_to_dirs_resp_directory_data_t *m);
+
 typedef struct sl_msg_assign_replicas_to_dirs_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_msg_assign_replicas_to_dirs_resp_directory_data_t *directories;
+    int32_t throttle_time_ms;                                          /* v0+ */
+    int16_t error_code;                                                /* v0+ */
+    sl_msg_assign_replicas_to_dirs_resp_directory_data_t *directories; /* v0+ */
     int32_t directories_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_assign_replicas_to_dirs_resp_t;

@@ -13,33 +13,45 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_begin_quorum_epoch_req_partition_data_s {
-    int32_t partition_index;
-    sl_uuid_t voter_directory_id;
-    int32_t leader_id;
-    int32_t leader_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index;      /* v0+ */
+    sl_uuid_t voter_directory_id; /* v1+ */
+    int32_t leader_id;            /* v0+ */
+    int32_t leader_epoch;         /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_req_partition_data_init(
+    sl_msg_begin_quorum_epoch_req_partition_data_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_req_topic_data_s {
-    sl_str_t topic_name;
-    sl_msg_begin_quorum_epoch_req_partition_data_t *partitions;
+    sl_str_t topic_name;                                        /* v0+ */
+    sl_msg_begin_quorum_epoch_req_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_req_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_req_topic_data_init(
+    sl_msg_begin_quorum_epoch_req_topic_data_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_req_leader_endpoint_s {
-    sl_str_t name;
-    sl_str_t host;
-    uint16_t port;
+    sl_str_t name;          /* v1+ */
+    sl_str_t host;          /* v1+ */
+    uint16_t port;          /* v1+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_req_leader_endpoint_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_req_leader_endpoint_init(
+    sl_msg_begin_quorum_epoch_req_leader_endpoint_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_req_s {
-    sl_str_t cluster_id;
-    int32_t voter_id;
-    sl_msg_begin_quorum_epoch_req_topic_data_t *topics;
+    sl_str_t cluster_id; /* v0+, nullable v0+, default null */
+    int32_t voter_id;    /* v1+, default -1 */
+    sl_msg_begin_quorum_epoch_req_topic_data_t *topics; /* v0+ */
     int32_t topics_count;
-    sl_msg_begin_quorum_epoch_req_leader_endpoint_t *leader_endpoints;
+    sl_msg_begin_quorum_epoch_req_leader_endpoint_t *leader_endpoints; /* v1+ */
     int32_t leader_endpoints_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_req_t;
@@ -64,32 +76,45 @@ sl_msg_begin_quorum_epoch_req_random_fill(sl_msg_begin_quorum_epoch_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_begin_quorum_epoch_resp_partition_data_s {
-    int32_t partition_index;
-    int16_t error_code;
-    int32_t leader_id;
-    int32_t leader_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    int32_t leader_id;       /* v0+ */
+    int32_t leader_epoch;    /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_resp_partition_data_init(
+    sl_msg_begin_quorum_epoch_resp_partition_data_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_resp_topic_data_s {
-    sl_str_t topic_name;
-    sl_msg_begin_quorum_epoch_resp_partition_data_t *partitions;
+    sl_str_t topic_name;                                         /* v0+ */
+    sl_msg_begin_quorum_epoch_resp_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_resp_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_resp_topic_data_init(
+    sl_msg_begin_quorum_epoch_resp_topic_data_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_resp_node_endpoint_s {
-    int32_t node_id;
-    sl_str_t host;
-    uint16_t port;
+    int32_t node_id;        /* v1+ */
+    sl_str_t host;          /* v1+ */
+    uint16_t port;          /* v1+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_resp_node_endpoint_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_begin_quorum_epoch_resp_node_endpoint_init(
+    sl_msg_begin_quorum_epoch_resp_node_endpoint_t *m);
+
 typedef struct sl_msg_begin_quorum_epoch_resp_s {
-    int16_t error_code;
-    sl_msg_begin_quorum_epoch_resp_topic_data_t *topics;
+    int16_t error_code;                                  /* v0+ */
+    sl_msg_begin_quorum_epoch_resp_topic_data_t *topics; /* v0+ */
     int32_t topics_count;
-    sl_msg_begin_quorum_epoch_resp_node_endpoint_t *node_endpoints;
+    sl_msg_begin_quorum_epoch_resp_node_endpoint_t
+        *node_endpoints; /* tag 0, v1+ */
     int32_t node_endpoints_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_begin_quorum_epoch_resp_t;

@@ -153,6 +153,9 @@ sl_msg_broker_heartbeat_req_random_fill(sl_msg_broker_heartbeat_req_t *m,
                                                &m->offline_log_dirs_count);
         }
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -266,4 +269,7 @@ sl_msg_broker_heartbeat_resp_random_fill(sl_msg_broker_heartbeat_resp_t *m,
     m->is_caught_up = (sl_rand_u64(seed) & 1) != 0;
     m->is_fenced = (sl_rand_u64(seed) & 1) != 0;
     m->should_shut_down = (sl_rand_u64(seed) & 1) != 0;
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

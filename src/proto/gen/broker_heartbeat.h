@@ -13,12 +13,12 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_broker_heartbeat_req_s {
-    int32_t broker_id;
-    int64_t broker_epoch;
-    int64_t current_metadata_offset;
-    bool want_fence;
-    bool want_shut_down;
-    sl_uuid_t *offline_log_dirs;
+    int32_t broker_id;               /* v0+ */
+    int64_t broker_epoch;            /* v0+, default -1 */
+    int64_t current_metadata_offset; /* v0+ */
+    bool want_fence;                 /* v0+ */
+    bool want_shut_down;             /* v0+ */
+    sl_uuid_t *offline_log_dirs;     /* tag 0, v1+ */
     int32_t offline_log_dirs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_broker_heartbeat_req_t;
@@ -41,12 +41,12 @@ void sl_msg_broker_heartbeat_req_random_fill(sl_msg_broker_heartbeat_req_t *m,
                                              uint64_t *seed);
 
 typedef struct sl_msg_broker_heartbeat_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    bool is_caught_up;
-    bool is_fenced;
-    bool should_shut_down;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    bool is_caught_up;        /* v0+, default false */
+    bool is_fenced;           /* v0+, default true */
+    bool should_shut_down;    /* v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_broker_heartbeat_resp_t;
 
 /* BrokerHeartbeatResponse, versions 0-1, flexible from v0. */

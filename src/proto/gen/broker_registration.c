@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_broker_registration_req_listener_init(
-    sl_msg_broker_registration_req_listener_t *m);
-static void sl_msg_broker_registration_req_feature_init(
-    sl_msg_broker_registration_req_feature_t *m);
 static void sl_msg_broker_registration_req_listener_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_broker_registration_req_listener_t *m);
@@ -131,6 +127,9 @@ sl_msg_broker_registration_req_listener_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->port = (uint16_t)sl_rand_int(seed);
     m->security_protocol = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -222,6 +221,9 @@ sl_msg_broker_registration_req_feature_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->min_supported_version = (int16_t)sl_rand_int(seed);
     m->max_supported_version = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -453,6 +455,9 @@ sl_msg_broker_registration_req_random_fill(sl_msg_broker_registration_req_t *m,
     if (v >= 3) {
         m->previous_broker_epoch = (int64_t)sl_rand_int(seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -552,4 +557,7 @@ sl_msg_broker_registration_resp_random_fill(
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     m->broker_epoch = (int64_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

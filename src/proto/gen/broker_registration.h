@@ -13,34 +13,42 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_broker_registration_req_listener_s {
-    sl_str_t name;
-    sl_str_t host;
-    uint16_t port;
-    int16_t security_protocol;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t name;             /* v0+ */
+    sl_str_t host;             /* v0+ */
+    uint16_t port;             /* v0+ */
+    int16_t security_protocol; /* v0+ */
+    sl_tags_t unknown_tags;    /* unknown tagged fields, in read order */
 } sl_msg_broker_registration_req_listener_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_broker_registration_req_listener_init(
+    sl_msg_broker_registration_req_listener_t *m);
+
 typedef struct sl_msg_broker_registration_req_feature_s {
-    sl_str_t name;
-    int16_t min_supported_version;
-    int16_t max_supported_version;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t name;                 /* v0+ */
+    int16_t min_supported_version; /* v0+ */
+    int16_t max_supported_version; /* v0+ */
+    sl_tags_t unknown_tags;        /* unknown tagged fields, in read order */
 } sl_msg_broker_registration_req_feature_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_broker_registration_req_feature_init(
+    sl_msg_broker_registration_req_feature_t *m);
+
 typedef struct sl_msg_broker_registration_req_s {
-    int32_t broker_id;
-    sl_str_t cluster_id;
-    sl_uuid_t incarnation_id;
-    sl_msg_broker_registration_req_listener_t *listeners;
+    int32_t broker_id;                                    /* v0+ */
+    sl_str_t cluster_id;                                  /* v0+ */
+    sl_uuid_t incarnation_id;                             /* v0+ */
+    sl_msg_broker_registration_req_listener_t *listeners; /* v0+ */
     int32_t listeners_count;
-    sl_msg_broker_registration_req_feature_t *features;
+    sl_msg_broker_registration_req_feature_t *features; /* v0+ */
     int32_t features_count;
-    sl_str_t rack;
-    bool is_migrating_zk_broker;
-    sl_uuid_t *log_dirs;
+    sl_str_t rack;               /* v0+, nullable v0+ */
+    bool is_migrating_zk_broker; /* v1+, default false */
+    sl_uuid_t *log_dirs;         /* v2+ */
     int32_t log_dirs_count;
-    int64_t previous_broker_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int64_t previous_broker_epoch; /* v3+, default -1 */
+    sl_tags_t unknown_tags;        /* unknown tagged fields, in read order */
 } sl_msg_broker_registration_req_t;
 
 /* BrokerRegistrationRequest, versions 0-4, flexible from v0. */
@@ -63,10 +71,10 @@ sl_msg_broker_registration_req_random_fill(sl_msg_broker_registration_req_t *m,
                                            uint64_t *seed);
 
 typedef struct sl_msg_broker_registration_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    int64_t broker_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    int64_t broker_epoch;     /* v0+, default -1 */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_broker_registration_resp_t;
 
 /* BrokerRegistrationResponse, versions 0-4, flexible from v0. */

@@ -99,16 +99,11 @@ sl_msg_consumer_group_describe_req_random_fill(
     m->group_ids =
         sl_rand_parr(a, seed, false, SL_PT_STRING, &m->group_ids_count);
     m->include_authorized_operations = (sl_rand_u64(seed) & 1) != 0;
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_consumer_group_describe_resp_topic_partitions_init(
-    sl_msg_consumer_group_describe_resp_topic_partitions_t *m);
-static void sl_msg_consumer_group_describe_resp_assignment_init(
-    sl_msg_consumer_group_describe_resp_assignment_t *m);
-static void sl_msg_consumer_group_describe_resp_member_init(
-    sl_msg_consumer_group_describe_resp_member_t *m);
-static void sl_msg_consumer_group_describe_resp_described_group_init(
-    sl_msg_consumer_group_describe_resp_described_group_t *m);
 static void sl_msg_consumer_group_describe_resp_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_group_describe_resp_topic_partitions_t *m);
@@ -260,6 +255,9 @@ sl_msg_consumer_group_describe_resp_topic_partitions_random_fill(
     sl_rand_string(a, seed, false, &m->topic_name);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -373,6 +371,9 @@ sl_msg_consumer_group_describe_resp_assignment_random_fill(
             &m->topic_partitions[i]);
         sl_msg_consumer_group_describe_resp_topic_partitions_random_fill(
             &m->topic_partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -536,6 +537,9 @@ sl_msg_consumer_group_describe_resp_member_random_fill(
                                                                v, a, seed);
     sl_msg_consumer_group_describe_resp_assignment_random_fill(
         &m->target_assignment, v, a, seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -702,6 +706,9 @@ sl_msg_consumer_group_describe_resp_described_group_random_fill(
                                                                v, a, seed);
     }
     m->authorized_operations = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -825,5 +832,8 @@ sl_msg_consumer_group_describe_resp_random_fill(
         sl_msg_consumer_group_describe_resp_described_group_init(&m->groups[i]);
         sl_msg_consumer_group_describe_resp_described_group_random_fill(
             &m->groups[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

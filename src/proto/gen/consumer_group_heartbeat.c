@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_consumer_group_heartbeat_req_topic_partitions_init(
-    sl_msg_consumer_group_heartbeat_req_topic_partitions_t *m);
 static void sl_msg_consumer_group_heartbeat_req_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_group_heartbeat_req_topic_partitions_t *m);
@@ -109,6 +107,9 @@ sl_msg_consumer_group_heartbeat_req_topic_partitions_random_fill(
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -144,7 +145,7 @@ sl_msg_consumer_group_heartbeat_req_decode(
     m->subscribed_topic_names = sl_rd_parr(rd, flex, true, a, SL_PT_STRING,
                                            &m->subscribed_topic_names_count);
     if (v >= 1) {
-        sl_rd_string(rd, flex, (v >= 1), &m->subscribed_topic_regex);
+        sl_rd_string(rd, flex, true, &m->subscribed_topic_regex);
     }
     sl_rd_string(rd, flex, true, &m->server_assignor);
     {
@@ -190,7 +191,7 @@ sl_msg_consumer_group_heartbeat_req_size(
     sz += sl_size_parr(flex, true, SL_PT_STRING, m->subscribed_topic_names,
                        m->subscribed_topic_names_count);
     if (v >= 1) {
-        sz += sl_size_string(flex, (v >= 1), m->subscribed_topic_regex);
+        sz += sl_size_string(flex, true, m->subscribed_topic_regex);
     }
     sz += sl_size_string(flex, true, m->server_assignor);
     sz += sl_size_array_len(flex, true, m->topic_partitions_count);
@@ -223,7 +224,7 @@ sl_msg_consumer_group_heartbeat_req_encode(
     sl_wr_parr(wr, flex, true, SL_PT_STRING, m->subscribed_topic_names,
                m->subscribed_topic_names_count);
     if (v >= 1) {
-        sl_wr_string(wr, flex, (v >= 1), m->subscribed_topic_regex);
+        sl_wr_string(wr, flex, true, m->subscribed_topic_regex);
     }
     sl_wr_string(wr, flex, true, m->server_assignor);
     sl_wr_array_len(wr, flex, true, m->topic_partitions_count);
@@ -305,7 +306,7 @@ sl_msg_consumer_group_heartbeat_req_random_fill(
     m->subscribed_topic_names = sl_rand_parr(a, seed, true, SL_PT_STRING,
                                              &m->subscribed_topic_names_count);
     if (v >= 1) {
-        sl_rand_string(a, seed, (v >= 1), &m->subscribed_topic_regex);
+        sl_rand_string(a, seed, true, &m->subscribed_topic_regex);
     }
     sl_rand_string(a, seed, true, &m->server_assignor);
     m->topic_partitions =
@@ -317,12 +318,11 @@ sl_msg_consumer_group_heartbeat_req_random_fill(
         sl_msg_consumer_group_heartbeat_req_topic_partitions_random_fill(
             &m->topic_partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_consumer_group_heartbeat_resp_topic_partitions_init(
-    sl_msg_consumer_group_heartbeat_resp_topic_partitions_t *m);
-static void sl_msg_consumer_group_heartbeat_resp_assignment_init(
-    sl_msg_consumer_group_heartbeat_resp_assignment_t *m);
 static void sl_msg_consumer_group_heartbeat_resp_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_consumer_group_heartbeat_resp_topic_partitions_t *m);
@@ -441,6 +441,9 @@ sl_msg_consumer_group_heartbeat_resp_topic_partitions_random_fill(
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -554,6 +557,9 @@ sl_msg_consumer_group_heartbeat_resp_assignment_random_fill(
             &m->topic_partitions[i]);
         sl_msg_consumer_group_heartbeat_resp_topic_partitions_random_fill(
             &m->topic_partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -708,5 +714,8 @@ sl_msg_consumer_group_heartbeat_resp_random_fill(
     if (m->assignment_present) {
         sl_msg_consumer_group_heartbeat_resp_assignment_random_fill(
             &m->assignment, v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

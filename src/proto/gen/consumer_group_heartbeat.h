@@ -14,24 +14,29 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_consumer_group_heartbeat_req_topic_partitions_s {
-    sl_uuid_t topic_id;
-    int32_t *partitions;
+    sl_uuid_t topic_id;  /* v0+ */
+    int32_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_heartbeat_req_topic_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_heartbeat_req_topic_partitions_init(
+    sl_msg_consumer_group_heartbeat_req_topic_partitions_t *m);
+
 typedef struct sl_msg_consumer_group_heartbeat_req_s {
-    sl_str_t group_id;
-    sl_str_t member_id;
-    int32_t member_epoch;
-    sl_str_t instance_id;
-    sl_str_t rack_id;
-    int32_t rebalance_timeout_ms;
-    sl_str_t *subscribed_topic_names;
+    sl_str_t group_id;                /* v0+ */
+    sl_str_t member_id;               /* v0+ */
+    int32_t member_epoch;             /* v0+ */
+    sl_str_t instance_id;             /* v0+, nullable v0+, default null */
+    sl_str_t rack_id;                 /* v0+, nullable v0+, default null */
+    int32_t rebalance_timeout_ms;     /* v0+, default -1 */
+    sl_str_t *subscribed_topic_names; /* v0+, nullable v0+, default null */
     int32_t subscribed_topic_names_count;
-    sl_str_t subscribed_topic_regex;
-    sl_str_t server_assignor;
-    sl_msg_consumer_group_heartbeat_req_topic_partitions_t *topic_partitions;
+    sl_str_t subscribed_topic_regex; /* v1+, nullable v1+, default null */
+    sl_str_t server_assignor;        /* v0+, nullable v0+, default null */
+    sl_msg_consumer_group_heartbeat_req_topic_partitions_t
+        *topic_partitions; /* v0+, nullable v0+, default null */
     int32_t topic_partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_heartbeat_req_t;
@@ -54,26 +59,36 @@ void sl_msg_consumer_group_heartbeat_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_consumer_group_heartbeat_resp_topic_partitions_s {
-    sl_uuid_t topic_id;
-    int32_t *partitions;
+    sl_uuid_t topic_id;  /* v0+ */
+    int32_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_heartbeat_resp_topic_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_heartbeat_resp_topic_partitions_init(
+    sl_msg_consumer_group_heartbeat_resp_topic_partitions_t *m);
+
 typedef struct sl_msg_consumer_group_heartbeat_resp_assignment_s {
-    sl_msg_consumer_group_heartbeat_resp_topic_partitions_t *topic_partitions;
+    sl_msg_consumer_group_heartbeat_resp_topic_partitions_t
+        *topic_partitions; /* v0+ */
     int32_t topic_partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_heartbeat_resp_assignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_consumer_group_heartbeat_resp_assignment_init(
+    sl_msg_consumer_group_heartbeat_resp_assignment_t *m);
+
 typedef struct sl_msg_consumer_group_heartbeat_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_str_t member_id;
-    int32_t member_epoch;
-    int32_t heartbeat_interval_ms;
-    sl_msg_consumer_group_heartbeat_resp_assignment_t assignment;
+    int32_t throttle_time_ms;      /* v0+ */
+    int16_t error_code;            /* v0+ */
+    sl_str_t error_message;        /* v0+, nullable v0+, default null */
+    sl_str_t member_id;            /* v0+, nullable v0+, default null */
+    int32_t member_epoch;          /* v0+ */
+    int32_t heartbeat_interval_ms; /* v0+ */
+    sl_msg_consumer_group_heartbeat_resp_assignment_t
+        assignment; /* v0+, nullable v0+, default null */
     bool assignment_present;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_consumer_group_heartbeat_resp_t;

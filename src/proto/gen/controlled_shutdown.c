@@ -104,10 +104,11 @@ sl_msg_controlled_shutdown_req_random_fill(sl_msg_controlled_shutdown_req_t *m,
     if (v >= 2) {
         m->broker_epoch = (int64_t)sl_rand_int(seed);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_controlled_shutdown_resp_remaining_partition_init(
-    sl_msg_controlled_shutdown_resp_remaining_partition_t *m);
 static void sl_msg_controlled_shutdown_resp_remaining_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_controlled_shutdown_resp_remaining_partition_t *m);
@@ -206,6 +207,9 @@ sl_msg_controlled_shutdown_resp_remaining_partition_random_fill(
 {
     sl_rand_string(a, seed, false, &m->topic_name);
     m->partition_index = (int32_t)sl_rand_int(seed);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -332,5 +336,8 @@ sl_msg_controlled_shutdown_resp_random_fill(
             &m->remaining_partitions[i]);
         sl_msg_controlled_shutdown_resp_remaining_partition_random_fill(
             &m->remaining_partitions[i], v, a, seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

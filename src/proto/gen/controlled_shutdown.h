@@ -13,8 +13,8 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_controlled_shutdown_req_s {
-    int32_t broker_id;
-    int64_t broker_epoch;
+    int32_t broker_id;      /* v0+ */
+    int64_t broker_epoch;   /* v2+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_controlled_shutdown_req_t;
 
@@ -38,14 +38,19 @@ sl_msg_controlled_shutdown_req_random_fill(sl_msg_controlled_shutdown_req_t *m,
                                            uint64_t *seed);
 
 typedef struct sl_msg_controlled_shutdown_resp_remaining_partition_s {
-    sl_str_t topic_name;
-    int32_t partition_index;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t topic_name;     /* v0+ */
+    int32_t partition_index; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_controlled_shutdown_resp_remaining_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_controlled_shutdown_resp_remaining_partition_init(
+    sl_msg_controlled_shutdown_resp_remaining_partition_t *m);
+
 typedef struct sl_msg_controlled_shutdown_resp_s {
-    int16_t error_code;
-    sl_msg_controlled_shutdown_resp_remaining_partition_t *remaining_partitions;
+    int16_t error_code; /* v0+ */
+    sl_msg_controlled_shutdown_resp_remaining_partition_t
+        *remaining_partitions; /* v0+ */
     int32_t remaining_partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_controlled_shutdown_resp_t;

@@ -5,10 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_controller_registration_req_listener_init(
-    sl_msg_controller_registration_req_listener_t *m);
-static void sl_msg_controller_registration_req_feature_init(
-    sl_msg_controller_registration_req_feature_t *m);
 static void sl_msg_controller_registration_req_listener_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_controller_registration_req_listener_t *m);
@@ -135,6 +131,9 @@ sl_msg_controller_registration_req_listener_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->port = (uint16_t)sl_rand_int(seed);
     m->security_protocol = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -227,6 +226,9 @@ sl_msg_controller_registration_req_feature_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->min_supported_version = (int16_t)sl_rand_int(seed);
     m->max_supported_version = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -400,6 +402,9 @@ sl_msg_controller_registration_req_random_fill(
         sl_msg_controller_registration_req_feature_random_fill(&m->features[i],
                                                                v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -500,4 +505,7 @@ sl_msg_controller_registration_resp_random_fill(
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -14,27 +14,35 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_controller_registration_req_listener_s {
-    sl_str_t name;
-    sl_str_t host;
-    uint16_t port;
-    int16_t security_protocol;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t name;             /* v0+ */
+    sl_str_t host;             /* v0+ */
+    uint16_t port;             /* v0+ */
+    int16_t security_protocol; /* v0+ */
+    sl_tags_t unknown_tags;    /* unknown tagged fields, in read order */
 } sl_msg_controller_registration_req_listener_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_controller_registration_req_listener_init(
+    sl_msg_controller_registration_req_listener_t *m);
+
 typedef struct sl_msg_controller_registration_req_feature_s {
-    sl_str_t name;
-    int16_t min_supported_version;
-    int16_t max_supported_version;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t name;                 /* v0+ */
+    int16_t min_supported_version; /* v0+ */
+    int16_t max_supported_version; /* v0+ */
+    sl_tags_t unknown_tags;        /* unknown tagged fields, in read order */
 } sl_msg_controller_registration_req_feature_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_controller_registration_req_feature_init(
+    sl_msg_controller_registration_req_feature_t *m);
+
 typedef struct sl_msg_controller_registration_req_s {
-    int32_t controller_id;
-    sl_uuid_t incarnation_id;
-    bool zk_migration_ready;
-    sl_msg_controller_registration_req_listener_t *listeners;
+    int32_t controller_id;                                    /* v0+ */
+    sl_uuid_t incarnation_id;                                 /* v0+ */
+    bool zk_migration_ready;                                  /* v0+ */
+    sl_msg_controller_registration_req_listener_t *listeners; /* v0+ */
     int32_t listeners_count;
-    sl_msg_controller_registration_req_feature_t *features;
+    sl_msg_controller_registration_req_feature_t *features; /* v0+ */
     int32_t features_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_controller_registration_req_t;
@@ -57,10 +65,10 @@ void sl_msg_controller_registration_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_controller_registration_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_controller_registration_resp_t;
 
 /* ControllerRegistrationResponse, versions 0-0, flexible from v0. */

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_create_acls_req_acl_creation_init(
-    sl_msg_create_acls_req_acl_creation_t *m);
 static void sl_msg_create_acls_req_acl_creation_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_acls_req_acl_creation_t *m);
@@ -148,6 +146,9 @@ sl_msg_create_acls_req_acl_creation_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->operation = (int8_t)sl_rand_int(seed);
     m->permission_type = (int8_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -257,10 +258,11 @@ sl_msg_create_acls_req_random_fill(sl_msg_create_acls_req_t *m, int16_t v,
         sl_msg_create_acls_req_acl_creation_random_fill(&m->creations[i], v, a,
                                                         seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_create_acls_resp_acl_creation_result_init(
-    sl_msg_create_acls_resp_acl_creation_result_t *m);
 static void sl_msg_create_acls_resp_acl_creation_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_acls_resp_acl_creation_result_t *m);
@@ -359,6 +361,9 @@ sl_msg_create_acls_resp_acl_creation_result_random_fill(
 {
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -476,5 +481,8 @@ sl_msg_create_acls_resp_random_fill(sl_msg_create_acls_resp_t *m, int16_t v,
         sl_msg_create_acls_resp_acl_creation_result_init(&m->results[i]);
         sl_msg_create_acls_resp_acl_creation_result_random_fill(&m->results[i],
                                                                 v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

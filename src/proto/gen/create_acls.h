@@ -13,18 +13,22 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_create_acls_req_acl_creation_s {
-    int8_t resource_type;
-    sl_str_t resource_name;
-    int8_t resource_pattern_type;
-    sl_str_t principal;
-    sl_str_t host;
-    int8_t operation;
-    int8_t permission_type;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int8_t resource_type;         /* v0+ */
+    sl_str_t resource_name;       /* v0+ */
+    int8_t resource_pattern_type; /* v1+, default 3 */
+    sl_str_t principal;           /* v0+ */
+    sl_str_t host;                /* v0+ */
+    int8_t operation;             /* v0+ */
+    int8_t permission_type;       /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_create_acls_req_acl_creation_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_acls_req_acl_creation_init(
+    sl_msg_create_acls_req_acl_creation_t *m);
+
 typedef struct sl_msg_create_acls_req_s {
-    sl_msg_create_acls_req_acl_creation_t *creations;
+    sl_msg_create_acls_req_acl_creation_t *creations; /* v0+ */
     int32_t creations_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_acls_req_t;
@@ -43,14 +47,18 @@ void sl_msg_create_acls_req_random_fill(sl_msg_create_acls_req_t *m, int16_t v,
                                         sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_create_acls_resp_acl_creation_result_s {
-    int16_t error_code;
-    sl_str_t error_message;
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_acls_resp_acl_creation_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_acls_resp_acl_creation_result_init(
+    sl_msg_create_acls_resp_acl_creation_result_t *m);
+
 typedef struct sl_msg_create_acls_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_create_acls_resp_acl_creation_result_t *results;
+    int32_t throttle_time_ms;                               /* v0+ */
+    sl_msg_create_acls_resp_acl_creation_result_t *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_acls_resp_t;

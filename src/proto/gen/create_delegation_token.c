@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_create_delegation_token_req_creatable_renewers_init(
-    sl_msg_create_delegation_token_req_creatable_renewers_t *m);
 static void sl_msg_create_delegation_token_req_creatable_renewers_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_delegation_token_req_creatable_renewers_t *m);
@@ -107,6 +105,9 @@ sl_msg_create_delegation_token_req_creatable_renewers_random_fill(
 {
     sl_rand_string(a, seed, false, &m->principal_type);
     sl_rand_string(a, seed, false, &m->principal_name);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -126,10 +127,10 @@ sl_msg_create_delegation_token_req_decode(
     }
     bool flex = v >= 2;
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->owner_principal_type);
+        sl_rd_string(rd, flex, true, &m->owner_principal_type);
     }
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->owner_principal_name);
+        sl_rd_string(rd, flex, true, &m->owner_principal_name);
     }
     {
         int32_t i, n = sl_rd_array_len(rd, flex, false);
@@ -164,10 +165,10 @@ sl_msg_create_delegation_token_req_size(
     size_t sz = 0;
     bool flex = v >= 2;
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->owner_principal_type);
+        sz += sl_size_string(flex, true, m->owner_principal_type);
     }
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->owner_principal_name);
+        sz += sl_size_string(flex, true, m->owner_principal_name);
     }
     sz += sl_size_array_len(flex, false, m->renewers_count);
     for (int32_t i = 0; i < m->renewers_count; i++) {
@@ -192,10 +193,10 @@ sl_msg_create_delegation_token_req_encode(
     }
     bool flex = v >= 2;
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->owner_principal_type);
+        sl_wr_string(wr, flex, true, m->owner_principal_type);
     }
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->owner_principal_name);
+        sl_wr_string(wr, flex, true, m->owner_principal_name);
     }
     sl_wr_array_len(wr, flex, false, m->renewers_count);
     for (int32_t i = 0; i < m->renewers_count; i++) {
@@ -251,10 +252,10 @@ sl_msg_create_delegation_token_req_random_fill(
     uint64_t *seed)
 {
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->owner_principal_type);
+        sl_rand_string(a, seed, true, &m->owner_principal_type);
     }
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->owner_principal_name);
+        sl_rand_string(a, seed, true, &m->owner_principal_name);
     }
     m->renewers =
         sl_rand_array(a, seed, false, sizeof(*m->renewers), &m->renewers_count);
@@ -265,6 +266,9 @@ sl_msg_create_delegation_token_req_random_fill(
             &m->renewers[i], v, a, seed);
     }
     m->max_lifetime_ms = (int64_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -443,4 +447,7 @@ sl_msg_create_delegation_token_resp_random_fill(
     sl_rand_string(a, seed, false, &m->token_id);
     sl_rand_bytes(a, seed, false, &m->hmac);
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -14,18 +14,22 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_create_delegation_token_req_creatable_renewers_s {
-    sl_str_t principal_type;
-    sl_str_t principal_name;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t principal_type; /* v0+ */
+    sl_str_t principal_name; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_create_delegation_token_req_creatable_renewers_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_delegation_token_req_creatable_renewers_init(
+    sl_msg_create_delegation_token_req_creatable_renewers_t *m);
+
 typedef struct sl_msg_create_delegation_token_req_s {
-    sl_str_t owner_principal_type;
-    sl_str_t owner_principal_name;
-    sl_msg_create_delegation_token_req_creatable_renewers_t *renewers;
+    sl_str_t owner_principal_type; /* v3+, nullable v3+ */
+    sl_str_t owner_principal_name; /* v3+, nullable v3+ */
+    sl_msg_create_delegation_token_req_creatable_renewers_t *renewers; /* v0+ */
     int32_t renewers_count;
-    int64_t max_lifetime_ms;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int64_t max_lifetime_ms; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_create_delegation_token_req_t;
 
 /* CreateDelegationTokenRequest, versions 0-3, flexible from v2. */
@@ -46,17 +50,17 @@ void sl_msg_create_delegation_token_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_create_delegation_token_resp_s {
-    int16_t error_code;
-    sl_str_t principal_type;
-    sl_str_t principal_name;
-    sl_str_t token_requester_principal_type;
-    sl_str_t token_requester_principal_name;
-    int64_t issue_timestamp_ms;
-    int64_t expiry_timestamp_ms;
-    int64_t max_timestamp_ms;
-    sl_str_t token_id;
-    sl_bytes_t hmac;
-    int32_t throttle_time_ms;
+    int16_t error_code;                      /* v0+ */
+    sl_str_t principal_type;                 /* v0+ */
+    sl_str_t principal_name;                 /* v0+ */
+    sl_str_t token_requester_principal_type; /* v3+ */
+    sl_str_t token_requester_principal_name; /* v3+ */
+    int64_t issue_timestamp_ms;              /* v0+ */
+    int64_t expiry_timestamp_ms;             /* v0+ */
+    int64_t max_timestamp_ms;                /* v0+ */
+    sl_str_t token_id;                       /* v0+ */
+    sl_bytes_t hmac;                         /* v0+ */
+    int32_t throttle_time_ms;                /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_delegation_token_resp_t;
 

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_create_partitions_req_create_partitions_assignment_init(
-    sl_msg_create_partitions_req_create_partitions_assignment_t *m);
-static void sl_msg_create_partitions_req_create_partitions_topic_init(
-    sl_msg_create_partitions_req_create_partitions_topic_t *m);
 static void sl_msg_create_partitions_req_create_partitions_assignment_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_partitions_req_create_partitions_assignment_t *m);
@@ -122,6 +118,9 @@ sl_msg_create_partitions_req_create_partitions_assignment_random_fill(
 {
     m->broker_ids =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->broker_ids_count);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -245,6 +244,9 @@ sl_msg_create_partitions_req_create_partitions_topic_random_fill(
             &m->assignments[i]);
         sl_msg_create_partitions_req_create_partitions_assignment_random_fill(
             &m->assignments[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -376,10 +378,11 @@ sl_msg_create_partitions_req_random_fill(sl_msg_create_partitions_req_t *m,
     }
     m->timeout_ms = (int32_t)sl_rand_int(seed);
     m->validate_only = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_create_partitions_resp_create_partitions_topic_result_init(
-    sl_msg_create_partitions_resp_create_partitions_topic_result_t *m);
 static void sl_msg_create_partitions_resp_create_partitions_topic_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_partitions_resp_create_partitions_topic_result_t *m);
@@ -491,6 +494,9 @@ sl_msg_create_partitions_resp_create_partitions_topic_result_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -613,5 +619,8 @@ sl_msg_create_partitions_resp_random_fill(sl_msg_create_partitions_resp_t *m,
             &m->results[i]);
         sl_msg_create_partitions_resp_create_partitions_topic_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,24 +13,33 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_create_partitions_req_create_partitions_assignment_s {
-    int32_t *broker_ids;
+    int32_t *broker_ids; /* v0+ */
     int32_t broker_ids_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_partitions_req_create_partitions_assignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_partitions_req_create_partitions_assignment_init(
+    sl_msg_create_partitions_req_create_partitions_assignment_t *m);
+
 typedef struct sl_msg_create_partitions_req_create_partitions_topic_s {
-    sl_str_t name;
-    int32_t count;
-    sl_msg_create_partitions_req_create_partitions_assignment_t *assignments;
+    sl_str_t name; /* v0+ */
+    int32_t count; /* v0+ */
+    sl_msg_create_partitions_req_create_partitions_assignment_t
+        *assignments; /* v0+, nullable v0+ */
     int32_t assignments_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_partitions_req_create_partitions_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_partitions_req_create_partitions_topic_init(
+    sl_msg_create_partitions_req_create_partitions_topic_t *m);
+
 typedef struct sl_msg_create_partitions_req_s {
-    sl_msg_create_partitions_req_create_partitions_topic_t *topics;
+    sl_msg_create_partitions_req_create_partitions_topic_t *topics; /* v0+ */
     int32_t topics_count;
-    int32_t timeout_ms;
-    bool validate_only;
+    int32_t timeout_ms;     /* v0+ */
+    bool validate_only;     /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_partitions_req_t;
 
@@ -53,15 +62,20 @@ void sl_msg_create_partitions_req_random_fill(sl_msg_create_partitions_req_t *m,
                                               uint64_t *seed);
 
 typedef struct sl_msg_create_partitions_resp_create_partitions_topic_result_s {
-    sl_str_t name;
-    int16_t error_code;
-    sl_str_t error_message;
+    sl_str_t name;          /* v0+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_partitions_resp_create_partitions_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_partitions_resp_create_partitions_topic_result_init(
+    sl_msg_create_partitions_resp_create_partitions_topic_result_t *m);
+
 typedef struct sl_msg_create_partitions_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_create_partitions_resp_create_partitions_topic_result_t *results;
+    int32_t throttle_time_ms; /* v0+ */
+    sl_msg_create_partitions_resp_create_partitions_topic_result_t
+        *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_partitions_resp_t;

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_create_topics_req_creatable_replica_assignment_init(
-    sl_msg_create_topics_req_creatable_replica_assignment_t *m);
-static void sl_msg_create_topics_req_creatable_topic_config_init(
-    sl_msg_create_topics_req_creatable_topic_config_t *m);
-static void sl_msg_create_topics_req_creatable_topic_init(
-    sl_msg_create_topics_req_creatable_topic_t *m);
 static void sl_msg_create_topics_req_creatable_replica_assignment_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_topics_req_creatable_replica_assignment_t *m);
@@ -142,6 +136,9 @@ sl_msg_create_topics_req_creatable_replica_assignment_random_fill(
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->broker_ids =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->broker_ids_count);
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -227,6 +224,9 @@ sl_msg_create_topics_req_creatable_topic_config_random_fill(
 {
     sl_rand_string(a, seed, false, &m->name);
     sl_rand_string(a, seed, true, &m->value);
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -395,6 +395,9 @@ sl_msg_create_topics_req_creatable_topic_random_fill(
         sl_msg_create_topics_req_creatable_topic_config_random_fill(
             &m->configs[i], v, a, seed);
     }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -529,12 +532,11 @@ sl_msg_create_topics_req_random_fill(sl_msg_create_topics_req_t *m, int16_t v,
     if (v >= 1) {
         m->validate_only = (sl_rand_u64(seed) & 1) != 0;
     }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_create_topics_resp_creatable_topic_configs_init(
-    sl_msg_create_topics_resp_creatable_topic_configs_t *m);
-static void sl_msg_create_topics_resp_creatable_topic_result_init(
-    sl_msg_create_topics_resp_creatable_topic_result_t *m);
 static void sl_msg_create_topics_resp_creatable_topic_configs_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_create_topics_resp_creatable_topic_configs_t *m);
@@ -582,7 +584,7 @@ sl_msg_create_topics_resp_creatable_topic_configs_decode(
         sl_rd_string(rd, flex, false, &m->name);
     }
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->value);
+        sl_rd_string(rd, flex, true, &m->value);
     }
     if (v >= 5) {
         sl_rd_bool(rd, &m->read_only);
@@ -615,7 +617,7 @@ sl_msg_create_topics_resp_creatable_topic_configs_size(
         sz += sl_size_string(flex, false, m->name);
     }
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->value);
+        sz += sl_size_string(flex, true, m->value);
     }
     if (v >= 5) {
         sz += 1;
@@ -644,7 +646,7 @@ sl_msg_create_topics_resp_creatable_topic_configs_encode(
         sl_wr_string(wr, flex, false, m->name);
     }
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->value);
+        sl_wr_string(wr, flex, true, m->value);
     }
     if (v >= 5) {
         sl_wr_bool(wr, m->read_only);
@@ -708,7 +710,7 @@ sl_msg_create_topics_resp_creatable_topic_configs_random_fill(
         sl_rand_string(a, seed, false, &m->name);
     }
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->value);
+        sl_rand_string(a, seed, true, &m->value);
     }
     if (v >= 5) {
         m->read_only = (sl_rand_u64(seed) & 1) != 0;
@@ -718,6 +720,9 @@ sl_msg_create_topics_resp_creatable_topic_configs_random_fill(
     }
     if (v >= 5) {
         m->is_sensitive = (sl_rand_u64(seed) & 1) != 0;
+    }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -752,7 +757,7 @@ sl_msg_create_topics_resp_creatable_topic_result_decode(
     }
     if (v >= 5) {
         {
-            int32_t i, n = sl_rd_array_len(rd, flex, (v >= 5));
+            int32_t i, n = sl_rd_array_len(rd, flex, true);
             m->configs = sl_rd_alloc(rd, a, n, sizeof(*m->configs));
             m->configs_count = m->configs == NULL && n > 0 ? 0 : n;
             for (i = 0; m->configs != NULL && i < n && sl_rd_error(rd) == SL_OK;
@@ -770,7 +775,7 @@ sl_msg_create_topics_resp_creatable_topic_result_decode(
             uint32_t tag;
             sl_rd_t sub;
             sl_rd_tag(rd, &tag, &sub);
-            if (tag == 0 && v >= 5) {
+            if (tag == 0) {
                 sl_rd_i16(&sub, &m->topic_config_error_code);
             } else {
                 sl_rd_tag_unknown(&m->unknown_tags, tag, &sub);
@@ -801,7 +806,7 @@ sl_msg_create_topics_resp_creatable_topic_result_size(
         sz += 2;
     }
     if (v >= 5) {
-        sz += sl_size_array_len(flex, (v >= 5), m->configs_count);
+        sz += sl_size_array_len(flex, true, m->configs_count);
         for (int32_t i = 0; i < m->configs_count; i++) {
             sz += sl_msg_create_topics_resp_creatable_topic_configs_size(
                 &m->configs[i], v);
@@ -810,7 +815,7 @@ sl_msg_create_topics_resp_creatable_topic_result_size(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 5) && !(m->topic_config_error_code == 0)) {
+        if (!(m->topic_config_error_code == 0)) {
             size_t fs = 0;
             fs += 2;
             nt++;
@@ -842,7 +847,7 @@ sl_msg_create_topics_resp_creatable_topic_result_encode(
         sl_wr_i16(wr, m->replication_factor);
     }
     if (v >= 5) {
-        sl_wr_array_len(wr, flex, (v >= 5), m->configs_count);
+        sl_wr_array_len(wr, flex, true, m->configs_count);
         for (int32_t i = 0; i < m->configs_count; i++) {
             sl_msg_create_topics_resp_creatable_topic_configs_encode(
                 wr, v, &m->configs[i]);
@@ -851,7 +856,7 @@ sl_msg_create_topics_resp_creatable_topic_result_encode(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 5) && !(m->topic_config_error_code == 0);
+        bool t0 = !(m->topic_config_error_code == 0);
         nt += t0 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {
@@ -944,7 +949,7 @@ sl_msg_create_topics_resp_creatable_topic_result_random_fill(
         m->replication_factor = (int16_t)sl_rand_int(seed);
     }
     if (v >= 5) {
-        m->configs = sl_rand_array(a, seed, (v >= 5), sizeof(*m->configs),
+        m->configs = sl_rand_array(a, seed, true, sizeof(*m->configs),
                                    &m->configs_count);
         for (int32_t i = 0; i < m->configs_count; i++) {
             sl_msg_create_topics_resp_creatable_topic_configs_init(
@@ -952,6 +957,9 @@ sl_msg_create_topics_resp_creatable_topic_result_random_fill(
             sl_msg_create_topics_resp_creatable_topic_configs_random_fill(
                 &m->configs[i], v, a, seed);
         }
+    }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1081,5 +1089,8 @@ sl_msg_create_topics_resp_random_fill(sl_msg_create_topics_resp_t *m, int16_t v,
         sl_msg_create_topics_resp_creatable_topic_result_init(&m->topics[i]);
         sl_msg_create_topics_resp_creatable_topic_result_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,34 +13,47 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_create_topics_req_creatable_replica_assignment_s {
-    int32_t partition_index;
-    int32_t *broker_ids;
+    int32_t partition_index; /* v0+ */
+    int32_t *broker_ids;     /* v0+ */
     int32_t broker_ids_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_req_creatable_replica_assignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_req_creatable_replica_assignment_init(
+    sl_msg_create_topics_req_creatable_replica_assignment_t *m);
+
 typedef struct sl_msg_create_topics_req_creatable_topic_config_s {
-    sl_str_t name;
-    sl_str_t value;
+    sl_str_t name;          /* v0+ */
+    sl_str_t value;         /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_req_creatable_topic_config_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_req_creatable_topic_config_init(
+    sl_msg_create_topics_req_creatable_topic_config_t *m);
+
 typedef struct sl_msg_create_topics_req_creatable_topic_s {
-    sl_str_t name;
-    int32_t num_partitions;
-    int16_t replication_factor;
-    sl_msg_create_topics_req_creatable_replica_assignment_t *assignments;
+    sl_str_t name;              /* v0+ */
+    int32_t num_partitions;     /* v0+ */
+    int16_t replication_factor; /* v0+ */
+    sl_msg_create_topics_req_creatable_replica_assignment_t
+        *assignments; /* v0+ */
     int32_t assignments_count;
-    sl_msg_create_topics_req_creatable_topic_config_t *configs;
+    sl_msg_create_topics_req_creatable_topic_config_t *configs; /* v0+ */
     int32_t configs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_req_creatable_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_req_creatable_topic_init(
+    sl_msg_create_topics_req_creatable_topic_t *m);
+
 typedef struct sl_msg_create_topics_req_s {
-    sl_msg_create_topics_req_creatable_topic_t *topics;
+    sl_msg_create_topics_req_creatable_topic_t *topics; /* v0+ */
     int32_t topics_count;
-    int32_t timeout_ms;
-    bool validate_only;
+    int32_t timeout_ms;     /* v0+, default 60000 */
+    bool validate_only;     /* v1+, default false */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_req_t;
 
@@ -60,30 +73,39 @@ void sl_msg_create_topics_req_random_fill(sl_msg_create_topics_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_create_topics_resp_creatable_topic_configs_s {
-    sl_str_t name;
-    sl_str_t value;
-    bool read_only;
-    int8_t config_source;
-    bool is_sensitive;
+    sl_str_t name;          /* v5+ */
+    sl_str_t value;         /* v5+, nullable v5+ */
+    bool read_only;         /* v5+ */
+    int8_t config_source;   /* v5+, default -1 */
+    bool is_sensitive;      /* v5+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_resp_creatable_topic_configs_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_resp_creatable_topic_configs_init(
+    sl_msg_create_topics_resp_creatable_topic_configs_t *m);
+
 typedef struct sl_msg_create_topics_resp_creatable_topic_result_s {
-    sl_str_t name;
-    sl_uuid_t topic_id;
-    int16_t error_code;
-    sl_str_t error_message;
-    int16_t topic_config_error_code;
-    int32_t num_partitions;
-    int16_t replication_factor;
-    sl_msg_create_topics_resp_creatable_topic_configs_t *configs;
+    sl_str_t name;                   /* v0+ */
+    sl_uuid_t topic_id;              /* v7+ */
+    int16_t error_code;              /* v0+ */
+    sl_str_t error_message;          /* v1+, nullable v0+ */
+    int16_t topic_config_error_code; /* tag 0, v5+ */
+    int32_t num_partitions;          /* v5+, default -1 */
+    int16_t replication_factor;      /* v5+, default -1 */
+    sl_msg_create_topics_resp_creatable_topic_configs_t
+        *configs; /* v5+, nullable v5+ */
     int32_t configs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_resp_creatable_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_create_topics_resp_creatable_topic_result_init(
+    sl_msg_create_topics_resp_creatable_topic_result_t *m);
+
 typedef struct sl_msg_create_topics_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_create_topics_resp_creatable_topic_result_t *topics;
+    int32_t throttle_time_ms;                                   /* v2+ */
+    sl_msg_create_topics_resp_creatable_topic_result_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_create_topics_resp_t;

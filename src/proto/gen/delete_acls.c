@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_delete_acls_req_delete_acls_filter_init(
-    sl_msg_delete_acls_req_delete_acls_filter_t *m);
 static void sl_msg_delete_acls_req_delete_acls_filter_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_acls_req_delete_acls_filter_t *m);
@@ -150,6 +148,9 @@ sl_msg_delete_acls_req_delete_acls_filter_random_fill(
     sl_rand_string(a, seed, true, &m->host_filter);
     m->operation = (int8_t)sl_rand_int(seed);
     m->permission_type = (int8_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -259,12 +260,11 @@ sl_msg_delete_acls_req_random_fill(sl_msg_delete_acls_req_t *m, int16_t v,
         sl_msg_delete_acls_req_delete_acls_filter_random_fill(&m->filters[i], v,
                                                               a, seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_delete_acls_resp_delete_acls_matching_acl_init(
-    sl_msg_delete_acls_resp_delete_acls_matching_acl_t *m);
-static void sl_msg_delete_acls_resp_delete_acls_filter_result_init(
-    sl_msg_delete_acls_resp_delete_acls_filter_result_t *m);
 static void sl_msg_delete_acls_resp_delete_acls_matching_acl_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_acls_resp_delete_acls_matching_acl_t *m);
@@ -437,6 +437,9 @@ sl_msg_delete_acls_resp_delete_acls_matching_acl_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->operation = (int8_t)sl_rand_int(seed);
     m->permission_type = (int8_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -562,6 +565,9 @@ sl_msg_delete_acls_resp_delete_acls_filter_result_random_fill(
         sl_msg_delete_acls_resp_delete_acls_matching_acl_random_fill(
             &m->matching_acls[i], v, a, seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -682,5 +688,8 @@ sl_msg_delete_acls_resp_random_fill(sl_msg_delete_acls_resp_t *m, int16_t v,
             &m->filter_results[i]);
         sl_msg_delete_acls_resp_delete_acls_filter_result_random_fill(
             &m->filter_results[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -88,10 +88,11 @@ sl_msg_delete_groups_req_random_fill(sl_msg_delete_groups_req_t *m, int16_t v,
 {
     m->groups_names =
         sl_rand_parr(a, seed, false, SL_PT_STRING, &m->groups_names_count);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_delete_groups_resp_deletable_group_result_init(
-    sl_msg_delete_groups_resp_deletable_group_result_t *m);
 static void sl_msg_delete_groups_resp_deletable_group_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_groups_resp_deletable_group_result_t *m);
@@ -190,6 +191,9 @@ sl_msg_delete_groups_resp_deletable_group_result_random_fill(
 {
     sl_rand_string(a, seed, false, &m->group_id);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -308,5 +312,8 @@ sl_msg_delete_groups_resp_random_fill(sl_msg_delete_groups_resp_t *m, int16_t v,
         sl_msg_delete_groups_resp_deletable_group_result_init(&m->results[i]);
         sl_msg_delete_groups_resp_deletable_group_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,7 +13,7 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_delete_groups_req_s {
-    sl_str_t *groups_names;
+    sl_str_t *groups_names; /* v0+ */
     int32_t groups_names_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_groups_req_t;
@@ -34,14 +34,18 @@ void sl_msg_delete_groups_req_random_fill(sl_msg_delete_groups_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_delete_groups_resp_deletable_group_result_s {
-    sl_str_t group_id;
-    int16_t error_code;
+    sl_str_t group_id;      /* v0+ */
+    int16_t error_code;     /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_groups_resp_deletable_group_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_groups_resp_deletable_group_result_init(
+    sl_msg_delete_groups_resp_deletable_group_result_t *m);
+
 typedef struct sl_msg_delete_groups_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_delete_groups_resp_deletable_group_result_t *results;
+    int32_t throttle_time_ms;                                    /* v0+ */
+    sl_msg_delete_groups_resp_deletable_group_result_t *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_groups_resp_t;

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_delete_records_req_delete_records_partition_init(
-    sl_msg_delete_records_req_delete_records_partition_t *m);
-static void sl_msg_delete_records_req_delete_records_topic_init(
-    sl_msg_delete_records_req_delete_records_topic_t *m);
 static void sl_msg_delete_records_req_delete_records_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_records_req_delete_records_partition_t *m);
@@ -120,6 +116,9 @@ sl_msg_delete_records_req_delete_records_partition_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->offset = (int64_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -236,6 +235,9 @@ sl_msg_delete_records_req_delete_records_topic_random_fill(
             &m->partitions[i]);
         sl_msg_delete_records_req_delete_records_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -355,12 +357,11 @@ sl_msg_delete_records_req_random_fill(sl_msg_delete_records_req_t *m, int16_t v,
             &m->topics[i], v, a, seed);
     }
     m->timeout_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_delete_records_resp_delete_records_partition_result_init(
-    sl_msg_delete_records_resp_delete_records_partition_result_t *m);
-static void sl_msg_delete_records_resp_delete_records_topic_result_init(
-    sl_msg_delete_records_resp_delete_records_topic_result_t *m);
 static void sl_msg_delete_records_resp_delete_records_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_records_resp_delete_records_partition_result_t *m);
@@ -487,6 +488,9 @@ sl_msg_delete_records_resp_delete_records_partition_result_random_fill(
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->low_watermark = (int64_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -605,6 +609,9 @@ sl_msg_delete_records_resp_delete_records_topic_result_random_fill(
             &m->partitions[i]);
         sl_msg_delete_records_resp_delete_records_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -726,5 +733,8 @@ sl_msg_delete_records_resp_random_fill(sl_msg_delete_records_resp_t *m,
             &m->topics[i]);
         sl_msg_delete_records_resp_delete_records_topic_result_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,22 +13,30 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_delete_records_req_delete_records_partition_s {
-    int32_t partition_index;
-    int64_t offset;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int64_t offset;          /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_delete_records_req_delete_records_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_records_req_delete_records_partition_init(
+    sl_msg_delete_records_req_delete_records_partition_t *m);
+
 typedef struct sl_msg_delete_records_req_delete_records_topic_s {
-    sl_str_t name;
-    sl_msg_delete_records_req_delete_records_partition_t *partitions;
+    sl_str_t name;                                                    /* v0+ */
+    sl_msg_delete_records_req_delete_records_partition_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_records_req_delete_records_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_records_req_delete_records_topic_init(
+    sl_msg_delete_records_req_delete_records_topic_t *m);
+
 typedef struct sl_msg_delete_records_req_s {
-    sl_msg_delete_records_req_delete_records_topic_t *topics;
+    sl_msg_delete_records_req_delete_records_topic_t *topics; /* v0+ */
     int32_t topics_count;
-    int32_t timeout_ms;
+    int32_t timeout_ms;     /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_records_req_t;
 
@@ -48,22 +56,31 @@ void sl_msg_delete_records_req_random_fill(sl_msg_delete_records_req_t *m,
                                            uint64_t *seed);
 
 typedef struct sl_msg_delete_records_resp_delete_records_partition_result_s {
-    int32_t partition_index;
-    int64_t low_watermark;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int64_t low_watermark;   /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_delete_records_resp_delete_records_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_records_resp_delete_records_partition_result_init(
+    sl_msg_delete_records_resp_delete_records_partition_result_t *m);
+
 typedef struct sl_msg_delete_records_resp_delete_records_topic_result_s {
-    sl_str_t name;
-    sl_msg_delete_records_resp_delete_records_partition_result_t *partitions;
+    sl_str_t name; /* v0+ */
+    sl_msg_delete_records_resp_delete_records_partition_result_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_records_resp_delete_records_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_records_resp_delete_records_topic_result_init(
+    sl_msg_delete_records_resp_delete_records_topic_result_t *m);
+
 typedef struct sl_msg_delete_records_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_delete_records_resp_delete_records_topic_result_t *topics;
+    int32_t throttle_time_ms;                                         /* v0+ */
+    sl_msg_delete_records_resp_delete_records_topic_result_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_records_resp_t;

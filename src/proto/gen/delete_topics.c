@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_delete_topics_req_delete_topic_state_init(
-    sl_msg_delete_topics_req_delete_topic_state_t *m);
 static void sl_msg_delete_topics_req_delete_topic_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_topics_req_delete_topic_state_t *m);
@@ -36,7 +34,7 @@ sl_msg_delete_topics_req_delete_topic_state_decode(
 {
     bool flex = v >= 4;
     if (v >= 6) {
-        sl_rd_string(rd, flex, (v >= 6), &m->name);
+        sl_rd_string(rd, flex, true, &m->name);
     }
     if (v >= 6) {
         sl_rd_uuid(rd, &m->topic_id);
@@ -60,7 +58,7 @@ sl_msg_delete_topics_req_delete_topic_state_size(
     size_t sz = 0;
     bool flex = v >= 4;
     if (v >= 6) {
-        sz += sl_size_string(flex, (v >= 6), m->name);
+        sz += sl_size_string(flex, true, m->name);
     }
     if (v >= 6) {
         sz += 16;
@@ -80,7 +78,7 @@ sl_msg_delete_topics_req_delete_topic_state_encode(
 {
     bool flex = v >= 4;
     if (v >= 6) {
-        sl_wr_string(wr, flex, (v >= 6), m->name);
+        sl_wr_string(wr, flex, true, m->name);
     }
     if (v >= 6) {
         sl_wr_uuid(wr, &m->topic_id);
@@ -120,10 +118,13 @@ sl_msg_delete_topics_req_delete_topic_state_random_fill(
     uint64_t *seed)
 {
     if (v >= 6) {
-        sl_rand_string(a, seed, (v >= 6), &m->name);
+        sl_rand_string(a, seed, true, &m->name);
     }
     if (v >= 6) {
         sl_rand_uuid(seed, &m->topic_id);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -275,10 +276,11 @@ sl_msg_delete_topics_req_random_fill(sl_msg_delete_topics_req_t *m, int16_t v,
             sl_rand_parr(a, seed, false, SL_PT_STRING, &m->topic_names_count);
     }
     m->timeout_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_delete_topics_resp_deletable_topic_result_init(
-    sl_msg_delete_topics_resp_deletable_topic_result_t *m);
 static void sl_msg_delete_topics_resp_deletable_topic_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_delete_topics_resp_deletable_topic_result_t *m);
@@ -314,7 +316,7 @@ sl_msg_delete_topics_resp_deletable_topic_result_decode(
     }
     sl_rd_i16(rd, &m->error_code);
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -340,7 +342,7 @@ sl_msg_delete_topics_resp_deletable_topic_result_size(
     }
     sz += 2;
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -362,7 +364,7 @@ sl_msg_delete_topics_resp_deletable_topic_result_encode(
     }
     sl_wr_i16(wr, m->error_code);
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -410,7 +412,10 @@ sl_msg_delete_topics_resp_deletable_topic_result_random_fill(
     }
     m->error_code = (int16_t)sl_rand_int(seed);
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -540,5 +545,8 @@ sl_msg_delete_topics_resp_random_fill(sl_msg_delete_topics_resp_t *m, int16_t v,
         sl_msg_delete_topics_resp_deletable_topic_result_init(&m->responses[i]);
         sl_msg_delete_topics_resp_deletable_topic_result_random_fill(
             &m->responses[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

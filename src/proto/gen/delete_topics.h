@@ -13,17 +13,21 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_delete_topics_req_delete_topic_state_s {
-    sl_str_t name;
-    sl_uuid_t topic_id;
+    sl_str_t name;          /* v6+, nullable v6+, default null */
+    sl_uuid_t topic_id;     /* v6+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_topics_req_delete_topic_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_topics_req_delete_topic_state_init(
+    sl_msg_delete_topics_req_delete_topic_state_t *m);
+
 typedef struct sl_msg_delete_topics_req_s {
-    sl_msg_delete_topics_req_delete_topic_state_t *topics;
+    sl_msg_delete_topics_req_delete_topic_state_t *topics; /* v6+ */
     int32_t topics_count;
-    sl_str_t *topic_names;
+    sl_str_t *topic_names; /* v0-5 */
     int32_t topic_names_count;
-    int32_t timeout_ms;
+    int32_t timeout_ms;     /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_topics_req_t;
 
@@ -43,16 +47,20 @@ void sl_msg_delete_topics_req_random_fill(sl_msg_delete_topics_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_delete_topics_resp_deletable_topic_result_s {
-    sl_str_t name;
-    sl_uuid_t topic_id;
-    int16_t error_code;
-    sl_str_t error_message;
+    sl_str_t name;          /* v0+, nullable v6+ */
+    sl_uuid_t topic_id;     /* v6+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v5+, nullable v5+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_topics_resp_deletable_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_delete_topics_resp_deletable_topic_result_init(
+    sl_msg_delete_topics_resp_deletable_topic_result_t *m);
+
 typedef struct sl_msg_delete_topics_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_delete_topics_resp_deletable_topic_result_t *responses;
+    int32_t throttle_time_ms;                                      /* v1+ */
+    sl_msg_delete_topics_resp_deletable_topic_result_t *responses; /* v0+ */
     int32_t responses_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_delete_topics_resp_t;

@@ -136,12 +136,11 @@ sl_msg_describe_acls_req_random_fill(sl_msg_describe_acls_req_t *m, int16_t v,
     sl_rand_string(a, seed, true, &m->host_filter);
     m->operation = (int8_t)sl_rand_int(seed);
     m->permission_type = (int8_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_acls_resp_acl_description_init(
-    sl_msg_describe_acls_resp_acl_description_t *m);
-static void sl_msg_describe_acls_resp_describe_acls_resource_init(
-    sl_msg_describe_acls_resp_describe_acls_resource_t *m);
 static void sl_msg_describe_acls_resp_acl_description_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_acls_resp_acl_description_t *m);
@@ -268,6 +267,9 @@ sl_msg_describe_acls_resp_acl_description_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->operation = (int8_t)sl_rand_int(seed);
     m->permission_type = (int8_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -404,6 +406,9 @@ sl_msg_describe_acls_resp_describe_acls_resource_random_fill(
         sl_msg_describe_acls_resp_acl_description_random_fill(&m->acls[i], v, a,
                                                               seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -536,5 +541,8 @@ sl_msg_describe_acls_resp_random_fill(sl_msg_describe_acls_resp_t *m, int16_t v,
         sl_msg_describe_acls_resp_describe_acls_resource_init(&m->resources[i]);
         sl_msg_describe_acls_resp_describe_acls_resource_random_fill(
             &m->resources[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,14 +13,14 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_acls_req_s {
-    int8_t resource_type_filter;
-    sl_str_t resource_name_filter;
-    int8_t pattern_type_filter;
-    sl_str_t principal_filter;
-    sl_str_t host_filter;
-    int8_t operation;
-    int8_t permission_type;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int8_t resource_type_filter;   /* v0+ */
+    sl_str_t resource_name_filter; /* v0+, nullable v0+ */
+    int8_t pattern_type_filter;    /* v1+, default 3 */
+    sl_str_t principal_filter;     /* v0+, nullable v0+ */
+    sl_str_t host_filter;          /* v0+, nullable v0+ */
+    int8_t operation;              /* v0+ */
+    int8_t permission_type;        /* v0+ */
+    sl_tags_t unknown_tags;        /* unknown tagged fields, in read order */
 } sl_msg_describe_acls_req_t;
 
 /* DescribeAclsRequest, versions 0-3, flexible from v2. */
@@ -39,27 +39,35 @@ void sl_msg_describe_acls_req_random_fill(sl_msg_describe_acls_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_describe_acls_resp_acl_description_s {
-    sl_str_t principal;
-    sl_str_t host;
-    int8_t operation;
-    int8_t permission_type;
+    sl_str_t principal;     /* v0+ */
+    sl_str_t host;          /* v0+ */
+    int8_t operation;       /* v0+ */
+    int8_t permission_type; /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_acls_resp_acl_description_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_acls_resp_acl_description_init(
+    sl_msg_describe_acls_resp_acl_description_t *m);
+
 typedef struct sl_msg_describe_acls_resp_describe_acls_resource_s {
-    int8_t resource_type;
-    sl_str_t resource_name;
-    int8_t pattern_type;
-    sl_msg_describe_acls_resp_acl_description_t *acls;
+    int8_t resource_type;                              /* v0+ */
+    sl_str_t resource_name;                            /* v0+ */
+    int8_t pattern_type;                               /* v1+, default 3 */
+    sl_msg_describe_acls_resp_acl_description_t *acls; /* v0+ */
     int32_t acls_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_acls_resp_describe_acls_resource_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_acls_resp_describe_acls_resource_init(
+    sl_msg_describe_acls_resp_describe_acls_resource_t *m);
+
 typedef struct sl_msg_describe_acls_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_msg_describe_acls_resp_describe_acls_resource_t *resources;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
+    sl_msg_describe_acls_resp_describe_acls_resource_t *resources; /* v0+ */
     int32_t resources_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_acls_resp_t;

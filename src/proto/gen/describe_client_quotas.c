@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_client_quotas_req_component_data_init(
-    sl_msg_describe_client_quotas_req_component_data_t *m);
 static void sl_msg_describe_client_quotas_req_component_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_client_quotas_req_component_data_t *m);
@@ -111,6 +109,9 @@ sl_msg_describe_client_quotas_req_component_data_random_fill(
     sl_rand_string(a, seed, false, &m->entity_type);
     m->match_type = (int8_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->match);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -234,14 +235,11 @@ sl_msg_describe_client_quotas_req_random_fill(
             &m->components[i], v, a, seed);
     }
     m->strict = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_client_quotas_resp_entity_data_init(
-    sl_msg_describe_client_quotas_resp_entity_data_t *m);
-static void sl_msg_describe_client_quotas_resp_value_data_init(
-    sl_msg_describe_client_quotas_resp_value_data_t *m);
-static void sl_msg_describe_client_quotas_resp_entry_data_init(
-    sl_msg_describe_client_quotas_resp_entry_data_t *m);
 static void sl_msg_describe_client_quotas_resp_entity_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_client_quotas_resp_entity_data_t *m);
@@ -368,6 +366,9 @@ sl_msg_describe_client_quotas_resp_entity_data_random_fill(
 {
     sl_rand_string(a, seed, false, &m->entity_type);
     sl_rand_string(a, seed, true, &m->entity_name);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -453,6 +454,9 @@ sl_msg_describe_client_quotas_resp_value_data_random_fill(
 {
     sl_rand_string(a, seed, false, &m->key);
     m->value = sl_rand_f64(seed);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -598,6 +602,9 @@ sl_msg_describe_client_quotas_resp_entry_data_random_fill(
         sl_msg_describe_client_quotas_resp_value_data_random_fill(&m->values[i],
                                                                   v, a, seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -733,5 +740,8 @@ sl_msg_describe_client_quotas_resp_random_fill(
         sl_msg_describe_client_quotas_resp_entry_data_init(&m->entries[i]);
         sl_msg_describe_client_quotas_resp_entry_data_random_fill(
             &m->entries[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

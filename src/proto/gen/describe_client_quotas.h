@@ -13,16 +13,20 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_client_quotas_req_component_data_s {
-    sl_str_t entity_type;
-    int8_t match_type;
-    sl_str_t match;
+    sl_str_t entity_type;   /* v0+ */
+    int8_t match_type;      /* v0+ */
+    sl_str_t match;         /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_req_component_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_client_quotas_req_component_data_init(
+    sl_msg_describe_client_quotas_req_component_data_t *m);
+
 typedef struct sl_msg_describe_client_quotas_req_s {
-    sl_msg_describe_client_quotas_req_component_data_t *components;
+    sl_msg_describe_client_quotas_req_component_data_t *components; /* v0+ */
     int32_t components_count;
-    bool strict;
+    bool strict;            /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_req_t;
 
@@ -44,30 +48,43 @@ void sl_msg_describe_client_quotas_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_describe_client_quotas_resp_entity_data_s {
-    sl_str_t entity_type;
-    sl_str_t entity_name;
+    sl_str_t entity_type;   /* v0+ */
+    sl_str_t entity_name;   /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_resp_entity_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_client_quotas_resp_entity_data_init(
+    sl_msg_describe_client_quotas_resp_entity_data_t *m);
+
 typedef struct sl_msg_describe_client_quotas_resp_value_data_s {
-    sl_str_t key;
-    double value;
+    sl_str_t key;           /* v0+ */
+    double value;           /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_resp_value_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_client_quotas_resp_value_data_init(
+    sl_msg_describe_client_quotas_resp_value_data_t *m);
+
 typedef struct sl_msg_describe_client_quotas_resp_entry_data_s {
-    sl_msg_describe_client_quotas_resp_entity_data_t *entity;
+    sl_msg_describe_client_quotas_resp_entity_data_t *entity; /* v0+ */
     int32_t entity_count;
-    sl_msg_describe_client_quotas_resp_value_data_t *values;
+    sl_msg_describe_client_quotas_resp_value_data_t *values; /* v0+ */
     int32_t values_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_resp_entry_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_client_quotas_resp_entry_data_init(
+    sl_msg_describe_client_quotas_resp_entry_data_t *m);
+
 typedef struct sl_msg_describe_client_quotas_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_msg_describe_client_quotas_resp_entry_data_t *entries;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
+    sl_msg_describe_client_quotas_resp_entry_data_t
+        *entries; /* v0+, nullable v0+ */
     int32_t entries_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_client_quotas_resp_t;

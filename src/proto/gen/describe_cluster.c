@@ -105,10 +105,11 @@ sl_msg_describe_cluster_req_random_fill(sl_msg_describe_cluster_req_t *m,
     if (v >= 1) {
         m->endpoint_type = (int8_t)sl_rand_int(seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_cluster_resp_describe_cluster_broker_init(
-    sl_msg_describe_cluster_resp_describe_cluster_broker_t *m);
 static void sl_msg_describe_cluster_resp_describe_cluster_broker_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_cluster_resp_describe_cluster_broker_t *m);
@@ -222,6 +223,9 @@ sl_msg_describe_cluster_resp_describe_cluster_broker_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->port = (int32_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->rack);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -401,4 +405,7 @@ sl_msg_describe_cluster_resp_random_fill(sl_msg_describe_cluster_resp_t *m,
             &m->brokers[i], v, a, seed);
     }
     m->cluster_authorized_operations = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -13,8 +13,8 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_cluster_req_s {
-    bool include_cluster_authorized_operations;
-    int8_t endpoint_type;
+    bool include_cluster_authorized_operations; /* v0+ */
+    int8_t endpoint_type;                       /* v1+, default 1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_cluster_req_t;
 
@@ -36,23 +36,27 @@ void sl_msg_describe_cluster_req_random_fill(sl_msg_describe_cluster_req_t *m,
                                              uint64_t *seed);
 
 typedef struct sl_msg_describe_cluster_resp_describe_cluster_broker_s {
-    int32_t broker_id;
-    sl_str_t host;
-    int32_t port;
-    sl_str_t rack;
+    int32_t broker_id;      /* v0+ */
+    sl_str_t host;          /* v0+ */
+    int32_t port;           /* v0+ */
+    sl_str_t rack;          /* v0+, nullable v0+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_cluster_resp_describe_cluster_broker_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_cluster_resp_describe_cluster_broker_init(
+    sl_msg_describe_cluster_resp_describe_cluster_broker_t *m);
+
 typedef struct sl_msg_describe_cluster_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    int8_t endpoint_type;
-    sl_str_t cluster_id;
-    int32_t controller_id;
-    sl_msg_describe_cluster_resp_describe_cluster_broker_t *brokers;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+, default null */
+    int8_t endpoint_type;     /* v1+, default 1 */
+    sl_str_t cluster_id;      /* v0+ */
+    int32_t controller_id;    /* v0+, default -1 */
+    sl_msg_describe_cluster_resp_describe_cluster_broker_t *brokers; /* v0+ */
     int32_t brokers_count;
-    int32_t cluster_authorized_operations;
+    int32_t cluster_authorized_operations; /* v0+, default -2147483648 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_cluster_resp_t;
 

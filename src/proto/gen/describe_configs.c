@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_configs_req_describe_configs_resource_init(
-    sl_msg_describe_configs_req_describe_configs_resource_t *m);
 static void sl_msg_describe_configs_req_describe_configs_resource_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_configs_req_describe_configs_resource_t *m);
@@ -119,6 +117,9 @@ sl_msg_describe_configs_req_describe_configs_resource_random_fill(
     sl_rand_string(a, seed, false, &m->resource_name);
     m->configuration_keys =
         sl_rand_parr(a, seed, true, SL_PT_STRING, &m->configuration_keys_count);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -269,14 +270,11 @@ sl_msg_describe_configs_req_random_fill(sl_msg_describe_configs_req_t *m,
     if (v >= 3) {
         m->include_documentation = (sl_rand_u64(seed) & 1) != 0;
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_configs_resp_describe_configs_synonym_init(
-    sl_msg_describe_configs_resp_describe_configs_synonym_t *m);
-static void sl_msg_describe_configs_resp_describe_configs_resource_result_init(
-    sl_msg_describe_configs_resp_describe_configs_resource_result_t *m);
-static void sl_msg_describe_configs_resp_describe_configs_result_init(
-    sl_msg_describe_configs_resp_describe_configs_result_t *m);
 static void sl_msg_describe_configs_resp_describe_configs_synonym_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_configs_resp_describe_configs_synonym_t *m);
@@ -447,6 +445,9 @@ sl_msg_describe_configs_resp_describe_configs_synonym_random_fill(
     }
     if (v >= 1) {
         m->source = (int8_t)sl_rand_int(seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -668,6 +669,9 @@ sl_msg_describe_configs_resp_describe_configs_resource_result_random_fill(
     if (v >= 3) {
         sl_rand_string(a, seed, true, &m->documentation);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -807,6 +811,9 @@ sl_msg_describe_configs_resp_describe_configs_result_random_fill(
         sl_msg_describe_configs_resp_describe_configs_resource_result_random_fill(
             &m->configs[i], v, a, seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -929,5 +936,8 @@ sl_msg_describe_configs_resp_random_fill(sl_msg_describe_configs_resp_t *m,
             &m->results[i]);
         sl_msg_describe_configs_resp_describe_configs_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,19 +13,24 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_configs_req_describe_configs_resource_s {
-    int8_t resource_type;
-    sl_str_t resource_name;
-    sl_str_t *configuration_keys;
+    int8_t resource_type;         /* v0+ */
+    sl_str_t resource_name;       /* v0+ */
+    sl_str_t *configuration_keys; /* v0+, nullable v0+ */
     int32_t configuration_keys_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_req_describe_configs_resource_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_configs_req_describe_configs_resource_init(
+    sl_msg_describe_configs_req_describe_configs_resource_t *m);
+
 typedef struct sl_msg_describe_configs_req_s {
-    sl_msg_describe_configs_req_describe_configs_resource_t *resources;
+    sl_msg_describe_configs_req_describe_configs_resource_t
+        *resources; /* v0+ */
     int32_t resources_count;
-    bool include_synonyms;
-    bool include_documentation;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    bool include_synonyms;      /* v1+, default false */
+    bool include_documentation; /* v3+, default false */
+    sl_tags_t unknown_tags;     /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_req_t;
 
 /* DescribeConfigsRequest, versions 0-4, flexible from v4. */
@@ -46,39 +51,52 @@ void sl_msg_describe_configs_req_random_fill(sl_msg_describe_configs_req_t *m,
                                              uint64_t *seed);
 
 typedef struct sl_msg_describe_configs_resp_describe_configs_synonym_s {
-    sl_str_t name;
-    sl_str_t value;
-    int8_t source;
+    sl_str_t name;          /* v1+ */
+    sl_str_t value;         /* v1+, nullable v0+ */
+    int8_t source;          /* v1+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_resp_describe_configs_synonym_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_configs_resp_describe_configs_synonym_init(
+    sl_msg_describe_configs_resp_describe_configs_synonym_t *m);
+
 typedef struct sl_msg_describe_configs_resp_describe_configs_resource_result_s {
-    sl_str_t name;
-    sl_str_t value;
-    bool read_only;
-    bool is_default;
-    int8_t config_source;
-    bool is_sensitive;
-    sl_msg_describe_configs_resp_describe_configs_synonym_t *synonyms;
+    sl_str_t name;        /* v0+ */
+    sl_str_t value;       /* v0+, nullable v0+ */
+    bool read_only;       /* v0+ */
+    bool is_default;      /* v0 */
+    int8_t config_source; /* v1+, default -1 */
+    bool is_sensitive;    /* v0+ */
+    sl_msg_describe_configs_resp_describe_configs_synonym_t *synonyms; /* v1+ */
     int32_t synonyms_count;
-    int8_t config_type;
-    sl_str_t documentation;
+    int8_t config_type;     /* v3+, default 0 */
+    sl_str_t documentation; /* v3+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_resp_describe_configs_resource_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_configs_resp_describe_configs_resource_result_init(
+    sl_msg_describe_configs_resp_describe_configs_resource_result_t *m);
+
 typedef struct sl_msg_describe_configs_resp_describe_configs_result_s {
-    int16_t error_code;
-    sl_str_t error_message;
-    int8_t resource_type;
-    sl_str_t resource_name;
-    sl_msg_describe_configs_resp_describe_configs_resource_result_t *configs;
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+ */
+    int8_t resource_type;   /* v0+ */
+    sl_str_t resource_name; /* v0+ */
+    sl_msg_describe_configs_resp_describe_configs_resource_result_t
+        *configs; /* v0+ */
     int32_t configs_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_resp_describe_configs_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_configs_resp_describe_configs_result_init(
+    sl_msg_describe_configs_resp_describe_configs_result_t *m);
+
 typedef struct sl_msg_describe_configs_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_describe_configs_resp_describe_configs_result_t *results;
+    int32_t throttle_time_ms;                                        /* v0+ */
+    sl_msg_describe_configs_resp_describe_configs_result_t *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_configs_resp_t;

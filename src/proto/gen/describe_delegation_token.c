@@ -6,9 +6,6 @@
 #include <string.h>
 
 static void
-sl_msg_describe_delegation_token_req_describe_delegation_token_owner_init(
-    sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t *m);
-static void
 sl_msg_describe_delegation_token_req_describe_delegation_token_owner_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t *m);
@@ -123,6 +120,9 @@ sl_msg_describe_delegation_token_req_describe_delegation_token_owner_random_fill
 {
     sl_rand_string(a, seed, false, &m->principal_type);
     sl_rand_string(a, seed, false, &m->principal_name);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -242,15 +242,11 @@ sl_msg_describe_delegation_token_req_random_fill(
         sl_msg_describe_delegation_token_req_describe_delegation_token_owner_random_fill(
             &m->owners[i], v, a, seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_init(
-    sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_t
-        *m);
-static void
-sl_msg_describe_delegation_token_resp_described_delegation_token_init(
-    sl_msg_describe_delegation_token_resp_described_delegation_token_t *m);
 static void
 sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -392,6 +388,9 @@ sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_random_
 {
     sl_rand_string(a, seed, false, &m->principal_type);
     sl_rand_string(a, seed, false, &m->principal_name);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -590,6 +589,9 @@ sl_msg_describe_delegation_token_resp_described_delegation_token_random_fill(
         sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_random_fill(
             &m->renewers[i], v, a, seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -723,4 +725,7 @@ sl_msg_describe_delegation_token_resp_random_fill(
             &m->tokens[i], v, a, seed);
     }
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

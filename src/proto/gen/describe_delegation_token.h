@@ -15,14 +15,18 @@
 
 typedef struct
     sl_msg_describe_delegation_token_req_describe_delegation_token_owner_s {
-    sl_str_t principal_type;
-    sl_str_t principal_name;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t principal_type; /* v0+ */
+    sl_str_t principal_name; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_delegation_token_req_describe_delegation_token_owner_init(
+    sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t *m);
 
 typedef struct sl_msg_describe_delegation_token_req_s {
     sl_msg_describe_delegation_token_req_describe_delegation_token_owner_t
-        *owners;
+        *owners; /* v0+, nullable v0+ */
     int32_t owners_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_delegation_token_req_t;
@@ -46,34 +50,45 @@ void sl_msg_describe_delegation_token_req_random_fill(
 
 typedef struct
     sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_s {
-    sl_str_t principal_type;
-    sl_str_t principal_name;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t principal_type; /* v0+ */
+    sl_str_t principal_name; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_init(
+    sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_t
+        *m);
 
 typedef struct
     sl_msg_describe_delegation_token_resp_described_delegation_token_s {
-    sl_str_t principal_type;
-    sl_str_t principal_name;
-    sl_str_t token_requester_principal_type;
-    sl_str_t token_requester_principal_name;
-    int64_t issue_timestamp;
-    int64_t expiry_timestamp;
-    int64_t max_timestamp;
-    sl_str_t token_id;
-    sl_bytes_t hmac;
+    sl_str_t principal_type;                 /* v0+ */
+    sl_str_t principal_name;                 /* v0+ */
+    sl_str_t token_requester_principal_type; /* v3+ */
+    sl_str_t token_requester_principal_name; /* v3+ */
+    int64_t issue_timestamp;                 /* v0+ */
+    int64_t expiry_timestamp;                /* v0+ */
+    int64_t max_timestamp;                   /* v0+ */
+    sl_str_t token_id;                       /* v0+ */
+    sl_bytes_t hmac;                         /* v0+ */
     sl_msg_describe_delegation_token_resp_described_delegation_token_renewer_t
-        *renewers;
+        *renewers; /* v0+ */
     int32_t renewers_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_delegation_token_resp_described_delegation_token_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_delegation_token_resp_described_delegation_token_init(
+    sl_msg_describe_delegation_token_resp_described_delegation_token_t *m);
+
 typedef struct sl_msg_describe_delegation_token_resp_s {
-    int16_t error_code;
-    sl_msg_describe_delegation_token_resp_described_delegation_token_t *tokens;
+    int16_t error_code; /* v0+ */
+    sl_msg_describe_delegation_token_resp_described_delegation_token_t
+        *tokens; /* v0+ */
     int32_t tokens_count;
-    int32_t throttle_time_ms;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_describe_delegation_token_resp_t;
 
 /* DescribeDelegationTokenResponse, versions 0-3, flexible from v2. */

@@ -103,12 +103,11 @@ sl_msg_describe_groups_req_random_fill(sl_msg_describe_groups_req_t *m,
     if (v >= 3) {
         m->include_authorized_operations = (sl_rand_u64(seed) & 1) != 0;
     }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_groups_resp_described_group_member_init(
-    sl_msg_describe_groups_resp_described_group_member_t *m);
-static void sl_msg_describe_groups_resp_described_group_init(
-    sl_msg_describe_groups_resp_described_group_t *m);
 static void sl_msg_describe_groups_resp_described_group_member_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_groups_resp_described_group_member_t *m);
@@ -154,7 +153,7 @@ sl_msg_describe_groups_resp_described_group_member_decode(
     bool flex = v >= 5;
     sl_rd_string(rd, flex, false, &m->member_id);
     if (v >= 4) {
-        sl_rd_string(rd, flex, (v >= 4), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     sl_rd_string(rd, flex, false, &m->client_id);
     sl_rd_string(rd, flex, false, &m->client_host);
@@ -180,7 +179,7 @@ sl_msg_describe_groups_resp_described_group_member_size(
     bool flex = v >= 5;
     sz += sl_size_string(flex, false, m->member_id);
     if (v >= 4) {
-        sz += sl_size_string(flex, (v >= 4), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     sz += sl_size_string(flex, false, m->client_id);
     sz += sl_size_string(flex, false, m->client_host);
@@ -202,7 +201,7 @@ sl_msg_describe_groups_resp_described_group_member_encode(
     bool flex = v >= 5;
     sl_wr_string(wr, flex, false, m->member_id);
     if (v >= 4) {
-        sl_wr_string(wr, flex, (v >= 4), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     sl_wr_string(wr, flex, false, m->client_id);
     sl_wr_string(wr, flex, false, m->client_host);
@@ -254,12 +253,15 @@ sl_msg_describe_groups_resp_described_group_member_random_fill(
 {
     sl_rand_string(a, seed, false, &m->member_id);
     if (v >= 4) {
-        sl_rand_string(a, seed, (v >= 4), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     sl_rand_string(a, seed, false, &m->client_id);
     sl_rand_string(a, seed, false, &m->client_host);
     sl_rand_bytes(a, seed, false, &m->member_metadata);
     sl_rand_bytes(a, seed, false, &m->member_assignment);
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -422,6 +424,9 @@ sl_msg_describe_groups_resp_described_group_random_fill(
     if (v >= 3) {
         m->authorized_operations = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -552,5 +557,8 @@ sl_msg_describe_groups_resp_random_fill(sl_msg_describe_groups_resp_t *m,
         sl_msg_describe_groups_resp_described_group_init(&m->groups[i]);
         sl_msg_describe_groups_resp_described_group_random_fill(&m->groups[i],
                                                                 v, a, seed);
+    }
+    if (v >= 5) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

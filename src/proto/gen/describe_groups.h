@@ -13,9 +13,9 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_groups_req_s {
-    sl_str_t *groups;
+    sl_str_t *groups; /* v0+ */
     int32_t groups_count;
-    bool include_authorized_operations;
+    bool include_authorized_operations; /* v3+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_groups_req_t;
 
@@ -37,30 +37,38 @@ void sl_msg_describe_groups_req_random_fill(sl_msg_describe_groups_req_t *m,
                                             uint64_t *seed);
 
 typedef struct sl_msg_describe_groups_resp_described_group_member_s {
-    sl_str_t member_id;
-    sl_str_t group_instance_id;
-    sl_str_t client_id;
-    sl_str_t client_host;
-    sl_bytes_t member_metadata;
-    sl_bytes_t member_assignment;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t member_id;           /* v0+ */
+    sl_str_t group_instance_id;   /* v4+, nullable v4+, default null */
+    sl_str_t client_id;           /* v0+ */
+    sl_str_t client_host;         /* v0+ */
+    sl_bytes_t member_metadata;   /* v0+ */
+    sl_bytes_t member_assignment; /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_describe_groups_resp_described_group_member_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_groups_resp_described_group_member_init(
+    sl_msg_describe_groups_resp_described_group_member_t *m);
+
 typedef struct sl_msg_describe_groups_resp_described_group_s {
-    int16_t error_code;
-    sl_str_t group_id;
-    sl_str_t group_state;
-    sl_str_t protocol_type;
-    sl_str_t protocol_data;
-    sl_msg_describe_groups_resp_described_group_member_t *members;
+    int16_t error_code;                                            /* v0+ */
+    sl_str_t group_id;                                             /* v0+ */
+    sl_str_t group_state;                                          /* v0+ */
+    sl_str_t protocol_type;                                        /* v0+ */
+    sl_str_t protocol_data;                                        /* v0+ */
+    sl_msg_describe_groups_resp_described_group_member_t *members; /* v0+ */
     int32_t members_count;
-    int32_t authorized_operations;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t authorized_operations; /* v3+, default -2147483648 */
+    sl_tags_t unknown_tags;        /* unknown tagged fields, in read order */
 } sl_msg_describe_groups_resp_described_group_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_groups_resp_described_group_init(
+    sl_msg_describe_groups_resp_described_group_t *m);
+
 typedef struct sl_msg_describe_groups_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_describe_groups_resp_described_group_t *groups;
+    int32_t throttle_time_ms;                              /* v1+ */
+    sl_msg_describe_groups_resp_described_group_t *groups; /* v0+ */
     int32_t groups_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_groups_resp_t;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_log_dirs_req_describable_log_dir_topic_init(
-    sl_msg_describe_log_dirs_req_describable_log_dir_topic_t *m);
 static void sl_msg_describe_log_dirs_req_describable_log_dir_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_log_dirs_req_describable_log_dir_topic_t *m);
@@ -112,6 +110,9 @@ sl_msg_describe_log_dirs_req_describable_log_dir_topic_random_fill(
     sl_rand_string(a, seed, false, &m->topic);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -228,14 +229,11 @@ sl_msg_describe_log_dirs_req_random_fill(sl_msg_describe_log_dirs_req_t *m,
         sl_msg_describe_log_dirs_req_describable_log_dir_topic_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_init(
-    sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t *m);
-static void sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_init(
-    sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_t *m);
-static void sl_msg_describe_log_dirs_resp_describe_log_dirs_result_init(
-    sl_msg_describe_log_dirs_resp_describe_log_dirs_result_t *m);
 static void sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t *m);
@@ -385,6 +383,9 @@ sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_random_fill(
     m->partition_size = (int64_t)sl_rand_int(seed);
     m->offset_lag = (int64_t)sl_rand_int(seed);
     m->is_future_key = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -501,6 +502,9 @@ sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_random_fill(
             &m->partitions[i]);
         sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -664,6 +668,9 @@ sl_msg_describe_log_dirs_resp_describe_log_dirs_result_random_fill(
     if (v >= 4) {
         m->usable_bytes = (int64_t)sl_rand_int(seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -803,5 +810,8 @@ sl_msg_describe_log_dirs_resp_random_fill(sl_msg_describe_log_dirs_resp_t *m,
             &m->results[i]);
         sl_msg_describe_log_dirs_resp_describe_log_dirs_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,14 +13,19 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_log_dirs_req_describable_log_dir_topic_s {
-    sl_str_t topic;
-    int32_t *partitions;
+    sl_str_t topic;      /* v0+ */
+    int32_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_req_describable_log_dir_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_log_dirs_req_describable_log_dir_topic_init(
+    sl_msg_describe_log_dirs_req_describable_log_dir_topic_t *m);
+
 typedef struct sl_msg_describe_log_dirs_req_s {
-    sl_msg_describe_log_dirs_req_describable_log_dir_topic_t *topics;
+    sl_msg_describe_log_dirs_req_describable_log_dir_topic_t
+        *topics; /* v0+, nullable v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_req_t;
@@ -44,34 +49,47 @@ void sl_msg_describe_log_dirs_req_random_fill(sl_msg_describe_log_dirs_req_t *m,
                                               uint64_t *seed);
 
 typedef struct sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_s {
-    int32_t partition_index;
-    int64_t partition_size;
-    int64_t offset_lag;
-    bool is_future_key;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int64_t partition_size;  /* v0+ */
+    int64_t offset_lag;      /* v0+ */
+    bool is_future_key;      /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_init(
+    sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t *m);
+
 typedef struct sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_s {
-    sl_str_t name;
-    sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t *partitions;
+    sl_str_t name; /* v0+ */
+    sl_msg_describe_log_dirs_resp_describe_log_dirs_partition_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_init(
+    sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_t *m);
+
 typedef struct sl_msg_describe_log_dirs_resp_describe_log_dirs_result_s {
-    int16_t error_code;
-    sl_str_t log_dir;
-    sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_t *topics;
+    int16_t error_code;                                              /* v0+ */
+    sl_str_t log_dir;                                                /* v0+ */
+    sl_msg_describe_log_dirs_resp_describe_log_dirs_topic_t *topics; /* v0+ */
     int32_t topics_count;
-    int64_t total_bytes;
-    int64_t usable_bytes;
+    int64_t total_bytes;    /* v4+, default -1 */
+    int64_t usable_bytes;   /* v4+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_resp_describe_log_dirs_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_log_dirs_resp_describe_log_dirs_result_init(
+    sl_msg_describe_log_dirs_resp_describe_log_dirs_result_t *m);
+
 typedef struct sl_msg_describe_log_dirs_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_msg_describe_log_dirs_resp_describe_log_dirs_result_t *results;
+    int32_t throttle_time_ms;                                          /* v0+ */
+    int16_t error_code;                                                /* v3+ */
+    sl_msg_describe_log_dirs_resp_describe_log_dirs_result_t *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_log_dirs_resp_t;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_producers_req_topic_request_init(
-    sl_msg_describe_producers_req_topic_request_t *m);
 static void sl_msg_describe_producers_req_topic_request_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_producers_req_topic_request_t *m);
@@ -109,6 +107,9 @@ sl_msg_describe_producers_req_topic_request_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->partition_indexes =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partition_indexes_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -223,14 +224,11 @@ sl_msg_describe_producers_req_random_fill(sl_msg_describe_producers_req_t *m,
         sl_msg_describe_producers_req_topic_request_random_fill(&m->topics[i],
                                                                 v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_producers_resp_producer_state_init(
-    sl_msg_describe_producers_resp_producer_state_t *m);
-static void sl_msg_describe_producers_resp_partition_response_init(
-    sl_msg_describe_producers_resp_partition_response_t *m);
-static void sl_msg_describe_producers_resp_topic_response_init(
-    sl_msg_describe_producers_resp_topic_response_t *m);
 static void sl_msg_describe_producers_resp_producer_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_producers_resp_producer_state_t *m);
@@ -388,6 +386,9 @@ sl_msg_describe_producers_resp_producer_state_random_fill(
     m->last_timestamp = (int64_t)sl_rand_int(seed);
     m->coordinator_epoch = (int32_t)sl_rand_int(seed);
     m->current_txn_start_offset = (int64_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -524,6 +525,9 @@ sl_msg_describe_producers_resp_partition_response_random_fill(
         sl_msg_describe_producers_resp_producer_state_random_fill(
             &m->active_producers[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -640,6 +644,9 @@ sl_msg_describe_producers_resp_topic_response_random_fill(
             &m->partitions[i]);
         sl_msg_describe_producers_resp_partition_response_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -761,5 +768,8 @@ sl_msg_describe_producers_resp_random_fill(sl_msg_describe_producers_resp_t *m,
         sl_msg_describe_producers_resp_topic_response_init(&m->topics[i]);
         sl_msg_describe_producers_resp_topic_response_random_fill(&m->topics[i],
                                                                   v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

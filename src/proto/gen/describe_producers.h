@@ -13,14 +13,18 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_producers_req_topic_request_s {
-    sl_str_t name;
-    int32_t *partition_indexes;
+    sl_str_t name;              /* v0+ */
+    int32_t *partition_indexes; /* v0+ */
     int32_t partition_indexes_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_req_topic_request_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_producers_req_topic_request_init(
+    sl_msg_describe_producers_req_topic_request_t *m);
+
 typedef struct sl_msg_describe_producers_req_s {
-    sl_msg_describe_producers_req_topic_request_t *topics;
+    sl_msg_describe_producers_req_topic_request_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_req_t;
@@ -45,34 +49,46 @@ sl_msg_describe_producers_req_random_fill(sl_msg_describe_producers_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_describe_producers_resp_producer_state_s {
-    int64_t producer_id;
-    int32_t producer_epoch;
-    int32_t last_sequence;
-    int64_t last_timestamp;
-    int32_t coordinator_epoch;
-    int64_t current_txn_start_offset;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int64_t producer_id;              /* v0+ */
+    int32_t producer_epoch;           /* v0+ */
+    int32_t last_sequence;            /* v0+, default -1 */
+    int64_t last_timestamp;           /* v0+, default -1 */
+    int32_t coordinator_epoch;        /* v0+ */
+    int64_t current_txn_start_offset; /* v0+, default -1 */
+    sl_tags_t unknown_tags;           /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_resp_producer_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_producers_resp_producer_state_init(
+    sl_msg_describe_producers_resp_producer_state_t *m);
+
 typedef struct sl_msg_describe_producers_resp_partition_response_s {
-    int32_t partition_index;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_msg_describe_producers_resp_producer_state_t *active_producers;
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_str_t error_message;  /* v0+, nullable v0+, default null */
+    sl_msg_describe_producers_resp_producer_state_t *active_producers; /* v0+ */
     int32_t active_producers_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_resp_partition_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_producers_resp_partition_response_init(
+    sl_msg_describe_producers_resp_partition_response_t *m);
+
 typedef struct sl_msg_describe_producers_resp_topic_response_s {
-    sl_str_t name;
-    sl_msg_describe_producers_resp_partition_response_t *partitions;
+    sl_str_t name;                                                   /* v0+ */
+    sl_msg_describe_producers_resp_partition_response_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_resp_topic_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_producers_resp_topic_response_init(
+    sl_msg_describe_producers_resp_topic_response_t *m);
+
 typedef struct sl_msg_describe_producers_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_describe_producers_resp_topic_response_t *topics;
+    int32_t throttle_time_ms;                                /* v0+ */
+    sl_msg_describe_producers_resp_topic_response_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_producers_resp_t;

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_quorum_req_partition_data_init(
-    sl_msg_describe_quorum_req_partition_data_t *m);
-static void sl_msg_describe_quorum_req_topic_data_init(
-    sl_msg_describe_quorum_req_topic_data_t *m);
 static void sl_msg_describe_quorum_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_quorum_req_partition_data_t *m);
@@ -112,6 +108,9 @@ sl_msg_describe_quorum_req_partition_data_random_fill(
     uint64_t *seed)
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -226,6 +225,9 @@ sl_msg_describe_quorum_req_topic_data_random_fill(
         sl_msg_describe_quorum_req_partition_data_random_fill(&m->partitions[i],
                                                               v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -336,18 +338,11 @@ sl_msg_describe_quorum_req_random_fill(sl_msg_describe_quorum_req_t *m,
         sl_msg_describe_quorum_req_topic_data_random_fill(&m->topics[i], v, a,
                                                           seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_quorum_resp_replica_state_init(
-    sl_msg_describe_quorum_resp_replica_state_t *m);
-static void sl_msg_describe_quorum_resp_partition_data_init(
-    sl_msg_describe_quorum_resp_partition_data_t *m);
-static void sl_msg_describe_quorum_resp_topic_data_init(
-    sl_msg_describe_quorum_resp_topic_data_t *m);
-static void sl_msg_describe_quorum_resp_listener_init(
-    sl_msg_describe_quorum_resp_listener_t *m);
-static void
-sl_msg_describe_quorum_resp_node_init(sl_msg_describe_quorum_resp_node_t *m);
 static void sl_msg_describe_quorum_resp_replica_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_quorum_resp_replica_state_t *m);
@@ -553,6 +548,9 @@ sl_msg_describe_quorum_resp_replica_state_random_fill(
     if (v >= 1) {
         m->last_caught_up_timestamp = (int64_t)sl_rand_int(seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -571,7 +569,7 @@ sl_msg_describe_quorum_resp_partition_data_decode(
     sl_rd_i32(rd, &m->partition_index);
     sl_rd_i16(rd, &m->error_code);
     if (v >= 2) {
-        sl_rd_string(rd, flex, (v >= 2), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     sl_rd_i32(rd, &m->leader_id);
     sl_rd_i32(rd, &m->leader_epoch);
@@ -621,7 +619,7 @@ sl_msg_describe_quorum_resp_partition_data_size(
     sz += 4;
     sz += 2;
     if (v >= 2) {
-        sz += sl_size_string(flex, (v >= 2), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     sz += 4;
     sz += 4;
@@ -653,7 +651,7 @@ sl_msg_describe_quorum_resp_partition_data_encode(
     sl_wr_i32(wr, m->partition_index);
     sl_wr_i16(wr, m->error_code);
     if (v >= 2) {
-        sl_wr_string(wr, flex, (v >= 2), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     sl_wr_i32(wr, m->leader_id);
     sl_wr_i32(wr, m->leader_epoch);
@@ -733,7 +731,7 @@ sl_msg_describe_quorum_resp_partition_data_random_fill(
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     if (v >= 2) {
-        sl_rand_string(a, seed, (v >= 2), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
@@ -751,6 +749,9 @@ sl_msg_describe_quorum_resp_partition_data_random_fill(
         sl_msg_describe_quorum_resp_replica_state_init(&m->observers[i]);
         sl_msg_describe_quorum_resp_replica_state_random_fill(&m->observers[i],
                                                               v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -865,6 +866,9 @@ sl_msg_describe_quorum_resp_topic_data_random_fill(
         sl_msg_describe_quorum_resp_partition_data_init(&m->partitions[i]);
         sl_msg_describe_quorum_resp_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -986,6 +990,9 @@ sl_msg_describe_quorum_resp_listener_random_fill(
     }
     if (v >= 2) {
         m->port = (uint16_t)sl_rand_int(seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1120,6 +1127,9 @@ sl_msg_describe_quorum_resp_node_random_fill(
                                                              v, a, seed);
         }
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1139,7 +1149,7 @@ sl_msg_describe_quorum_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     bool flex = true;
     sl_rd_i16(rd, &m->error_code);
     if (v >= 2) {
-        sl_rd_string(rd, flex, (v >= 2), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     {
         int32_t i, n = sl_rd_array_len(rd, flex, false);
@@ -1185,7 +1195,7 @@ sl_msg_describe_quorum_resp_size(const sl_msg_describe_quorum_resp_t *m,
     bool flex = true;
     sz += 2;
     if (v >= 2) {
-        sz += sl_size_string(flex, (v >= 2), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     sz += sl_size_array_len(flex, false, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
@@ -1215,7 +1225,7 @@ sl_msg_describe_quorum_resp_encode(sl_wr_t *wr, int16_t v,
     bool flex = true;
     sl_wr_i16(wr, m->error_code);
     if (v >= 2) {
-        sl_wr_string(wr, flex, (v >= 2), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     sl_wr_array_len(wr, flex, false, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
@@ -1282,7 +1292,7 @@ sl_msg_describe_quorum_resp_random_fill(sl_msg_describe_quorum_resp_t *m,
 {
     m->error_code = (int16_t)sl_rand_int(seed);
     if (v >= 2) {
-        sl_rand_string(a, seed, (v >= 2), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
     m->topics =
         sl_rand_array(a, seed, false, sizeof(*m->topics), &m->topics_count);
@@ -1299,5 +1309,8 @@ sl_msg_describe_quorum_resp_random_fill(sl_msg_describe_quorum_resp_t *m,
             sl_msg_describe_quorum_resp_node_random_fill(&m->nodes[i], v, a,
                                                          seed);
         }
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

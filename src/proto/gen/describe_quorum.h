@@ -13,19 +13,27 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_quorum_req_partition_data_s {
-    int32_t partition_index;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_req_partition_data_init(
+    sl_msg_describe_quorum_req_partition_data_t *m);
+
 typedef struct sl_msg_describe_quorum_req_topic_data_s {
-    sl_str_t topic_name;
-    sl_msg_describe_quorum_req_partition_data_t *partitions;
+    sl_str_t topic_name;                                     /* v0+ */
+    sl_msg_describe_quorum_req_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_req_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_req_topic_data_init(
+    sl_msg_describe_quorum_req_topic_data_t *m);
+
 typedef struct sl_msg_describe_quorum_req_s {
-    sl_msg_describe_quorum_req_topic_data_t *topics;
+    sl_msg_describe_quorum_req_topic_data_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_req_t;
@@ -48,55 +56,75 @@ void sl_msg_describe_quorum_req_random_fill(sl_msg_describe_quorum_req_t *m,
                                             uint64_t *seed);
 
 typedef struct sl_msg_describe_quorum_resp_replica_state_s {
-    int32_t replica_id;
-    sl_uuid_t replica_directory_id;
-    int64_t log_end_offset;
-    int64_t last_fetch_timestamp;
-    int64_t last_caught_up_timestamp;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t replica_id;               /* v0+ */
+    sl_uuid_t replica_directory_id;   /* v2+ */
+    int64_t log_end_offset;           /* v0+ */
+    int64_t last_fetch_timestamp;     /* v1+, default -1 */
+    int64_t last_caught_up_timestamp; /* v1+, default -1 */
+    sl_tags_t unknown_tags;           /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_replica_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_resp_replica_state_init(
+    sl_msg_describe_quorum_resp_replica_state_t *m);
+
 typedef struct sl_msg_describe_quorum_resp_partition_data_s {
-    int32_t partition_index;
-    int16_t error_code;
-    sl_str_t error_message;
-    int32_t leader_id;
-    int32_t leader_epoch;
-    int64_t high_watermark;
-    sl_msg_describe_quorum_resp_replica_state_t *current_voters;
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_str_t error_message;  /* v2+, nullable v2+ */
+    int32_t leader_id;       /* v0+ */
+    int32_t leader_epoch;    /* v0+ */
+    int64_t high_watermark;  /* v0+ */
+    sl_msg_describe_quorum_resp_replica_state_t *current_voters; /* v0+ */
     int32_t current_voters_count;
-    sl_msg_describe_quorum_resp_replica_state_t *observers;
+    sl_msg_describe_quorum_resp_replica_state_t *observers; /* v0+ */
     int32_t observers_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_resp_partition_data_init(
+    sl_msg_describe_quorum_resp_partition_data_t *m);
+
 typedef struct sl_msg_describe_quorum_resp_topic_data_s {
-    sl_str_t topic_name;
-    sl_msg_describe_quorum_resp_partition_data_t *partitions;
+    sl_str_t topic_name;                                      /* v0+ */
+    sl_msg_describe_quorum_resp_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_resp_topic_data_init(
+    sl_msg_describe_quorum_resp_topic_data_t *m);
+
 typedef struct sl_msg_describe_quorum_resp_listener_s {
-    sl_str_t name;
-    sl_str_t host;
-    uint16_t port;
+    sl_str_t name;          /* v2+ */
+    sl_str_t host;          /* v2+ */
+    uint16_t port;          /* v2+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_listener_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_quorum_resp_listener_init(
+    sl_msg_describe_quorum_resp_listener_t *m);
+
 typedef struct sl_msg_describe_quorum_resp_node_s {
-    int32_t node_id;
-    sl_msg_describe_quorum_resp_listener_t *listeners;
+    int32_t node_id;                                   /* v2+ */
+    sl_msg_describe_quorum_resp_listener_t *listeners; /* v2+ */
     int32_t listeners_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_node_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_quorum_resp_node_init(sl_msg_describe_quorum_resp_node_t *m);
+
 typedef struct sl_msg_describe_quorum_resp_s {
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_msg_describe_quorum_resp_topic_data_t *topics;
+    int16_t error_code;                               /* v0+ */
+    sl_str_t error_message;                           /* v2+, nullable v2+ */
+    sl_msg_describe_quorum_resp_topic_data_t *topics; /* v0+ */
     int32_t topics_count;
-    sl_msg_describe_quorum_resp_node_t *nodes;
+    sl_msg_describe_quorum_resp_node_t *nodes; /* v2+ */
     int32_t nodes_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_quorum_resp_t;

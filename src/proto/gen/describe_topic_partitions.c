@@ -5,10 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_topic_partitions_req_topic_request_init(
-    sl_msg_describe_topic_partitions_req_topic_request_t *m);
-static void sl_msg_describe_topic_partitions_req_cursor_init(
-    sl_msg_describe_topic_partitions_req_cursor_t *m);
 static void sl_msg_describe_topic_partitions_req_topic_request_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_topic_partitions_req_topic_request_t *m);
@@ -114,6 +110,9 @@ sl_msg_describe_topic_partitions_req_topic_request_random_fill(
     sl_arena_t *a, uint64_t *seed)
 {
     sl_rand_string(a, seed, false, &m->name);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -199,6 +198,9 @@ sl_msg_describe_topic_partitions_req_cursor_random_fill(
 {
     sl_rand_string(a, seed, false, &m->topic_name);
     m->partition_index = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -352,18 +354,11 @@ sl_msg_describe_topic_partitions_req_random_fill(
         sl_msg_describe_topic_partitions_req_cursor_random_fill(&m->cursor, v,
                                                                 a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_init(
-    sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_t
-        *m);
-static void
-sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_init(
-    sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_t
-        *m);
-static void sl_msg_describe_topic_partitions_resp_cursor_init(
-    sl_msg_describe_topic_partitions_resp_cursor_t *m);
 static void
 sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -602,6 +597,9 @@ sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partiti
         sl_rand_parr(a, seed, true, SL_PT_I32, &m->last_known_elr_count);
     m->offline_replicas =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->offline_replicas_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -758,6 +756,9 @@ sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_r
             &m->partitions[i], v, a, seed);
     }
     m->topic_authorized_operations = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -843,6 +844,9 @@ sl_msg_describe_topic_partitions_resp_cursor_random_fill(
 {
     sl_rand_string(a, seed, false, &m->topic_name);
     m->partition_index = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -999,5 +1003,8 @@ sl_msg_describe_topic_partitions_resp_random_fill(
     if (m->next_cursor_present) {
         sl_msg_describe_topic_partitions_resp_cursor_random_fill(
             &m->next_cursor, v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

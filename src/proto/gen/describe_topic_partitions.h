@@ -14,21 +14,30 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_topic_partitions_req_topic_request_s {
-    sl_str_t name;
+    sl_str_t name;          /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_req_topic_request_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_topic_partitions_req_topic_request_init(
+    sl_msg_describe_topic_partitions_req_topic_request_t *m);
+
 typedef struct sl_msg_describe_topic_partitions_req_cursor_s {
-    sl_str_t topic_name;
-    int32_t partition_index;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t topic_name;     /* v0+ */
+    int32_t partition_index; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_req_cursor_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_topic_partitions_req_cursor_init(
+    sl_msg_describe_topic_partitions_req_cursor_t *m);
+
 typedef struct sl_msg_describe_topic_partitions_req_s {
-    sl_msg_describe_topic_partitions_req_topic_request_t *topics;
+    sl_msg_describe_topic_partitions_req_topic_request_t *topics; /* v0+ */
     int32_t topics_count;
-    int32_t response_partition_limit;
-    sl_msg_describe_topic_partitions_req_cursor_t cursor;
+    int32_t response_partition_limit; /* v0+, default 2000 */
+    sl_msg_describe_topic_partitions_req_cursor_t
+        cursor; /* v0+, nullable v0+, default null */
     bool cursor_present;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_req_t;
@@ -52,48 +61,65 @@ void sl_msg_describe_topic_partitions_req_random_fill(
 
 typedef struct
     sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_s {
-    int16_t error_code;
-    int32_t partition_index;
-    int32_t leader_id;
-    int32_t leader_epoch;
-    int32_t *replica_nodes;
+    int16_t error_code;      /* v0+ */
+    int32_t partition_index; /* v0+ */
+    int32_t leader_id;       /* v0+ */
+    int32_t leader_epoch;    /* v0+, default -1 */
+    int32_t *replica_nodes;  /* v0+ */
     int32_t replica_nodes_count;
-    int32_t *isr_nodes;
+    int32_t *isr_nodes; /* v0+ */
     int32_t isr_nodes_count;
-    int32_t *eligible_leader_replicas;
+    int32_t *eligible_leader_replicas; /* v0+, nullable v0+, default null */
     int32_t eligible_leader_replicas_count;
-    int32_t *last_known_elr;
+    int32_t *last_known_elr; /* v0+, nullable v0+, default null */
     int32_t last_known_elr_count;
-    int32_t *offline_replicas;
+    int32_t *offline_replicas; /* v0+ */
     int32_t offline_replicas_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_init(
+    sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_t
+        *m);
+
 typedef struct
     sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_s {
-    int16_t error_code;
-    sl_str_t name;
-    sl_uuid_t topic_id;
-    bool is_internal;
+    int16_t error_code; /* v0+ */
+    sl_str_t name;      /* v0+, nullable v0+ */
+    sl_uuid_t topic_id; /* v0+ */
+    bool is_internal;   /* v0+, default false */
     sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_partition_t
-        *partitions;
+        *partitions; /* v0+ */
     int32_t partitions_count;
-    int32_t topic_authorized_operations;
+    int32_t topic_authorized_operations; /* v0+, default -2147483648 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_init(
+    sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_t
+        *m);
+
 typedef struct sl_msg_describe_topic_partitions_resp_cursor_s {
-    sl_str_t topic_name;
-    int32_t partition_index;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t topic_name;     /* v0+ */
+    int32_t partition_index; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_resp_cursor_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_topic_partitions_resp_cursor_init(
+    sl_msg_describe_topic_partitions_resp_cursor_t *m);
+
 typedef struct sl_msg_describe_topic_partitions_resp_s {
-    int32_t throttle_time_ms;
+    int32_t throttle_time_ms; /* v0+ */
     sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_t
-        *topics;
+        *topics; /* v0+ */
     int32_t topics_count;
-    sl_msg_describe_topic_partitions_resp_cursor_t next_cursor;
+    sl_msg_describe_topic_partitions_resp_cursor_t
+        next_cursor; /* v0+, nullable v0+, default null */
     bool next_cursor_present;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_topic_partitions_resp_t;

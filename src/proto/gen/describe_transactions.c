@@ -92,12 +92,11 @@ sl_msg_describe_transactions_req_random_fill(
 {
     m->transactional_ids =
         sl_rand_parr(a, seed, false, SL_PT_STRING, &m->transactional_ids_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_transactions_resp_topic_data_init(
-    sl_msg_describe_transactions_resp_topic_data_t *m);
-static void sl_msg_describe_transactions_resp_transaction_state_init(
-    sl_msg_describe_transactions_resp_transaction_state_t *m);
 static void sl_msg_describe_transactions_resp_topic_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_transactions_resp_topic_data_t *m);
@@ -214,6 +213,9 @@ sl_msg_describe_transactions_resp_topic_data_random_fill(
     sl_rand_string(a, seed, false, &m->topic);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -371,6 +373,9 @@ sl_msg_describe_transactions_resp_transaction_state_random_fill(
         sl_msg_describe_transactions_resp_topic_data_random_fill(&m->topics[i],
                                                                  v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -497,5 +502,8 @@ sl_msg_describe_transactions_resp_random_fill(
             &m->transaction_states[i]);
         sl_msg_describe_transactions_resp_transaction_state_random_fill(
             &m->transaction_states[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

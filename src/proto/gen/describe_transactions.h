@@ -13,7 +13,7 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_transactions_req_s {
-    sl_str_t *transactional_ids;
+    sl_str_t *transactional_ids; /* v0+ */
     int32_t transactional_ids_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_transactions_req_t;
@@ -37,28 +37,37 @@ void sl_msg_describe_transactions_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_describe_transactions_resp_topic_data_s {
-    sl_str_t topic;
-    int32_t *partitions;
+    sl_str_t topic;      /* v0+ */
+    int32_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_transactions_resp_topic_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_transactions_resp_topic_data_init(
+    sl_msg_describe_transactions_resp_topic_data_t *m);
+
 typedef struct sl_msg_describe_transactions_resp_transaction_state_s {
-    int16_t error_code;
-    sl_str_t transactional_id;
-    sl_str_t transaction_state;
-    int32_t transaction_timeout_ms;
-    int64_t transaction_start_time_ms;
-    int64_t producer_id;
-    int16_t producer_epoch;
-    sl_msg_describe_transactions_resp_topic_data_t *topics;
+    int16_t error_code;                                     /* v0+ */
+    sl_str_t transactional_id;                              /* v0+ */
+    sl_str_t transaction_state;                             /* v0+ */
+    int32_t transaction_timeout_ms;                         /* v0+ */
+    int64_t transaction_start_time_ms;                      /* v0+ */
+    int64_t producer_id;                                    /* v0+ */
+    int16_t producer_epoch;                                 /* v0+ */
+    sl_msg_describe_transactions_resp_topic_data_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_transactions_resp_transaction_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_transactions_resp_transaction_state_init(
+    sl_msg_describe_transactions_resp_transaction_state_t *m);
+
 typedef struct sl_msg_describe_transactions_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_describe_transactions_resp_transaction_state_t *transaction_states;
+    int32_t throttle_time_ms; /* v0+ */
+    sl_msg_describe_transactions_resp_transaction_state_t
+        *transaction_states; /* v0+ */
     int32_t transaction_states_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_transactions_resp_t;

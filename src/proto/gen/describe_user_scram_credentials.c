@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_describe_user_scram_credentials_req_user_name_init(
-    sl_msg_describe_user_scram_credentials_req_user_name_t *m);
 static void sl_msg_describe_user_scram_credentials_req_user_name_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_user_scram_credentials_req_user_name_t *m);
@@ -98,6 +96,9 @@ sl_msg_describe_user_scram_credentials_req_user_name_random_fill(
     sl_arena_t *a, uint64_t *seed)
 {
     sl_rand_string(a, seed, false, &m->name);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -215,14 +216,11 @@ sl_msg_describe_user_scram_credentials_req_random_fill(
         sl_msg_describe_user_scram_credentials_req_user_name_random_fill(
             &m->users[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_describe_user_scram_credentials_resp_credential_info_init(
-    sl_msg_describe_user_scram_credentials_resp_credential_info_t *m);
-static void
-sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_init(
-    sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_t
-        *m);
 static void sl_msg_describe_user_scram_credentials_resp_credential_info_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_describe_user_scram_credentials_resp_credential_info_t *m);
@@ -353,6 +351,9 @@ sl_msg_describe_user_scram_credentials_resp_credential_info_random_fill(
 {
     m->mechanism = (int8_t)sl_rand_int(seed);
     m->iterations = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -497,6 +498,9 @@ sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_resu
         sl_msg_describe_user_scram_credentials_resp_credential_info_random_fill(
             &m->credential_infos[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -637,5 +641,8 @@ sl_msg_describe_user_scram_credentials_resp_random_fill(
             &m->results[i]);
         sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -14,12 +14,17 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_describe_user_scram_credentials_req_user_name_s {
-    sl_str_t name;
+    sl_str_t name;          /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_req_user_name_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_user_scram_credentials_req_user_name_init(
+    sl_msg_describe_user_scram_credentials_req_user_name_t *m);
+
 typedef struct sl_msg_describe_user_scram_credentials_req_s {
-    sl_msg_describe_user_scram_credentials_req_user_name_t *users;
+    sl_msg_describe_user_scram_credentials_req_user_name_t
+        *users; /* v0+, nullable v0+ */
     int32_t users_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_req_t;
@@ -43,28 +48,38 @@ void sl_msg_describe_user_scram_credentials_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_describe_user_scram_credentials_resp_credential_info_s {
-    int8_t mechanism;
-    int32_t iterations;
+    int8_t mechanism;       /* v0+ */
+    int32_t iterations;     /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_resp_credential_info_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_describe_user_scram_credentials_resp_credential_info_init(
+    sl_msg_describe_user_scram_credentials_resp_credential_info_t *m);
+
 typedef struct
     sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_s {
-    sl_str_t user;
-    int16_t error_code;
-    sl_str_t error_message;
+    sl_str_t user;          /* v0+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+ */
     sl_msg_describe_user_scram_credentials_resp_credential_info_t
-        *credential_infos;
+        *credential_infos; /* v0+ */
     int32_t credential_infos_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_t;
 
-typedef struct sl_msg_describe_user_scram_credentials_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_init(
     sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_t
-        *results;
+        *m);
+
+typedef struct sl_msg_describe_user_scram_credentials_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
+    sl_msg_describe_user_scram_credentials_resp_describe_user_scram_credentials_result_t
+        *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_describe_user_scram_credentials_resp_t;

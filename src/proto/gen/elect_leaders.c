@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_elect_leaders_req_topic_partitions_init(
-    sl_msg_elect_leaders_req_topic_partitions_t *m);
 static void sl_msg_elect_leaders_req_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_elect_leaders_req_topic_partitions_t *m);
@@ -108,6 +106,9 @@ sl_msg_elect_leaders_req_topic_partitions_random_fill(
     sl_rand_string(a, seed, false, &m->topic);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -249,12 +250,11 @@ sl_msg_elect_leaders_req_random_fill(sl_msg_elect_leaders_req_t *m, int16_t v,
             &m->topic_partitions[i], v, a, seed);
     }
     m->timeout_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_elect_leaders_resp_partition_result_init(
-    sl_msg_elect_leaders_resp_partition_result_t *m);
-static void sl_msg_elect_leaders_resp_replica_election_result_init(
-    sl_msg_elect_leaders_resp_replica_election_result_t *m);
 static void sl_msg_elect_leaders_resp_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_elect_leaders_resp_partition_result_t *m);
@@ -374,6 +374,9 @@ sl_msg_elect_leaders_resp_partition_result_random_fill(
     m->partition_id = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -494,6 +497,9 @@ sl_msg_elect_leaders_resp_replica_election_result_random_fill(
             &m->partition_result[i]);
         sl_msg_elect_leaders_resp_partition_result_random_fill(
             &m->partition_result[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -637,5 +643,8 @@ sl_msg_elect_leaders_resp_random_fill(sl_msg_elect_leaders_resp_t *m, int16_t v,
             &m->replica_election_results[i]);
         sl_msg_elect_leaders_resp_replica_election_result_random_fill(
             &m->replica_election_results[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

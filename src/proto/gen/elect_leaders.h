@@ -13,17 +13,22 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_elect_leaders_req_topic_partitions_s {
-    sl_str_t topic;
-    int32_t *partitions;
+    sl_str_t topic;      /* v0+ */
+    int32_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_elect_leaders_req_topic_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_elect_leaders_req_topic_partitions_init(
+    sl_msg_elect_leaders_req_topic_partitions_t *m);
+
 typedef struct sl_msg_elect_leaders_req_s {
-    int8_t election_type;
-    sl_msg_elect_leaders_req_topic_partitions_t *topic_partitions;
+    int8_t election_type; /* v1+ */
+    sl_msg_elect_leaders_req_topic_partitions_t
+        *topic_partitions; /* v0+, nullable v0+ */
     int32_t topic_partitions_count;
-    int32_t timeout_ms;
+    int32_t timeout_ms;     /* v0+, default 60000 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_elect_leaders_req_t;
 
@@ -43,24 +48,32 @@ void sl_msg_elect_leaders_req_random_fill(sl_msg_elect_leaders_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_elect_leaders_resp_partition_result_s {
-    int32_t partition_id;
-    int16_t error_code;
-    sl_str_t error_message;
+    int32_t partition_id;   /* v0+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_elect_leaders_resp_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_elect_leaders_resp_partition_result_init(
+    sl_msg_elect_leaders_resp_partition_result_t *m);
+
 typedef struct sl_msg_elect_leaders_resp_replica_election_result_s {
-    sl_str_t topic;
-    sl_msg_elect_leaders_resp_partition_result_t *partition_result;
+    sl_str_t topic;                                                 /* v0+ */
+    sl_msg_elect_leaders_resp_partition_result_t *partition_result; /* v0+ */
     int32_t partition_result_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_elect_leaders_resp_replica_election_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_elect_leaders_resp_replica_election_result_init(
+    sl_msg_elect_leaders_resp_replica_election_result_t *m);
+
 typedef struct sl_msg_elect_leaders_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v1+ */
     sl_msg_elect_leaders_resp_replica_election_result_t
-        *replica_election_results;
+        *replica_election_results; /* v0+ */
     int32_t replica_election_results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_elect_leaders_resp_t;

@@ -4,14 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_end_quorum_epoch_req_replica_info_init(
-    sl_msg_end_quorum_epoch_req_replica_info_t *m);
-static void sl_msg_end_quorum_epoch_req_partition_data_init(
-    sl_msg_end_quorum_epoch_req_partition_data_t *m);
-static void sl_msg_end_quorum_epoch_req_topic_data_init(
-    sl_msg_end_quorum_epoch_req_topic_data_t *m);
-static void sl_msg_end_quorum_epoch_req_leader_endpoint_init(
-    sl_msg_end_quorum_epoch_req_leader_endpoint_t *m);
 static void sl_msg_end_quorum_epoch_req_replica_info_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_end_quorum_epoch_req_replica_info_t *m);
@@ -170,6 +162,9 @@ sl_msg_end_quorum_epoch_req_replica_info_random_fill(
     }
     if (v >= 1) {
         sl_rand_uuid(seed, &m->candidate_directory_id);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -340,6 +335,9 @@ sl_msg_end_quorum_epoch_req_partition_data_random_fill(
                 &m->preferred_candidates[i], v, a, seed);
         }
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -453,6 +451,9 @@ sl_msg_end_quorum_epoch_req_topic_data_random_fill(
         sl_msg_end_quorum_epoch_req_partition_data_init(&m->partitions[i]);
         sl_msg_end_quorum_epoch_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -575,6 +576,9 @@ sl_msg_end_quorum_epoch_req_leader_endpoint_random_fill(
     }
     if (v >= 1) {
         m->port = (uint16_t)sl_rand_int(seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -749,14 +753,11 @@ sl_msg_end_quorum_epoch_req_random_fill(sl_msg_end_quorum_epoch_req_t *m,
                 &m->leader_endpoints[i], v, a, seed);
         }
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_end_quorum_epoch_resp_partition_data_init(
-    sl_msg_end_quorum_epoch_resp_partition_data_t *m);
-static void sl_msg_end_quorum_epoch_resp_topic_data_init(
-    sl_msg_end_quorum_epoch_resp_topic_data_t *m);
-static void sl_msg_end_quorum_epoch_resp_node_endpoint_init(
-    sl_msg_end_quorum_epoch_resp_node_endpoint_t *m);
 static void sl_msg_end_quorum_epoch_resp_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_end_quorum_epoch_resp_partition_data_t *m);
@@ -896,6 +897,9 @@ sl_msg_end_quorum_epoch_resp_partition_data_random_fill(
     m->error_code = (int16_t)sl_rand_int(seed);
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1009,6 +1013,9 @@ sl_msg_end_quorum_epoch_resp_topic_data_random_fill(
         sl_msg_end_quorum_epoch_resp_partition_data_init(&m->partitions[i]);
         sl_msg_end_quorum_epoch_resp_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1132,6 +1139,9 @@ sl_msg_end_quorum_epoch_resp_node_endpoint_random_fill(
     if (v >= 1) {
         m->port = (uint16_t)sl_rand_int(seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1167,7 +1177,7 @@ sl_msg_end_quorum_epoch_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
             uint32_t tag;
             sl_rd_t sub;
             sl_rd_tag(rd, &tag, &sub);
-            if (tag == 0 && v >= 1) {
+            if (tag == 0) {
                 {
                     int32_t i, n = sl_rd_array_len(&sub, true, false);
                     m->node_endpoints =
@@ -1206,7 +1216,7 @@ sl_msg_end_quorum_epoch_resp_size(const sl_msg_end_quorum_epoch_resp_t *m,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 1) && !(m->node_endpoints_count == 0)) {
+        if (!(m->node_endpoints_count == 0)) {
             size_t fs = 0;
             fs += sl_size_array_len(true, false, m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
@@ -1237,7 +1247,7 @@ sl_msg_end_quorum_epoch_resp_encode(sl_wr_t *wr, int16_t v,
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 1) && !(m->node_endpoints_count == 0);
+        bool t0 = !(m->node_endpoints_count == 0);
         nt += t0 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {
@@ -1320,5 +1330,8 @@ sl_msg_end_quorum_epoch_resp_random_fill(sl_msg_end_quorum_epoch_resp_t *m,
                     &m->node_endpoints[i], v, a, seed);
             }
         }
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -103,6 +103,9 @@ sl_msg_end_txn_req_random_fill(sl_msg_end_txn_req_t *m, int16_t v,
     m->producer_id = (int64_t)sl_rand_int(seed);
     m->producer_epoch = (int16_t)sl_rand_int(seed);
     m->committed = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -226,5 +229,8 @@ sl_msg_end_txn_resp_random_fill(sl_msg_end_txn_resp_t *m, int16_t v,
     }
     if (v >= 5) {
         m->producer_epoch = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

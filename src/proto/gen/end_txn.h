@@ -13,11 +13,11 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_end_txn_req_s {
-    sl_str_t transactional_id;
-    int64_t producer_id;
-    int16_t producer_epoch;
-    bool committed;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t transactional_id; /* v0+ */
+    int64_t producer_id;       /* v0+ */
+    int16_t producer_epoch;    /* v0+ */
+    bool committed;            /* v0+ */
+    sl_tags_t unknown_tags;    /* unknown tagged fields, in read order */
 } sl_msg_end_txn_req_t;
 
 /* EndTxnRequest, versions 0-5, flexible from v3. */
@@ -33,11 +33,11 @@ void sl_msg_end_txn_req_random_fill(sl_msg_end_txn_req_t *m, int16_t v,
                                     sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_end_txn_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    int64_t producer_id;
-    int16_t producer_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    int64_t producer_id;      /* v5+, default -1 */
+    int16_t producer_epoch;   /* v5+, default -1 */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_end_txn_resp_t;
 
 /* EndTxnResponse, versions 0-5, flexible from v3. */

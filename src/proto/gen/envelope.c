@@ -97,6 +97,9 @@ sl_msg_envelope_req_random_fill(sl_msg_envelope_req_t *m, int16_t v,
     sl_rand_bytes(a, seed, false, &m->request_data);
     sl_rand_bytes(a, seed, true, &m->request_principal);
     sl_rand_bytes(a, seed, false, &m->client_host_address);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -186,4 +189,7 @@ sl_msg_envelope_resp_random_fill(sl_msg_envelope_resp_t *m, int16_t v,
 {
     sl_rand_bytes(a, seed, true, &m->response_data);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

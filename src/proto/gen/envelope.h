@@ -13,10 +13,10 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_envelope_req_s {
-    sl_bytes_t request_data;
-    sl_bytes_t request_principal;
-    sl_bytes_t client_host_address;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_bytes_t request_data;        /* v0+ */
+    sl_bytes_t request_principal;   /* v0+, nullable v0+ */
+    sl_bytes_t client_host_address; /* v0+ */
+    sl_tags_t unknown_tags;         /* unknown tagged fields, in read order */
 } sl_msg_envelope_req_t;
 
 /* EnvelopeRequest, versions 0-0, flexible from v0. */
@@ -32,9 +32,9 @@ void sl_msg_envelope_req_random_fill(sl_msg_envelope_req_t *m, int16_t v,
                                      sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_envelope_resp_s {
-    sl_bytes_t response_data;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_bytes_t response_data; /* v0+, nullable v0+, default null */
+    int16_t error_code;       /* v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_envelope_resp_t;
 
 /* EnvelopeResponse, versions 0-0, flexible from v0. */

@@ -95,6 +95,9 @@ sl_msg_expire_delegation_token_req_random_fill(
 {
     sl_rand_bytes(a, seed, false, &m->hmac);
     m->expiry_time_period_ms = (int64_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -195,4 +198,7 @@ sl_msg_expire_delegation_token_resp_random_fill(
     m->error_code = (int16_t)sl_rand_int(seed);
     m->expiry_timestamp_ms = (int64_t)sl_rand_int(seed);
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

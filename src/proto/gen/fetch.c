@@ -5,14 +5,6 @@
 #include <string.h>
 
 static void
-sl_msg_fetch_req_replica_state_init(sl_msg_fetch_req_replica_state_t *m);
-static void
-sl_msg_fetch_req_fetch_partition_init(sl_msg_fetch_req_fetch_partition_t *m);
-static void
-sl_msg_fetch_req_fetch_topic_init(sl_msg_fetch_req_fetch_topic_t *m);
-static void
-sl_msg_fetch_req_forgotten_topic_init(sl_msg_fetch_req_forgotten_topic_t *m);
-static void
 sl_msg_fetch_req_replica_state_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                       sl_msg_fetch_req_replica_state_t *m);
 static size_t
@@ -175,6 +167,9 @@ sl_msg_fetch_req_replica_state_random_fill(sl_msg_fetch_req_replica_state_t *m,
     }
     if (v >= 15) {
         m->replica_epoch = (int64_t)sl_rand_int(seed);
+    }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -351,6 +346,9 @@ sl_msg_fetch_req_fetch_partition_random_fill(
             sl_rand_uuid(seed, &m->replica_directory_id);
         }
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -488,6 +486,9 @@ sl_msg_fetch_req_fetch_topic_random_fill(sl_msg_fetch_req_fetch_topic_t *m,
         sl_msg_fetch_req_fetch_partition_random_fill(&m->partitions[i], v, a,
                                                      seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -612,6 +613,9 @@ sl_msg_fetch_req_forgotten_topic_random_fill(
         m->partitions =
             sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -687,8 +691,8 @@ sl_msg_fetch_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
             uint32_t tag;
             sl_rd_t sub;
             sl_rd_tag(rd, &tag, &sub);
-            if (tag == 0 && v >= 12) {
-                sl_rd_string(&sub, true, (v >= 12), &m->cluster_id);
+            if (tag == 0) {
+                sl_rd_string(&sub, true, true, &m->cluster_id);
             } else if (tag == 1 && v >= 15) {
                 m->replica_state_present = true;
                 if (m->replica_state_present) {
@@ -743,9 +747,9 @@ sl_msg_fetch_req_size(const sl_msg_fetch_req_t *m, int16_t v)
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 12) && !(m->cluster_id.len < 0)) {
+        if (!(m->cluster_id.len < 0)) {
             size_t fs = 0;
-            fs += sl_size_string(true, (v >= 12), m->cluster_id);
+            fs += sl_size_string(true, true, m->cluster_id);
             nt++;
             sz += sl_size_uvarint(0) + sl_size_uvarint((uint32_t)fs) + fs;
         }
@@ -803,18 +807,18 @@ sl_msg_fetch_req_encode(sl_wr_t *wr, int16_t v, const sl_msg_fetch_req_t *m)
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 12) && !(m->cluster_id.len < 0);
+        bool t0 = !(m->cluster_id.len < 0);
         nt += t0 ? 1 : 0;
         bool t1 = (v >= 15) && m->replica_state_present;
         nt += t1 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {
             size_t fs = 0;
-            fs += sl_size_string(true, (v >= 12), m->cluster_id);
+            fs += sl_size_string(true, true, m->cluster_id);
             sl_wr_tags_upto(wr, &m->unknown_tags, &ui, 0);
             sl_wr_uvarint(wr, 0);
             sl_wr_uvarint(wr, (uint32_t)fs);
-            sl_wr_string(wr, true, (v >= 12), m->cluster_id);
+            sl_wr_string(wr, true, true, m->cluster_id);
         }
         if (t1) {
             size_t fs = 0;
@@ -920,7 +924,7 @@ sl_msg_fetch_req_random_fill(sl_msg_fetch_req_t *m, int16_t v, sl_arena_t *a,
 {
     if (v >= 12) {
         if ((sl_rand_u64(seed) & 3) != 0) {
-            sl_rand_string(a, seed, (v >= 12), &m->cluster_id);
+            sl_rand_string(a, seed, true, &m->cluster_id);
         }
     }
     if (v <= 14) {
@@ -968,22 +972,11 @@ sl_msg_fetch_req_random_fill(sl_msg_fetch_req_t *m, int16_t v, sl_arena_t *a,
     if (v >= 11) {
         sl_rand_string(a, seed, false, &m->rack_id);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_fetch_resp_epoch_end_offset_init(
-    sl_msg_fetch_resp_epoch_end_offset_t *m);
-static void sl_msg_fetch_resp_leader_id_and_epoch_init(
-    sl_msg_fetch_resp_leader_id_and_epoch_t *m);
-static void
-sl_msg_fetch_resp_snapshot_id_init(sl_msg_fetch_resp_snapshot_id_t *m);
-static void sl_msg_fetch_resp_aborted_transaction_init(
-    sl_msg_fetch_resp_aborted_transaction_t *m);
-static void
-sl_msg_fetch_resp_partition_data_init(sl_msg_fetch_resp_partition_data_t *m);
-static void sl_msg_fetch_resp_fetchable_topic_response_init(
-    sl_msg_fetch_resp_fetchable_topic_response_t *m);
-static void
-sl_msg_fetch_resp_node_endpoint_init(sl_msg_fetch_resp_node_endpoint_t *m);
 static void sl_msg_fetch_resp_epoch_end_offset_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_fetch_resp_epoch_end_offset_t *m);
@@ -1187,6 +1180,9 @@ sl_msg_fetch_resp_epoch_end_offset_random_fill(
     if (v >= 12) {
         m->end_offset = (int64_t)sl_rand_int(seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1293,6 +1289,9 @@ sl_msg_fetch_resp_leader_id_and_epoch_random_fill(
     if (v >= 12) {
         m->leader_epoch = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1377,6 +1376,9 @@ sl_msg_fetch_resp_snapshot_id_random_fill(sl_msg_fetch_resp_snapshot_id_t *m,
 {
     m->end_offset = (int64_t)sl_rand_int(seed);
     m->epoch = (int32_t)sl_rand_int(seed);
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1481,6 +1483,9 @@ sl_msg_fetch_resp_aborted_transaction_random_fill(
     if (v >= 4) {
         m->first_offset = (int64_t)sl_rand_int(seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1512,7 +1517,7 @@ sl_msg_fetch_resp_partition_data_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     }
     if (v >= 4) {
         {
-            int32_t i, n = sl_rd_array_len(rd, flex, (v >= 4));
+            int32_t i, n = sl_rd_array_len(rd, flex, true);
             m->aborted_transactions =
                 sl_rd_alloc(rd, a, n, sizeof(*m->aborted_transactions));
             m->aborted_transactions_count =
@@ -1537,19 +1542,19 @@ sl_msg_fetch_resp_partition_data_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
             uint32_t tag;
             sl_rd_t sub;
             sl_rd_tag(rd, &tag, &sub);
-            if (tag == 0 && v >= 12) {
+            if (tag == 0) {
                 m->diverging_epoch_present = true;
                 if (m->diverging_epoch_present) {
                     sl_msg_fetch_resp_epoch_end_offset_decode(
                         &sub, v, a, &m->diverging_epoch);
                 }
-            } else if (tag == 1 && v >= 12) {
+            } else if (tag == 1) {
                 m->current_leader_present = true;
                 if (m->current_leader_present) {
                     sl_msg_fetch_resp_leader_id_and_epoch_decode(
                         &sub, v, a, &m->current_leader);
                 }
-            } else if (tag == 2 && v >= 12) {
+            } else if (tag == 2) {
                 m->snapshot_id_present = true;
                 if (m->snapshot_id_present) {
                     sl_msg_fetch_resp_snapshot_id_decode(&sub, v, a,
@@ -1579,7 +1584,7 @@ sl_msg_fetch_resp_partition_data_size(
         sz += 8;
     }
     if (v >= 4) {
-        sz += sl_size_array_len(flex, (v >= 4), m->aborted_transactions_count);
+        sz += sl_size_array_len(flex, true, m->aborted_transactions_count);
         for (int32_t i = 0; i < m->aborted_transactions_count; i++) {
             sz += sl_msg_fetch_resp_aborted_transaction_size(
                 &m->aborted_transactions[i], v);
@@ -1592,7 +1597,7 @@ sl_msg_fetch_resp_partition_data_size(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         sz += sl_size_tags(&m->unknown_tags);
-        if ((v >= 12) && m->diverging_epoch_present) {
+        if (m->diverging_epoch_present) {
             size_t fs = 0;
             if (m->diverging_epoch_present) {
                 fs += sl_msg_fetch_resp_epoch_end_offset_size(
@@ -1601,7 +1606,7 @@ sl_msg_fetch_resp_partition_data_size(
             nt++;
             sz += sl_size_uvarint(0) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 12) && m->current_leader_present) {
+        if (m->current_leader_present) {
             size_t fs = 0;
             if (m->current_leader_present) {
                 fs += sl_msg_fetch_resp_leader_id_and_epoch_size(
@@ -1610,7 +1615,7 @@ sl_msg_fetch_resp_partition_data_size(
             nt++;
             sz += sl_size_uvarint(1) + sl_size_uvarint((uint32_t)fs) + fs;
         }
-        if ((v >= 12) && m->snapshot_id_present) {
+        if (m->snapshot_id_present) {
             size_t fs = 0;
             if (m->snapshot_id_present) {
                 fs += sl_msg_fetch_resp_snapshot_id_size(&m->snapshot_id, v);
@@ -1638,7 +1643,7 @@ sl_msg_fetch_resp_partition_data_encode(
         sl_wr_i64(wr, m->log_start_offset);
     }
     if (v >= 4) {
-        sl_wr_array_len(wr, flex, (v >= 4), m->aborted_transactions_count);
+        sl_wr_array_len(wr, flex, true, m->aborted_transactions_count);
         for (int32_t i = 0; i < m->aborted_transactions_count; i++) {
             sl_msg_fetch_resp_aborted_transaction_encode(
                 wr, v, &m->aborted_transactions[i]);
@@ -1651,11 +1656,11 @@ sl_msg_fetch_resp_partition_data_encode(
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
         int32_t ui = 0;
-        bool t0 = (v >= 12) && m->diverging_epoch_present;
+        bool t0 = m->diverging_epoch_present;
         nt += t0 ? 1 : 0;
-        bool t1 = (v >= 12) && m->current_leader_present;
+        bool t1 = m->current_leader_present;
         nt += t1 ? 1 : 0;
-        bool t2 = (v >= 12) && m->snapshot_id_present;
+        bool t2 = m->snapshot_id_present;
         nt += t2 ? 1 : 0;
         sl_wr_uvarint(wr, nt);
         if (t0) {
@@ -1825,7 +1830,7 @@ sl_msg_fetch_resp_partition_data_random_fill(
     }
     if (v >= 4) {
         m->aborted_transactions =
-            sl_rand_array(a, seed, (v >= 4), sizeof(*m->aborted_transactions),
+            sl_rand_array(a, seed, true, sizeof(*m->aborted_transactions),
                           &m->aborted_transactions_count);
         for (int32_t i = 0; i < m->aborted_transactions_count; i++) {
             sl_msg_fetch_resp_aborted_transaction_init(
@@ -1838,6 +1843,9 @@ sl_msg_fetch_resp_partition_data_random_fill(
         m->preferred_read_replica = (int32_t)sl_rand_int(seed);
     }
     sl_rand_bytes(a, seed, true, &m->records);
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1978,6 +1986,9 @@ sl_msg_fetch_resp_fetchable_topic_response_random_fill(
         sl_msg_fetch_resp_partition_data_random_fill(&m->partitions[i], v, a,
                                                      seed);
     }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -2002,7 +2013,7 @@ sl_msg_fetch_resp_node_endpoint_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         sl_rd_i32(rd, &m->port);
     }
     if (v >= 16) {
-        sl_rd_string(rd, flex, (v >= 16), &m->rack);
+        sl_rd_string(rd, flex, true, &m->rack);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -2032,7 +2043,7 @@ sl_msg_fetch_resp_node_endpoint_size(const sl_msg_fetch_resp_node_endpoint_t *m,
         sz += 4;
     }
     if (v >= 16) {
-        sz += sl_size_string(flex, (v >= 16), m->rack);
+        sz += sl_size_string(flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -2057,7 +2068,7 @@ sl_msg_fetch_resp_node_endpoint_encode(
         sl_wr_i32(wr, m->port);
     }
     if (v >= 16) {
-        sl_wr_string(wr, flex, (v >= 16), m->rack);
+        sl_wr_string(wr, flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -2113,7 +2124,10 @@ sl_msg_fetch_resp_node_endpoint_random_fill(
         m->port = (int32_t)sl_rand_int(seed);
     }
     if (v >= 16) {
-        sl_rand_string(a, seed, (v >= 16), &m->rack);
+        sl_rand_string(a, seed, true, &m->rack);
+    }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -2344,5 +2358,8 @@ sl_msg_fetch_resp_random_fill(sl_msg_fetch_resp_t *m, int16_t v, sl_arena_t *a,
                     &m->node_endpoints[i], v, a, seed);
             }
         }
+    }
+    if (v >= 12) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

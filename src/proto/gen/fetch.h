@@ -13,54 +13,68 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_fetch_req_replica_state_s {
-    int32_t replica_id;
-    int64_t replica_epoch;
+    int32_t replica_id;     /* v15+, default -1 */
+    int64_t replica_epoch;  /* v15+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_req_replica_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_req_replica_state_init(sl_msg_fetch_req_replica_state_t *m);
+
 typedef struct sl_msg_fetch_req_fetch_partition_s {
-    int32_t partition;
-    int32_t current_leader_epoch;
-    int64_t fetch_offset;
-    int32_t last_fetched_epoch;
-    int64_t log_start_offset;
-    int32_t partition_max_bytes;
-    sl_uuid_t replica_directory_id;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition;              /* v0+ */
+    int32_t current_leader_epoch;   /* v9+, default -1 */
+    int64_t fetch_offset;           /* v0+ */
+    int32_t last_fetched_epoch;     /* v12+, default -1 */
+    int64_t log_start_offset;       /* v5+, default -1 */
+    int32_t partition_max_bytes;    /* v0+ */
+    sl_uuid_t replica_directory_id; /* tag 0, v17+ */
+    sl_tags_t unknown_tags;         /* unknown tagged fields, in read order */
 } sl_msg_fetch_req_fetch_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_fetch_req_fetch_partition_init(sl_msg_fetch_req_fetch_partition_t *m);
+
 typedef struct sl_msg_fetch_req_fetch_topic_s {
-    sl_str_t topic;
-    sl_uuid_t topic_id;
-    sl_msg_fetch_req_fetch_partition_t *partitions;
+    sl_str_t topic;                                 /* v0-12 */
+    sl_uuid_t topic_id;                             /* v13+ */
+    sl_msg_fetch_req_fetch_partition_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_req_fetch_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_req_fetch_topic_init(sl_msg_fetch_req_fetch_topic_t *m);
+
 typedef struct sl_msg_fetch_req_forgotten_topic_s {
-    sl_str_t topic;
-    sl_uuid_t topic_id;
-    int32_t *partitions;
+    sl_str_t topic;      /* v7-12 */
+    sl_uuid_t topic_id;  /* v13+ */
+    int32_t *partitions; /* v7+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_req_forgotten_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_fetch_req_forgotten_topic_init(sl_msg_fetch_req_forgotten_topic_t *m);
+
 typedef struct sl_msg_fetch_req_s {
-    sl_str_t cluster_id;
-    int32_t replica_id;
-    sl_msg_fetch_req_replica_state_t replica_state;
+    sl_str_t cluster_id; /* tag 0, v12+, nullable v12+, default null */
+    int32_t replica_id;  /* v0-14, default -1 */
+    sl_msg_fetch_req_replica_state_t replica_state; /* tag 1, v15+ */
     bool replica_state_present;
-    int32_t max_wait_ms;
-    int32_t min_bytes;
-    int32_t max_bytes;
-    int8_t isolation_level;
-    int32_t session_id;
-    int32_t session_epoch;
-    sl_msg_fetch_req_fetch_topic_t *topics;
+    int32_t max_wait_ms;                    /* v0+ */
+    int32_t min_bytes;                      /* v0+ */
+    int32_t max_bytes;                      /* v3+, default 0x7fffffff */
+    int8_t isolation_level;                 /* v4+, default 0 */
+    int32_t session_id;                     /* v7+, default 0 */
+    int32_t session_epoch;                  /* v7+, default -1 */
+    sl_msg_fetch_req_fetch_topic_t *topics; /* v0+ */
     int32_t topics_count;
-    sl_msg_fetch_req_forgotten_topic_t *forgotten_topics_data;
+    sl_msg_fetch_req_forgotten_topic_t *forgotten_topics_data; /* v7+ */
     int32_t forgotten_topics_data_count;
-    sl_str_t rack_id;
+    sl_str_t rack_id;       /* v11+, default "" */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_req_t;
 
@@ -77,71 +91,98 @@ void sl_msg_fetch_req_random_fill(sl_msg_fetch_req_t *m, int16_t v,
                                   sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_fetch_resp_epoch_end_offset_s {
-    int32_t epoch;
-    int64_t end_offset;
+    int32_t epoch;          /* v12+, default -1 */
+    int64_t end_offset;     /* v12+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_epoch_end_offset_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_epoch_end_offset_init(
+    sl_msg_fetch_resp_epoch_end_offset_t *m);
+
 typedef struct sl_msg_fetch_resp_leader_id_and_epoch_s {
-    int32_t leader_id;
-    int32_t leader_epoch;
+    int32_t leader_id;      /* v12+, default -1 */
+    int32_t leader_epoch;   /* v12+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_leader_id_and_epoch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_leader_id_and_epoch_init(
+    sl_msg_fetch_resp_leader_id_and_epoch_t *m);
+
 typedef struct sl_msg_fetch_resp_snapshot_id_s {
-    int64_t end_offset;
-    int32_t epoch;
+    int64_t end_offset;     /* v0+, default -1 */
+    int32_t epoch;          /* v0+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_snapshot_id_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_snapshot_id_init(sl_msg_fetch_resp_snapshot_id_t *m);
+
 typedef struct sl_msg_fetch_resp_aborted_transaction_s {
-    int64_t producer_id;
-    int64_t first_offset;
+    int64_t producer_id;    /* v4+ */
+    int64_t first_offset;   /* v4+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_aborted_transaction_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_aborted_transaction_init(
+    sl_msg_fetch_resp_aborted_transaction_t *m);
+
 typedef struct sl_msg_fetch_resp_partition_data_s {
-    int32_t partition_index;
-    int16_t error_code;
-    int64_t high_watermark;
-    int64_t last_stable_offset;
-    int64_t log_start_offset;
-    sl_msg_fetch_resp_epoch_end_offset_t diverging_epoch;
+    int32_t partition_index;                              /* v0+ */
+    int16_t error_code;                                   /* v0+ */
+    int64_t high_watermark;                               /* v0+ */
+    int64_t last_stable_offset;                           /* v4+, default -1 */
+    int64_t log_start_offset;                             /* v5+, default -1 */
+    sl_msg_fetch_resp_epoch_end_offset_t diverging_epoch; /* tag 0, v12+ */
     bool diverging_epoch_present;
-    sl_msg_fetch_resp_leader_id_and_epoch_t current_leader;
+    sl_msg_fetch_resp_leader_id_and_epoch_t current_leader; /* tag 1, v12+ */
     bool current_leader_present;
-    sl_msg_fetch_resp_snapshot_id_t snapshot_id;
+    sl_msg_fetch_resp_snapshot_id_t snapshot_id; /* tag 2, v12+ */
     bool snapshot_id_present;
-    sl_msg_fetch_resp_aborted_transaction_t *aborted_transactions;
+    sl_msg_fetch_resp_aborted_transaction_t
+        *aborted_transactions; /* v4+, nullable v4+ */
     int32_t aborted_transactions_count;
-    int32_t preferred_read_replica;
-    sl_bytes_t records;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t preferred_read_replica; /* v11+, default -1 */
+    sl_bytes_t records;             /* v0+, nullable v0+ */
+    sl_tags_t unknown_tags;         /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_fetch_resp_partition_data_init(sl_msg_fetch_resp_partition_data_t *m);
+
 typedef struct sl_msg_fetch_resp_fetchable_topic_response_s {
-    sl_str_t topic;
-    sl_uuid_t topic_id;
-    sl_msg_fetch_resp_partition_data_t *partitions;
+    sl_str_t topic;                                 /* v0-12 */
+    sl_uuid_t topic_id;                             /* v13+ */
+    sl_msg_fetch_resp_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_fetchable_topic_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_fetchable_topic_response_init(
+    sl_msg_fetch_resp_fetchable_topic_response_t *m);
+
 typedef struct sl_msg_fetch_resp_node_endpoint_s {
-    int32_t node_id;
-    sl_str_t host;
-    int32_t port;
-    sl_str_t rack;
+    int32_t node_id;        /* v16+ */
+    sl_str_t host;          /* v16+ */
+    int32_t port;           /* v16+ */
+    sl_str_t rack;          /* v16+, nullable v16+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_node_endpoint_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_resp_node_endpoint_init(sl_msg_fetch_resp_node_endpoint_t *m);
+
 typedef struct sl_msg_fetch_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    int32_t session_id;
-    sl_msg_fetch_resp_fetchable_topic_response_t *responses;
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code;       /* v7+ */
+    int32_t session_id;       /* v7+, default 0 */
+    sl_msg_fetch_resp_fetchable_topic_response_t *responses; /* v0+ */
     int32_t responses_count;
-    sl_msg_fetch_resp_node_endpoint_t *node_endpoints;
+    sl_msg_fetch_resp_node_endpoint_t *node_endpoints; /* tag 0, v16+ */
     int32_t node_endpoints_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_resp_t;

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_fetch_snapshot_req_snapshot_id_init(
-    sl_msg_fetch_snapshot_req_snapshot_id_t *m);
-static void sl_msg_fetch_snapshot_req_partition_snapshot_init(
-    sl_msg_fetch_snapshot_req_partition_snapshot_t *m);
-static void sl_msg_fetch_snapshot_req_topic_snapshot_init(
-    sl_msg_fetch_snapshot_req_topic_snapshot_t *m);
 static void sl_msg_fetch_snapshot_req_snapshot_id_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_fetch_snapshot_req_snapshot_id_t *m);
@@ -134,6 +128,9 @@ sl_msg_fetch_snapshot_req_snapshot_id_random_fill(
 {
     m->end_offset = (int64_t)sl_rand_int(seed);
     m->epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -268,6 +265,9 @@ sl_msg_fetch_snapshot_req_partition_snapshot_random_fill(
             sl_rand_uuid(seed, &m->replica_directory_id);
         }
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -382,6 +382,9 @@ sl_msg_fetch_snapshot_req_topic_snapshot_random_fill(
         sl_msg_fetch_snapshot_req_partition_snapshot_init(&m->partitions[i]);
         sl_msg_fetch_snapshot_req_partition_snapshot_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -535,18 +538,11 @@ sl_msg_fetch_snapshot_req_random_fill(sl_msg_fetch_snapshot_req_t *m, int16_t v,
         sl_msg_fetch_snapshot_req_topic_snapshot_random_fill(&m->topics[i], v,
                                                              a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_fetch_snapshot_resp_snapshot_id_init(
-    sl_msg_fetch_snapshot_resp_snapshot_id_t *m);
-static void sl_msg_fetch_snapshot_resp_leader_id_and_epoch_init(
-    sl_msg_fetch_snapshot_resp_leader_id_and_epoch_t *m);
-static void sl_msg_fetch_snapshot_resp_partition_snapshot_init(
-    sl_msg_fetch_snapshot_resp_partition_snapshot_t *m);
-static void sl_msg_fetch_snapshot_resp_topic_snapshot_init(
-    sl_msg_fetch_snapshot_resp_topic_snapshot_t *m);
-static void sl_msg_fetch_snapshot_resp_node_endpoint_init(
-    sl_msg_fetch_snapshot_resp_node_endpoint_t *m);
 static void sl_msg_fetch_snapshot_resp_snapshot_id_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_fetch_snapshot_resp_snapshot_id_t *m);
@@ -699,6 +695,9 @@ sl_msg_fetch_snapshot_resp_snapshot_id_random_fill(
 {
     m->end_offset = (int64_t)sl_rand_int(seed);
     m->epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -784,6 +783,9 @@ sl_msg_fetch_snapshot_resp_leader_id_and_epoch_random_fill(
 {
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -950,6 +952,9 @@ sl_msg_fetch_snapshot_resp_partition_snapshot_random_fill(
     m->size = (int64_t)sl_rand_int(seed);
     m->position = (int64_t)sl_rand_int(seed);
     sl_rand_bytes(a, seed, false, &m->unaligned_records);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1065,6 +1070,9 @@ sl_msg_fetch_snapshot_resp_topic_snapshot_random_fill(
         sl_msg_fetch_snapshot_resp_partition_snapshot_init(&m->partitions[i]);
         sl_msg_fetch_snapshot_resp_partition_snapshot_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1186,6 +1194,9 @@ sl_msg_fetch_snapshot_resp_node_endpoint_random_fill(
     }
     if (v >= 1) {
         m->port = (uint16_t)sl_rand_int(seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1380,5 +1391,8 @@ sl_msg_fetch_snapshot_resp_random_fill(sl_msg_fetch_snapshot_resp_t *m,
                     &m->node_endpoints[i], v, a, seed);
             }
         }
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,32 +13,44 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_fetch_snapshot_req_snapshot_id_s {
-    int64_t end_offset;
-    int32_t epoch;
+    int64_t end_offset;     /* v0+ */
+    int32_t epoch;          /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_req_snapshot_id_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_req_snapshot_id_init(
+    sl_msg_fetch_snapshot_req_snapshot_id_t *m);
+
 typedef struct sl_msg_fetch_snapshot_req_partition_snapshot_s {
-    int32_t partition;
-    int32_t current_leader_epoch;
-    sl_msg_fetch_snapshot_req_snapshot_id_t snapshot_id;
-    int64_t position;
-    sl_uuid_t replica_directory_id;
+    int32_t partition;                                   /* v0+ */
+    int32_t current_leader_epoch;                        /* v0+ */
+    sl_msg_fetch_snapshot_req_snapshot_id_t snapshot_id; /* v0+ */
+    int64_t position;                                    /* v0+ */
+    sl_uuid_t replica_directory_id;                      /* tag 0, v1+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_req_partition_snapshot_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_req_partition_snapshot_init(
+    sl_msg_fetch_snapshot_req_partition_snapshot_t *m);
+
 typedef struct sl_msg_fetch_snapshot_req_topic_snapshot_s {
-    sl_str_t name;
-    sl_msg_fetch_snapshot_req_partition_snapshot_t *partitions;
+    sl_str_t name;                                              /* v0+ */
+    sl_msg_fetch_snapshot_req_partition_snapshot_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_req_topic_snapshot_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_req_topic_snapshot_init(
+    sl_msg_fetch_snapshot_req_topic_snapshot_t *m);
+
 typedef struct sl_msg_fetch_snapshot_req_s {
-    sl_str_t cluster_id;
-    int32_t replica_id;
-    int32_t max_bytes;
-    sl_msg_fetch_snapshot_req_topic_snapshot_t *topics;
+    sl_str_t cluster_id; /* tag 0, v0+, nullable v0+, default null */
+    int32_t replica_id;  /* v0+, default -1 */
+    int32_t max_bytes;   /* v0+, default 0x7fffffff */
+    sl_msg_fetch_snapshot_req_topic_snapshot_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_req_t;
@@ -59,49 +71,70 @@ void sl_msg_fetch_snapshot_req_random_fill(sl_msg_fetch_snapshot_req_t *m,
                                            uint64_t *seed);
 
 typedef struct sl_msg_fetch_snapshot_resp_snapshot_id_s {
-    int64_t end_offset;
-    int32_t epoch;
+    int64_t end_offset;     /* v0+ */
+    int32_t epoch;          /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_snapshot_id_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_snapshot_id_init(
+    sl_msg_fetch_snapshot_resp_snapshot_id_t *m);
+
 typedef struct sl_msg_fetch_snapshot_resp_leader_id_and_epoch_s {
-    int32_t leader_id;
-    int32_t leader_epoch;
+    int32_t leader_id;      /* v0+ */
+    int32_t leader_epoch;   /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_leader_id_and_epoch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_leader_id_and_epoch_init(
+    sl_msg_fetch_snapshot_resp_leader_id_and_epoch_t *m);
+
 typedef struct sl_msg_fetch_snapshot_resp_partition_snapshot_s {
-    int32_t index;
-    int16_t error_code;
-    sl_msg_fetch_snapshot_resp_snapshot_id_t snapshot_id;
-    sl_msg_fetch_snapshot_resp_leader_id_and_epoch_t current_leader;
+    int32_t index;                                        /* v0+ */
+    int16_t error_code;                                   /* v0+ */
+    sl_msg_fetch_snapshot_resp_snapshot_id_t snapshot_id; /* v0+ */
+    sl_msg_fetch_snapshot_resp_leader_id_and_epoch_t
+        current_leader; /* tag 0, v0+ */
     bool current_leader_present;
-    int64_t size;
-    int64_t position;
-    sl_bytes_t unaligned_records;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int64_t size;                 /* v0+ */
+    int64_t position;             /* v0+ */
+    sl_bytes_t unaligned_records; /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_partition_snapshot_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_partition_snapshot_init(
+    sl_msg_fetch_snapshot_resp_partition_snapshot_t *m);
+
 typedef struct sl_msg_fetch_snapshot_resp_topic_snapshot_s {
-    sl_str_t name;
-    sl_msg_fetch_snapshot_resp_partition_snapshot_t *partitions;
+    sl_str_t name;                                               /* v0+ */
+    sl_msg_fetch_snapshot_resp_partition_snapshot_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_topic_snapshot_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_topic_snapshot_init(
+    sl_msg_fetch_snapshot_resp_topic_snapshot_t *m);
+
 typedef struct sl_msg_fetch_snapshot_resp_node_endpoint_s {
-    int32_t node_id;
-    sl_str_t host;
-    uint16_t port;
+    int32_t node_id;        /* v1+ */
+    sl_str_t host;          /* v1+ */
+    uint16_t port;          /* v1+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_node_endpoint_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_fetch_snapshot_resp_node_endpoint_init(
+    sl_msg_fetch_snapshot_resp_node_endpoint_t *m);
+
 typedef struct sl_msg_fetch_snapshot_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_msg_fetch_snapshot_resp_topic_snapshot_t *topics;
+    int32_t throttle_time_ms;                            /* v0+ */
+    int16_t error_code;                                  /* v0+ */
+    sl_msg_fetch_snapshot_resp_topic_snapshot_t *topics; /* v0+ */
     int32_t topics_count;
-    sl_msg_fetch_snapshot_resp_node_endpoint_t *node_endpoints;
+    sl_msg_fetch_snapshot_resp_node_endpoint_t *node_endpoints; /* tag 0, v1+ */
     int32_t node_endpoints_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_fetch_snapshot_resp_t;

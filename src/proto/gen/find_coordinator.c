@@ -136,10 +136,11 @@ sl_msg_find_coordinator_req_random_fill(sl_msg_find_coordinator_req_t *m,
         m->coordinator_keys = sl_rand_parr(a, seed, false, SL_PT_STRING,
                                            &m->coordinator_keys_count);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_find_coordinator_resp_coordinator_init(
-    sl_msg_find_coordinator_resp_coordinator_t *m);
 static void sl_msg_find_coordinator_resp_coordinator_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_find_coordinator_resp_coordinator_t *m);
@@ -184,7 +185,7 @@ sl_msg_find_coordinator_resp_coordinator_decode(
         sl_rd_i16(rd, &m->error_code);
     }
     if (v >= 4) {
-        sl_rd_string(rd, flex, (v >= 4), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -220,7 +221,7 @@ sl_msg_find_coordinator_resp_coordinator_size(
         sz += 2;
     }
     if (v >= 4) {
-        sz += sl_size_string(flex, (v >= 4), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -251,7 +252,7 @@ sl_msg_find_coordinator_resp_coordinator_encode(
         sl_wr_i16(wr, m->error_code);
     }
     if (v >= 4) {
-        sl_wr_string(wr, flex, (v >= 4), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -323,7 +324,10 @@ sl_msg_find_coordinator_resp_coordinator_random_fill(
         m->error_code = (int16_t)sl_rand_int(seed);
     }
     if (v >= 4) {
-        sl_rand_string(a, seed, (v >= 4), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -349,7 +353,7 @@ sl_msg_find_coordinator_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         sl_rd_i16(rd, &m->error_code);
     }
     if (v >= 1 && v <= 3) {
-        sl_rd_string(rd, flex, (v >= 1 && v <= 3), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     if (v <= 3) {
         sl_rd_i32(rd, &m->node_id);
@@ -401,7 +405,7 @@ sl_msg_find_coordinator_resp_size(const sl_msg_find_coordinator_resp_t *m,
         sz += 2;
     }
     if (v >= 1 && v <= 3) {
-        sz += sl_size_string(flex, (v >= 1 && v <= 3), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     if (v <= 3) {
         sz += 4;
@@ -442,7 +446,7 @@ sl_msg_find_coordinator_resp_encode(sl_wr_t *wr, int16_t v,
         sl_wr_i16(wr, m->error_code);
     }
     if (v >= 1 && v <= 3) {
-        sl_wr_string(wr, flex, (v >= 1 && v <= 3), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     if (v <= 3) {
         sl_wr_i32(wr, m->node_id);
@@ -533,7 +537,7 @@ sl_msg_find_coordinator_resp_random_fill(sl_msg_find_coordinator_resp_t *m,
         m->error_code = (int16_t)sl_rand_int(seed);
     }
     if (v >= 1 && v <= 3) {
-        sl_rand_string(a, seed, (v >= 1 && v <= 3), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
     if (v <= 3) {
         m->node_id = (int32_t)sl_rand_int(seed);
@@ -552,5 +556,8 @@ sl_msg_find_coordinator_resp_random_fill(sl_msg_find_coordinator_resp_t *m,
             sl_msg_find_coordinator_resp_coordinator_random_fill(
                 &m->coordinators[i], v, a, seed);
         }
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,9 +13,9 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_find_coordinator_req_s {
-    sl_str_t key;
-    int8_t key_type;
-    sl_str_t *coordinator_keys;
+    sl_str_t key;               /* v0-3 */
+    int8_t key_type;            /* v1+, default 0 */
+    sl_str_t *coordinator_keys; /* v4+ */
     int32_t coordinator_keys_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_find_coordinator_req_t;
@@ -38,23 +38,27 @@ void sl_msg_find_coordinator_req_random_fill(sl_msg_find_coordinator_req_t *m,
                                              uint64_t *seed);
 
 typedef struct sl_msg_find_coordinator_resp_coordinator_s {
-    sl_str_t key;
-    int32_t node_id;
-    sl_str_t host;
-    int32_t port;
-    int16_t error_code;
-    sl_str_t error_message;
+    sl_str_t key;           /* v4+ */
+    int32_t node_id;        /* v4+ */
+    sl_str_t host;          /* v4+ */
+    int32_t port;           /* v4+ */
+    int16_t error_code;     /* v4+ */
+    sl_str_t error_message; /* v4+, nullable v4+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_find_coordinator_resp_coordinator_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_find_coordinator_resp_coordinator_init(
+    sl_msg_find_coordinator_resp_coordinator_t *m);
+
 typedef struct sl_msg_find_coordinator_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    int32_t node_id;
-    sl_str_t host;
-    int32_t port;
-    sl_msg_find_coordinator_resp_coordinator_t *coordinators;
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code;       /* v0-3 */
+    sl_str_t error_message;   /* v1-3, nullable v1-3 */
+    int32_t node_id;          /* v0-3 */
+    sl_str_t host;            /* v0-3 */
+    int32_t port;             /* v0-3 */
+    sl_msg_find_coordinator_resp_coordinator_t *coordinators; /* v4+ */
     int32_t coordinators_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_find_coordinator_resp_t;

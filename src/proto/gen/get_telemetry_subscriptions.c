@@ -89,6 +89,9 @@ sl_msg_get_telemetry_subscriptions_req_random_fill(
     uint64_t *seed)
 {
     sl_rand_uuid(seed, &m->client_instance_id);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -244,4 +247,7 @@ sl_msg_get_telemetry_subscriptions_resp_random_fill(
     m->delta_temporality = (sl_rand_u64(seed) & 1) != 0;
     m->requested_metrics =
         sl_rand_parr(a, seed, false, SL_PT_STRING, &m->requested_metrics_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

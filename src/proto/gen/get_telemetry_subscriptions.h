@@ -14,8 +14,8 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_get_telemetry_subscriptions_req_s {
-    sl_uuid_t client_instance_id;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_uuid_t client_instance_id; /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_get_telemetry_subscriptions_req_t;
 
 /* GetTelemetrySubscriptionsRequest, versions 0-0, flexible from v0. */
@@ -36,16 +36,16 @@ void sl_msg_get_telemetry_subscriptions_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_get_telemetry_subscriptions_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_uuid_t client_instance_id;
-    int32_t subscription_id;
-    int8_t *accepted_compression_types;
+    int32_t throttle_time_ms;           /* v0+ */
+    int16_t error_code;                 /* v0+ */
+    sl_uuid_t client_instance_id;       /* v0+ */
+    int32_t subscription_id;            /* v0+ */
+    int8_t *accepted_compression_types; /* v0+ */
     int32_t accepted_compression_types_count;
-    int32_t push_interval_ms;
-    int32_t telemetry_max_bytes;
-    bool delta_temporality;
-    sl_str_t *requested_metrics;
+    int32_t push_interval_ms;    /* v0+ */
+    int32_t telemetry_max_bytes; /* v0+ */
+    bool delta_temporality;      /* v0+ */
+    sl_str_t *requested_metrics; /* v0+ */
     int32_t requested_metrics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_get_telemetry_subscriptions_resp_t;

@@ -23,7 +23,7 @@ sl_msg_request_header_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_rd_i16(rd, &m->request_api_version);
     sl_rd_i32(rd, &m->correlation_id);
     if (v >= 1) {
-        sl_rd_string(rd, false, (v >= 1), &m->client_id);
+        sl_rd_string(rd, false, true, &m->client_id);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -47,7 +47,7 @@ sl_msg_request_header_size(const sl_msg_request_header_t *m, int16_t v)
     sz += 2;
     sz += 4;
     if (v >= 1) {
-        sz += sl_size_string(false, (v >= 1), m->client_id);
+        sz += sl_size_string(false, true, m->client_id);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -69,7 +69,7 @@ sl_msg_request_header_encode(sl_wr_t *wr, int16_t v,
     sl_wr_i16(wr, m->request_api_version);
     sl_wr_i32(wr, m->correlation_id);
     if (v >= 1) {
-        sl_wr_string(wr, false, (v >= 1), m->client_id);
+        sl_wr_string(wr, false, true, m->client_id);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -112,7 +112,10 @@ sl_msg_request_header_random_fill(sl_msg_request_header_t *m, int16_t v,
     m->request_api_version = (int16_t)sl_rand_int(seed);
     m->correlation_id = (int32_t)sl_rand_int(seed);
     if (v >= 1) {
-        sl_rand_string(a, seed, (v >= 1), &m->client_id);
+        sl_rand_string(a, seed, true, &m->client_id);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -195,4 +198,7 @@ sl_msg_response_header_random_fill(sl_msg_response_header_t *m, int16_t v,
                                    sl_arena_t *a, uint64_t *seed)
 {
     m->correlation_id = (int32_t)sl_rand_int(seed);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -13,11 +13,11 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_request_header_s {
-    int16_t request_api_key;
-    int16_t request_api_version;
-    int32_t correlation_id;
-    sl_str_t client_id;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int16_t request_api_key;     /* v0+ */
+    int16_t request_api_version; /* v0+ */
+    int32_t correlation_id;      /* v0+ */
+    sl_str_t client_id;          /* v1+, nullable v1+ */
+    sl_tags_t unknown_tags;      /* unknown tagged fields, in read order */
 } sl_msg_request_header_t;
 
 /* RequestHeader, versions 0-2, flexible from v2. */
@@ -33,7 +33,7 @@ void sl_msg_request_header_random_fill(sl_msg_request_header_t *m, int16_t v,
                                        sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_response_header_s {
-    int32_t correlation_id;
+    int32_t correlation_id; /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_response_header_t;
 

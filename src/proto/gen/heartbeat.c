@@ -24,7 +24,7 @@ sl_msg_heartbeat_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_rd_i32(rd, &m->generation_id);
     sl_rd_string(rd, flex, false, &m->member_id);
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -48,7 +48,7 @@ sl_msg_heartbeat_req_size(const sl_msg_heartbeat_req_t *m, int16_t v)
     sz += 4;
     sz += sl_size_string(flex, false, m->member_id);
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -70,7 +70,7 @@ sl_msg_heartbeat_req_encode(sl_wr_t *wr, int16_t v,
     sl_wr_i32(wr, m->generation_id);
     sl_wr_string(wr, flex, false, m->member_id);
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -113,7 +113,10 @@ sl_msg_heartbeat_req_random_fill(sl_msg_heartbeat_req_t *m, int16_t v,
     m->generation_id = (int32_t)sl_rand_int(seed);
     sl_rand_string(a, seed, false, &m->member_id);
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -213,4 +216,7 @@ sl_msg_heartbeat_resp_random_fill(sl_msg_heartbeat_resp_t *m, int16_t v,
         m->throttle_time_ms = (int32_t)sl_rand_int(seed);
     }
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -13,11 +13,11 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_heartbeat_req_s {
-    sl_str_t group_id;
-    int32_t generation_id;
-    sl_str_t member_id;
-    sl_str_t group_instance_id;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t group_id;          /* v0+ */
+    int32_t generation_id;      /* v0+ */
+    sl_str_t member_id;         /* v0+ */
+    sl_str_t group_instance_id; /* v3+, nullable v3+, default null */
+    sl_tags_t unknown_tags;     /* unknown tagged fields, in read order */
 } sl_msg_heartbeat_req_t;
 
 /* HeartbeatRequest, versions 0-4, flexible from v4. */
@@ -33,9 +33,9 @@ void sl_msg_heartbeat_req_random_fill(sl_msg_heartbeat_req_t *m, int16_t v,
                                       sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_heartbeat_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code;       /* v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_heartbeat_resp_t;
 
 /* HeartbeatResponse, versions 0-4, flexible from v4. */

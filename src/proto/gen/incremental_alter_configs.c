@@ -5,10 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_incremental_alter_configs_req_alterable_config_init(
-    sl_msg_incremental_alter_configs_req_alterable_config_t *m);
-static void sl_msg_incremental_alter_configs_req_alter_configs_resource_init(
-    sl_msg_incremental_alter_configs_req_alter_configs_resource_t *m);
 static void sl_msg_incremental_alter_configs_req_alterable_config_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_incremental_alter_configs_req_alterable_config_t *m);
@@ -133,6 +129,9 @@ sl_msg_incremental_alter_configs_req_alterable_config_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->config_operation = (int8_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->value);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -259,6 +258,9 @@ sl_msg_incremental_alter_configs_req_alter_configs_resource_random_fill(
         sl_msg_incremental_alter_configs_req_alterable_config_random_fill(
             &m->configs[i], v, a, seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -384,11 +386,11 @@ sl_msg_incremental_alter_configs_req_random_fill(
             &m->resources[i], v, a, seed);
     }
     m->validate_only = (sl_rand_u64(seed) & 1) != 0;
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_init(
-    sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_t *m);
 static void
 sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -518,6 +520,9 @@ sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_random_fil
     sl_rand_string(a, seed, true, &m->error_message);
     m->resource_type = (int8_t)sl_rand_int(seed);
     sl_rand_string(a, seed, false, &m->resource_name);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -643,5 +648,8 @@ sl_msg_incremental_alter_configs_resp_random_fill(
             &m->responses[i]);
         sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_random_fill(
             &m->responses[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -129,6 +129,9 @@ sl_msg_init_producer_id_req_random_fill(sl_msg_init_producer_id_req_t *m,
     if (v >= 3) {
         m->producer_epoch = (int16_t)sl_rand_int(seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -235,4 +238,7 @@ sl_msg_init_producer_id_resp_random_fill(sl_msg_init_producer_id_resp_t *m,
     m->error_code = (int16_t)sl_rand_int(seed);
     m->producer_id = (int64_t)sl_rand_int(seed);
     m->producer_epoch = (int16_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

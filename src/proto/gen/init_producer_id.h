@@ -13,11 +13,11 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_init_producer_id_req_s {
-    sl_str_t transactional_id;
-    int32_t transaction_timeout_ms;
-    int64_t producer_id;
-    int16_t producer_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t transactional_id;      /* v0+, nullable v0+ */
+    int32_t transaction_timeout_ms; /* v0+ */
+    int64_t producer_id;            /* v3+, default -1 */
+    int16_t producer_epoch;         /* v3+, default -1 */
+    sl_tags_t unknown_tags;         /* unknown tagged fields, in read order */
 } sl_msg_init_producer_id_req_t;
 
 /* InitProducerIdRequest, versions 0-5, flexible from v2. */
@@ -38,11 +38,11 @@ void sl_msg_init_producer_id_req_random_fill(sl_msg_init_producer_id_req_t *m,
                                              uint64_t *seed);
 
 typedef struct sl_msg_init_producer_id_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    int64_t producer_id;
-    int16_t producer_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    int64_t producer_id;      /* v0+, default -1 */
+    int16_t producer_epoch;   /* v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_init_producer_id_resp_t;
 
 /* InitProducerIdResponse, versions 0-5, flexible from v2. */

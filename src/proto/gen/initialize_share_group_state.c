@@ -5,10 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_initialize_share_group_state_req_partition_data_init(
-    sl_msg_initialize_share_group_state_req_partition_data_t *m);
-static void sl_msg_initialize_share_group_state_req_initialize_state_data_init(
-    sl_msg_initialize_share_group_state_req_initialize_state_data_t *m);
 static void sl_msg_initialize_share_group_state_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_initialize_share_group_state_req_partition_data_t *m);
@@ -138,6 +134,9 @@ sl_msg_initialize_share_group_state_req_partition_data_random_fill(
     m->partition = (int32_t)sl_rand_int(seed);
     m->state_epoch = (int32_t)sl_rand_int(seed);
     m->start_offset = (int64_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -256,6 +255,9 @@ sl_msg_initialize_share_group_state_req_initialize_state_data_random_fill(
             &m->partitions[i]);
         sl_msg_initialize_share_group_state_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -383,13 +385,11 @@ sl_msg_initialize_share_group_state_req_random_fill(
         sl_msg_initialize_share_group_state_req_initialize_state_data_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_initialize_share_group_state_resp_partition_result_init(
-    sl_msg_initialize_share_group_state_resp_partition_result_t *m);
-static void
-sl_msg_initialize_share_group_state_resp_initialize_state_result_init(
-    sl_msg_initialize_share_group_state_resp_initialize_state_result_t *m);
 static void sl_msg_initialize_share_group_state_resp_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_initialize_share_group_state_resp_partition_result_t *m);
@@ -522,6 +522,9 @@ sl_msg_initialize_share_group_state_resp_partition_result_random_fill(
     m->partition = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -641,6 +644,9 @@ sl_msg_initialize_share_group_state_resp_initialize_state_result_random_fill(
         sl_msg_initialize_share_group_state_resp_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -759,5 +765,8 @@ sl_msg_initialize_share_group_state_resp_random_fill(
             &m->results[i]);
         sl_msg_initialize_share_group_state_resp_initialize_state_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

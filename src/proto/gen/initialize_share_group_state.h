@@ -14,22 +14,32 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_initialize_share_group_state_req_partition_data_s {
-    int32_t partition;
-    int32_t state_epoch;
-    int64_t start_offset;
+    int32_t partition;      /* v0+ */
+    int32_t state_epoch;    /* v0+ */
+    int64_t start_offset;   /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_initialize_share_group_state_req_partition_data_init(
+    sl_msg_initialize_share_group_state_req_partition_data_t *m);
+
 typedef struct sl_msg_initialize_share_group_state_req_initialize_state_data_s {
-    sl_uuid_t topic_id;
-    sl_msg_initialize_share_group_state_req_partition_data_t *partitions;
+    sl_uuid_t topic_id; /* v0+ */
+    sl_msg_initialize_share_group_state_req_partition_data_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_req_initialize_state_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_initialize_share_group_state_req_initialize_state_data_init(
+    sl_msg_initialize_share_group_state_req_initialize_state_data_t *m);
+
 typedef struct sl_msg_initialize_share_group_state_req_s {
-    sl_str_t group_id;
-    sl_msg_initialize_share_group_state_req_initialize_state_data_t *topics;
+    sl_str_t group_id; /* v0+ */
+    sl_msg_initialize_share_group_state_req_initialize_state_data_t
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_req_t;
@@ -52,22 +62,32 @@ void sl_msg_initialize_share_group_state_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_initialize_share_group_state_resp_partition_result_s {
-    int32_t partition;
-    int16_t error_code;
-    sl_str_t error_message;
+    int32_t partition;      /* v0+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_resp_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_initialize_share_group_state_resp_partition_result_init(
+    sl_msg_initialize_share_group_state_resp_partition_result_t *m);
+
 typedef struct
     sl_msg_initialize_share_group_state_resp_initialize_state_result_s {
-    sl_uuid_t topic_id;
-    sl_msg_initialize_share_group_state_resp_partition_result_t *partitions;
+    sl_uuid_t topic_id; /* v0+ */
+    sl_msg_initialize_share_group_state_resp_partition_result_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_resp_initialize_state_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_initialize_share_group_state_resp_initialize_state_result_init(
+    sl_msg_initialize_share_group_state_resp_initialize_state_result_t *m);
+
 typedef struct sl_msg_initialize_share_group_state_resp_s {
-    sl_msg_initialize_share_group_state_resp_initialize_state_result_t *results;
+    sl_msg_initialize_share_group_state_resp_initialize_state_result_t
+        *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_initialize_share_group_state_resp_t;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_join_group_req_join_group_request_protocol_init(
-    sl_msg_join_group_req_join_group_request_protocol_t *m);
 static void sl_msg_join_group_req_join_group_request_protocol_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_join_group_req_join_group_request_protocol_t *m);
@@ -104,6 +102,9 @@ sl_msg_join_group_req_join_group_request_protocol_random_fill(
 {
     sl_rand_string(a, seed, false, &m->name);
     sl_rand_bytes(a, seed, false, &m->metadata);
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -131,7 +132,7 @@ sl_msg_join_group_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     }
     sl_rd_string(rd, flex, false, &m->member_id);
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     sl_rd_string(rd, flex, false, &m->protocol_type);
     {
@@ -147,7 +148,7 @@ sl_msg_join_group_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         }
     }
     if (v >= 8) {
-        sl_rd_string(rd, flex, (v >= 8), &m->reason);
+        sl_rd_string(rd, flex, true, &m->reason);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -174,7 +175,7 @@ sl_msg_join_group_req_size(const sl_msg_join_group_req_t *m, int16_t v)
     }
     sz += sl_size_string(flex, false, m->member_id);
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     sz += sl_size_string(flex, false, m->protocol_type);
     sz += sl_size_array_len(flex, false, m->protocols_count);
@@ -183,7 +184,7 @@ sl_msg_join_group_req_size(const sl_msg_join_group_req_t *m, int16_t v)
             &m->protocols[i], v);
     }
     if (v >= 8) {
-        sz += sl_size_string(flex, (v >= 8), m->reason);
+        sz += sl_size_string(flex, true, m->reason);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -208,7 +209,7 @@ sl_msg_join_group_req_encode(sl_wr_t *wr, int16_t v,
     }
     sl_wr_string(wr, flex, false, m->member_id);
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     sl_wr_string(wr, flex, false, m->protocol_type);
     sl_wr_array_len(wr, flex, false, m->protocols_count);
@@ -217,7 +218,7 @@ sl_msg_join_group_req_encode(sl_wr_t *wr, int16_t v,
             wr, v, &m->protocols[i]);
     }
     if (v >= 8) {
-        sl_wr_string(wr, flex, (v >= 8), m->reason);
+        sl_wr_string(wr, flex, true, m->reason);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -285,7 +286,7 @@ sl_msg_join_group_req_random_fill(sl_msg_join_group_req_t *m, int16_t v,
     }
     sl_rand_string(a, seed, false, &m->member_id);
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     sl_rand_string(a, seed, false, &m->protocol_type);
     m->protocols = sl_rand_array(a, seed, false, sizeof(*m->protocols),
@@ -297,12 +298,13 @@ sl_msg_join_group_req_random_fill(sl_msg_join_group_req_t *m, int16_t v,
             &m->protocols[i], v, a, seed);
     }
     if (v >= 8) {
-        sl_rand_string(a, seed, (v >= 8), &m->reason);
+        sl_rand_string(a, seed, true, &m->reason);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
-static void sl_msg_join_group_resp_join_group_response_member_init(
-    sl_msg_join_group_resp_join_group_response_member_t *m);
 static void sl_msg_join_group_resp_join_group_response_member_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_join_group_resp_join_group_response_member_t *m);
@@ -334,7 +336,7 @@ sl_msg_join_group_resp_join_group_response_member_decode(
     bool flex = v >= 6;
     sl_rd_string(rd, flex, false, &m->member_id);
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     sl_rd_bytes(rd, flex, false, &m->metadata);
     if (flex) {
@@ -357,7 +359,7 @@ sl_msg_join_group_resp_join_group_response_member_size(
     bool flex = v >= 6;
     sz += sl_size_string(flex, false, m->member_id);
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     sz += sl_size_bytes(flex, false, m->metadata);
     if (flex) {
@@ -376,7 +378,7 @@ sl_msg_join_group_resp_join_group_response_member_encode(
     bool flex = v >= 6;
     sl_wr_string(wr, flex, false, m->member_id);
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     sl_wr_bytes(wr, flex, false, m->metadata);
     if (flex) {
@@ -416,9 +418,12 @@ sl_msg_join_group_resp_join_group_response_member_random_fill(
 {
     sl_rand_string(a, seed, false, &m->member_id);
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     sl_rand_bytes(a, seed, false, &m->metadata);
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -444,7 +449,7 @@ sl_msg_join_group_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_rd_i16(rd, &m->error_code);
     sl_rd_i32(rd, &m->generation_id);
     if (v >= 7) {
-        sl_rd_string(rd, flex, (v >= 7), &m->protocol_type);
+        sl_rd_string(rd, flex, true, &m->protocol_type);
     }
     sl_rd_string(rd, flex, (v >= 7), &m->protocol_name);
     sl_rd_string(rd, flex, false, &m->leader);
@@ -488,7 +493,7 @@ sl_msg_join_group_resp_size(const sl_msg_join_group_resp_t *m, int16_t v)
     sz += 2;
     sz += 4;
     if (v >= 7) {
-        sz += sl_size_string(flex, (v >= 7), m->protocol_type);
+        sz += sl_size_string(flex, true, m->protocol_type);
     }
     sz += sl_size_string(flex, (v >= 7), m->protocol_name);
     sz += sl_size_string(flex, false, m->leader);
@@ -523,7 +528,7 @@ sl_msg_join_group_resp_encode(sl_wr_t *wr, int16_t v,
     sl_wr_i16(wr, m->error_code);
     sl_wr_i32(wr, m->generation_id);
     if (v >= 7) {
-        sl_wr_string(wr, flex, (v >= 7), m->protocol_type);
+        sl_wr_string(wr, flex, true, m->protocol_type);
     }
     sl_wr_string(wr, flex, (v >= 7), m->protocol_name);
     sl_wr_string(wr, flex, false, m->leader);
@@ -604,7 +609,7 @@ sl_msg_join_group_resp_random_fill(sl_msg_join_group_resp_t *m, int16_t v,
     m->error_code = (int16_t)sl_rand_int(seed);
     m->generation_id = (int32_t)sl_rand_int(seed);
     if (v >= 7) {
-        sl_rand_string(a, seed, (v >= 7), &m->protocol_type);
+        sl_rand_string(a, seed, true, &m->protocol_type);
     }
     sl_rand_string(a, seed, (v >= 7), &m->protocol_name);
     sl_rand_string(a, seed, false, &m->leader);
@@ -618,5 +623,8 @@ sl_msg_join_group_resp_random_fill(sl_msg_join_group_resp_t *m, int16_t v,
         sl_msg_join_group_resp_join_group_response_member_init(&m->members[i]);
         sl_msg_join_group_resp_join_group_response_member_random_fill(
             &m->members[i], v, a, seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

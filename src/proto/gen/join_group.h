@@ -13,21 +13,25 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_join_group_req_join_group_request_protocol_s {
-    sl_str_t name;
-    sl_bytes_t metadata;
+    sl_str_t name;          /* v0+ */
+    sl_bytes_t metadata;    /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_join_group_req_join_group_request_protocol_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_join_group_req_join_group_request_protocol_init(
+    sl_msg_join_group_req_join_group_request_protocol_t *m);
+
 typedef struct sl_msg_join_group_req_s {
-    sl_str_t group_id;
-    int32_t session_timeout_ms;
-    int32_t rebalance_timeout_ms;
-    sl_str_t member_id;
-    sl_str_t group_instance_id;
-    sl_str_t protocol_type;
-    sl_msg_join_group_req_join_group_request_protocol_t *protocols;
+    sl_str_t group_id;            /* v0+ */
+    int32_t session_timeout_ms;   /* v0+ */
+    int32_t rebalance_timeout_ms; /* v1+, default -1 */
+    sl_str_t member_id;           /* v0+ */
+    sl_str_t group_instance_id;   /* v5+, nullable v5+, default null */
+    sl_str_t protocol_type;       /* v0+ */
+    sl_msg_join_group_req_join_group_request_protocol_t *protocols; /* v0+ */
     int32_t protocols_count;
-    sl_str_t reason;
+    sl_str_t reason;        /* v8+, nullable v8+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_join_group_req_t;
 
@@ -44,22 +48,26 @@ void sl_msg_join_group_req_random_fill(sl_msg_join_group_req_t *m, int16_t v,
                                        sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_join_group_resp_join_group_response_member_s {
-    sl_str_t member_id;
-    sl_str_t group_instance_id;
-    sl_bytes_t metadata;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t member_id;         /* v0+ */
+    sl_str_t group_instance_id; /* v5+, nullable v5+, default null */
+    sl_bytes_t metadata;        /* v0+ */
+    sl_tags_t unknown_tags;     /* unknown tagged fields, in read order */
 } sl_msg_join_group_resp_join_group_response_member_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_join_group_resp_join_group_response_member_init(
+    sl_msg_join_group_resp_join_group_response_member_t *m);
+
 typedef struct sl_msg_join_group_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    int32_t generation_id;
-    sl_str_t protocol_type;
-    sl_str_t protocol_name;
-    sl_str_t leader;
-    bool skip_assignment;
-    sl_str_t member_id;
-    sl_msg_join_group_resp_join_group_response_member_t *members;
+    int32_t throttle_time_ms; /* v2+ */
+    int16_t error_code;       /* v0+ */
+    int32_t generation_id;    /* v0+, default -1 */
+    sl_str_t protocol_type;   /* v7+, nullable v7+, default null */
+    sl_str_t protocol_name;   /* v0+, nullable v7+ */
+    sl_str_t leader;          /* v0+ */
+    bool skip_assignment;     /* v9+, default false */
+    sl_str_t member_id;       /* v0+ */
+    sl_msg_join_group_resp_join_group_response_member_t *members; /* v0+ */
     int32_t members_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_join_group_resp_t;

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_leader_and_isr_req_leader_and_isr_partition_state_init(
-    sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t *m);
-static void sl_msg_leader_and_isr_req_leader_and_isr_topic_state_init(
-    sl_msg_leader_and_isr_req_leader_and_isr_topic_state_t *m);
-static void sl_msg_leader_and_isr_req_leader_and_isr_live_leader_init(
-    sl_msg_leader_and_isr_req_leader_and_isr_live_leader_t *m);
 static void sl_msg_leader_and_isr_req_leader_and_isr_partition_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t *m);
@@ -273,6 +267,9 @@ sl_msg_leader_and_isr_req_leader_and_isr_partition_state_random_fill(
     if (v >= 6) {
         m->leader_recovery_state = (int8_t)sl_rand_int(seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -431,6 +428,9 @@ sl_msg_leader_and_isr_req_leader_and_isr_topic_state_random_fill(
                 &m->partition_states[i], v, a, seed);
         }
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -523,6 +523,9 @@ sl_msg_leader_and_isr_req_leader_and_isr_live_leader_random_fill(
     m->broker_id = (int32_t)sl_rand_int(seed);
     sl_rand_string(a, seed, false, &m->host_name);
     m->port = (int32_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -809,12 +812,11 @@ sl_msg_leader_and_isr_req_random_fill(sl_msg_leader_and_isr_req_t *m, int16_t v,
         sl_msg_leader_and_isr_req_leader_and_isr_live_leader_random_fill(
             &m->live_leaders[i], v, a, seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_init(
-    sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t *m);
-static void sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_init(
-    sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_t *m);
 static void sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t *m);
@@ -951,6 +953,9 @@ sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_random_fill(
     }
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1092,6 +1097,9 @@ sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_random_fill(
             sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_random_fill(
                 &m->partition_errors[i], v, a, seed);
         }
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1277,5 +1285,8 @@ sl_msg_leader_and_isr_resp_random_fill(sl_msg_leader_and_isr_resp_t *m,
             sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_random_fill(
                 &m->topics[i], v, a, seed);
         }
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

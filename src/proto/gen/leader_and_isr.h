@@ -13,53 +13,67 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_leader_and_isr_req_leader_and_isr_partition_state_s {
-    sl_str_t topic_name;
-    int32_t partition_index;
-    int32_t controller_epoch;
-    int32_t leader;
-    int32_t leader_epoch;
-    int32_t *isr;
+    sl_str_t topic_name;      /* v0-1 */
+    int32_t partition_index;  /* v0+ */
+    int32_t controller_epoch; /* v0+ */
+    int32_t leader;           /* v0+ */
+    int32_t leader_epoch;     /* v0+ */
+    int32_t *isr;             /* v0+ */
     int32_t isr_count;
-    int32_t partition_epoch;
-    int32_t *replicas;
+    int32_t partition_epoch; /* v0+ */
+    int32_t *replicas;       /* v0+ */
     int32_t replicas_count;
-    int32_t *adding_replicas;
+    int32_t *adding_replicas; /* v3+ */
     int32_t adding_replicas_count;
-    int32_t *removing_replicas;
+    int32_t *removing_replicas; /* v3+ */
     int32_t removing_replicas_count;
-    bool is_new;
-    int8_t leader_recovery_state;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    bool is_new;                  /* v1+, default false */
+    int8_t leader_recovery_state; /* v6+, default 0 */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_req_leader_and_isr_partition_state_init(
+    sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t *m);
+
 typedef struct sl_msg_leader_and_isr_req_leader_and_isr_topic_state_s {
-    sl_str_t topic_name;
-    sl_uuid_t topic_id;
+    sl_str_t topic_name; /* v2+ */
+    sl_uuid_t topic_id;  /* v5+ */
     sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t
-        *partition_states;
+        *partition_states; /* v2+ */
     int32_t partition_states_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_req_leader_and_isr_topic_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_req_leader_and_isr_topic_state_init(
+    sl_msg_leader_and_isr_req_leader_and_isr_topic_state_t *m);
+
 typedef struct sl_msg_leader_and_isr_req_leader_and_isr_live_leader_s {
-    int32_t broker_id;
-    sl_str_t host_name;
-    int32_t port;
+    int32_t broker_id;      /* v0+ */
+    sl_str_t host_name;     /* v0+ */
+    int32_t port;           /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_req_leader_and_isr_live_leader_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_req_leader_and_isr_live_leader_init(
+    sl_msg_leader_and_isr_req_leader_and_isr_live_leader_t *m);
+
 typedef struct sl_msg_leader_and_isr_req_s {
-    int32_t controller_id;
-    bool is_k_raft_controller;
-    int32_t controller_epoch;
-    int64_t broker_epoch;
-    int8_t type;
+    int32_t controller_id;     /* v0+ */
+    bool is_k_raft_controller; /* v7+, default false */
+    int32_t controller_epoch;  /* v0+ */
+    int64_t broker_epoch;      /* v2+, default -1 */
+    int8_t type;               /* v5+ */
     sl_msg_leader_and_isr_req_leader_and_isr_partition_state_t
-        *ungrouped_partition_states;
+        *ungrouped_partition_states; /* v0-1 */
     int32_t ungrouped_partition_states_count;
-    sl_msg_leader_and_isr_req_leader_and_isr_topic_state_t *topic_states;
+    sl_msg_leader_and_isr_req_leader_and_isr_topic_state_t
+        *topic_states; /* v2+ */
     int32_t topic_states_count;
-    sl_msg_leader_and_isr_req_leader_and_isr_live_leader_t *live_leaders;
+    sl_msg_leader_and_isr_req_leader_and_isr_live_leader_t
+        *live_leaders; /* v0+ */
     int32_t live_leaders_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_req_t;
@@ -80,26 +94,34 @@ void sl_msg_leader_and_isr_req_random_fill(sl_msg_leader_and_isr_req_t *m,
                                            uint64_t *seed);
 
 typedef struct sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_s {
-    sl_str_t topic_name;
-    int32_t partition_index;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t topic_name;     /* v0-4 */
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_init(
+    sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t *m);
+
 typedef struct sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_s {
-    sl_uuid_t topic_id;
+    sl_uuid_t topic_id; /* v5+ */
     sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t
-        *partition_errors;
+        *partition_errors; /* v5+ */
     int32_t partition_errors_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_init(
+    sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_t *m);
+
 typedef struct sl_msg_leader_and_isr_resp_s {
-    int16_t error_code;
+    int16_t error_code; /* v0+ */
     sl_msg_leader_and_isr_resp_leader_and_isr_partition_error_t
-        *partition_errors;
+        *partition_errors; /* v0-4 */
     int32_t partition_errors_count;
-    sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_t *topics;
+    sl_msg_leader_and_isr_resp_leader_and_isr_topic_error_t *topics; /* v5+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leader_and_isr_resp_t;

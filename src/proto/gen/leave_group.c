@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_leave_group_req_member_identity_init(
-    sl_msg_leave_group_req_member_identity_t *m);
 static void sl_msg_leave_group_req_member_identity_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_leave_group_req_member_identity_t *m);
@@ -39,10 +37,10 @@ sl_msg_leave_group_req_member_identity_decode(
         sl_rd_string(rd, flex, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->reason);
+        sl_rd_string(rd, flex, true, &m->reason);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -66,10 +64,10 @@ sl_msg_leave_group_req_member_identity_size(
         sz += sl_size_string(flex, false, m->member_id);
     }
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->reason);
+        sz += sl_size_string(flex, true, m->reason);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -88,10 +86,10 @@ sl_msg_leave_group_req_member_identity_encode(
         sl_wr_string(wr, flex, false, m->member_id);
     }
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->reason);
+        sl_wr_string(wr, flex, true, m->reason);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -136,10 +134,13 @@ sl_msg_leave_group_req_member_identity_random_fill(
         sl_rand_string(a, seed, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->reason);
+        sl_rand_string(a, seed, true, &m->reason);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -286,10 +287,11 @@ sl_msg_leave_group_req_random_fill(sl_msg_leave_group_req_t *m, int16_t v,
                                                                v, a, seed);
         }
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_leave_group_resp_member_response_init(
-    sl_msg_leave_group_resp_member_response_t *m);
 static void sl_msg_leave_group_resp_member_response_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_leave_group_resp_member_response_t *m);
@@ -321,7 +323,7 @@ sl_msg_leave_group_resp_member_response_decode(
         sl_rd_string(rd, flex, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     if (v >= 3) {
         sl_rd_i16(rd, &m->error_code);
@@ -348,7 +350,7 @@ sl_msg_leave_group_resp_member_response_size(
         sz += sl_size_string(flex, false, m->member_id);
     }
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     if (v >= 3) {
         sz += 2;
@@ -370,7 +372,7 @@ sl_msg_leave_group_resp_member_response_encode(
         sl_wr_string(wr, flex, false, m->member_id);
     }
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     if (v >= 3) {
         sl_wr_i16(wr, m->error_code);
@@ -418,10 +420,13 @@ sl_msg_leave_group_resp_member_response_random_fill(
         sl_rand_string(a, seed, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     if (v >= 3) {
         m->error_code = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -567,5 +572,8 @@ sl_msg_leave_group_resp_random_fill(sl_msg_leave_group_resp_t *m, int16_t v,
             sl_msg_leave_group_resp_member_response_random_fill(&m->members[i],
                                                                 v, a, seed);
         }
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,16 +13,20 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_leave_group_req_member_identity_s {
-    sl_str_t member_id;
-    sl_str_t group_instance_id;
-    sl_str_t reason;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t member_id;         /* v3+ */
+    sl_str_t group_instance_id; /* v3+, nullable v3+, default null */
+    sl_str_t reason;            /* v5+, nullable v5+, default null */
+    sl_tags_t unknown_tags;     /* unknown tagged fields, in read order */
 } sl_msg_leave_group_req_member_identity_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leave_group_req_member_identity_init(
+    sl_msg_leave_group_req_member_identity_t *m);
+
 typedef struct sl_msg_leave_group_req_s {
-    sl_str_t group_id;
-    sl_str_t member_id;
-    sl_msg_leave_group_req_member_identity_t *members;
+    sl_str_t group_id;                                 /* v0+ */
+    sl_str_t member_id;                                /* v0-2 */
+    sl_msg_leave_group_req_member_identity_t *members; /* v3+ */
     int32_t members_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leave_group_req_t;
@@ -41,16 +45,20 @@ void sl_msg_leave_group_req_random_fill(sl_msg_leave_group_req_t *m, int16_t v,
                                         sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_leave_group_resp_member_response_s {
-    sl_str_t member_id;
-    sl_str_t group_instance_id;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t member_id;         /* v3+ */
+    sl_str_t group_instance_id; /* v3+, nullable v3+ */
+    int16_t error_code;         /* v3+ */
+    sl_tags_t unknown_tags;     /* unknown tagged fields, in read order */
 } sl_msg_leave_group_resp_member_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_leave_group_resp_member_response_init(
+    sl_msg_leave_group_resp_member_response_t *m);
+
 typedef struct sl_msg_leave_group_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_msg_leave_group_resp_member_response_t *members;
+    int32_t throttle_time_ms;                           /* v1+ */
+    int16_t error_code;                                 /* v0+ */
+    sl_msg_leave_group_resp_member_response_t *members; /* v3+ */
     int32_t members_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_leave_group_resp_t;

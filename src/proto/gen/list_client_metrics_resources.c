@@ -82,11 +82,11 @@ sl_msg_list_client_metrics_resources_req_random_fill(
     sl_msg_list_client_metrics_resources_req_t *m, int16_t v, sl_arena_t *a,
     uint64_t *seed)
 {
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_list_client_metrics_resources_resp_client_metrics_resource_init(
-    sl_msg_list_client_metrics_resources_resp_client_metrics_resource_t *m);
 static void
 sl_msg_list_client_metrics_resources_resp_client_metrics_resource_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -195,6 +195,9 @@ sl_msg_list_client_metrics_resources_resp_client_metrics_resource_random_fill(
     int16_t v, sl_arena_t *a, uint64_t *seed)
 {
     sl_rand_string(a, seed, false, &m->name);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -334,5 +337,8 @@ sl_msg_list_client_metrics_resources_resp_random_fill(
             &m->client_metrics_resources[i]);
         sl_msg_list_client_metrics_resources_resp_client_metrics_resource_random_fill(
             &m->client_metrics_resources[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

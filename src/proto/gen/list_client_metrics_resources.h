@@ -37,15 +37,19 @@ void sl_msg_list_client_metrics_resources_req_random_fill(
 
 typedef struct
     sl_msg_list_client_metrics_resources_resp_client_metrics_resource_s {
-    sl_str_t name;
+    sl_str_t name;          /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_client_metrics_resources_resp_client_metrics_resource_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_client_metrics_resources_resp_client_metrics_resource_init(
+    sl_msg_list_client_metrics_resources_resp_client_metrics_resource_t *m);
+
 typedef struct sl_msg_list_client_metrics_resources_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
     sl_msg_list_client_metrics_resources_resp_client_metrics_resource_t
-        *client_metrics_resources;
+        *client_metrics_resources; /* v0+ */
     int32_t client_metrics_resources_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_client_metrics_resources_resp_t;

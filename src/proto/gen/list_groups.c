@@ -120,10 +120,11 @@ sl_msg_list_groups_req_random_fill(sl_msg_list_groups_req_t *m, int16_t v,
         m->types_filter =
             sl_rand_parr(a, seed, false, SL_PT_STRING, &m->types_filter_count);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_list_groups_resp_listed_group_init(
-    sl_msg_list_groups_resp_listed_group_t *m);
 static void sl_msg_list_groups_resp_listed_group_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_groups_resp_listed_group_t *m);
@@ -253,6 +254,9 @@ sl_msg_list_groups_resp_listed_group_random_fill(
     }
     if (v >= 5) {
         sl_rand_string(a, seed, false, &m->group_type);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -386,5 +390,8 @@ sl_msg_list_groups_resp_random_fill(sl_msg_list_groups_resp_t *m, int16_t v,
         sl_msg_list_groups_resp_listed_group_init(&m->groups[i]);
         sl_msg_list_groups_resp_listed_group_random_fill(&m->groups[i], v, a,
                                                          seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

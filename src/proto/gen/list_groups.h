@@ -13,9 +13,9 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_list_groups_req_s {
-    sl_str_t *states_filter;
+    sl_str_t *states_filter; /* v4+ */
     int32_t states_filter_count;
-    sl_str_t *types_filter;
+    sl_str_t *types_filter; /* v5+ */
     int32_t types_filter_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_groups_req_t;
@@ -34,17 +34,21 @@ void sl_msg_list_groups_req_random_fill(sl_msg_list_groups_req_t *m, int16_t v,
                                         sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_list_groups_resp_listed_group_s {
-    sl_str_t group_id;
-    sl_str_t protocol_type;
-    sl_str_t group_state;
-    sl_str_t group_type;
+    sl_str_t group_id;      /* v0+ */
+    sl_str_t protocol_type; /* v0+ */
+    sl_str_t group_state;   /* v4+ */
+    sl_str_t group_type;    /* v5+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_groups_resp_listed_group_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_groups_resp_listed_group_init(
+    sl_msg_list_groups_resp_listed_group_t *m);
+
 typedef struct sl_msg_list_groups_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_msg_list_groups_resp_listed_group_t *groups;
+    int32_t throttle_time_ms;                       /* v1+ */
+    int16_t error_code;                             /* v0+ */
+    sl_msg_list_groups_resp_listed_group_t *groups; /* v0+ */
     int32_t groups_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_groups_resp_t;

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_list_offsets_req_list_offsets_partition_init(
-    sl_msg_list_offsets_req_list_offsets_partition_t *m);
-static void sl_msg_list_offsets_req_list_offsets_topic_init(
-    sl_msg_list_offsets_req_list_offsets_topic_t *m);
 static void sl_msg_list_offsets_req_list_offsets_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_offsets_req_list_offsets_partition_t *m);
@@ -156,6 +152,9 @@ sl_msg_list_offsets_req_list_offsets_partition_random_fill(
     if (v <= 0) {
         m->max_num_offsets = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -271,6 +270,9 @@ sl_msg_list_offsets_req_list_offsets_topic_random_fill(
         sl_msg_list_offsets_req_list_offsets_partition_init(&m->partitions[i]);
         sl_msg_list_offsets_req_list_offsets_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -422,12 +424,11 @@ sl_msg_list_offsets_req_random_fill(sl_msg_list_offsets_req_t *m, int16_t v,
     if (v >= 10) {
         m->timeout_ms = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_list_offsets_resp_list_offsets_partition_response_init(
-    sl_msg_list_offsets_resp_list_offsets_partition_response_t *m);
-static void sl_msg_list_offsets_resp_list_offsets_topic_response_init(
-    sl_msg_list_offsets_resp_list_offsets_topic_response_t *m);
 static void sl_msg_list_offsets_resp_list_offsets_partition_response_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_offsets_resp_list_offsets_partition_response_t *m);
@@ -622,6 +623,9 @@ sl_msg_list_offsets_resp_list_offsets_partition_response_random_fill(
     if (v >= 4) {
         m->leader_epoch = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -738,6 +742,9 @@ sl_msg_list_offsets_resp_list_offsets_topic_response_random_fill(
             &m->partitions[i]);
         sl_msg_list_offsets_resp_list_offsets_partition_response_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -868,5 +875,8 @@ sl_msg_list_offsets_resp_random_fill(sl_msg_list_offsets_resp_t *m, int16_t v,
             &m->topics[i]);
         sl_msg_list_offsets_resp_list_offsets_topic_response_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

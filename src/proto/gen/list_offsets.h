@@ -13,26 +13,34 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_list_offsets_req_list_offsets_partition_s {
-    int32_t partition_index;
-    int32_t current_leader_epoch;
-    int64_t timestamp;
-    int32_t max_num_offsets;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index;      /* v0+ */
+    int32_t current_leader_epoch; /* v4+, default -1 */
+    int64_t timestamp;            /* v0+ */
+    int32_t max_num_offsets;      /* v0, default 1 */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_req_list_offsets_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_offsets_req_list_offsets_partition_init(
+    sl_msg_list_offsets_req_list_offsets_partition_t *m);
+
 typedef struct sl_msg_list_offsets_req_list_offsets_topic_s {
-    sl_str_t name;
-    sl_msg_list_offsets_req_list_offsets_partition_t *partitions;
+    sl_str_t name;                                                /* v0+ */
+    sl_msg_list_offsets_req_list_offsets_partition_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_req_list_offsets_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_offsets_req_list_offsets_topic_init(
+    sl_msg_list_offsets_req_list_offsets_topic_t *m);
+
 typedef struct sl_msg_list_offsets_req_s {
-    int32_t replica_id;
-    int8_t isolation_level;
-    sl_msg_list_offsets_req_list_offsets_topic_t *topics;
+    int32_t replica_id;                                   /* v0+ */
+    int8_t isolation_level;                               /* v2+ */
+    sl_msg_list_offsets_req_list_offsets_topic_t *topics; /* v0+ */
     int32_t topics_count;
-    int32_t timeout_ms;
+    int32_t timeout_ms;     /* v10+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_req_t;
 
@@ -51,26 +59,35 @@ void sl_msg_list_offsets_req_random_fill(sl_msg_list_offsets_req_t *m,
                                          uint64_t *seed);
 
 typedef struct sl_msg_list_offsets_resp_list_offsets_partition_response_s {
-    int32_t partition_index;
-    int16_t error_code;
-    int64_t *old_style_offsets;
+    int32_t partition_index;    /* v0+ */
+    int16_t error_code;         /* v0+ */
+    int64_t *old_style_offsets; /* v0 */
     int32_t old_style_offsets_count;
-    int64_t timestamp;
-    int64_t offset;
-    int32_t leader_epoch;
+    int64_t timestamp;      /* v1+, default -1 */
+    int64_t offset;         /* v1+, default -1 */
+    int32_t leader_epoch;   /* v4+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_resp_list_offsets_partition_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_offsets_resp_list_offsets_partition_response_init(
+    sl_msg_list_offsets_resp_list_offsets_partition_response_t *m);
+
 typedef struct sl_msg_list_offsets_resp_list_offsets_topic_response_s {
-    sl_str_t name;
-    sl_msg_list_offsets_resp_list_offsets_partition_response_t *partitions;
+    sl_str_t name; /* v0+ */
+    sl_msg_list_offsets_resp_list_offsets_partition_response_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_resp_list_offsets_topic_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_offsets_resp_list_offsets_topic_response_init(
+    sl_msg_list_offsets_resp_list_offsets_topic_response_t *m);
+
 typedef struct sl_msg_list_offsets_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_list_offsets_resp_list_offsets_topic_response_t *topics;
+    int32_t throttle_time_ms;                                       /* v2+ */
+    sl_msg_list_offsets_resp_list_offsets_topic_response_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_offsets_resp_t;

@@ -6,10 +6,6 @@
 #include <string.h>
 
 static void
-sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_init(
-    sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t
-        *m);
-static void
 sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t
@@ -134,6 +130,9 @@ sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_rand
     sl_rand_string(a, seed, false, &m->name);
     m->partition_indexes =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partition_indexes_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -262,15 +261,11 @@ sl_msg_list_partition_reassignments_req_random_fill(
         sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_init(
-    sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_t
-        *m);
-static void
-sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_init(
-    sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_t *m);
 static void
 sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -441,6 +436,9 @@ sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_random_f
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->adding_replicas_count);
     m->removing_replicas =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->removing_replicas_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -564,6 +562,9 @@ sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_random_fill(
             &m->partitions[i]);
         sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -704,5 +705,8 @@ sl_msg_list_partition_reassignments_resp_random_fill(
             &m->topics[i]);
         sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

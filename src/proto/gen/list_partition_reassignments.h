@@ -15,16 +15,22 @@
 
 typedef struct
     sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_s {
-    sl_str_t name;
-    int32_t *partition_indexes;
+    sl_str_t name;              /* v0+ */
+    int32_t *partition_indexes; /* v0+ */
     int32_t partition_indexes_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t;
 
-typedef struct sl_msg_list_partition_reassignments_req_s {
-    int32_t timeout_ms;
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_init(
     sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t
-        *topics;
+        *m);
+
+typedef struct sl_msg_list_partition_reassignments_req_s {
+    int32_t timeout_ms; /* v0+, default 60000 */
+    sl_msg_list_partition_reassignments_req_list_partition_reassignments_topics_t
+        *topics; /* v0+, nullable v0+, default null */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_partition_reassignments_req_t;
@@ -48,31 +54,41 @@ void sl_msg_list_partition_reassignments_req_random_fill(
 
 typedef struct
     sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_s {
-    int32_t partition_index;
-    int32_t *replicas;
+    int32_t partition_index; /* v0+ */
+    int32_t *replicas;       /* v0+ */
     int32_t replicas_count;
-    int32_t *adding_replicas;
+    int32_t *adding_replicas; /* v0+ */
     int32_t adding_replicas_count;
-    int32_t *removing_replicas;
+    int32_t *removing_replicas; /* v0+ */
     int32_t removing_replicas_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_init(
+    sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_t
+        *m);
+
 typedef struct
     sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_s {
-    sl_str_t name;
+    sl_str_t name; /* v0+ */
     sl_msg_list_partition_reassignments_resp_ongoing_partition_reassignment_t
-        *partitions;
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_init(
+    sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_t *m);
+
 typedef struct sl_msg_list_partition_reassignments_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
     sl_msg_list_partition_reassignments_resp_ongoing_topic_reassignment_t
-        *topics;
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_partition_reassignments_resp_t;

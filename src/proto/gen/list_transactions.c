@@ -122,10 +122,11 @@ sl_msg_list_transactions_req_random_fill(sl_msg_list_transactions_req_t *m,
     if (v >= 1) {
         m->duration_filter = (int64_t)sl_rand_int(seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_list_transactions_resp_transaction_state_init(
-    sl_msg_list_transactions_resp_transaction_state_t *m);
 static void sl_msg_list_transactions_resp_transaction_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_list_transactions_resp_transaction_state_t *m);
@@ -231,6 +232,9 @@ sl_msg_list_transactions_resp_transaction_state_random_fill(
     sl_rand_string(a, seed, false, &m->transactional_id);
     m->producer_id = (int64_t)sl_rand_int(seed);
     sl_rand_string(a, seed, false, &m->transaction_state);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -377,5 +381,8 @@ sl_msg_list_transactions_resp_random_fill(sl_msg_list_transactions_resp_t *m,
             &m->transaction_states[i]);
         sl_msg_list_transactions_resp_transaction_state_random_fill(
             &m->transaction_states[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

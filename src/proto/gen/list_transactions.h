@@ -13,12 +13,12 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_list_transactions_req_s {
-    sl_str_t *state_filters;
+    sl_str_t *state_filters; /* v0+ */
     int32_t state_filters_count;
-    int64_t *producer_id_filters;
+    int64_t *producer_id_filters; /* v0+ */
     int32_t producer_id_filters_count;
-    int64_t duration_filter;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int64_t duration_filter; /* v1+, default -1 */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_list_transactions_req_t;
 
 /* ListTransactionsRequest, versions 0-1, flexible from v0. */
@@ -40,18 +40,23 @@ void sl_msg_list_transactions_req_random_fill(sl_msg_list_transactions_req_t *m,
                                               uint64_t *seed);
 
 typedef struct sl_msg_list_transactions_resp_transaction_state_s {
-    sl_str_t transactional_id;
-    int64_t producer_id;
-    sl_str_t transaction_state;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t transactional_id;  /* v0+ */
+    int64_t producer_id;        /* v0+ */
+    sl_str_t transaction_state; /* v0+ */
+    sl_tags_t unknown_tags;     /* unknown tagged fields, in read order */
 } sl_msg_list_transactions_resp_transaction_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_list_transactions_resp_transaction_state_init(
+    sl_msg_list_transactions_resp_transaction_state_t *m);
+
 typedef struct sl_msg_list_transactions_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t *unknown_state_filters;
+    int32_t throttle_time_ms;        /* v0+ */
+    int16_t error_code;              /* v0+ */
+    sl_str_t *unknown_state_filters; /* v0+ */
     int32_t unknown_state_filters_count;
-    sl_msg_list_transactions_resp_transaction_state_t *transaction_states;
+    sl_msg_list_transactions_resp_transaction_state_t
+        *transaction_states; /* v0+ */
     int32_t transaction_states_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_list_transactions_resp_t;

@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_metadata_req_metadata_request_topic_init(
-    sl_msg_metadata_req_metadata_request_topic_t *m);
 static void sl_msg_metadata_req_metadata_request_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_metadata_req_metadata_request_topic_t *m);
@@ -114,6 +112,9 @@ sl_msg_metadata_req_metadata_request_topic_random_fill(
         sl_rand_uuid(seed, &m->topic_id);
     }
     sl_rand_string(a, seed, (v >= 10), &m->name);
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -277,14 +278,11 @@ sl_msg_metadata_req_random_fill(sl_msg_metadata_req_t *m, int16_t v,
     if (v >= 8) {
         m->include_topic_authorized_operations = (sl_rand_u64(seed) & 1) != 0;
     }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_metadata_resp_metadata_response_broker_init(
-    sl_msg_metadata_resp_metadata_response_broker_t *m);
-static void sl_msg_metadata_resp_metadata_response_partition_init(
-    sl_msg_metadata_resp_metadata_response_partition_t *m);
-static void sl_msg_metadata_resp_metadata_response_topic_init(
-    sl_msg_metadata_resp_metadata_response_topic_t *m);
 static void sl_msg_metadata_resp_metadata_response_broker_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_metadata_resp_metadata_response_broker_t *m);
@@ -346,7 +344,7 @@ sl_msg_metadata_resp_metadata_response_broker_decode(
     sl_rd_string(rd, flex, false, &m->host);
     sl_rd_i32(rd, &m->port);
     if (v >= 1) {
-        sl_rd_string(rd, flex, (v >= 1), &m->rack);
+        sl_rd_string(rd, flex, true, &m->rack);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -370,7 +368,7 @@ sl_msg_metadata_resp_metadata_response_broker_size(
     sz += sl_size_string(flex, false, m->host);
     sz += 4;
     if (v >= 1) {
-        sz += sl_size_string(flex, (v >= 1), m->rack);
+        sz += sl_size_string(flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -390,7 +388,7 @@ sl_msg_metadata_resp_metadata_response_broker_encode(
     sl_wr_string(wr, flex, false, m->host);
     sl_wr_i32(wr, m->port);
     if (v >= 1) {
-        sl_wr_string(wr, flex, (v >= 1), m->rack);
+        sl_wr_string(wr, flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -434,7 +432,10 @@ sl_msg_metadata_resp_metadata_response_broker_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->port = (int32_t)sl_rand_int(seed);
     if (v >= 1) {
-        sl_rand_string(a, seed, (v >= 1), &m->rack);
+        sl_rand_string(a, seed, true, &m->rack);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -590,6 +591,9 @@ sl_msg_metadata_resp_metadata_response_partition_random_fill(
     if (v >= 5) {
         m->offline_replicas =
             sl_rand_parr(a, seed, false, SL_PT_I32, &m->offline_replicas_count);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -767,6 +771,9 @@ sl_msg_metadata_resp_metadata_response_topic_random_fill(
     if (v >= 8) {
         m->topic_authorized_operations = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -802,7 +809,7 @@ sl_msg_metadata_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         }
     }
     if (v >= 2) {
-        sl_rd_string(rd, flex, (v >= 2), &m->cluster_id);
+        sl_rd_string(rd, flex, true, &m->cluster_id);
     }
     if (v >= 1) {
         sl_rd_i32(rd, &m->controller_id);
@@ -848,7 +855,7 @@ sl_msg_metadata_resp_size(const sl_msg_metadata_resp_t *m, int16_t v)
                                                                  v);
     }
     if (v >= 2) {
-        sz += sl_size_string(flex, (v >= 2), m->cluster_id);
+        sz += sl_size_string(flex, true, m->cluster_id);
     }
     if (v >= 1) {
         sz += 4;
@@ -886,7 +893,7 @@ sl_msg_metadata_resp_encode(sl_wr_t *wr, int16_t v,
                                                              &m->brokers[i]);
     }
     if (v >= 2) {
-        sl_wr_string(wr, flex, (v >= 2), m->cluster_id);
+        sl_wr_string(wr, flex, true, m->cluster_id);
     }
     if (v >= 1) {
         sl_wr_i32(wr, m->controller_id);
@@ -972,7 +979,7 @@ sl_msg_metadata_resp_random_fill(sl_msg_metadata_resp_t *m, int16_t v,
             &m->brokers[i], v, a, seed);
     }
     if (v >= 2) {
-        sl_rand_string(a, seed, (v >= 2), &m->cluster_id);
+        sl_rand_string(a, seed, true, &m->cluster_id);
     }
     if (v >= 1) {
         m->controller_id = (int32_t)sl_rand_int(seed);
@@ -986,5 +993,8 @@ sl_msg_metadata_resp_random_fill(sl_msg_metadata_resp_t *m, int16_t v,
     }
     if (v >= 8 && v <= 10) {
         m->cluster_authorized_operations = (int32_t)sl_rand_int(seed);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

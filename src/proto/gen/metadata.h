@@ -13,17 +13,22 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_metadata_req_metadata_request_topic_s {
-    sl_uuid_t topic_id;
-    sl_str_t name;
+    sl_uuid_t topic_id;     /* v10+ */
+    sl_str_t name;          /* v0+, nullable v10+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_req_metadata_request_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_metadata_req_metadata_request_topic_init(
+    sl_msg_metadata_req_metadata_request_topic_t *m);
+
 typedef struct sl_msg_metadata_req_s {
-    sl_msg_metadata_req_metadata_request_topic_t *topics;
+    sl_msg_metadata_req_metadata_request_topic_t
+        *topics; /* v0+, nullable v1+ */
     int32_t topics_count;
-    bool allow_auto_topic_creation;
-    bool include_cluster_authorized_operations;
-    bool include_topic_authorized_operations;
+    bool allow_auto_topic_creation;             /* v4+, default true */
+    bool include_cluster_authorized_operations; /* v8-10 */
+    bool include_topic_authorized_operations;   /* v8+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_req_t;
 
@@ -40,47 +45,59 @@ void sl_msg_metadata_req_random_fill(sl_msg_metadata_req_t *m, int16_t v,
                                      sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_metadata_resp_metadata_response_broker_s {
-    int32_t node_id;
-    sl_str_t host;
-    int32_t port;
-    sl_str_t rack;
+    int32_t node_id;        /* v0+ */
+    sl_str_t host;          /* v0+ */
+    int32_t port;           /* v0+ */
+    sl_str_t rack;          /* v1+, nullable v1+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_resp_metadata_response_broker_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_metadata_resp_metadata_response_broker_init(
+    sl_msg_metadata_resp_metadata_response_broker_t *m);
+
 typedef struct sl_msg_metadata_resp_metadata_response_partition_s {
-    int16_t error_code;
-    int32_t partition_index;
-    int32_t leader_id;
-    int32_t leader_epoch;
-    int32_t *replica_nodes;
+    int16_t error_code;      /* v0+ */
+    int32_t partition_index; /* v0+ */
+    int32_t leader_id;       /* v0+ */
+    int32_t leader_epoch;    /* v7+, default -1 */
+    int32_t *replica_nodes;  /* v0+ */
     int32_t replica_nodes_count;
-    int32_t *isr_nodes;
+    int32_t *isr_nodes; /* v0+ */
     int32_t isr_nodes_count;
-    int32_t *offline_replicas;
+    int32_t *offline_replicas; /* v5+ */
     int32_t offline_replicas_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_resp_metadata_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_metadata_resp_metadata_response_partition_init(
+    sl_msg_metadata_resp_metadata_response_partition_t *m);
+
 typedef struct sl_msg_metadata_resp_metadata_response_topic_s {
-    int16_t error_code;
-    sl_str_t name;
-    sl_uuid_t topic_id;
-    bool is_internal;
-    sl_msg_metadata_resp_metadata_response_partition_t *partitions;
+    int16_t error_code; /* v0+ */
+    sl_str_t name;      /* v0+, nullable v12+ */
+    sl_uuid_t topic_id; /* v10+ */
+    bool is_internal;   /* v1+, default false */
+    sl_msg_metadata_resp_metadata_response_partition_t *partitions; /* v0+ */
     int32_t partitions_count;
-    int32_t topic_authorized_operations;
+    int32_t topic_authorized_operations; /* v8+, default -2147483648 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_resp_metadata_response_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_metadata_resp_metadata_response_topic_init(
+    sl_msg_metadata_resp_metadata_response_topic_t *m);
+
 typedef struct sl_msg_metadata_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_metadata_resp_metadata_response_broker_t *brokers;
+    int32_t throttle_time_ms;                                 /* v3+ */
+    sl_msg_metadata_resp_metadata_response_broker_t *brokers; /* v0+ */
     int32_t brokers_count;
-    sl_str_t cluster_id;
-    int32_t controller_id;
-    sl_msg_metadata_resp_metadata_response_topic_t *topics;
+    sl_str_t cluster_id;   /* v2+, nullable v2+, default null */
+    int32_t controller_id; /* v1+, default -1 */
+    sl_msg_metadata_resp_metadata_response_topic_t *topics; /* v0+ */
     int32_t topics_count;
-    int32_t cluster_authorized_operations;
+    int32_t cluster_authorized_operations; /* v8-10, default -2147483648 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_metadata_resp_t;
 

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_offset_commit_req_offset_commit_request_partition_init(
-    sl_msg_offset_commit_req_offset_commit_request_partition_t *m);
-static void sl_msg_offset_commit_req_offset_commit_request_topic_init(
-    sl_msg_offset_commit_req_offset_commit_request_topic_t *m);
 static void sl_msg_offset_commit_req_offset_commit_request_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_commit_req_offset_commit_request_partition_t *m);
@@ -168,6 +164,9 @@ sl_msg_offset_commit_req_offset_commit_request_partition_random_fill(
         m->commit_timestamp = (int64_t)sl_rand_int(seed);
     }
     sl_rand_string(a, seed, true, &m->committed_metadata);
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -285,6 +284,9 @@ sl_msg_offset_commit_req_offset_commit_request_topic_random_fill(
         sl_msg_offset_commit_req_offset_commit_request_partition_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -313,7 +315,7 @@ sl_msg_offset_commit_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         sl_rd_string(rd, flex, false, &m->member_id);
     }
     if (v >= 7) {
-        sl_rd_string(rd, flex, (v >= 7), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     if (v >= 2 && v <= 4) {
         sl_rd_i64(rd, &m->retention_time_ms);
@@ -356,7 +358,7 @@ sl_msg_offset_commit_req_size(const sl_msg_offset_commit_req_t *m, int16_t v)
         sz += sl_size_string(flex, false, m->member_id);
     }
     if (v >= 7) {
-        sz += sl_size_string(flex, (v >= 7), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     if (v >= 2 && v <= 4) {
         sz += 8;
@@ -390,7 +392,7 @@ sl_msg_offset_commit_req_encode(sl_wr_t *wr, int16_t v,
         sl_wr_string(wr, flex, false, m->member_id);
     }
     if (v >= 7) {
-        sl_wr_string(wr, flex, (v >= 7), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     if (v >= 2 && v <= 4) {
         sl_wr_i64(wr, m->retention_time_ms);
@@ -464,7 +466,7 @@ sl_msg_offset_commit_req_random_fill(sl_msg_offset_commit_req_t *m, int16_t v,
         sl_rand_string(a, seed, false, &m->member_id);
     }
     if (v >= 7) {
-        sl_rand_string(a, seed, (v >= 7), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     if (v >= 2 && v <= 4) {
         m->retention_time_ms = (int64_t)sl_rand_int(seed);
@@ -477,12 +479,11 @@ sl_msg_offset_commit_req_random_fill(sl_msg_offset_commit_req_t *m, int16_t v,
         sl_msg_offset_commit_req_offset_commit_request_topic_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_offset_commit_resp_offset_commit_response_partition_init(
-    sl_msg_offset_commit_resp_offset_commit_response_partition_t *m);
-static void sl_msg_offset_commit_resp_offset_commit_response_topic_init(
-    sl_msg_offset_commit_resp_offset_commit_response_topic_t *m);
 static void sl_msg_offset_commit_resp_offset_commit_response_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_commit_resp_offset_commit_response_partition_t *m);
@@ -602,6 +603,9 @@ sl_msg_offset_commit_resp_offset_commit_response_partition_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -720,6 +724,9 @@ sl_msg_offset_commit_resp_offset_commit_response_topic_random_fill(
             &m->partitions[i]);
         sl_msg_offset_commit_resp_offset_commit_response_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -850,5 +857,8 @@ sl_msg_offset_commit_resp_random_fill(sl_msg_offset_commit_resp_t *m, int16_t v,
             &m->topics[i]);
         sl_msg_offset_commit_resp_offset_commit_response_topic_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 8) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

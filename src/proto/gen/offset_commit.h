@@ -13,28 +13,37 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_offset_commit_req_offset_commit_request_partition_s {
-    int32_t partition_index;
-    int64_t committed_offset;
-    int32_t committed_leader_epoch;
-    int64_t commit_timestamp;
-    sl_str_t committed_metadata;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index;        /* v0+ */
+    int64_t committed_offset;       /* v0+ */
+    int32_t committed_leader_epoch; /* v6+, default -1 */
+    int64_t commit_timestamp;       /* v1, default -1 */
+    sl_str_t committed_metadata;    /* v0+, nullable v0+ */
+    sl_tags_t unknown_tags;         /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_req_offset_commit_request_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_commit_req_offset_commit_request_partition_init(
+    sl_msg_offset_commit_req_offset_commit_request_partition_t *m);
+
 typedef struct sl_msg_offset_commit_req_offset_commit_request_topic_s {
-    sl_str_t name;
-    sl_msg_offset_commit_req_offset_commit_request_partition_t *partitions;
+    sl_str_t name; /* v0+ */
+    sl_msg_offset_commit_req_offset_commit_request_partition_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_req_offset_commit_request_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_commit_req_offset_commit_request_topic_init(
+    sl_msg_offset_commit_req_offset_commit_request_topic_t *m);
+
 typedef struct sl_msg_offset_commit_req_s {
-    sl_str_t group_id;
-    int32_t generation_id_or_member_epoch;
-    sl_str_t member_id;
-    sl_str_t group_instance_id;
-    int64_t retention_time_ms;
-    sl_msg_offset_commit_req_offset_commit_request_topic_t *topics;
+    sl_str_t group_id;                     /* v0+ */
+    int32_t generation_id_or_member_epoch; /* v1+, default -1 */
+    sl_str_t member_id;                    /* v1+ */
+    sl_str_t group_instance_id;            /* v7+, nullable v7+, default null */
+    int64_t retention_time_ms;             /* v2-4, default -1 */
+    sl_msg_offset_commit_req_offset_commit_request_topic_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_req_t;
@@ -55,21 +64,30 @@ void sl_msg_offset_commit_req_random_fill(sl_msg_offset_commit_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_offset_commit_resp_offset_commit_response_partition_s {
-    int32_t partition_index;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_resp_offset_commit_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_commit_resp_offset_commit_response_partition_init(
+    sl_msg_offset_commit_resp_offset_commit_response_partition_t *m);
+
 typedef struct sl_msg_offset_commit_resp_offset_commit_response_topic_s {
-    sl_str_t name;
-    sl_msg_offset_commit_resp_offset_commit_response_partition_t *partitions;
+    sl_str_t name; /* v0+ */
+    sl_msg_offset_commit_resp_offset_commit_response_partition_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_resp_offset_commit_response_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_commit_resp_offset_commit_response_topic_init(
+    sl_msg_offset_commit_resp_offset_commit_response_topic_t *m);
+
 typedef struct sl_msg_offset_commit_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_offset_commit_resp_offset_commit_response_topic_t *topics;
+    int32_t throttle_time_ms;                                         /* v3+ */
+    sl_msg_offset_commit_resp_offset_commit_response_topic_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_commit_resp_t;

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_offset_delete_req_offset_delete_request_partition_init(
-    sl_msg_offset_delete_req_offset_delete_request_partition_t *m);
-static void sl_msg_offset_delete_req_offset_delete_request_topic_init(
-    sl_msg_offset_delete_req_offset_delete_request_topic_t *m);
 static void sl_msg_offset_delete_req_offset_delete_request_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_delete_req_offset_delete_request_partition_t *m);
@@ -276,10 +272,6 @@ sl_msg_offset_delete_req_random_fill(sl_msg_offset_delete_req_t *m, int16_t v,
     }
 }
 
-static void sl_msg_offset_delete_resp_offset_delete_response_partition_init(
-    sl_msg_offset_delete_resp_offset_delete_response_partition_t *m);
-static void sl_msg_offset_delete_resp_offset_delete_response_topic_init(
-    sl_msg_offset_delete_resp_offset_delete_response_topic_t *m);
 static void sl_msg_offset_delete_resp_offset_delete_response_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_delete_resp_offset_delete_response_partition_t *m);

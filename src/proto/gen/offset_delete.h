@@ -13,18 +13,27 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_offset_delete_req_offset_delete_request_partition_s {
-    int32_t partition_index;
+    int32_t partition_index; /* v0+ */
 } sl_msg_offset_delete_req_offset_delete_request_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_delete_req_offset_delete_request_partition_init(
+    sl_msg_offset_delete_req_offset_delete_request_partition_t *m);
+
 typedef struct sl_msg_offset_delete_req_offset_delete_request_topic_s {
-    sl_str_t name;
-    sl_msg_offset_delete_req_offset_delete_request_partition_t *partitions;
+    sl_str_t name; /* v0+ */
+    sl_msg_offset_delete_req_offset_delete_request_partition_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
 } sl_msg_offset_delete_req_offset_delete_request_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_delete_req_offset_delete_request_topic_init(
+    sl_msg_offset_delete_req_offset_delete_request_topic_t *m);
+
 typedef struct sl_msg_offset_delete_req_s {
-    sl_str_t group_id;
-    sl_msg_offset_delete_req_offset_delete_request_topic_t *topics;
+    sl_str_t group_id;                                              /* v0+ */
+    sl_msg_offset_delete_req_offset_delete_request_topic_t *topics; /* v0+ */
     int32_t topics_count;
 } sl_msg_offset_delete_req_t;
 
@@ -44,20 +53,29 @@ void sl_msg_offset_delete_req_random_fill(sl_msg_offset_delete_req_t *m,
                                           uint64_t *seed);
 
 typedef struct sl_msg_offset_delete_resp_offset_delete_response_partition_s {
-    int32_t partition_index;
-    int16_t error_code;
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
 } sl_msg_offset_delete_resp_offset_delete_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_delete_resp_offset_delete_response_partition_init(
+    sl_msg_offset_delete_resp_offset_delete_response_partition_t *m);
+
 typedef struct sl_msg_offset_delete_resp_offset_delete_response_topic_s {
-    sl_str_t name;
-    sl_msg_offset_delete_resp_offset_delete_response_partition_t *partitions;
+    sl_str_t name; /* v0+ */
+    sl_msg_offset_delete_resp_offset_delete_response_partition_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
 } sl_msg_offset_delete_resp_offset_delete_response_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_delete_resp_offset_delete_response_topic_init(
+    sl_msg_offset_delete_resp_offset_delete_response_topic_t *m);
+
 typedef struct sl_msg_offset_delete_resp_s {
-    int16_t error_code;
-    int32_t throttle_time_ms;
-    sl_msg_offset_delete_resp_offset_delete_response_topic_t *topics;
+    int16_t error_code;                                               /* v0+ */
+    int32_t throttle_time_ms;                                         /* v0+ */
+    sl_msg_offset_delete_resp_offset_delete_response_topic_t *topics; /* v0+ */
     int32_t topics_count;
 } sl_msg_offset_delete_resp_t;
 

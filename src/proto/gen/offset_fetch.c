@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_offset_fetch_req_offset_fetch_request_topic_init(
-    sl_msg_offset_fetch_req_offset_fetch_request_topic_t *m);
-static void sl_msg_offset_fetch_req_offset_fetch_request_topics_init(
-    sl_msg_offset_fetch_req_offset_fetch_request_topics_t *m);
-static void sl_msg_offset_fetch_req_offset_fetch_request_group_init(
-    sl_msg_offset_fetch_req_offset_fetch_request_group_t *m);
 static void sl_msg_offset_fetch_req_offset_fetch_request_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_fetch_req_offset_fetch_request_topic_t *m);
@@ -162,6 +156,9 @@ sl_msg_offset_fetch_req_offset_fetch_request_topic_random_fill(
         m->partition_indexes = sl_rand_parr(a, seed, false, SL_PT_I32,
                                             &m->partition_indexes_count);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -273,6 +270,9 @@ sl_msg_offset_fetch_req_offset_fetch_request_topics_random_fill(
         m->partition_indexes = sl_rand_parr(a, seed, false, SL_PT_I32,
                                             &m->partition_indexes_count);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -294,14 +294,14 @@ sl_msg_offset_fetch_req_offset_fetch_request_group_decode(
         sl_rd_string(rd, flex, false, &m->group_id);
     }
     if (v >= 9) {
-        sl_rd_string(rd, flex, (v >= 9), &m->member_id);
+        sl_rd_string(rd, flex, true, &m->member_id);
     }
     if (v >= 9) {
         sl_rd_i32(rd, &m->member_epoch);
     }
     if (v >= 8) {
         {
-            int32_t i, n = sl_rd_array_len(rd, flex, (v >= 8));
+            int32_t i, n = sl_rd_array_len(rd, flex, true);
             m->topics = sl_rd_alloc(rd, a, n, sizeof(*m->topics));
             m->topics_count = m->topics == NULL && n > 0 ? 0 : n;
             for (i = 0; m->topics != NULL && i < n && sl_rd_error(rd) == SL_OK;
@@ -335,13 +335,13 @@ sl_msg_offset_fetch_req_offset_fetch_request_group_size(
         sz += sl_size_string(flex, false, m->group_id);
     }
     if (v >= 9) {
-        sz += sl_size_string(flex, (v >= 9), m->member_id);
+        sz += sl_size_string(flex, true, m->member_id);
     }
     if (v >= 9) {
         sz += 4;
     }
     if (v >= 8) {
-        sz += sl_size_array_len(flex, (v >= 8), m->topics_count);
+        sz += sl_size_array_len(flex, true, m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
             sz += sl_msg_offset_fetch_req_offset_fetch_request_topics_size(
                 &m->topics[i], v);
@@ -365,13 +365,13 @@ sl_msg_offset_fetch_req_offset_fetch_request_group_encode(
         sl_wr_string(wr, flex, false, m->group_id);
     }
     if (v >= 9) {
-        sl_wr_string(wr, flex, (v >= 9), m->member_id);
+        sl_wr_string(wr, flex, true, m->member_id);
     }
     if (v >= 9) {
         sl_wr_i32(wr, m->member_epoch);
     }
     if (v >= 8) {
-        sl_wr_array_len(wr, flex, (v >= 8), m->topics_count);
+        sl_wr_array_len(wr, flex, true, m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
             sl_msg_offset_fetch_req_offset_fetch_request_topics_encode(
                 wr, v, &m->topics[i]);
@@ -431,20 +431,23 @@ sl_msg_offset_fetch_req_offset_fetch_request_group_random_fill(
         sl_rand_string(a, seed, false, &m->group_id);
     }
     if (v >= 9) {
-        sl_rand_string(a, seed, (v >= 9), &m->member_id);
+        sl_rand_string(a, seed, true, &m->member_id);
     }
     if (v >= 9) {
         m->member_epoch = (int32_t)sl_rand_int(seed);
     }
     if (v >= 8) {
-        m->topics = sl_rand_array(a, seed, (v >= 8), sizeof(*m->topics),
-                                  &m->topics_count);
+        m->topics =
+            sl_rand_array(a, seed, true, sizeof(*m->topics), &m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
             sl_msg_offset_fetch_req_offset_fetch_request_topics_init(
                 &m->topics[i]);
             sl_msg_offset_fetch_req_offset_fetch_request_topics_random_fill(
                 &m->topics[i], v, a, seed);
         }
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -468,7 +471,7 @@ sl_msg_offset_fetch_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     }
     if (v <= 7) {
         {
-            int32_t i, n = sl_rd_array_len(rd, flex, (v >= 2 && v <= 7));
+            int32_t i, n = sl_rd_array_len(rd, flex, (v >= 2));
             m->topics = sl_rd_alloc(rd, a, n, sizeof(*m->topics));
             m->topics_count = m->topics == NULL && n > 0 ? 0 : n;
             for (i = 0; m->topics != NULL && i < n && sl_rd_error(rd) == SL_OK;
@@ -519,7 +522,7 @@ sl_msg_offset_fetch_req_size(const sl_msg_offset_fetch_req_t *m, int16_t v)
         sz += sl_size_string(flex, false, m->group_id);
     }
     if (v <= 7) {
-        sz += sl_size_array_len(flex, (v >= 2 && v <= 7), m->topics_count);
+        sz += sl_size_array_len(flex, (v >= 2), m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
             sz += sl_msg_offset_fetch_req_offset_fetch_request_topic_size(
                 &m->topics[i], v);
@@ -555,7 +558,7 @@ sl_msg_offset_fetch_req_encode(sl_wr_t *wr, int16_t v,
         sl_wr_string(wr, flex, false, m->group_id);
     }
     if (v <= 7) {
-        sl_wr_array_len(wr, flex, (v >= 2 && v <= 7), m->topics_count);
+        sl_wr_array_len(wr, flex, (v >= 2), m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
             sl_msg_offset_fetch_req_offset_fetch_request_topic_encode(
                 wr, v, &m->topics[i]);
@@ -630,8 +633,8 @@ sl_msg_offset_fetch_req_random_fill(sl_msg_offset_fetch_req_t *m, int16_t v,
         sl_rand_string(a, seed, false, &m->group_id);
     }
     if (v <= 7) {
-        m->topics = sl_rand_array(a, seed, (v >= 2 && v <= 7),
-                                  sizeof(*m->topics), &m->topics_count);
+        m->topics = sl_rand_array(a, seed, (v >= 2), sizeof(*m->topics),
+                                  &m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
             sl_msg_offset_fetch_req_offset_fetch_request_topic_init(
                 &m->topics[i]);
@@ -652,18 +655,11 @@ sl_msg_offset_fetch_req_random_fill(sl_msg_offset_fetch_req_t *m, int16_t v,
     if (v >= 7) {
         m->require_stable = (sl_rand_u64(seed) & 1) != 0;
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_offset_fetch_resp_offset_fetch_response_partition_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_partition_t *m);
-static void sl_msg_offset_fetch_resp_offset_fetch_response_topic_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_topic_t *m);
-static void sl_msg_offset_fetch_resp_offset_fetch_response_partitions_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_partitions_t *m);
-static void sl_msg_offset_fetch_resp_offset_fetch_response_topics_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_topics_t *m);
-static void sl_msg_offset_fetch_resp_offset_fetch_response_group_init(
-    sl_msg_offset_fetch_resp_offset_fetch_response_group_t *m);
 static void sl_msg_offset_fetch_resp_offset_fetch_response_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_fetch_resp_offset_fetch_response_partition_t *m);
@@ -767,7 +763,7 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partition_decode(
         sl_rd_i32(rd, &m->committed_leader_epoch);
     }
     if (v <= 7) {
-        sl_rd_string(rd, flex, (v <= 7), &m->metadata);
+        sl_rd_string(rd, flex, true, &m->metadata);
     }
     if (v <= 7) {
         sl_rd_i16(rd, &m->error_code);
@@ -801,7 +797,7 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partition_size(
         sz += 4;
     }
     if (v <= 7) {
-        sz += sl_size_string(flex, (v <= 7), m->metadata);
+        sz += sl_size_string(flex, true, m->metadata);
     }
     if (v <= 7) {
         sz += 2;
@@ -830,7 +826,7 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partition_encode(
         sl_wr_i32(wr, m->committed_leader_epoch);
     }
     if (v <= 7) {
-        sl_wr_string(wr, flex, (v <= 7), m->metadata);
+        sl_wr_string(wr, flex, true, m->metadata);
     }
     if (v <= 7) {
         sl_wr_i16(wr, m->error_code);
@@ -895,10 +891,13 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partition_random_fill(
         m->committed_leader_epoch = (int32_t)sl_rand_int(seed);
     }
     if (v <= 7) {
-        sl_rand_string(a, seed, (v <= 7), &m->metadata);
+        sl_rand_string(a, seed, true, &m->metadata);
     }
     if (v <= 7) {
         m->error_code = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1038,6 +1037,9 @@ sl_msg_offset_fetch_resp_offset_fetch_response_topic_random_fill(
                 &m->partitions[i], v, a, seed);
         }
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1064,7 +1066,7 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partitions_decode(
         sl_rd_i32(rd, &m->committed_leader_epoch);
     }
     if (v >= 8) {
-        sl_rd_string(rd, flex, (v >= 8), &m->metadata);
+        sl_rd_string(rd, flex, true, &m->metadata);
     }
     if (v >= 8) {
         sl_rd_i16(rd, &m->error_code);
@@ -1098,7 +1100,7 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partitions_size(
         sz += 4;
     }
     if (v >= 8) {
-        sz += sl_size_string(flex, (v >= 8), m->metadata);
+        sz += sl_size_string(flex, true, m->metadata);
     }
     if (v >= 8) {
         sz += 2;
@@ -1127,7 +1129,7 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partitions_encode(
         sl_wr_i32(wr, m->committed_leader_epoch);
     }
     if (v >= 8) {
-        sl_wr_string(wr, flex, (v >= 8), m->metadata);
+        sl_wr_string(wr, flex, true, m->metadata);
     }
     if (v >= 8) {
         sl_wr_i16(wr, m->error_code);
@@ -1192,10 +1194,13 @@ sl_msg_offset_fetch_resp_offset_fetch_response_partitions_random_fill(
         m->committed_leader_epoch = (int32_t)sl_rand_int(seed);
     }
     if (v >= 8) {
-        sl_rand_string(a, seed, (v >= 8), &m->metadata);
+        sl_rand_string(a, seed, true, &m->metadata);
     }
     if (v >= 8) {
         m->error_code = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1335,6 +1340,9 @@ sl_msg_offset_fetch_resp_offset_fetch_response_topics_random_fill(
             sl_msg_offset_fetch_resp_offset_fetch_response_partitions_random_fill(
                 &m->partitions[i], v, a, seed);
         }
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1489,6 +1497,9 @@ sl_msg_offset_fetch_resp_offset_fetch_response_group_random_fill(
     }
     if (v >= 8) {
         m->error_code = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1695,5 +1706,8 @@ sl_msg_offset_fetch_resp_random_fill(sl_msg_offset_fetch_resp_t *m, int16_t v,
             sl_msg_offset_fetch_resp_offset_fetch_response_group_random_fill(
                 &m->groups[i], v, a, seed);
         }
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

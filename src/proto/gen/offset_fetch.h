@@ -13,35 +13,49 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_offset_fetch_req_offset_fetch_request_topic_s {
-    sl_str_t name;
-    int32_t *partition_indexes;
+    sl_str_t name;              /* v0-7 */
+    int32_t *partition_indexes; /* v0-7 */
     int32_t partition_indexes_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_req_offset_fetch_request_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_req_offset_fetch_request_topic_init(
+    sl_msg_offset_fetch_req_offset_fetch_request_topic_t *m);
+
 typedef struct sl_msg_offset_fetch_req_offset_fetch_request_topics_s {
-    sl_str_t name;
-    int32_t *partition_indexes;
+    sl_str_t name;              /* v8+ */
+    int32_t *partition_indexes; /* v8+ */
     int32_t partition_indexes_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_req_offset_fetch_request_topics_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_req_offset_fetch_request_topics_init(
+    sl_msg_offset_fetch_req_offset_fetch_request_topics_t *m);
+
 typedef struct sl_msg_offset_fetch_req_offset_fetch_request_group_s {
-    sl_str_t group_id;
-    sl_str_t member_id;
-    int32_t member_epoch;
-    sl_msg_offset_fetch_req_offset_fetch_request_topics_t *topics;
+    sl_str_t group_id;    /* v8+ */
+    sl_str_t member_id;   /* v9+, nullable v9+, default null */
+    int32_t member_epoch; /* v9+, default -1 */
+    sl_msg_offset_fetch_req_offset_fetch_request_topics_t
+        *topics; /* v8+, nullable v8+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_req_offset_fetch_request_group_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_req_offset_fetch_request_group_init(
+    sl_msg_offset_fetch_req_offset_fetch_request_group_t *m);
+
 typedef struct sl_msg_offset_fetch_req_s {
-    sl_str_t group_id;
-    sl_msg_offset_fetch_req_offset_fetch_request_topic_t *topics;
+    sl_str_t group_id; /* v0-7 */
+    sl_msg_offset_fetch_req_offset_fetch_request_topic_t
+        *topics; /* v0-7, nullable v2-7 */
     int32_t topics_count;
-    sl_msg_offset_fetch_req_offset_fetch_request_group_t *groups;
+    sl_msg_offset_fetch_req_offset_fetch_request_group_t *groups; /* v8+ */
     int32_t groups_count;
-    bool require_stable;
+    bool require_stable;    /* v7+, default false */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_req_t;
 
@@ -60,51 +74,73 @@ void sl_msg_offset_fetch_req_random_fill(sl_msg_offset_fetch_req_t *m,
                                          uint64_t *seed);
 
 typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_partition_s {
-    int32_t partition_index;
-    int64_t committed_offset;
-    int32_t committed_leader_epoch;
-    sl_str_t metadata;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index;        /* v0-7 */
+    int64_t committed_offset;       /* v0-7 */
+    int32_t committed_leader_epoch; /* v5-7, default -1 */
+    sl_str_t metadata;              /* v0-7, nullable v0-7 */
+    int16_t error_code;             /* v0-7 */
+    sl_tags_t unknown_tags;         /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_partition_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_partition_t *m);
+
 typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_topic_s {
-    sl_str_t name;
-    sl_msg_offset_fetch_resp_offset_fetch_response_partition_t *partitions;
+    sl_str_t name; /* v0-7 */
+    sl_msg_offset_fetch_resp_offset_fetch_response_partition_t
+        *partitions; /* v0-7 */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_topic_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_topic_t *m);
+
 typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_partitions_s {
-    int32_t partition_index;
-    int64_t committed_offset;
-    int32_t committed_leader_epoch;
-    sl_str_t metadata;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index;        /* v8+ */
+    int64_t committed_offset;       /* v8+ */
+    int32_t committed_leader_epoch; /* v8+, default -1 */
+    sl_str_t metadata;              /* v8+, nullable v8+ */
+    int16_t error_code;             /* v8+ */
+    sl_tags_t unknown_tags;         /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_partitions_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_partitions_t *m);
+
 typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_topics_s {
-    sl_str_t name;
-    sl_msg_offset_fetch_resp_offset_fetch_response_partitions_t *partitions;
+    sl_str_t name; /* v8+ */
+    sl_msg_offset_fetch_resp_offset_fetch_response_partitions_t
+        *partitions; /* v8+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_topics_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_topics_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_topics_t *m);
+
 typedef struct sl_msg_offset_fetch_resp_offset_fetch_response_group_s {
-    sl_str_t group_id;
-    sl_msg_offset_fetch_resp_offset_fetch_response_topics_t *topics;
+    sl_str_t group_id;                                               /* v8+ */
+    sl_msg_offset_fetch_resp_offset_fetch_response_topics_t *topics; /* v8+ */
     int32_t topics_count;
-    int16_t error_code;
+    int16_t error_code;     /* v8+, default 0 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_offset_fetch_response_group_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_fetch_resp_offset_fetch_response_group_init(
+    sl_msg_offset_fetch_resp_offset_fetch_response_group_t *m);
+
 typedef struct sl_msg_offset_fetch_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_offset_fetch_resp_offset_fetch_response_topic_t *topics;
+    int32_t throttle_time_ms;                                       /* v3+ */
+    sl_msg_offset_fetch_resp_offset_fetch_response_topic_t *topics; /* v0-7 */
     int32_t topics_count;
-    int16_t error_code;
-    sl_msg_offset_fetch_resp_offset_fetch_response_group_t *groups;
+    int16_t error_code; /* v2-7, default 0 */
+    sl_msg_offset_fetch_resp_offset_fetch_response_group_t *groups; /* v8+ */
     int32_t groups_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_fetch_resp_t;

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_init(
-    sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_t *m);
-static void sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_init(
-    sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_t *m);
 static void
 sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -149,6 +145,9 @@ sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_random_fill(
         m->current_leader_epoch = (int32_t)sl_rand_int(seed);
     }
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -268,6 +267,9 @@ sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_random_fill(
             &m->partitions[i]);
         sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -404,13 +406,11 @@ sl_msg_offset_for_leader_epoch_req_random_fill(
         sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_init(
-    sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t *m);
-static void
-sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_init(
-    sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_t *m);
 static void sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t *m);
@@ -560,6 +560,9 @@ sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_random_fill(
         m->leader_epoch = (int32_t)sl_rand_int(seed);
     }
     m->end_offset = (int64_t)sl_rand_int(seed);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -682,6 +685,9 @@ sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_random_fill(
             &m->partitions[i]);
         sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -818,5 +824,8 @@ sl_msg_offset_for_leader_epoch_resp_random_fill(
             &m->topics[i]);
         sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -14,23 +14,32 @@
 
 typedef struct
     sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_s {
-    int32_t partition;
-    int32_t current_leader_epoch;
-    int32_t leader_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition;            /* v0+ */
+    int32_t current_leader_epoch; /* v2+, default -1 */
+    int32_t leader_epoch;         /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_init(
+    sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_t *m);
+
 typedef struct sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_s {
-    sl_str_t topic;
+    sl_str_t topic; /* v0+ */
     sl_msg_offset_for_leader_epoch_req_offset_for_leader_partition_t
-        *partitions;
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_init(
+    sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_t *m);
+
 typedef struct sl_msg_offset_for_leader_epoch_req_s {
-    int32_t replica_id;
-    sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_t *topics;
+    int32_t replica_id; /* v3+, default -2 */
+    sl_msg_offset_for_leader_epoch_req_offset_for_leader_topic_t
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_req_t;
@@ -53,25 +62,34 @@ void sl_msg_offset_for_leader_epoch_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_s {
-    int16_t error_code;
-    int32_t partition;
-    int32_t leader_epoch;
-    int64_t end_offset;
+    int16_t error_code;     /* v0+ */
+    int32_t partition;      /* v0+ */
+    int32_t leader_epoch;   /* v1+, default -1 */
+    int64_t end_offset;     /* v0+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_init(
+    sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t *m);
+
 typedef struct
     sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_s {
-    sl_str_t topic;
-    sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t *partitions;
+    sl_str_t topic; /* v0+ */
+    sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_init(
+    sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_t *m);
+
 typedef struct sl_msg_offset_for_leader_epoch_resp_s {
-    int32_t throttle_time_ms;
+    int32_t throttle_time_ms; /* v2+ */
     sl_msg_offset_for_leader_epoch_resp_offset_for_leader_topic_result_t
-        *topics;
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_offset_for_leader_epoch_resp_t;

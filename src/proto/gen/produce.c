@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_produce_req_partition_produce_data_init(
-    sl_msg_produce_req_partition_produce_data_t *m);
-static void sl_msg_produce_req_topic_produce_data_init(
-    sl_msg_produce_req_topic_produce_data_t *m);
 static void sl_msg_produce_req_partition_produce_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_produce_req_partition_produce_data_t *m);
@@ -120,6 +116,9 @@ sl_msg_produce_req_partition_produce_data_random_fill(
 {
     m->index = (int32_t)sl_rand_int(seed);
     sl_rand_bytes(a, seed, true, &m->records);
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -236,6 +235,9 @@ sl_msg_produce_req_topic_produce_data_random_fill(
         sl_msg_produce_req_partition_produce_data_random_fill(
             &m->partition_data[i], v, a, seed);
     }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -255,7 +257,7 @@ sl_msg_produce_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     }
     bool flex = v >= 9;
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->transactional_id);
+        sl_rd_string(rd, flex, true, &m->transactional_id);
     }
     sl_rd_i16(rd, &m->acks);
     sl_rd_i32(rd, &m->timeout_ms);
@@ -289,7 +291,7 @@ sl_msg_produce_req_size(const sl_msg_produce_req_t *m, int16_t v)
     size_t sz = 0;
     bool flex = v >= 9;
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->transactional_id);
+        sz += sl_size_string(flex, true, m->transactional_id);
     }
     sz += 2;
     sz += 4;
@@ -313,7 +315,7 @@ sl_msg_produce_req_encode(sl_wr_t *wr, int16_t v, const sl_msg_produce_req_t *m)
     }
     bool flex = v >= 9;
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->transactional_id);
+        sl_wr_string(wr, flex, true, m->transactional_id);
     }
     sl_wr_i16(wr, m->acks);
     sl_wr_i32(wr, m->timeout_ms);
@@ -365,7 +367,7 @@ sl_msg_produce_req_random_fill(sl_msg_produce_req_t *m, int16_t v,
                                sl_arena_t *a, uint64_t *seed)
 {
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->transactional_id);
+        sl_rand_string(a, seed, true, &m->transactional_id);
     }
     m->acks = (int16_t)sl_rand_int(seed);
     m->timeout_ms = (int32_t)sl_rand_int(seed);
@@ -376,18 +378,11 @@ sl_msg_produce_req_random_fill(sl_msg_produce_req_t *m, int16_t v,
         sl_msg_produce_req_topic_produce_data_random_fill(&m->topic_data[i], v,
                                                           a, seed);
     }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_produce_resp_batch_index_and_error_message_init(
-    sl_msg_produce_resp_batch_index_and_error_message_t *m);
-static void sl_msg_produce_resp_leader_id_and_epoch_init(
-    sl_msg_produce_resp_leader_id_and_epoch_t *m);
-static void sl_msg_produce_resp_partition_produce_response_init(
-    sl_msg_produce_resp_partition_produce_response_t *m);
-static void sl_msg_produce_resp_topic_produce_response_init(
-    sl_msg_produce_resp_topic_produce_response_t *m);
-static void
-sl_msg_produce_resp_node_endpoint_init(sl_msg_produce_resp_node_endpoint_t *m);
 static void sl_msg_produce_resp_batch_index_and_error_message_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_produce_resp_batch_index_and_error_message_t *m);
@@ -475,7 +470,7 @@ sl_msg_produce_resp_batch_index_and_error_message_decode(
         sl_rd_i32(rd, &m->batch_index);
     }
     if (v >= 8) {
-        sl_rd_string(rd, flex, (v >= 8), &m->batch_index_error_message);
+        sl_rd_string(rd, flex, true, &m->batch_index_error_message);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -499,7 +494,7 @@ sl_msg_produce_resp_batch_index_and_error_message_size(
         sz += 4;
     }
     if (v >= 8) {
-        sz += sl_size_string(flex, (v >= 8), m->batch_index_error_message);
+        sz += sl_size_string(flex, true, m->batch_index_error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -519,7 +514,7 @@ sl_msg_produce_resp_batch_index_and_error_message_encode(
         sl_wr_i32(wr, m->batch_index);
     }
     if (v >= 8) {
-        sl_wr_string(wr, flex, (v >= 8), m->batch_index_error_message);
+        sl_wr_string(wr, flex, true, m->batch_index_error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -560,7 +555,10 @@ sl_msg_produce_resp_batch_index_and_error_message_random_fill(
         m->batch_index = (int32_t)sl_rand_int(seed);
     }
     if (v >= 8) {
-        sl_rand_string(a, seed, (v >= 8), &m->batch_index_error_message);
+        sl_rand_string(a, seed, true, &m->batch_index_error_message);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -668,6 +666,9 @@ sl_msg_produce_resp_leader_id_and_epoch_random_fill(
     if (v >= 10) {
         m->leader_epoch = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -712,7 +713,7 @@ sl_msg_produce_resp_partition_produce_response_decode(
         }
     }
     if (v >= 8) {
-        sl_rd_string(rd, flex, (v >= 8), &m->error_message);
+        sl_rd_string(rd, flex, true, &m->error_message);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -757,7 +758,7 @@ sl_msg_produce_resp_partition_produce_response_size(
         }
     }
     if (v >= 8) {
-        sz += sl_size_string(flex, (v >= 8), m->error_message);
+        sz += sl_size_string(flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -799,7 +800,7 @@ sl_msg_produce_resp_partition_produce_response_encode(
         }
     }
     if (v >= 8) {
-        sl_wr_string(wr, flex, (v >= 8), m->error_message);
+        sl_wr_string(wr, flex, true, m->error_message);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -906,7 +907,7 @@ sl_msg_produce_resp_partition_produce_response_random_fill(
         }
     }
     if (v >= 8) {
-        sl_rand_string(a, seed, (v >= 8), &m->error_message);
+        sl_rand_string(a, seed, true, &m->error_message);
     }
     if (v >= 10) {
         if ((sl_rand_u64(seed) & 3) != 0) {
@@ -916,6 +917,9 @@ sl_msg_produce_resp_partition_produce_response_random_fill(
                     &m->current_leader, v, a, seed);
             }
         }
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1038,6 +1042,9 @@ sl_msg_produce_resp_topic_produce_response_random_fill(
         sl_msg_produce_resp_partition_produce_response_random_fill(
             &m->partition_responses[i], v, a, seed);
     }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1062,7 +1069,7 @@ sl_msg_produce_resp_node_endpoint_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         sl_rd_i32(rd, &m->port);
     }
     if (v >= 10) {
-        sl_rd_string(rd, flex, (v >= 10), &m->rack);
+        sl_rd_string(rd, flex, true, &m->rack);
     }
     if (flex) {
         uint32_t ti, nt = sl_rd_tags_begin(rd, a, &m->unknown_tags);
@@ -1092,7 +1099,7 @@ sl_msg_produce_resp_node_endpoint_size(
         sz += 4;
     }
     if (v >= 10) {
-        sz += sl_size_string(flex, (v >= 10), m->rack);
+        sz += sl_size_string(flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -1117,7 +1124,7 @@ sl_msg_produce_resp_node_endpoint_encode(
         sl_wr_i32(wr, m->port);
     }
     if (v >= 10) {
-        sl_wr_string(wr, flex, (v >= 10), m->rack);
+        sl_wr_string(wr, flex, true, m->rack);
     }
     if (flex) {
         uint32_t nt = (uint32_t)m->unknown_tags.count;
@@ -1173,7 +1180,10 @@ sl_msg_produce_resp_node_endpoint_random_fill(
         m->port = (int32_t)sl_rand_int(seed);
     }
     if (v >= 10) {
-        sl_rand_string(a, seed, (v >= 10), &m->rack);
+        sl_rand_string(a, seed, true, &m->rack);
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1371,5 +1381,8 @@ sl_msg_produce_resp_random_fill(sl_msg_produce_resp_t *m, int16_t v,
                     &m->node_endpoints[i], v, a, seed);
             }
         }
+    }
+    if (v >= 9) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,23 +13,31 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_produce_req_partition_produce_data_s {
-    int32_t index;
-    sl_bytes_t records;
+    int32_t index;          /* v0+ */
+    sl_bytes_t records;     /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_req_partition_produce_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_req_partition_produce_data_init(
+    sl_msg_produce_req_partition_produce_data_t *m);
+
 typedef struct sl_msg_produce_req_topic_produce_data_s {
-    sl_str_t name;
-    sl_msg_produce_req_partition_produce_data_t *partition_data;
+    sl_str_t name;                                               /* v0+ */
+    sl_msg_produce_req_partition_produce_data_t *partition_data; /* v0+ */
     int32_t partition_data_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_req_topic_produce_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_req_topic_produce_data_init(
+    sl_msg_produce_req_topic_produce_data_t *m);
+
 typedef struct sl_msg_produce_req_s {
-    sl_str_t transactional_id;
-    int16_t acks;
-    int32_t timeout_ms;
-    sl_msg_produce_req_topic_produce_data_t *topic_data;
+    sl_str_t transactional_id; /* v3+, nullable v3+, default null */
+    int16_t acks;              /* v0+ */
+    int32_t timeout_ms;        /* v0+ */
+    sl_msg_produce_req_topic_produce_data_t *topic_data; /* v0+ */
     int32_t topic_data_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_req_t;
@@ -47,51 +55,73 @@ void sl_msg_produce_req_random_fill(sl_msg_produce_req_t *m, int16_t v,
                                     sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_produce_resp_batch_index_and_error_message_s {
-    int32_t batch_index;
-    sl_str_t batch_index_error_message;
+    int32_t batch_index;                /* v8+ */
+    sl_str_t batch_index_error_message; /* v8+, nullable v8+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_batch_index_and_error_message_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_resp_batch_index_and_error_message_init(
+    sl_msg_produce_resp_batch_index_and_error_message_t *m);
+
 typedef struct sl_msg_produce_resp_leader_id_and_epoch_s {
-    int32_t leader_id;
-    int32_t leader_epoch;
+    int32_t leader_id;      /* v10+, default -1 */
+    int32_t leader_epoch;   /* v10+, default -1 */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_leader_id_and_epoch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_resp_leader_id_and_epoch_init(
+    sl_msg_produce_resp_leader_id_and_epoch_t *m);
+
 typedef struct sl_msg_produce_resp_partition_produce_response_s {
-    int32_t index;
-    int16_t error_code;
-    int64_t base_offset;
-    int64_t log_append_time_ms;
-    int64_t log_start_offset;
-    sl_msg_produce_resp_batch_index_and_error_message_t *record_errors;
+    int32_t index;              /* v0+ */
+    int16_t error_code;         /* v0+ */
+    int64_t base_offset;        /* v0+ */
+    int64_t log_append_time_ms; /* v2+, default -1 */
+    int64_t log_start_offset;   /* v5+, default -1 */
+    sl_msg_produce_resp_batch_index_and_error_message_t
+        *record_errors; /* v8+ */
     int32_t record_errors_count;
-    sl_str_t error_message;
-    sl_msg_produce_resp_leader_id_and_epoch_t current_leader;
+    sl_str_t error_message; /* v8+, nullable v8+, default null */
+    sl_msg_produce_resp_leader_id_and_epoch_t current_leader; /* tag 0, v10+ */
     bool current_leader_present;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_partition_produce_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_resp_partition_produce_response_init(
+    sl_msg_produce_resp_partition_produce_response_t *m);
+
 typedef struct sl_msg_produce_resp_topic_produce_response_s {
-    sl_str_t name;
-    sl_msg_produce_resp_partition_produce_response_t *partition_responses;
+    sl_str_t name; /* v0+ */
+    sl_msg_produce_resp_partition_produce_response_t
+        *partition_responses; /* v0+ */
     int32_t partition_responses_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_topic_produce_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_produce_resp_topic_produce_response_init(
+    sl_msg_produce_resp_topic_produce_response_t *m);
+
 typedef struct sl_msg_produce_resp_node_endpoint_s {
-    int32_t node_id;
-    sl_str_t host;
-    int32_t port;
-    sl_str_t rack;
+    int32_t node_id;        /* v10+ */
+    sl_str_t host;          /* v10+ */
+    int32_t port;           /* v10+ */
+    sl_str_t rack;          /* v10+, nullable v10+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_node_endpoint_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void
+sl_msg_produce_resp_node_endpoint_init(sl_msg_produce_resp_node_endpoint_t *m);
+
 typedef struct sl_msg_produce_resp_s {
-    sl_msg_produce_resp_topic_produce_response_t *responses;
+    sl_msg_produce_resp_topic_produce_response_t *responses; /* v0+ */
     int32_t responses_count;
-    int32_t throttle_time_ms;
-    sl_msg_produce_resp_node_endpoint_t *node_endpoints;
+    int32_t throttle_time_ms;                            /* v1+, default 0 */
+    sl_msg_produce_resp_node_endpoint_t *node_endpoints; /* tag 0, v10+ */
     int32_t node_endpoints_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_t;

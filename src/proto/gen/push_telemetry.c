@@ -111,6 +111,9 @@ sl_msg_push_telemetry_req_random_fill(sl_msg_push_telemetry_req_t *m, int16_t v,
     m->terminating = (sl_rand_u64(seed) & 1) != 0;
     m->compression_type = (int8_t)sl_rand_int(seed);
     sl_rand_bytes(a, seed, false, &m->metrics);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -200,4 +203,7 @@ sl_msg_push_telemetry_resp_random_fill(sl_msg_push_telemetry_resp_t *m,
 {
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

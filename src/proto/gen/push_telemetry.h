@@ -13,12 +13,12 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_push_telemetry_req_s {
-    sl_uuid_t client_instance_id;
-    int32_t subscription_id;
-    bool terminating;
-    int8_t compression_type;
-    sl_bytes_t metrics;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_uuid_t client_instance_id; /* v0+ */
+    int32_t subscription_id;      /* v0+ */
+    bool terminating;             /* v0+ */
+    int8_t compression_type;      /* v0+ */
+    sl_bytes_t metrics;           /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_push_telemetry_req_t;
 
 /* PushTelemetryRequest, versions 0-0, flexible from v0. */
@@ -37,9 +37,9 @@ void sl_msg_push_telemetry_req_random_fill(sl_msg_push_telemetry_req_t *m,
                                            uint64_t *seed);
 
 typedef struct sl_msg_push_telemetry_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_push_telemetry_resp_t;
 
 /* PushTelemetryResponse, versions 0-0, flexible from v0. */

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_read_share_group_state_req_partition_data_init(
-    sl_msg_read_share_group_state_req_partition_data_t *m);
-static void sl_msg_read_share_group_state_req_read_state_data_init(
-    sl_msg_read_share_group_state_req_read_state_data_t *m);
 static void sl_msg_read_share_group_state_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_read_share_group_state_req_partition_data_t *m);
@@ -120,6 +116,9 @@ sl_msg_read_share_group_state_req_partition_data_random_fill(
 {
     m->partition = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -236,6 +235,9 @@ sl_msg_read_share_group_state_req_read_state_data_random_fill(
             &m->partitions[i]);
         sl_msg_read_share_group_state_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -359,14 +361,11 @@ sl_msg_read_share_group_state_req_random_fill(
         sl_msg_read_share_group_state_req_read_state_data_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_read_share_group_state_resp_state_batch_init(
-    sl_msg_read_share_group_state_resp_state_batch_t *m);
-static void sl_msg_read_share_group_state_resp_partition_result_init(
-    sl_msg_read_share_group_state_resp_partition_result_t *m);
-static void sl_msg_read_share_group_state_resp_read_state_result_init(
-    sl_msg_read_share_group_state_resp_read_state_result_t *m);
 static void sl_msg_read_share_group_state_resp_state_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_read_share_group_state_resp_state_batch_t *m);
@@ -507,6 +506,9 @@ sl_msg_read_share_group_state_resp_state_batch_random_fill(
     m->last_offset = (int64_t)sl_rand_int(seed);
     m->delivery_state = (int8_t)sl_rand_int(seed);
     m->delivery_count = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -654,6 +656,9 @@ sl_msg_read_share_group_state_resp_partition_result_random_fill(
         sl_msg_read_share_group_state_resp_state_batch_random_fill(
             &m->state_batches[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -771,6 +776,9 @@ sl_msg_read_share_group_state_resp_read_state_result_random_fill(
         sl_msg_read_share_group_state_resp_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -887,5 +895,8 @@ sl_msg_read_share_group_state_resp_random_fill(
             &m->results[i]);
         sl_msg_read_share_group_state_resp_read_state_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

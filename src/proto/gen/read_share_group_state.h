@@ -13,21 +13,29 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_read_share_group_state_req_partition_data_s {
-    int32_t partition;
-    int32_t leader_epoch;
+    int32_t partition;      /* v0+ */
+    int32_t leader_epoch;   /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_req_partition_data_init(
+    sl_msg_read_share_group_state_req_partition_data_t *m);
+
 typedef struct sl_msg_read_share_group_state_req_read_state_data_s {
-    sl_uuid_t topic_id;
-    sl_msg_read_share_group_state_req_partition_data_t *partitions;
+    sl_uuid_t topic_id;                                             /* v0+ */
+    sl_msg_read_share_group_state_req_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_req_read_state_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_req_read_state_data_init(
+    sl_msg_read_share_group_state_req_read_state_data_t *m);
+
 typedef struct sl_msg_read_share_group_state_req_s {
-    sl_str_t group_id;
-    sl_msg_read_share_group_state_req_read_state_data_t *topics;
+    sl_str_t group_id;                                           /* v0+ */
+    sl_msg_read_share_group_state_req_read_state_data_t *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_req_t;
@@ -50,33 +58,45 @@ void sl_msg_read_share_group_state_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_read_share_group_state_resp_state_batch_s {
-    int64_t first_offset;
-    int64_t last_offset;
-    int8_t delivery_state;
-    int16_t delivery_count;
+    int64_t first_offset;   /* v0+ */
+    int64_t last_offset;    /* v0+ */
+    int8_t delivery_state;  /* v0+ */
+    int16_t delivery_count; /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_resp_state_batch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_resp_state_batch_init(
+    sl_msg_read_share_group_state_resp_state_batch_t *m);
+
 typedef struct sl_msg_read_share_group_state_resp_partition_result_s {
-    int32_t partition;
-    int16_t error_code;
-    sl_str_t error_message;
-    int32_t state_epoch;
-    int64_t start_offset;
-    sl_msg_read_share_group_state_resp_state_batch_t *state_batches;
+    int32_t partition;      /* v0+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+, default null */
+    int32_t state_epoch;    /* v0+ */
+    int64_t start_offset;   /* v0+ */
+    sl_msg_read_share_group_state_resp_state_batch_t *state_batches; /* v0+ */
     int32_t state_batches_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_resp_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_resp_partition_result_init(
+    sl_msg_read_share_group_state_resp_partition_result_t *m);
+
 typedef struct sl_msg_read_share_group_state_resp_read_state_result_s {
-    sl_uuid_t topic_id;
-    sl_msg_read_share_group_state_resp_partition_result_t *partitions;
+    sl_uuid_t topic_id;                                                /* v0+ */
+    sl_msg_read_share_group_state_resp_partition_result_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_resp_read_state_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_resp_read_state_result_init(
+    sl_msg_read_share_group_state_resp_read_state_result_t *m);
+
 typedef struct sl_msg_read_share_group_state_resp_s {
-    sl_msg_read_share_group_state_resp_read_state_result_t *results;
+    sl_msg_read_share_group_state_resp_read_state_result_t *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_resp_t;

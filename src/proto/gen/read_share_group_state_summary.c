@@ -5,11 +5,6 @@
 
 #include <string.h>
 
-static void sl_msg_read_share_group_state_summary_req_partition_data_init(
-    sl_msg_read_share_group_state_summary_req_partition_data_t *m);
-static void
-sl_msg_read_share_group_state_summary_req_read_state_summary_data_init(
-    sl_msg_read_share_group_state_summary_req_read_state_summary_data_t *m);
 static void sl_msg_read_share_group_state_summary_req_partition_data_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_read_share_group_state_summary_req_partition_data_t *m);
@@ -138,6 +133,9 @@ sl_msg_read_share_group_state_summary_req_partition_data_random_fill(
 {
     m->partition = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -260,6 +258,9 @@ sl_msg_read_share_group_state_summary_req_read_state_summary_data_random_fill(
             &m->partitions[i]);
         sl_msg_read_share_group_state_summary_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -388,13 +389,11 @@ sl_msg_read_share_group_state_summary_req_random_fill(
         sl_msg_read_share_group_state_summary_req_read_state_summary_data_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_read_share_group_state_summary_resp_partition_result_init(
-    sl_msg_read_share_group_state_summary_resp_partition_result_t *m);
-static void
-sl_msg_read_share_group_state_summary_resp_read_state_summary_result_init(
-    sl_msg_read_share_group_state_summary_resp_read_state_summary_result_t *m);
 static void sl_msg_read_share_group_state_summary_resp_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_read_share_group_state_summary_resp_partition_result_t *m);
@@ -545,6 +544,9 @@ sl_msg_read_share_group_state_summary_resp_partition_result_random_fill(
     sl_rand_string(a, seed, true, &m->error_message);
     m->state_epoch = (int32_t)sl_rand_int(seed);
     m->start_offset = (int64_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -668,6 +670,9 @@ sl_msg_read_share_group_state_summary_resp_read_state_summary_result_random_fill
         sl_msg_read_share_group_state_summary_resp_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -787,5 +792,8 @@ sl_msg_read_share_group_state_summary_resp_random_fill(
             &m->results[i]);
         sl_msg_read_share_group_state_summary_resp_read_state_summary_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

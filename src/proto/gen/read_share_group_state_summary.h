@@ -14,22 +14,32 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_read_share_group_state_summary_req_partition_data_s {
-    int32_t partition;
-    int32_t leader_epoch;
+    int32_t partition;      /* v0+ */
+    int32_t leader_epoch;   /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_req_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_summary_req_partition_data_init(
+    sl_msg_read_share_group_state_summary_req_partition_data_t *m);
+
 typedef struct
     sl_msg_read_share_group_state_summary_req_read_state_summary_data_s {
-    sl_uuid_t topic_id;
-    sl_msg_read_share_group_state_summary_req_partition_data_t *partitions;
+    sl_uuid_t topic_id; /* v0+ */
+    sl_msg_read_share_group_state_summary_req_partition_data_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_req_read_state_summary_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_summary_req_read_state_summary_data_init(
+    sl_msg_read_share_group_state_summary_req_read_state_summary_data_t *m);
+
 typedef struct sl_msg_read_share_group_state_summary_req_s {
-    sl_str_t group_id;
-    sl_msg_read_share_group_state_summary_req_read_state_summary_data_t *topics;
+    sl_str_t group_id; /* v0+ */
+    sl_msg_read_share_group_state_summary_req_read_state_summary_data_t
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_req_t;
@@ -53,25 +63,34 @@ void sl_msg_read_share_group_state_summary_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_read_share_group_state_summary_resp_partition_result_s {
-    int32_t partition;
-    int16_t error_code;
-    sl_str_t error_message;
-    int32_t state_epoch;
-    int64_t start_offset;
+    int32_t partition;      /* v0+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+, default null */
+    int32_t state_epoch;    /* v0+ */
+    int64_t start_offset;   /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_resp_partition_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_summary_resp_partition_result_init(
+    sl_msg_read_share_group_state_summary_resp_partition_result_t *m);
+
 typedef struct
     sl_msg_read_share_group_state_summary_resp_read_state_summary_result_s {
-    sl_uuid_t topic_id;
-    sl_msg_read_share_group_state_summary_resp_partition_result_t *partitions;
+    sl_uuid_t topic_id; /* v0+ */
+    sl_msg_read_share_group_state_summary_resp_partition_result_t
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_resp_read_state_summary_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_read_share_group_state_summary_resp_read_state_summary_result_init(
+    sl_msg_read_share_group_state_summary_resp_read_state_summary_result_t *m);
+
 typedef struct sl_msg_read_share_group_state_summary_resp_s {
     sl_msg_read_share_group_state_summary_resp_read_state_summary_result_t
-        *results;
+        *results; /* v0+ */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_read_share_group_state_summary_resp_t;

@@ -100,6 +100,9 @@ sl_msg_remove_raft_voter_req_random_fill(sl_msg_remove_raft_voter_req_t *m,
     sl_rand_string(a, seed, true, &m->cluster_id);
     m->voter_id = (int32_t)sl_rand_int(seed);
     sl_rand_uuid(seed, &m->voter_directory_id);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -198,4 +201,7 @@ sl_msg_remove_raft_voter_resp_random_fill(sl_msg_remove_raft_voter_resp_t *m,
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -13,10 +13,10 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_remove_raft_voter_req_s {
-    sl_str_t cluster_id;
-    int32_t voter_id;
-    sl_uuid_t voter_directory_id;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t cluster_id;          /* v0+, nullable v0+ */
+    int32_t voter_id;             /* v0+ */
+    sl_uuid_t voter_directory_id; /* v0+ */
+    sl_tags_t unknown_tags;       /* unknown tagged fields, in read order */
 } sl_msg_remove_raft_voter_req_t;
 
 /* RemoveRaftVoterRequest, versions 0-0, flexible from v0. */
@@ -38,10 +38,10 @@ void sl_msg_remove_raft_voter_req_random_fill(sl_msg_remove_raft_voter_req_t *m,
                                               uint64_t *seed);
 
 typedef struct sl_msg_remove_raft_voter_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_remove_raft_voter_resp_t;
 
 /* RemoveRaftVoterResponse, versions 0-0, flexible from v0. */

@@ -93,6 +93,9 @@ sl_msg_renew_delegation_token_req_random_fill(
 {
     sl_rand_bytes(a, seed, false, &m->hmac);
     m->renew_period_ms = (int64_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -192,4 +195,7 @@ sl_msg_renew_delegation_token_resp_random_fill(
     m->error_code = (int16_t)sl_rand_int(seed);
     m->expiry_timestamp_ms = (int64_t)sl_rand_int(seed);
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

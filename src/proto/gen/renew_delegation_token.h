@@ -13,9 +13,9 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_renew_delegation_token_req_s {
-    sl_bytes_t hmac;
-    int64_t renew_period_ms;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_bytes_t hmac;         /* v0+ */
+    int64_t renew_period_ms; /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_renew_delegation_token_req_t;
 
 /* RenewDelegationTokenRequest, versions 0-2, flexible from v2. */
@@ -36,10 +36,10 @@ void sl_msg_renew_delegation_token_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_renew_delegation_token_resp_s {
-    int16_t error_code;
-    int64_t expiry_timestamp_ms;
-    int32_t throttle_time_ms;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int16_t error_code;          /* v0+ */
+    int64_t expiry_timestamp_ms; /* v0+ */
+    int32_t throttle_time_ms;    /* v0+ */
+    sl_tags_t unknown_tags;      /* unknown tagged fields, in read order */
 } sl_msg_renew_delegation_token_resp_t;
 
 /* RenewDelegationTokenResponse, versions 0-2, flexible from v2. */

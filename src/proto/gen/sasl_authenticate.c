@@ -86,6 +86,9 @@ sl_msg_sasl_authenticate_req_random_fill(sl_msg_sasl_authenticate_req_t *m,
                                          uint64_t *seed)
 {
     sl_rand_bytes(a, seed, false, &m->auth_bytes);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -200,5 +203,8 @@ sl_msg_sasl_authenticate_resp_random_fill(sl_msg_sasl_authenticate_resp_t *m,
     sl_rand_bytes(a, seed, false, &m->auth_bytes);
     if (v >= 1) {
         m->session_lifetime_ms = (int64_t)sl_rand_int(seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

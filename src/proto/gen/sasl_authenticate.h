@@ -13,7 +13,7 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_sasl_authenticate_req_s {
-    sl_bytes_t auth_bytes;
+    sl_bytes_t auth_bytes;  /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_sasl_authenticate_req_t;
 
@@ -36,11 +36,11 @@ void sl_msg_sasl_authenticate_req_random_fill(sl_msg_sasl_authenticate_req_t *m,
                                               uint64_t *seed);
 
 typedef struct sl_msg_sasl_authenticate_resp_s {
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_bytes_t auth_bytes;
-    int64_t session_lifetime_ms;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int16_t error_code;          /* v0+ */
+    sl_str_t error_message;      /* v0+, nullable v0+ */
+    sl_bytes_t auth_bytes;       /* v0+ */
+    int64_t session_lifetime_ms; /* v1+, default 0 */
+    sl_tags_t unknown_tags;      /* unknown tagged fields, in read order */
 } sl_msg_sasl_authenticate_resp_t;
 
 /* SaslAuthenticateResponse, versions 0-2, flexible from v2. */

@@ -13,7 +13,7 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_sasl_handshake_req_s {
-    sl_str_t mechanism;
+    sl_str_t mechanism; /* v0+ */
 } sl_msg_sasl_handshake_req_t;
 
 /* SaslHandshakeRequest, versions 0-1, never flexible. */
@@ -32,8 +32,8 @@ void sl_msg_sasl_handshake_req_random_fill(sl_msg_sasl_handshake_req_t *m,
                                            uint64_t *seed);
 
 typedef struct sl_msg_sasl_handshake_resp_s {
-    int16_t error_code;
-    sl_str_t *mechanisms;
+    int16_t error_code;   /* v0+ */
+    sl_str_t *mechanisms; /* v0+ */
     int32_t mechanisms_count;
 } sl_msg_sasl_handshake_resp_t;
 

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_share_acknowledge_req_acknowledgement_batch_init(
-    sl_msg_share_acknowledge_req_acknowledgement_batch_t *m);
-static void sl_msg_share_acknowledge_req_acknowledge_partition_init(
-    sl_msg_share_acknowledge_req_acknowledge_partition_t *m);
-static void sl_msg_share_acknowledge_req_acknowledge_topic_init(
-    sl_msg_share_acknowledge_req_acknowledge_topic_t *m);
 static void sl_msg_share_acknowledge_req_acknowledgement_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_acknowledge_req_acknowledgement_batch_t *m);
@@ -148,6 +142,9 @@ sl_msg_share_acknowledge_req_acknowledgement_batch_random_fill(
     m->last_offset = (int64_t)sl_rand_int(seed);
     m->acknowledge_types =
         sl_rand_parr(a, seed, false, SL_PT_I8, &m->acknowledge_types_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -270,6 +267,9 @@ sl_msg_share_acknowledge_req_acknowledge_partition_random_fill(
         sl_msg_share_acknowledge_req_acknowledgement_batch_random_fill(
             &m->acknowledgement_batches[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -386,6 +386,9 @@ sl_msg_share_acknowledge_req_acknowledge_topic_random_fill(
             &m->partitions[i]);
         sl_msg_share_acknowledge_req_acknowledge_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -523,16 +526,11 @@ sl_msg_share_acknowledge_req_random_fill(sl_msg_share_acknowledge_req_t *m,
         sl_msg_share_acknowledge_req_acknowledge_topic_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_share_acknowledge_resp_leader_id_and_epoch_init(
-    sl_msg_share_acknowledge_resp_leader_id_and_epoch_t *m);
-static void sl_msg_share_acknowledge_resp_partition_data_init(
-    sl_msg_share_acknowledge_resp_partition_data_t *m);
-static void sl_msg_share_acknowledge_resp_share_acknowledge_topic_response_init(
-    sl_msg_share_acknowledge_resp_share_acknowledge_topic_response_t *m);
-static void sl_msg_share_acknowledge_resp_node_endpoint_init(
-    sl_msg_share_acknowledge_resp_node_endpoint_t *m);
 static void sl_msg_share_acknowledge_resp_leader_id_and_epoch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_acknowledge_resp_leader_id_and_epoch_t *m);
@@ -679,6 +677,9 @@ sl_msg_share_acknowledge_resp_leader_id_and_epoch_random_fill(
 {
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -785,6 +786,9 @@ sl_msg_share_acknowledge_resp_partition_data_random_fill(
     sl_rand_string(a, seed, true, &m->error_message);
     sl_msg_share_acknowledge_resp_leader_id_and_epoch_random_fill(
         &m->current_leader, v, a, seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -903,6 +907,9 @@ sl_msg_share_acknowledge_resp_share_acknowledge_topic_response_random_fill(
         sl_msg_share_acknowledge_resp_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1003,6 +1010,9 @@ sl_msg_share_acknowledge_resp_node_endpoint_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->port = (int32_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->rack);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1180,5 +1190,8 @@ sl_msg_share_acknowledge_resp_random_fill(sl_msg_share_acknowledge_resp_t *m,
         sl_msg_share_acknowledge_resp_node_endpoint_init(&m->node_endpoints[i]);
         sl_msg_share_acknowledge_resp_node_endpoint_random_fill(
             &m->node_endpoints[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

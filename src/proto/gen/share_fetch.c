@@ -4,14 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_share_fetch_req_acknowledgement_batch_init(
-    sl_msg_share_fetch_req_acknowledgement_batch_t *m);
-static void sl_msg_share_fetch_req_fetch_partition_init(
-    sl_msg_share_fetch_req_fetch_partition_t *m);
-static void sl_msg_share_fetch_req_fetch_topic_init(
-    sl_msg_share_fetch_req_fetch_topic_t *m);
-static void sl_msg_share_fetch_req_forgotten_topic_init(
-    sl_msg_share_fetch_req_forgotten_topic_t *m);
 static void sl_msg_share_fetch_req_acknowledgement_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_fetch_req_acknowledgement_batch_t *m);
@@ -161,6 +153,9 @@ sl_msg_share_fetch_req_acknowledgement_batch_random_fill(
     m->last_offset = (int64_t)sl_rand_int(seed);
     m->acknowledge_types =
         sl_rand_parr(a, seed, false, SL_PT_I8, &m->acknowledge_types_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -289,6 +284,9 @@ sl_msg_share_fetch_req_fetch_partition_random_fill(
         sl_msg_share_fetch_req_acknowledgement_batch_random_fill(
             &m->acknowledgement_batches[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -400,6 +398,9 @@ sl_msg_share_fetch_req_fetch_topic_random_fill(
         sl_msg_share_fetch_req_fetch_partition_random_fill(&m->partitions[i], v,
                                                            a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -488,6 +489,9 @@ sl_msg_share_fetch_req_forgotten_topic_random_fill(
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -684,18 +688,11 @@ sl_msg_share_fetch_req_random_fill(sl_msg_share_fetch_req_t *m, int16_t v,
         sl_msg_share_fetch_req_forgotten_topic_random_fill(
             &m->forgotten_topics_data[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_share_fetch_resp_leader_id_and_epoch_init(
-    sl_msg_share_fetch_resp_leader_id_and_epoch_t *m);
-static void sl_msg_share_fetch_resp_acquired_records_init(
-    sl_msg_share_fetch_resp_acquired_records_t *m);
-static void sl_msg_share_fetch_resp_partition_data_init(
-    sl_msg_share_fetch_resp_partition_data_t *m);
-static void sl_msg_share_fetch_resp_share_fetchable_topic_response_init(
-    sl_msg_share_fetch_resp_share_fetchable_topic_response_t *m);
-static void sl_msg_share_fetch_resp_node_endpoint_init(
-    sl_msg_share_fetch_resp_node_endpoint_t *m);
 static void sl_msg_share_fetch_resp_leader_id_and_epoch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_fetch_resp_leader_id_and_epoch_t *m);
@@ -850,6 +847,9 @@ sl_msg_share_fetch_resp_leader_id_and_epoch_random_fill(
 {
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -941,6 +941,9 @@ sl_msg_share_fetch_resp_acquired_records_random_fill(
     m->first_offset = (int64_t)sl_rand_int(seed);
     m->last_offset = (int64_t)sl_rand_int(seed);
     m->delivery_count = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1112,6 +1115,9 @@ sl_msg_share_fetch_resp_partition_data_random_fill(
         sl_msg_share_fetch_resp_acquired_records_random_fill(
             &m->acquired_records[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1227,6 +1233,9 @@ sl_msg_share_fetch_resp_share_fetchable_topic_response_random_fill(
         sl_msg_share_fetch_resp_partition_data_random_fill(&m->partitions[i], v,
                                                            a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1326,6 +1335,9 @@ sl_msg_share_fetch_resp_node_endpoint_random_fill(
     sl_rand_string(a, seed, false, &m->host);
     m->port = (int32_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->rack);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1498,5 +1510,8 @@ sl_msg_share_fetch_resp_random_fill(sl_msg_share_fetch_resp_t *m, int16_t v,
         sl_msg_share_fetch_resp_node_endpoint_init(&m->node_endpoints[i]);
         sl_msg_share_fetch_resp_node_endpoint_random_fill(&m->node_endpoints[i],
                                                           v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

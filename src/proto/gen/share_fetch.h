@@ -13,45 +13,62 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_share_fetch_req_acknowledgement_batch_s {
-    int64_t first_offset;
-    int64_t last_offset;
-    int8_t *acknowledge_types;
+    int64_t first_offset;      /* v0+ */
+    int64_t last_offset;       /* v0+ */
+    int8_t *acknowledge_types; /* v0+ */
     int32_t acknowledge_types_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_req_acknowledgement_batch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_req_acknowledgement_batch_init(
+    sl_msg_share_fetch_req_acknowledgement_batch_t *m);
+
 typedef struct sl_msg_share_fetch_req_fetch_partition_s {
-    int32_t partition_index;
-    int32_t partition_max_bytes;
-    sl_msg_share_fetch_req_acknowledgement_batch_t *acknowledgement_batches;
+    int32_t partition_index;     /* v0+ */
+    int32_t partition_max_bytes; /* v0+ */
+    sl_msg_share_fetch_req_acknowledgement_batch_t
+        *acknowledgement_batches; /* v0+ */
     int32_t acknowledgement_batches_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_req_fetch_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_req_fetch_partition_init(
+    sl_msg_share_fetch_req_fetch_partition_t *m);
+
 typedef struct sl_msg_share_fetch_req_fetch_topic_s {
-    sl_uuid_t topic_id;
-    sl_msg_share_fetch_req_fetch_partition_t *partitions;
+    sl_uuid_t topic_id;                                   /* v0+ */
+    sl_msg_share_fetch_req_fetch_partition_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_req_fetch_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_req_fetch_topic_init(
+    sl_msg_share_fetch_req_fetch_topic_t *m);
+
 typedef struct sl_msg_share_fetch_req_forgotten_topic_s {
-    sl_uuid_t topic_id;
-    int32_t *partitions;
+    sl_uuid_t topic_id;  /* v0+ */
+    int32_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_req_forgotten_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_req_forgotten_topic_init(
+    sl_msg_share_fetch_req_forgotten_topic_t *m);
+
 typedef struct sl_msg_share_fetch_req_s {
-    sl_str_t group_id;
-    sl_str_t member_id;
-    int32_t share_session_epoch;
-    int32_t max_wait_ms;
-    int32_t min_bytes;
-    int32_t max_bytes;
-    sl_msg_share_fetch_req_fetch_topic_t *topics;
+    sl_str_t group_id;           /* v0+, nullable v0+, default null */
+    sl_str_t member_id;          /* v0+, nullable v0+ */
+    int32_t share_session_epoch; /* v0+ */
+    int32_t max_wait_ms;         /* v0+ */
+    int32_t min_bytes;           /* v0+ */
+    int32_t max_bytes;           /* v0+, default 0x7fffffff */
+    sl_msg_share_fetch_req_fetch_topic_t *topics; /* v0+ */
     int32_t topics_count;
-    sl_msg_share_fetch_req_forgotten_topic_t *forgotten_topics_data;
+    sl_msg_share_fetch_req_forgotten_topic_t *forgotten_topics_data; /* v0+ */
     int32_t forgotten_topics_data_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_req_t;
@@ -70,53 +87,74 @@ void sl_msg_share_fetch_req_random_fill(sl_msg_share_fetch_req_t *m, int16_t v,
                                         sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_share_fetch_resp_leader_id_and_epoch_s {
-    int32_t leader_id;
-    int32_t leader_epoch;
+    int32_t leader_id;      /* v0+ */
+    int32_t leader_epoch;   /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_leader_id_and_epoch_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_leader_id_and_epoch_init(
+    sl_msg_share_fetch_resp_leader_id_and_epoch_t *m);
+
 typedef struct sl_msg_share_fetch_resp_acquired_records_s {
-    int64_t first_offset;
-    int64_t last_offset;
-    int16_t delivery_count;
+    int64_t first_offset;   /* v0+ */
+    int64_t last_offset;    /* v0+ */
+    int16_t delivery_count; /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_acquired_records_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_acquired_records_init(
+    sl_msg_share_fetch_resp_acquired_records_t *m);
+
 typedef struct sl_msg_share_fetch_resp_partition_data_s {
-    int32_t partition_index;
-    int16_t error_code;
-    sl_str_t error_message;
-    int16_t acknowledge_error_code;
-    sl_str_t acknowledge_error_message;
-    sl_msg_share_fetch_resp_leader_id_and_epoch_t current_leader;
-    sl_bytes_t records;
-    sl_msg_share_fetch_resp_acquired_records_t *acquired_records;
+    int32_t partition_index;            /* v0+ */
+    int16_t error_code;                 /* v0+ */
+    sl_str_t error_message;             /* v0+, nullable v0+, default null */
+    int16_t acknowledge_error_code;     /* v0+ */
+    sl_str_t acknowledge_error_message; /* v0+, nullable v0+, default null */
+    sl_msg_share_fetch_resp_leader_id_and_epoch_t current_leader; /* v0+ */
+    sl_bytes_t records; /* v0+, nullable v0+ */
+    sl_msg_share_fetch_resp_acquired_records_t *acquired_records; /* v0+ */
     int32_t acquired_records_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_partition_data_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_partition_data_init(
+    sl_msg_share_fetch_resp_partition_data_t *m);
+
 typedef struct sl_msg_share_fetch_resp_share_fetchable_topic_response_s {
-    sl_uuid_t topic_id;
-    sl_msg_share_fetch_resp_partition_data_t *partitions;
+    sl_uuid_t topic_id;                                   /* v0+ */
+    sl_msg_share_fetch_resp_partition_data_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_share_fetchable_topic_response_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_share_fetchable_topic_response_init(
+    sl_msg_share_fetch_resp_share_fetchable_topic_response_t *m);
+
 typedef struct sl_msg_share_fetch_resp_node_endpoint_s {
-    int32_t node_id;
-    sl_str_t host;
-    int32_t port;
-    sl_str_t rack;
+    int32_t node_id;        /* v0+ */
+    sl_str_t host;          /* v0+ */
+    int32_t port;           /* v0+ */
+    sl_str_t rack;          /* v0+, nullable v0+, default null */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_node_endpoint_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_fetch_resp_node_endpoint_init(
+    sl_msg_share_fetch_resp_node_endpoint_t *m);
+
 typedef struct sl_msg_share_fetch_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_msg_share_fetch_resp_share_fetchable_topic_response_t *responses;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+, default null */
+    sl_msg_share_fetch_resp_share_fetchable_topic_response_t
+        *responses; /* v0+ */
     int32_t responses_count;
-    sl_msg_share_fetch_resp_node_endpoint_t *node_endpoints;
+    sl_msg_share_fetch_resp_node_endpoint_t *node_endpoints; /* v0+ */
     int32_t node_endpoints_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_fetch_resp_t;

@@ -97,16 +97,11 @@ sl_msg_share_group_describe_req_random_fill(
     m->group_ids =
         sl_rand_parr(a, seed, false, SL_PT_STRING, &m->group_ids_count);
     m->include_authorized_operations = (sl_rand_u64(seed) & 1) != 0;
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_share_group_describe_resp_topic_partitions_init(
-    sl_msg_share_group_describe_resp_topic_partitions_t *m);
-static void sl_msg_share_group_describe_resp_assignment_init(
-    sl_msg_share_group_describe_resp_assignment_t *m);
-static void sl_msg_share_group_describe_resp_member_init(
-    sl_msg_share_group_describe_resp_member_t *m);
-static void sl_msg_share_group_describe_resp_described_group_init(
-    sl_msg_share_group_describe_resp_described_group_t *m);
 static void sl_msg_share_group_describe_resp_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_group_describe_resp_topic_partitions_t *m);
@@ -257,6 +252,9 @@ sl_msg_share_group_describe_resp_topic_partitions_random_fill(
     sl_rand_string(a, seed, false, &m->topic_name);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -370,6 +368,9 @@ sl_msg_share_group_describe_resp_assignment_random_fill(
             &m->topic_partitions[i]);
         sl_msg_share_group_describe_resp_topic_partitions_random_fill(
             &m->topic_partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -501,6 +502,9 @@ sl_msg_share_group_describe_resp_member_random_fill(
                                              &m->subscribed_topic_names_count);
     sl_msg_share_group_describe_resp_assignment_random_fill(&m->assignment, v,
                                                             a, seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -665,6 +669,9 @@ sl_msg_share_group_describe_resp_described_group_random_fill(
                                                             a, seed);
     }
     m->authorized_operations = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -786,5 +793,8 @@ sl_msg_share_group_describe_resp_random_fill(
         sl_msg_share_group_describe_resp_described_group_init(&m->groups[i]);
         sl_msg_share_group_describe_resp_described_group_random_fill(
             &m->groups[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,9 +13,9 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_share_group_describe_req_s {
-    sl_str_t *group_ids;
+    sl_str_t *group_ids; /* v0+ */
     int32_t group_ids_count;
-    bool include_authorized_operations;
+    bool include_authorized_operations; /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_describe_req_t;
 
@@ -38,48 +38,65 @@ void sl_msg_share_group_describe_req_random_fill(
     uint64_t *seed);
 
 typedef struct sl_msg_share_group_describe_resp_topic_partitions_s {
-    sl_uuid_t topic_id;
-    sl_str_t topic_name;
-    int32_t *partitions;
+    sl_uuid_t topic_id;  /* v0+ */
+    sl_str_t topic_name; /* v0+ */
+    int32_t *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_describe_resp_topic_partitions_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_describe_resp_topic_partitions_init(
+    sl_msg_share_group_describe_resp_topic_partitions_t *m);
+
 typedef struct sl_msg_share_group_describe_resp_assignment_s {
-    sl_msg_share_group_describe_resp_topic_partitions_t *topic_partitions;
+    sl_msg_share_group_describe_resp_topic_partitions_t
+        *topic_partitions; /* v0+ */
     int32_t topic_partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_describe_resp_assignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_describe_resp_assignment_init(
+    sl_msg_share_group_describe_resp_assignment_t *m);
+
 typedef struct sl_msg_share_group_describe_resp_member_s {
-    sl_str_t member_id;
-    sl_str_t rack_id;
-    int32_t member_epoch;
-    sl_str_t client_id;
-    sl_str_t client_host;
-    sl_str_t *subscribed_topic_names;
+    sl_str_t member_id;               /* v0+ */
+    sl_str_t rack_id;                 /* v0+, nullable v0+, default null */
+    int32_t member_epoch;             /* v0+ */
+    sl_str_t client_id;               /* v0+ */
+    sl_str_t client_host;             /* v0+ */
+    sl_str_t *subscribed_topic_names; /* v0+ */
     int32_t subscribed_topic_names_count;
-    sl_msg_share_group_describe_resp_assignment_t assignment;
+    sl_msg_share_group_describe_resp_assignment_t assignment; /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_describe_resp_member_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_describe_resp_member_init(
+    sl_msg_share_group_describe_resp_member_t *m);
+
 typedef struct sl_msg_share_group_describe_resp_described_group_s {
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_str_t group_id;
-    sl_str_t group_state;
-    int32_t group_epoch;
-    int32_t assignment_epoch;
-    sl_str_t assignor_name;
-    sl_msg_share_group_describe_resp_member_t *members;
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+, default null */
+    sl_str_t group_id;        /* v0+ */
+    sl_str_t group_state;     /* v0+ */
+    int32_t group_epoch;      /* v0+ */
+    int32_t assignment_epoch; /* v0+ */
+    sl_str_t assignor_name;   /* v0+ */
+    sl_msg_share_group_describe_resp_member_t *members; /* v0+ */
     int32_t members_count;
-    int32_t authorized_operations;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t authorized_operations; /* v0+, default -2147483648 */
+    sl_tags_t unknown_tags;        /* unknown tagged fields, in read order */
 } sl_msg_share_group_describe_resp_described_group_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_share_group_describe_resp_described_group_init(
+    sl_msg_share_group_describe_resp_described_group_t *m);
+
 typedef struct sl_msg_share_group_describe_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_share_group_describe_resp_described_group_t *groups;
+    int32_t throttle_time_ms;                                   /* v0+ */
+    sl_msg_share_group_describe_resp_described_group_t *groups; /* v0+ */
     int32_t groups_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_share_group_describe_resp_t;

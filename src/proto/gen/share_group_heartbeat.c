@@ -122,12 +122,11 @@ sl_msg_share_group_heartbeat_req_random_fill(
     sl_rand_string(a, seed, true, &m->rack_id);
     m->subscribed_topic_names = sl_rand_parr(a, seed, true, SL_PT_STRING,
                                              &m->subscribed_topic_names_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_share_group_heartbeat_resp_topic_partitions_init(
-    sl_msg_share_group_heartbeat_resp_topic_partitions_t *m);
-static void sl_msg_share_group_heartbeat_resp_assignment_init(
-    sl_msg_share_group_heartbeat_resp_assignment_t *m);
 static void sl_msg_share_group_heartbeat_resp_topic_partitions_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_share_group_heartbeat_resp_topic_partitions_t *m);
@@ -244,6 +243,9 @@ sl_msg_share_group_heartbeat_resp_topic_partitions_random_fill(
     sl_rand_uuid(seed, &m->topic_id);
     m->partitions =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partitions_count);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -357,6 +359,9 @@ sl_msg_share_group_heartbeat_resp_assignment_random_fill(
             &m->topic_partitions[i]);
         sl_msg_share_group_heartbeat_resp_topic_partitions_random_fill(
             &m->topic_partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -509,5 +514,8 @@ sl_msg_share_group_heartbeat_resp_random_fill(
     if (m->assignment_present) {
         sl_msg_share_group_heartbeat_resp_assignment_random_fill(&m->assignment,
                                                                  v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -4,14 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_stop_replica_req_stop_replica_partition_v0_init(
-    sl_msg_stop_replica_req_stop_replica_partition_v0_t *m);
-static void sl_msg_stop_replica_req_stop_replica_topic_v1_init(
-    sl_msg_stop_replica_req_stop_replica_topic_v1_t *m);
-static void sl_msg_stop_replica_req_stop_replica_partition_state_init(
-    sl_msg_stop_replica_req_stop_replica_partition_state_t *m);
-static void sl_msg_stop_replica_req_stop_replica_topic_state_init(
-    sl_msg_stop_replica_req_stop_replica_topic_state_t *m);
 static void sl_msg_stop_replica_req_stop_replica_partition_v0_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_stop_replica_req_stop_replica_partition_v0_t *m);
@@ -172,6 +164,9 @@ sl_msg_stop_replica_req_stop_replica_partition_v0_random_fill(
     if (v <= 0) {
         m->partition_index = (int32_t)sl_rand_int(seed);
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -282,6 +277,9 @@ sl_msg_stop_replica_req_stop_replica_topic_v1_random_fill(
     if (v >= 1 && v <= 2) {
         m->partition_indexes = sl_rand_parr(a, seed, false, SL_PT_I32,
                                             &m->partition_indexes_count);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -405,6 +403,9 @@ sl_msg_stop_replica_req_stop_replica_partition_state_random_fill(
     }
     if (v >= 3) {
         m->delete_partition = (sl_rand_u64(seed) & 1) != 0;
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -546,6 +547,9 @@ sl_msg_stop_replica_req_stop_replica_topic_state_random_fill(
             sl_msg_stop_replica_req_stop_replica_partition_state_random_fill(
                 &m->partition_states[i], v, a, seed);
         }
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -839,10 +843,11 @@ sl_msg_stop_replica_req_random_fill(sl_msg_stop_replica_req_t *m, int16_t v,
                 &m->topic_states[i], v, a, seed);
         }
     }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_stop_replica_resp_stop_replica_partition_error_init(
-    sl_msg_stop_replica_resp_stop_replica_partition_error_t *m);
 static void sl_msg_stop_replica_resp_stop_replica_partition_error_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_stop_replica_resp_stop_replica_partition_error_t *m);
@@ -950,6 +955,9 @@ sl_msg_stop_replica_resp_stop_replica_partition_error_random_fill(
     sl_rand_string(a, seed, false, &m->topic_name);
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1073,5 +1081,8 @@ sl_msg_stop_replica_resp_random_fill(sl_msg_stop_replica_resp_t *m, int16_t v,
             &m->partition_errors[i]);
         sl_msg_stop_replica_resp_stop_replica_partition_error_random_fill(
             &m->partition_errors[i], v, a, seed);
+    }
+    if (v >= 2) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,43 +13,61 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_stop_replica_req_stop_replica_partition_v0_s {
-    sl_str_t topic_name;
-    int32_t partition_index;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t topic_name;     /* v0 */
+    int32_t partition_index; /* v0 */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_req_stop_replica_partition_v0_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_req_stop_replica_partition_v0_init(
+    sl_msg_stop_replica_req_stop_replica_partition_v0_t *m);
+
 typedef struct sl_msg_stop_replica_req_stop_replica_topic_v1_s {
-    sl_str_t name;
-    int32_t *partition_indexes;
+    sl_str_t name;              /* v1-2 */
+    int32_t *partition_indexes; /* v1-2 */
     int32_t partition_indexes_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_req_stop_replica_topic_v1_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_req_stop_replica_topic_v1_init(
+    sl_msg_stop_replica_req_stop_replica_topic_v1_t *m);
+
 typedef struct sl_msg_stop_replica_req_stop_replica_partition_state_s {
-    int32_t partition_index;
-    int32_t leader_epoch;
-    bool delete_partition;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v3+ */
+    int32_t leader_epoch;    /* v3+, default -1 */
+    bool delete_partition;   /* v3+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_req_stop_replica_partition_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_req_stop_replica_partition_state_init(
+    sl_msg_stop_replica_req_stop_replica_partition_state_t *m);
+
 typedef struct sl_msg_stop_replica_req_stop_replica_topic_state_s {
-    sl_str_t topic_name;
-    sl_msg_stop_replica_req_stop_replica_partition_state_t *partition_states;
+    sl_str_t topic_name; /* v3+ */
+    sl_msg_stop_replica_req_stop_replica_partition_state_t
+        *partition_states; /* v3+ */
     int32_t partition_states_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_req_stop_replica_topic_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_req_stop_replica_topic_state_init(
+    sl_msg_stop_replica_req_stop_replica_topic_state_t *m);
+
 typedef struct sl_msg_stop_replica_req_s {
-    int32_t controller_id;
-    bool is_k_raft_controller;
-    int32_t controller_epoch;
-    int64_t broker_epoch;
-    bool delete_partitions;
-    sl_msg_stop_replica_req_stop_replica_partition_v0_t *ungrouped_partitions;
+    int32_t controller_id;     /* v0+ */
+    bool is_k_raft_controller; /* v4+, default false */
+    int32_t controller_epoch;  /* v0+ */
+    int64_t broker_epoch;      /* v1+, default -1 */
+    bool delete_partitions;    /* v0-2 */
+    sl_msg_stop_replica_req_stop_replica_partition_v0_t
+        *ungrouped_partitions; /* v0 */
     int32_t ungrouped_partitions_count;
-    sl_msg_stop_replica_req_stop_replica_topic_v1_t *topics;
+    sl_msg_stop_replica_req_stop_replica_topic_v1_t *topics; /* v1-2 */
     int32_t topics_count;
-    sl_msg_stop_replica_req_stop_replica_topic_state_t *topic_states;
+    sl_msg_stop_replica_req_stop_replica_topic_state_t *topic_states; /* v3+ */
     int32_t topic_states_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_req_t;
@@ -69,15 +87,20 @@ void sl_msg_stop_replica_req_random_fill(sl_msg_stop_replica_req_t *m,
                                          uint64_t *seed);
 
 typedef struct sl_msg_stop_replica_resp_stop_replica_partition_error_s {
-    sl_str_t topic_name;
-    int32_t partition_index;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t topic_name;     /* v0+ */
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_resp_stop_replica_partition_error_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_stop_replica_resp_stop_replica_partition_error_init(
+    sl_msg_stop_replica_resp_stop_replica_partition_error_t *m);
+
 typedef struct sl_msg_stop_replica_resp_s {
-    int16_t error_code;
-    sl_msg_stop_replica_resp_stop_replica_partition_error_t *partition_errors;
+    int16_t error_code; /* v0+ */
+    sl_msg_stop_replica_resp_stop_replica_partition_error_t
+        *partition_errors; /* v0+ */
     int32_t partition_errors_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_stop_replica_resp_t;

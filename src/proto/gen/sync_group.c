@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_sync_group_req_sync_group_request_assignment_init(
-    sl_msg_sync_group_req_sync_group_request_assignment_t *m);
 static void sl_msg_sync_group_req_sync_group_request_assignment_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_sync_group_req_sync_group_request_assignment_t *m);
@@ -104,6 +102,9 @@ sl_msg_sync_group_req_sync_group_request_assignment_random_fill(
 {
     sl_rand_string(a, seed, false, &m->member_id);
     sl_rand_bytes(a, seed, false, &m->assignment);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -128,13 +129,13 @@ sl_msg_sync_group_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_rd_i32(rd, &m->generation_id);
     sl_rd_string(rd, flex, false, &m->member_id);
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->protocol_type);
+        sl_rd_string(rd, flex, true, &m->protocol_type);
     }
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->protocol_name);
+        sl_rd_string(rd, flex, true, &m->protocol_name);
     }
     {
         int32_t i, n = sl_rd_array_len(rd, flex, false);
@@ -170,13 +171,13 @@ sl_msg_sync_group_req_size(const sl_msg_sync_group_req_t *m, int16_t v)
     sz += 4;
     sz += sl_size_string(flex, false, m->member_id);
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->protocol_type);
+        sz += sl_size_string(flex, true, m->protocol_type);
     }
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->protocol_name);
+        sz += sl_size_string(flex, true, m->protocol_name);
     }
     sz += sl_size_array_len(flex, false, m->assignments_count);
     for (int32_t i = 0; i < m->assignments_count; i++) {
@@ -203,13 +204,13 @@ sl_msg_sync_group_req_encode(sl_wr_t *wr, int16_t v,
     sl_wr_i32(wr, m->generation_id);
     sl_wr_string(wr, flex, false, m->member_id);
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->protocol_type);
+        sl_wr_string(wr, flex, true, m->protocol_type);
     }
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->protocol_name);
+        sl_wr_string(wr, flex, true, m->protocol_name);
     }
     sl_wr_array_len(wr, flex, false, m->assignments_count);
     for (int32_t i = 0; i < m->assignments_count; i++) {
@@ -276,13 +277,13 @@ sl_msg_sync_group_req_random_fill(sl_msg_sync_group_req_t *m, int16_t v,
     m->generation_id = (int32_t)sl_rand_int(seed);
     sl_rand_string(a, seed, false, &m->member_id);
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->protocol_type);
+        sl_rand_string(a, seed, true, &m->protocol_type);
     }
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->protocol_name);
+        sl_rand_string(a, seed, true, &m->protocol_name);
     }
     m->assignments = sl_rand_array(a, seed, false, sizeof(*m->assignments),
                                    &m->assignments_count);
@@ -291,6 +292,9 @@ sl_msg_sync_group_req_random_fill(sl_msg_sync_group_req_t *m, int16_t v,
             &m->assignments[i]);
         sl_msg_sync_group_req_sync_group_request_assignment_random_fill(
             &m->assignments[i], v, a, seed);
+    }
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -316,10 +320,10 @@ sl_msg_sync_group_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
     }
     sl_rd_i16(rd, &m->error_code);
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->protocol_type);
+        sl_rd_string(rd, flex, true, &m->protocol_type);
     }
     if (v >= 5) {
-        sl_rd_string(rd, flex, (v >= 5), &m->protocol_name);
+        sl_rd_string(rd, flex, true, &m->protocol_name);
     }
     sl_rd_bytes(rd, flex, false, &m->assignment);
     if (flex) {
@@ -345,10 +349,10 @@ sl_msg_sync_group_resp_size(const sl_msg_sync_group_resp_t *m, int16_t v)
     }
     sz += 2;
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->protocol_type);
+        sz += sl_size_string(flex, true, m->protocol_type);
     }
     if (v >= 5) {
-        sz += sl_size_string(flex, (v >= 5), m->protocol_name);
+        sz += sl_size_string(flex, true, m->protocol_name);
     }
     sz += sl_size_bytes(flex, false, m->assignment);
     if (flex) {
@@ -372,10 +376,10 @@ sl_msg_sync_group_resp_encode(sl_wr_t *wr, int16_t v,
     }
     sl_wr_i16(wr, m->error_code);
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->protocol_type);
+        sl_wr_string(wr, flex, true, m->protocol_type);
     }
     if (v >= 5) {
-        sl_wr_string(wr, flex, (v >= 5), m->protocol_name);
+        sl_wr_string(wr, flex, true, m->protocol_name);
     }
     sl_wr_bytes(wr, flex, false, m->assignment);
     if (flex) {
@@ -427,10 +431,13 @@ sl_msg_sync_group_resp_random_fill(sl_msg_sync_group_resp_t *m, int16_t v,
     }
     m->error_code = (int16_t)sl_rand_int(seed);
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->protocol_type);
+        sl_rand_string(a, seed, true, &m->protocol_type);
     }
     if (v >= 5) {
-        sl_rand_string(a, seed, (v >= 5), &m->protocol_name);
+        sl_rand_string(a, seed, true, &m->protocol_name);
     }
     sl_rand_bytes(a, seed, false, &m->assignment);
+    if (v >= 4) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -13,19 +13,24 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_sync_group_req_sync_group_request_assignment_s {
-    sl_str_t member_id;
-    sl_bytes_t assignment;
+    sl_str_t member_id;     /* v0+ */
+    sl_bytes_t assignment;  /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_sync_group_req_sync_group_request_assignment_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_sync_group_req_sync_group_request_assignment_init(
+    sl_msg_sync_group_req_sync_group_request_assignment_t *m);
+
 typedef struct sl_msg_sync_group_req_s {
-    sl_str_t group_id;
-    int32_t generation_id;
-    sl_str_t member_id;
-    sl_str_t group_instance_id;
-    sl_str_t protocol_type;
-    sl_str_t protocol_name;
-    sl_msg_sync_group_req_sync_group_request_assignment_t *assignments;
+    sl_str_t group_id;          /* v0+ */
+    int32_t generation_id;      /* v0+ */
+    sl_str_t member_id;         /* v0+ */
+    sl_str_t group_instance_id; /* v3+, nullable v3+, default null */
+    sl_str_t protocol_type;     /* v5+, nullable v5+, default null */
+    sl_str_t protocol_name;     /* v5+, nullable v5+, default null */
+    sl_msg_sync_group_req_sync_group_request_assignment_t
+        *assignments; /* v0+ */
     int32_t assignments_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_sync_group_req_t;
@@ -43,12 +48,12 @@ void sl_msg_sync_group_req_random_fill(sl_msg_sync_group_req_t *m, int16_t v,
                                        sl_arena_t *a, uint64_t *seed);
 
 typedef struct sl_msg_sync_group_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t protocol_type;
-    sl_str_t protocol_name;
-    sl_bytes_t assignment;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t protocol_type;   /* v5+, nullable v5+, default null */
+    sl_str_t protocol_name;   /* v5+, nullable v5+, default null */
+    sl_bytes_t assignment;    /* v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_sync_group_resp_t;
 
 /* SyncGroupResponse, versions 0-5, flexible from v4. */

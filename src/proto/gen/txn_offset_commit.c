@@ -5,11 +5,6 @@
 #include <string.h>
 
 static void
-sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_init(
-    sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t *m);
-static void sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_init(
-    sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_t *m);
-static void
 sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t *m);
@@ -158,6 +153,9 @@ sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_random_fill(
         m->committed_leader_epoch = (int32_t)sl_rand_int(seed);
     }
     sl_rand_string(a, seed, true, &m->committed_metadata);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -278,6 +276,9 @@ sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_random_fill(
         sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -308,7 +309,7 @@ sl_msg_txn_offset_commit_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
         sl_rd_string(rd, flex, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rd_string(rd, flex, (v >= 3), &m->group_instance_id);
+        sl_rd_string(rd, flex, true, &m->group_instance_id);
     }
     {
         int32_t i, n = sl_rd_array_len(rd, flex, false);
@@ -352,7 +353,7 @@ sl_msg_txn_offset_commit_req_size(const sl_msg_txn_offset_commit_req_t *m,
         sz += sl_size_string(flex, false, m->member_id);
     }
     if (v >= 3) {
-        sz += sl_size_string(flex, (v >= 3), m->group_instance_id);
+        sz += sl_size_string(flex, true, m->group_instance_id);
     }
     sz += sl_size_array_len(flex, false, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
@@ -386,7 +387,7 @@ sl_msg_txn_offset_commit_req_encode(sl_wr_t *wr, int16_t v,
         sl_wr_string(wr, flex, false, m->member_id);
     }
     if (v >= 3) {
-        sl_wr_string(wr, flex, (v >= 3), m->group_instance_id);
+        sl_wr_string(wr, flex, true, m->group_instance_id);
     }
     sl_wr_array_len(wr, flex, false, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
@@ -465,7 +466,7 @@ sl_msg_txn_offset_commit_req_random_fill(sl_msg_txn_offset_commit_req_t *m,
         sl_rand_string(a, seed, false, &m->member_id);
     }
     if (v >= 3) {
-        sl_rand_string(a, seed, (v >= 3), &m->group_instance_id);
+        sl_rand_string(a, seed, true, &m->group_instance_id);
     }
     m->topics =
         sl_rand_array(a, seed, false, sizeof(*m->topics), &m->topics_count);
@@ -475,13 +476,11 @@ sl_msg_txn_offset_commit_req_random_fill(sl_msg_txn_offset_commit_req_t *m,
         sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_init(
-    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_t *m);
-static void sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_init(
-    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_t *m);
 static void
 sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -617,6 +616,9 @@ sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -736,6 +738,9 @@ sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_random_fill(
             &m->partitions[i]);
         sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -860,5 +865,8 @@ sl_msg_txn_offset_commit_resp_random_fill(sl_msg_txn_offset_commit_resp_t *m,
             &m->topics[i]);
         sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_random_fill(
             &m->topics[i], v, a, seed);
+    }
+    if (v >= 3) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -14,30 +14,39 @@
 
 typedef struct
     sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_s {
-    int32_t partition_index;
-    int64_t committed_offset;
-    int32_t committed_leader_epoch;
-    sl_str_t committed_metadata;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index;        /* v0+ */
+    int64_t committed_offset;       /* v0+ */
+    int32_t committed_leader_epoch; /* v2+, default -1 */
+    sl_str_t committed_metadata;    /* v0+, nullable v0+ */
+    sl_tags_t unknown_tags;         /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_init(
+    sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t *m);
+
 typedef struct sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_s {
-    sl_str_t name;
+    sl_str_t name; /* v0+ */
     sl_msg_txn_offset_commit_req_txn_offset_commit_request_partition_t
-        *partitions;
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_init(
+    sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_t *m);
+
 typedef struct sl_msg_txn_offset_commit_req_s {
-    sl_str_t transactional_id;
-    sl_str_t group_id;
-    int64_t producer_id;
-    int16_t producer_epoch;
-    int32_t generation_id;
-    sl_str_t member_id;
-    sl_str_t group_instance_id;
-    sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_t *topics;
+    sl_str_t transactional_id;  /* v0+ */
+    sl_str_t group_id;          /* v0+ */
+    int64_t producer_id;        /* v0+ */
+    int16_t producer_epoch;     /* v0+ */
+    int32_t generation_id;      /* v3+, default -1 */
+    sl_str_t member_id;         /* v3+, default "" */
+    sl_str_t group_instance_id; /* v3+, nullable v3+, default null */
+    sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_t
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_req_t;
@@ -62,23 +71,32 @@ void sl_msg_txn_offset_commit_req_random_fill(sl_msg_txn_offset_commit_req_t *m,
 
 typedef struct
     sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_s {
-    int32_t partition_index;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_init(
+    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_t *m);
 
 typedef struct
     sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_s {
-    sl_str_t name;
+    sl_str_t name; /* v0+ */
     sl_msg_txn_offset_commit_resp_txn_offset_commit_response_partition_t
-        *partitions;
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_init(
+    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_t *m);
+
 typedef struct sl_msg_txn_offset_commit_resp_s {
-    int32_t throttle_time_ms;
-    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_t *topics;
+    int32_t throttle_time_ms; /* v0+ */
+    sl_msg_txn_offset_commit_resp_txn_offset_commit_response_topic_t
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_resp_t;

@@ -86,6 +86,9 @@ sl_msg_unregister_broker_req_random_fill(sl_msg_unregister_broker_req_t *m,
                                          uint64_t *seed)
 {
     m->broker_id = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -184,4 +187,7 @@ sl_msg_unregister_broker_resp_random_fill(sl_msg_unregister_broker_resp_t *m,
     m->throttle_time_ms = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -13,7 +13,7 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_unregister_broker_req_s {
-    int32_t broker_id;
+    int32_t broker_id;      /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_unregister_broker_req_t;
 
@@ -36,10 +36,10 @@ void sl_msg_unregister_broker_req_random_fill(sl_msg_unregister_broker_req_t *m,
                                               uint64_t *seed);
 
 typedef struct sl_msg_unregister_broker_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
+    sl_tags_t unknown_tags;   /* unknown tagged fields, in read order */
 } sl_msg_unregister_broker_resp_t;
 
 /* UnregisterBrokerResponse, versions 0-0, flexible from v0. */

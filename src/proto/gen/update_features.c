@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_update_features_req_feature_update_key_init(
-    sl_msg_update_features_req_feature_update_key_t *m);
 static void sl_msg_update_features_req_feature_update_key_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_features_req_feature_update_key_t *m);
@@ -138,6 +136,9 @@ sl_msg_update_features_req_feature_update_key_random_fill(
     }
     if (v >= 1) {
         m->upgrade_type = (int8_t)sl_rand_int(seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -279,10 +280,11 @@ sl_msg_update_features_req_random_fill(sl_msg_update_features_req_t *m,
     if (v >= 1) {
         m->validate_only = (sl_rand_u64(seed) & 1) != 0;
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_update_features_resp_updatable_feature_result_init(
-    sl_msg_update_features_resp_updatable_feature_result_t *m);
 static void sl_msg_update_features_resp_updatable_feature_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_features_resp_updatable_feature_result_t *m);
@@ -388,6 +390,9 @@ sl_msg_update_features_resp_updatable_feature_result_random_fill(
     sl_rand_string(a, seed, false, &m->feature);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -534,5 +539,8 @@ sl_msg_update_features_resp_random_fill(sl_msg_update_features_resp_t *m,
             sl_msg_update_features_resp_updatable_feature_result_random_fill(
                 &m->results[i], v, a, seed);
         }
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

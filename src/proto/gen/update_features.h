@@ -13,18 +13,22 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_update_features_req_feature_update_key_s {
-    sl_str_t feature;
-    int16_t max_version_level;
-    bool allow_downgrade;
-    int8_t upgrade_type;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    sl_str_t feature;          /* v0+ */
+    int16_t max_version_level; /* v0+ */
+    bool allow_downgrade;      /* v0 */
+    int8_t upgrade_type;       /* v1+, default 1 */
+    sl_tags_t unknown_tags;    /* unknown tagged fields, in read order */
 } sl_msg_update_features_req_feature_update_key_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_features_req_feature_update_key_init(
+    sl_msg_update_features_req_feature_update_key_t *m);
+
 typedef struct sl_msg_update_features_req_s {
-    int32_t timeout_ms;
-    sl_msg_update_features_req_feature_update_key_t *feature_updates;
+    int32_t timeout_ms; /* v0+, default 60000 */
+    sl_msg_update_features_req_feature_update_key_t *feature_updates; /* v0+ */
     int32_t feature_updates_count;
-    bool validate_only;
+    bool validate_only;     /* v1+, default false */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_features_req_t;
 
@@ -46,17 +50,21 @@ void sl_msg_update_features_req_random_fill(sl_msg_update_features_req_t *m,
                                             uint64_t *seed);
 
 typedef struct sl_msg_update_features_resp_updatable_feature_result_s {
-    sl_str_t feature;
-    int16_t error_code;
-    sl_str_t error_message;
+    sl_str_t feature;       /* v0+ */
+    int16_t error_code;     /* v0+ */
+    sl_str_t error_message; /* v0+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_features_resp_updatable_feature_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_features_resp_updatable_feature_result_init(
+    sl_msg_update_features_resp_updatable_feature_result_t *m);
+
 typedef struct sl_msg_update_features_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_str_t error_message;
-    sl_msg_update_features_resp_updatable_feature_result_t *results;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_str_t error_message;   /* v0+, nullable v0+ */
+    sl_msg_update_features_resp_updatable_feature_result_t *results; /* v0-1 */
     int32_t results_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_features_resp_t;

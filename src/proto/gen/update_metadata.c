@@ -4,14 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_update_metadata_req_update_metadata_partition_state_init(
-    sl_msg_update_metadata_req_update_metadata_partition_state_t *m);
-static void sl_msg_update_metadata_req_update_metadata_topic_state_init(
-    sl_msg_update_metadata_req_update_metadata_topic_state_t *m);
-static void sl_msg_update_metadata_req_update_metadata_endpoint_init(
-    sl_msg_update_metadata_req_update_metadata_endpoint_t *m);
-static void sl_msg_update_metadata_req_update_metadata_broker_init(
-    sl_msg_update_metadata_req_update_metadata_broker_t *m);
 static void sl_msg_update_metadata_req_update_metadata_partition_state_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_metadata_req_update_metadata_partition_state_t *m);
@@ -235,6 +227,9 @@ sl_msg_update_metadata_req_update_metadata_partition_state_random_fill(
         m->offline_replicas =
             sl_rand_parr(a, seed, false, SL_PT_I32, &m->offline_replicas_count);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -396,6 +391,9 @@ sl_msg_update_metadata_req_update_metadata_topic_state_random_fill(
                 &m->partition_states[i], v, a, seed);
         }
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -534,6 +532,9 @@ sl_msg_update_metadata_req_update_metadata_endpoint_random_fill(
     }
     if (v >= 1) {
         m->security_protocol = (int16_t)sl_rand_int(seed);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -713,6 +714,9 @@ sl_msg_update_metadata_req_update_metadata_broker_random_fill(
     }
     if (v >= 2) {
         sl_rand_string(a, seed, true, &m->rack);
+    }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -1015,6 +1019,9 @@ sl_msg_update_metadata_req_random_fill(sl_msg_update_metadata_req_t *m,
         sl_msg_update_metadata_req_update_metadata_broker_random_fill(
             &m->live_brokers[i], v, a, seed);
     }
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -1099,4 +1106,7 @@ sl_msg_update_metadata_resp_random_fill(sl_msg_update_metadata_resp_t *m,
                                         uint64_t *seed)
 {
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 6) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }

@@ -13,60 +13,77 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_update_metadata_req_update_metadata_partition_state_s {
-    sl_str_t topic_name;
-    int32_t partition_index;
-    int32_t controller_epoch;
-    int32_t leader;
-    int32_t leader_epoch;
-    int32_t *isr;
+    sl_str_t topic_name;      /* v0-4 */
+    int32_t partition_index;  /* v0+ */
+    int32_t controller_epoch; /* v0+ */
+    int32_t leader;           /* v0+ */
+    int32_t leader_epoch;     /* v0+ */
+    int32_t *isr;             /* v0+ */
     int32_t isr_count;
-    int32_t zk_version;
-    int32_t *replicas;
+    int32_t zk_version; /* v0+ */
+    int32_t *replicas;  /* v0+ */
     int32_t replicas_count;
-    int32_t *offline_replicas;
+    int32_t *offline_replicas; /* v4+ */
     int32_t offline_replicas_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_req_update_metadata_partition_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_metadata_req_update_metadata_partition_state_init(
+    sl_msg_update_metadata_req_update_metadata_partition_state_t *m);
+
 typedef struct sl_msg_update_metadata_req_update_metadata_topic_state_s {
-    sl_str_t topic_name;
-    sl_uuid_t topic_id;
+    sl_str_t topic_name; /* v5+ */
+    sl_uuid_t topic_id;  /* v7+ */
     sl_msg_update_metadata_req_update_metadata_partition_state_t
-        *partition_states;
+        *partition_states; /* v5+ */
     int32_t partition_states_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_req_update_metadata_topic_state_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_metadata_req_update_metadata_topic_state_init(
+    sl_msg_update_metadata_req_update_metadata_topic_state_t *m);
+
 typedef struct sl_msg_update_metadata_req_update_metadata_endpoint_s {
-    int32_t port;
-    sl_str_t host;
-    sl_str_t listener;
-    int16_t security_protocol;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t port;              /* v1+ */
+    sl_str_t host;             /* v1+ */
+    sl_str_t listener;         /* v3+ */
+    int16_t security_protocol; /* v1+ */
+    sl_tags_t unknown_tags;    /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_req_update_metadata_endpoint_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_metadata_req_update_metadata_endpoint_init(
+    sl_msg_update_metadata_req_update_metadata_endpoint_t *m);
+
 typedef struct sl_msg_update_metadata_req_update_metadata_broker_s {
-    int32_t id;
-    sl_str_t v0_host;
-    int32_t v0_port;
-    sl_msg_update_metadata_req_update_metadata_endpoint_t *endpoints;
+    int32_t id;                                                       /* v0+ */
+    sl_str_t v0_host;                                                 /* v0 */
+    int32_t v0_port;                                                  /* v0 */
+    sl_msg_update_metadata_req_update_metadata_endpoint_t *endpoints; /* v1+ */
     int32_t endpoints_count;
-    sl_str_t rack;
+    sl_str_t rack;          /* v2+, nullable v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_req_update_metadata_broker_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_metadata_req_update_metadata_broker_init(
+    sl_msg_update_metadata_req_update_metadata_broker_t *m);
+
 typedef struct sl_msg_update_metadata_req_s {
-    int32_t controller_id;
-    bool is_k_raft_controller;
-    int8_t type;
-    int32_t controller_epoch;
-    int64_t broker_epoch;
+    int32_t controller_id;     /* v0+ */
+    bool is_k_raft_controller; /* v8+, default false */
+    int8_t type;               /* tag 0, v8+, default 0 */
+    int32_t controller_epoch;  /* v0+ */
+    int64_t broker_epoch;      /* v5+, default -1 */
     sl_msg_update_metadata_req_update_metadata_partition_state_t
-        *ungrouped_partition_states;
+        *ungrouped_partition_states; /* v0-4 */
     int32_t ungrouped_partition_states_count;
-    sl_msg_update_metadata_req_update_metadata_topic_state_t *topic_states;
+    sl_msg_update_metadata_req_update_metadata_topic_state_t
+        *topic_states; /* v5+ */
     int32_t topic_states_count;
-    sl_msg_update_metadata_req_update_metadata_broker_t *live_brokers;
+    sl_msg_update_metadata_req_update_metadata_broker_t *live_brokers; /* v0+ */
     int32_t live_brokers_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_req_t;
@@ -89,7 +106,7 @@ void sl_msg_update_metadata_req_random_fill(sl_msg_update_metadata_req_t *m,
                                             uint64_t *seed);
 
 typedef struct sl_msg_update_metadata_resp_s {
-    int16_t error_code;
+    int16_t error_code;     /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_metadata_resp_t;
 

@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_update_raft_voter_req_listener_init(
-    sl_msg_update_raft_voter_req_listener_t *m);
-static void sl_msg_update_raft_voter_req_k_raft_version_feature_init(
-    sl_msg_update_raft_voter_req_k_raft_version_feature_t *m);
 static void sl_msg_update_raft_voter_req_listener_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_raft_voter_req_listener_t *m);
@@ -125,6 +121,9 @@ sl_msg_update_raft_voter_req_listener_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     sl_rand_string(a, seed, false, &m->host);
     m->port = (uint16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -210,6 +209,9 @@ sl_msg_update_raft_voter_req_k_raft_version_feature_random_fill(
 {
     m->min_supported_version = (int16_t)sl_rand_int(seed);
     m->max_supported_version = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -364,10 +366,11 @@ sl_msg_update_raft_voter_req_random_fill(sl_msg_update_raft_voter_req_t *m,
     }
     sl_msg_update_raft_voter_req_k_raft_version_feature_random_fill(
         &m->k_raft_version_feature, v, a, seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_update_raft_voter_resp_current_leader_init(
-    sl_msg_update_raft_voter_resp_current_leader_t *m);
 static void sl_msg_update_raft_voter_resp_current_leader_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_update_raft_voter_resp_current_leader_t *m);
@@ -482,6 +485,9 @@ sl_msg_update_raft_voter_resp_current_leader_random_fill(
     m->leader_epoch = (int32_t)sl_rand_int(seed);
     sl_rand_string(a, seed, false, &m->host);
     m->port = (int32_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -621,5 +627,8 @@ sl_msg_update_raft_voter_resp_random_fill(sl_msg_update_raft_voter_resp_t *m,
             sl_msg_update_raft_voter_resp_current_leader_random_fill(
                 &m->current_leader, v, a, seed);
         }
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -13,28 +13,36 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_update_raft_voter_req_listener_s {
-    sl_str_t name;
-    sl_str_t host;
-    uint16_t port;
+    sl_str_t name;          /* v0+ */
+    sl_str_t host;          /* v0+ */
+    uint16_t port;          /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_raft_voter_req_listener_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_raft_voter_req_listener_init(
+    sl_msg_update_raft_voter_req_listener_t *m);
+
 typedef struct sl_msg_update_raft_voter_req_k_raft_version_feature_s {
-    int16_t min_supported_version;
-    int16_t max_supported_version;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int16_t min_supported_version; /* v0+ */
+    int16_t max_supported_version; /* v0+ */
+    sl_tags_t unknown_tags;        /* unknown tagged fields, in read order */
 } sl_msg_update_raft_voter_req_k_raft_version_feature_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_raft_voter_req_k_raft_version_feature_init(
+    sl_msg_update_raft_voter_req_k_raft_version_feature_t *m);
+
 typedef struct sl_msg_update_raft_voter_req_s {
-    sl_str_t cluster_id;
-    int32_t current_leader_epoch;
-    int32_t voter_id;
-    sl_uuid_t voter_directory_id;
-    sl_msg_update_raft_voter_req_listener_t *listeners;
+    sl_str_t cluster_id;                                /* v0+, nullable v0+ */
+    int32_t current_leader_epoch;                       /* v0+ */
+    int32_t voter_id;                                   /* v0+ */
+    sl_uuid_t voter_directory_id;                       /* v0+ */
+    sl_msg_update_raft_voter_req_listener_t *listeners; /* v0+ */
     int32_t listeners_count;
     sl_msg_update_raft_voter_req_k_raft_version_feature_t
-        k_raft_version_feature;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+        k_raft_version_feature; /* v0+ */
+    sl_tags_t unknown_tags;     /* unknown tagged fields, in read order */
 } sl_msg_update_raft_voter_req_t;
 
 /* UpdateRaftVoterRequest, versions 0-0, flexible from v0. */
@@ -56,17 +64,22 @@ void sl_msg_update_raft_voter_req_random_fill(sl_msg_update_raft_voter_req_t *m,
                                               uint64_t *seed);
 
 typedef struct sl_msg_update_raft_voter_resp_current_leader_s {
-    int32_t leader_id;
-    int32_t leader_epoch;
-    sl_str_t host;
-    int32_t port;
+    int32_t leader_id;      /* v0+, default -1 */
+    int32_t leader_epoch;   /* v0+, default -1 */
+    sl_str_t host;          /* v0+ */
+    int32_t port;           /* v0+ */
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_raft_voter_resp_current_leader_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_update_raft_voter_resp_current_leader_init(
+    sl_msg_update_raft_voter_resp_current_leader_t *m);
+
 typedef struct sl_msg_update_raft_voter_resp_s {
-    int32_t throttle_time_ms;
-    int16_t error_code;
-    sl_msg_update_raft_voter_resp_current_leader_t current_leader;
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code;       /* v0+ */
+    sl_msg_update_raft_voter_resp_current_leader_t
+        current_leader; /* tag 0, v0+ */
     bool current_leader_present;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_update_raft_voter_resp_t;

@@ -5,9 +5,6 @@
 #include <string.h>
 
 static void
-sl_msg_vote_req_partition_data_init(sl_msg_vote_req_partition_data_t *m);
-static void sl_msg_vote_req_topic_data_init(sl_msg_vote_req_topic_data_t *m);
-static void
 sl_msg_vote_req_partition_data_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                       sl_msg_vote_req_partition_data_t *m);
 static size_t
@@ -174,6 +171,9 @@ sl_msg_vote_req_partition_data_random_fill(sl_msg_vote_req_partition_data_t *m,
     }
     m->last_offset_epoch = (int32_t)sl_rand_int(seed);
     m->last_offset = (int64_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -280,6 +280,9 @@ sl_msg_vote_req_topic_data_random_fill(sl_msg_vote_req_topic_data_t *m,
         sl_msg_vote_req_partition_data_init(&m->partitions[i]);
         sl_msg_vote_req_partition_data_random_fill(&m->partitions[i], v, a,
                                                    seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -412,13 +415,11 @@ sl_msg_vote_req_random_fill(sl_msg_vote_req_t *m, int16_t v, sl_arena_t *a,
         sl_msg_vote_req_topic_data_init(&m->topics[i]);
         sl_msg_vote_req_topic_data_random_fill(&m->topics[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_vote_resp_partition_data_init(sl_msg_vote_resp_partition_data_t *m);
-static void sl_msg_vote_resp_topic_data_init(sl_msg_vote_resp_topic_data_t *m);
-static void
-sl_msg_vote_resp_node_endpoint_init(sl_msg_vote_resp_node_endpoint_t *m);
 static void
 sl_msg_vote_resp_partition_data_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                        sl_msg_vote_resp_partition_data_t *m);
@@ -567,6 +568,9 @@ sl_msg_vote_resp_partition_data_random_fill(
     m->leader_id = (int32_t)sl_rand_int(seed);
     m->leader_epoch = (int32_t)sl_rand_int(seed);
     m->vote_granted = (sl_rand_u64(seed) & 1) != 0;
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -675,6 +679,9 @@ sl_msg_vote_resp_topic_data_random_fill(sl_msg_vote_resp_topic_data_t *m,
         sl_msg_vote_resp_partition_data_init(&m->partitions[i]);
         sl_msg_vote_resp_partition_data_random_fill(&m->partitions[i], v, a,
                                                     seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -794,6 +801,9 @@ sl_msg_vote_resp_node_endpoint_random_fill(sl_msg_vote_resp_node_endpoint_t *m,
     }
     if (v >= 1) {
         m->port = (uint16_t)sl_rand_int(seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -975,5 +985,8 @@ sl_msg_vote_resp_random_fill(sl_msg_vote_resp_t *m, int16_t v, sl_arena_t *a,
                     &m->node_endpoints[i], v, a, seed);
             }
         }
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

@@ -4,12 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_write_share_group_state_req_state_batch_init(
-    sl_msg_write_share_group_state_req_state_batch_t *m);
-static void sl_msg_write_share_group_state_req_partition_data_init(
-    sl_msg_write_share_group_state_req_partition_data_t *m);
-static void sl_msg_write_share_group_state_req_write_state_data_init(
-    sl_msg_write_share_group_state_req_write_state_data_t *m);
 static void sl_msg_write_share_group_state_req_state_batch_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_write_share_group_state_req_state_batch_t *m);
@@ -150,6 +144,9 @@ sl_msg_write_share_group_state_req_state_batch_random_fill(
     m->last_offset = (int64_t)sl_rand_int(seed);
     m->delivery_state = (int8_t)sl_rand_int(seed);
     m->delivery_count = (int16_t)sl_rand_int(seed);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -289,6 +286,9 @@ sl_msg_write_share_group_state_req_partition_data_random_fill(
         sl_msg_write_share_group_state_req_state_batch_random_fill(
             &m->state_batches[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -405,6 +405,9 @@ sl_msg_write_share_group_state_req_write_state_data_random_fill(
             &m->partitions[i]);
         sl_msg_write_share_group_state_req_partition_data_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -529,12 +532,11 @@ sl_msg_write_share_group_state_req_random_fill(
         sl_msg_write_share_group_state_req_write_state_data_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void sl_msg_write_share_group_state_resp_partition_result_init(
-    sl_msg_write_share_group_state_resp_partition_result_t *m);
-static void sl_msg_write_share_group_state_resp_write_state_result_init(
-    sl_msg_write_share_group_state_resp_write_state_result_t *m);
 static void sl_msg_write_share_group_state_resp_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_write_share_group_state_resp_partition_result_t *m);
@@ -657,6 +659,9 @@ sl_msg_write_share_group_state_resp_partition_result_random_fill(
     m->partition = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
     sl_rand_string(a, seed, true, &m->error_message);
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -776,6 +781,9 @@ sl_msg_write_share_group_state_resp_write_state_result_random_fill(
         sl_msg_write_share_group_state_resp_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
     }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -893,5 +901,8 @@ sl_msg_write_share_group_state_resp_random_fill(
             &m->results[i]);
         sl_msg_write_share_group_state_resp_write_state_result_random_fill(
             &m->results[i], v, a, seed);
+    }
+    if (true) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

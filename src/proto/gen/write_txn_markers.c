@@ -4,10 +4,6 @@
 
 #include <string.h>
 
-static void sl_msg_write_txn_markers_req_writable_txn_marker_topic_init(
-    sl_msg_write_txn_markers_req_writable_txn_marker_topic_t *m);
-static void sl_msg_write_txn_markers_req_writable_txn_marker_init(
-    sl_msg_write_txn_markers_req_writable_txn_marker_t *m);
 static void sl_msg_write_txn_markers_req_writable_txn_marker_topic_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
     sl_msg_write_txn_markers_req_writable_txn_marker_topic_t *m);
@@ -129,6 +125,9 @@ sl_msg_write_txn_markers_req_writable_txn_marker_topic_random_fill(
     sl_rand_string(a, seed, false, &m->name);
     m->partition_indexes =
         sl_rand_parr(a, seed, false, SL_PT_I32, &m->partition_indexes_count);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -267,6 +266,9 @@ sl_msg_write_txn_markers_req_writable_txn_marker_random_fill(
             &m->topics[i], v, a, seed);
     }
     m->coordinator_epoch = (int32_t)sl_rand_int(seed);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -382,15 +384,11 @@ sl_msg_write_txn_markers_req_random_fill(sl_msg_write_txn_markers_req_t *m,
         sl_msg_write_txn_markers_req_writable_txn_marker_random_fill(
             &m->markers[i], v, a, seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
-static void
-sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_init(
-    sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_t *m);
-static void sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_init(
-    sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_t *m);
-static void sl_msg_write_txn_markers_resp_writable_txn_marker_result_init(
-    sl_msg_write_txn_markers_resp_writable_txn_marker_result_t *m);
 static void
 sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_decode(
     sl_rd_t *rd, int16_t v, sl_arena_t *a,
@@ -543,6 +541,9 @@ sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_random_fill(
 {
     m->partition_index = (int32_t)sl_rand_int(seed);
     m->error_code = (int16_t)sl_rand_int(seed);
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -662,6 +663,9 @@ sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_random_fill(
             &m->partitions[i]);
         sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_random_fill(
             &m->partitions[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }
 
@@ -783,6 +787,9 @@ sl_msg_write_txn_markers_resp_writable_txn_marker_result_random_fill(
         sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_random_fill(
             &m->topics[i], v, a, seed);
     }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
+    }
 }
 
 void
@@ -898,5 +905,8 @@ sl_msg_write_txn_markers_resp_random_fill(sl_msg_write_txn_markers_resp_t *m,
             &m->markers[i]);
         sl_msg_write_txn_markers_resp_writable_txn_marker_result_random_fill(
             &m->markers[i], v, a, seed);
+    }
+    if (v >= 1) {
+        sl_rand_tags(a, seed, &m->unknown_tags);
     }
 }

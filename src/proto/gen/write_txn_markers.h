@@ -13,24 +13,32 @@
 #include "proto/wire.h"
 
 typedef struct sl_msg_write_txn_markers_req_writable_txn_marker_topic_s {
-    sl_str_t name;
-    int32_t *partition_indexes;
+    sl_str_t name;              /* v0+ */
+    int32_t *partition_indexes; /* v0+ */
     int32_t partition_indexes_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_req_writable_txn_marker_topic_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_req_writable_txn_marker_topic_init(
+    sl_msg_write_txn_markers_req_writable_txn_marker_topic_t *m);
+
 typedef struct sl_msg_write_txn_markers_req_writable_txn_marker_s {
-    int64_t producer_id;
-    int16_t producer_epoch;
-    bool transaction_result;
-    sl_msg_write_txn_markers_req_writable_txn_marker_topic_t *topics;
+    int64_t producer_id;                                              /* v0+ */
+    int16_t producer_epoch;                                           /* v0+ */
+    bool transaction_result;                                          /* v0+ */
+    sl_msg_write_txn_markers_req_writable_txn_marker_topic_t *topics; /* v0+ */
     int32_t topics_count;
-    int32_t coordinator_epoch;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t coordinator_epoch; /* v0+ */
+    sl_tags_t unknown_tags;    /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_req_writable_txn_marker_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_req_writable_txn_marker_init(
+    sl_msg_write_txn_markers_req_writable_txn_marker_t *m);
+
 typedef struct sl_msg_write_txn_markers_req_s {
-    sl_msg_write_txn_markers_req_writable_txn_marker_t *markers;
+    sl_msg_write_txn_markers_req_writable_txn_marker_t *markers; /* v0+ */
     int32_t markers_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_req_t;
@@ -55,29 +63,43 @@ void sl_msg_write_txn_markers_req_random_fill(sl_msg_write_txn_markers_req_t *m,
 
 typedef struct
     sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_s {
-    int32_t partition_index;
-    int16_t error_code;
-    sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
+    int32_t partition_index; /* v0+ */
+    int16_t error_code;      /* v0+ */
+    sl_tags_t unknown_tags;  /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_t;
+
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_init(
+    sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_t *m);
 
 typedef struct
     sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_s {
-    sl_str_t name;
+    sl_str_t name; /* v0+ */
     sl_msg_write_txn_markers_resp_writable_txn_marker_partition_result_t
-        *partitions;
+        *partitions; /* v0+ */
     int32_t partitions_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_init(
+    sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_t *m);
+
 typedef struct sl_msg_write_txn_markers_resp_writable_txn_marker_result_s {
-    int64_t producer_id;
-    sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_t *topics;
+    int64_t producer_id; /* v0+ */
+    sl_msg_write_txn_markers_resp_writable_txn_marker_topic_result_t
+        *topics; /* v0+ */
     int32_t topics_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_resp_writable_txn_marker_result_t;
 
+/* Set every field to its default (call on each element a handler builds). */
+void sl_msg_write_txn_markers_resp_writable_txn_marker_result_init(
+    sl_msg_write_txn_markers_resp_writable_txn_marker_result_t *m);
+
 typedef struct sl_msg_write_txn_markers_resp_s {
-    sl_msg_write_txn_markers_resp_writable_txn_marker_result_t *markers;
+    sl_msg_write_txn_markers_resp_writable_txn_marker_result_t
+        *markers; /* v0+ */
     int32_t markers_count;
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_write_txn_markers_resp_t;

@@ -73,8 +73,8 @@ sl_test_roundtrip(const sl_msg_codec_t *c, int16_t v, uint64_t seed,
             sl_rd_init(&rd, part, cut);
             err = c->decode(&rd, v, a, d);
             if (err == SL_OK) {
-                fail_msg("%s v%d: truncated at %zu of %zu decoded", c->name,
-                         v, cut, len);
+                fail_msg("%s v%d: truncated at %zu of %zu decoded", c->name, v,
+                         cut, len);
             }
             free(part);
         }
@@ -90,6 +90,7 @@ static void
 test_all_apis_all_versions(void **state)
 {
     int k, v, s, n = 0;
+    size_t bytes = 0;
 
     (void)state;
     for (k = 0; k <= SL_API_KEY_MAX; k++) {
@@ -100,15 +101,80 @@ test_all_apis_all_versions(void **state)
         }
         for (v = api->req.min_version; v <= api->req.max_version; v++) {
             for (s = 0; s < SL_TEST_SEEDS; s++) {
-                sl_test_roundtrip(&api->req, (int16_t)v,
-                                  (uint64_t)(k * 1000 + v * 31 + s), false);
-                sl_test_roundtrip(&api->resp, (int16_t)v,
-                                  (uint64_t)(k * 7000 + v * 17 + s), false);
+                bytes +=
+                    sl_test_roundtrip(&api->req, (int16_t)v,
+                                      (uint64_t)(k * 1000 + v * 31 + s), false);
+                bytes +=
+                    sl_test_roundtrip(&api->resp, (int16_t)v,
+                                      (uint64_t)(k * 7000 + v * 17 + s), false);
                 n += 2;
             }
         }
     }
+    print_message("%d round trips, %zu bytes encoded\n", n, bytes);
     assert_true(n > 2000);
+    assert_true(bytes > (size_t)n * 16); /* random_fill is not trivial */
+}
+
+/* eq() must tell apart messages whose encodings differ. */
+static void
+sl_test_eq_discriminates(const sl_msg_codec_t *c, int16_t v, uint64_t seed,
+                         size_t *differing)
+{
+    sl_arena_t *a = sl_arena_create(4096, 64 << 20);
+    void *m1 = calloc(1, c->struct_size), *m2 = calloc(1, c->struct_size);
+    uint8_t *b1, *b2;
+    size_t n1, n2;
+
+    c->init(m1);
+    c->init(m2);
+    c->random_fill(m1, v, a, &seed);
+    c->random_fill(m2, v, a, &seed);
+    b1 = sl_test_encode(c, m1, v, &n1);
+    b2 = sl_test_encode(c, m2, v, &n2);
+    if (n1 != n2 || memcmp(b1, b2, n1) != 0) {
+        (*differing)++;
+        if (c->eq(m1, m2, v)) {
+            fail_msg("%s v%d: different encodings but eq", c->name, v);
+        }
+    } else if (!c->eq(m1, m2, v)) {
+        fail_msg("%s v%d: same encoding but not eq", c->name, v);
+    }
+    assert_true(c->eq(m1, m1, v));
+    free(b1);
+    free(b2);
+    free(m1);
+    free(m2);
+    sl_arena_destroy(a);
+}
+
+static void
+test_eq_discriminates(void **state)
+{
+    size_t differing = 0, total = 0;
+    int k, v, s;
+
+    (void)state;
+    for (k = 0; k <= SL_API_KEY_MAX; k++) {
+        const sl_api_codec_t *api = sl_api_codec((int16_t)k);
+
+        if (api == NULL) {
+            continue;
+        }
+        for (v = api->req.min_version; v <= api->req.max_version; v++) {
+            for (s = 0; s < 4; s++) {
+                sl_test_eq_discriminates(&api->req, (int16_t)v,
+                                         (uint64_t)(k * 11 + v + s * 977),
+                                         &differing);
+                sl_test_eq_discriminates(&api->resp, (int16_t)v,
+                                         (uint64_t)(k * 13 + v + s * 997),
+                                         &differing);
+                total += 2;
+            }
+        }
+    }
+    /* random_fill must produce varied messages, not defaults. */
+    assert_true(differing * 10 > total * 9);
 }
 
 static void
@@ -117,17 +183,18 @@ test_truncation_every_byte(void **state)
     int k;
 
     (void)state;
-    /* A sample: every key at its lowest and highest version. */
+    /* Every key at every version, one message each. */
     for (k = 0; k <= SL_API_KEY_MAX; k++) {
         const sl_api_codec_t *api = sl_api_codec((int16_t)k);
+        int v;
 
         if (api == NULL) {
             continue;
         }
-        sl_test_roundtrip(&api->req, api->req.min_version, 99, true);
-        sl_test_roundtrip(&api->req, api->req.max_version, 98, true);
-        sl_test_roundtrip(&api->resp, api->resp.min_version, 97, true);
-        sl_test_roundtrip(&api->resp, api->resp.max_version, 96, true);
+        for (v = api->req.min_version; v <= api->req.max_version; v++) {
+            sl_test_roundtrip(&api->req, (int16_t)v, (uint64_t)(k + v), true);
+            sl_test_roundtrip(&api->resp, (int16_t)v, (uint64_t)(k - v), true);
+        }
     }
 }
 
@@ -178,9 +245,9 @@ test_unsupported_version(void **state)
         }
         m = calloc(1, api->req.struct_size);
         sl_rd_init(&rd, buf, sizeof(buf));
-        assert_int_equal(api->req.decode(&rd, (int16_t)(api->req.max_version + 1),
-                                         a, m),
-                         SL_ERR_UNSUPPORTED_VERSION);
+        assert_int_equal(
+            api->req.decode(&rd, (int16_t)(api->req.max_version + 1), a, m),
+            SL_ERR_UNSUPPORTED_VERSION);
         sl_rd_init(&rd, buf, sizeof(buf));
         assert_int_equal(api->req.decode(&rd, -1, a, m),
                          SL_ERR_UNSUPPORTED_VERSION);
@@ -201,9 +268,9 @@ static void
 test_header_versions(void **state)
 {
     (void)state;
-    assert_int_equal(sl_msg_request_header_version(0, 8), 1);  /* Produce */
+    assert_int_equal(sl_msg_request_header_version(0, 8), 1); /* Produce */
     assert_int_equal(sl_msg_request_header_version(0, 9), 2);
-    assert_int_equal(sl_msg_request_header_version(7, 0), 0);  /* CtrlShut */
+    assert_int_equal(sl_msg_request_header_version(7, 0), 0); /* CtrlShut */
     assert_int_equal(sl_msg_request_header_version(7, 1), 1);
     assert_int_equal(sl_msg_request_header_version(18, 3), 2); /* ApiVers */
     assert_int_equal(sl_msg_response_header_version(18, 3), 0);
@@ -218,6 +285,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_apis_all_versions),
+        cmocka_unit_test(test_eq_discriminates),
         cmocka_unit_test(test_truncation_every_byte),
         cmocka_unit_test(test_headers_and_data),
         cmocka_unit_test(test_unsupported_version),

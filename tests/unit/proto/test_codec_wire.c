@@ -48,7 +48,7 @@ static void
 test_request_header_v2_bytes(void **state)
 {
     static const uint8_t want[] = {0x00, 0x12, 0x00, 0x03, 0x00, 0x00,
-                                   0x00, 0x01, 0x00, 0x01, 'c', 0x00};
+                                   0x00, 0x01, 0x00, 0x01, 'c',  0x00};
     sl_msg_request_header_t h, d;
     uint8_t buf[64];
     sl_wr_t wr;
@@ -107,15 +107,13 @@ test_api_versions_request_v3_bytes(void **state)
 
     /* A null in a non-nullable compact string is malformed. */
     sl_rd_init(&rd, null_name, sizeof(null_name));
-    assert_int_equal(
-        sl_msg_api_versions_req_decode(&rd, 3, sl_test_arena, &m),
-        SL_ERR__PROTO);
+    assert_int_equal(sl_msg_api_versions_req_decode(&rd, 3, sl_test_arena, &m),
+                     SL_ERR__PROTO);
 }
 
 /* Encode a produce request at <v> and return the first bytes. */
 static void
-sl_test_produce_txn_id(int16_t v, sl_str_t id, const uint8_t *want,
-                       size_t wn)
+sl_test_produce_txn_id(int16_t v, sl_str_t id, const uint8_t *want, size_t wn)
 {
     sl_msg_produce_req_t m, d;
     uint8_t buf[64];
@@ -231,9 +229,8 @@ test_unknown_tags_preserved(void **state)
      * known tag 1 (FinalizedFeaturesEpoch = 7), unknown 5 ("hi"), unknown 9
      * (empty). */
     static const uint8_t in[] = {
-        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x03, 0x01, 0x08,
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x05, 0x02,
-        'h',  'i',  0x09, 0x00};
+        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x03, 0x01, 0x08, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x05, 0x02, 'h',  'i',  0x09, 0x00};
     sl_msg_api_versions_resp_t m, d;
     uint8_t buf[64];
     size_t n;
@@ -242,8 +239,8 @@ test_unknown_tags_preserved(void **state)
 
     (void)state;
     sl_rd_init(&rd, in, sizeof(in));
-    assert_int_equal(
-        sl_msg_api_versions_resp_decode(&rd, 3, sl_test_arena, &m), SL_OK);
+    assert_int_equal(sl_msg_api_versions_resp_decode(&rd, 3, sl_test_arena, &m),
+                     SL_OK);
     assert_int_equal(m.finalized_features_epoch, 7);
     assert_int_equal(m.unknown_tags.count, 2);
     assert_int_equal(m.unknown_tags.items[0].tag, 5);
@@ -268,8 +265,8 @@ test_unknown_tags_preserved(void **state)
     n = sl_msg_api_versions_resp_size(&d, 3);
     sl_wr_init(&wr, buf, n);
     assert_int_equal(sl_msg_api_versions_resp_encode(&wr, 3, &d), SL_OK);
-    assert_int_equal(buf[7], 0x02); /* two tags */
-    assert_int_equal(buf[8], 0x01); /* known tag 1 first */
+    assert_int_equal(buf[7], 0x02);  /* two tags */
+    assert_int_equal(buf[8], 0x01);  /* known tag 1 first */
     assert_int_equal(buf[18], 0xd0); /* then 2000 = 0xd0 0x0f */
     assert_int_equal(buf[19], 0x0f);
 }
