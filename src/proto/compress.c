@@ -13,11 +13,18 @@
  *   offset 8  int32 BE version, offset 12 int32 BE compatible version
  *   then blocks: int32 BE compressed length, that many raw snappy bytes.
  *
- * Owns: nothing across calls. Thread-safe.
+ * Decoder contexts: creating a zstd or lz4 decompression context costs more
+ * than decoding a small batch (about 10 us against 1 us for 1 KB), so each
+ * thread keeps one of each in a pthread key, reset before every use and
+ * freed when the thread exits. Their buffers stay bounded by the limits
+ * above (at most a 16 MiB zstd window and 4 MiB lz4 blocks per thread).
+ *
+ * Owns: the per-thread decoder contexts. Thread-safe: nothing is shared.
  */
 #include "proto/compress.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +60,54 @@ sl_codec_name(int codec)
     default:
         return "unknown";
     }
+}
+
+/* ---- per-thread decoder contexts ----------------------------------------- */
+
+typedef struct sl_dctx_cache_s {
+    ZSTD_DCtx *zstd;
+    LZ4F_dctx *lz4;
+} sl_dctx_cache_t;
+
+static pthread_key_t sl_dctx_key;
+static pthread_once_t sl_dctx_once = PTHREAD_ONCE_INIT;
+static bool sl_dctx_key_ok;
+
+static void
+sl_dctx_cache_free(void *p)
+{
+    sl_dctx_cache_t *c = p;
+
+    ZSTD_freeDCtx(c->zstd);
+    if (c->lz4 != NULL) {
+        LZ4F_freeDecompressionContext(c->lz4);
+    }
+    free(c);
+}
+
+static void
+sl_dctx_key_init(void)
+{
+    sl_dctx_key_ok = pthread_key_create(&sl_dctx_key, sl_dctx_cache_free) == 0;
+}
+
+/* This thread's cache, created on first use; NULL when out of memory. */
+static sl_dctx_cache_t *
+sl_dctx_cache(void)
+{
+    sl_dctx_cache_t *c;
+
+    pthread_once(&sl_dctx_once, sl_dctx_key_init);
+    if (!sl_dctx_key_ok) {
+        return NULL;
+    }
+    c = pthread_getspecific(sl_dctx_key);
+    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL &&
+        pthread_setspecific(sl_dctx_key, c) != 0) {
+        free(c);
+        c = NULL;
+    }
+    return c;
 }
 
 /* ---- bounded output buffer ---------------------------------------------- */
@@ -386,12 +441,18 @@ sl_compress_lz4(const uint8_t *in, size_t n, uint8_t **out, size_t *out_len)
 static sl_err_t
 sl_decompress_lz4(const uint8_t *in, size_t n, sl_obuf_t *o)
 {
-    LZ4F_dctx *ctx;
+    sl_dctx_cache_t *cache = sl_dctx_cache();
+    LZ4F_dctx *ctx = cache != NULL ? cache->lz4 : NULL;
     size_t pos = 0, src, dst, hint;
     sl_err_t err = SL_OK;
 
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) {
+    if (ctx != NULL) {
+        LZ4F_resetDecompressionContext(ctx);
+    } else if (LZ4F_isError(
+                   LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) {
         return SL_ERR__NOMEM;
+    } else if (cache != NULL) {
+        cache->lz4 = ctx;
     }
     for (;;) {
         if ((err = sl_obuf_grow(o)) != SL_OK) {
@@ -418,7 +479,9 @@ sl_decompress_lz4(const uint8_t *in, size_t n, sl_obuf_t *o)
             break;
         }
     }
-    LZ4F_freeDecompressionContext(ctx);
+    if (cache == NULL) {
+        LZ4F_freeDecompressionContext(ctx);
+    }
     return err;
 }
 
@@ -446,19 +509,28 @@ sl_compress_zstd(const uint8_t *in, size_t n, uint8_t **out, size_t *out_len)
 static sl_err_t
 sl_decompress_zstd(const uint8_t *in, size_t n, sl_obuf_t *o)
 {
-    ZSTD_DCtx *ctx = ZSTD_createDCtx();
+    sl_dctx_cache_t *cache = sl_dctx_cache();
+    ZSTD_DCtx *ctx = cache != NULL ? cache->zstd : NULL;
     ZSTD_inBuffer ib = {in, n, 0};
     ZSTD_outBuffer ob;
     sl_err_t err = SL_OK;
     size_t r, before_in, before_out;
 
-    if (ctx == NULL) {
-        return SL_ERR__NOMEM;
-    }
-    if (ZSTD_isError(ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax,
-                                            SL_ZSTD_WINDOW_LOG_MAX))) {
-        ZSTD_freeDCtx(ctx);
-        return SL_ERR__NOMEM;
+    if (ctx != NULL) {
+        /* Keeps the window limit set at creation. */
+        ZSTD_DCtx_reset(ctx, ZSTD_reset_session_only);
+    } else {
+        if ((ctx = ZSTD_createDCtx()) == NULL) {
+            return SL_ERR__NOMEM;
+        }
+        if (ZSTD_isError(ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax,
+                                                SL_ZSTD_WINDOW_LOG_MAX))) {
+            ZSTD_freeDCtx(ctx);
+            return SL_ERR__NOMEM;
+        }
+        if (cache != NULL) {
+            cache->zstd = ctx;
+        }
     }
     if (n == 0) {
         err = SL_ERR_CORRUPT_MESSAGE;
@@ -492,7 +564,9 @@ sl_decompress_zstd(const uint8_t *in, size_t n, sl_obuf_t *o)
             break;
         }
     }
-    ZSTD_freeDCtx(ctx);
+    if (cache == NULL) {
+        ZSTD_freeDCtx(ctx);
+    }
     return err;
 }
 

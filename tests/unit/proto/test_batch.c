@@ -669,7 +669,7 @@ check_rdkafka_file(int codec)
     char path[512], want[256];
     uint8_t *data, *owned;
     const uint8_t *recs;
-    size_t len, rlen, partial, wl;
+    size_t len = 0, rlen, partial, wl;
     sl_batch_seq_t seq;
     sl_batch_t b;
     sl_record_iter_t it;

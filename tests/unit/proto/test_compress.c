@@ -4,6 +4,7 @@
  * 1 MiB, with peak memory measured), truncated and garbage input, and xerial
  * vs raw snappy detection.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -410,6 +411,69 @@ test_compress_garbage(void **state)
     free(data);
 }
 
+/* A zstd frame announcing a huge window is refused (the decoder would
+ * allocate it), also when the thread's cached context is reused. */
+static void
+test_compress_zstd_window_limit(void **state)
+{
+    /* magic, descriptor (no content size), window byte, raw last block of
+     * one byte 'x'. Window byte 0x50 = 2^20, 0x88 = 2^27. */
+    uint8_t frame[] = {0x28, 0xb5, 0x2f, 0xfd, 0x00,
+                       0x50, 0x09, 0x00, 0x00, 'x'};
+    uint8_t *out;
+    size_t olen;
+    int round;
+
+    (void)state;
+    for (round = 0; round < 2; round++) {
+        frame[5] = 0x50;
+        assert_int_equal(sl_decompress(SL_CODEC_ZSTD, frame, sizeof(frame), MIB,
+                                       &out, &olen),
+                         SL_OK);
+        assert_int_equal(olen, 1);
+        assert_int_equal(out[0], 'x');
+        free(out);
+        frame[5] = 0x88;
+        assert_int_equal(sl_decompress(SL_CODEC_ZSTD, frame, sizeof(frame), MIB,
+                                       &out, &olen),
+                         SL_ERR_CORRUPT_MESSAGE);
+    }
+}
+
+static void *
+thread_roundtrips(void *arg)
+{
+    uint8_t *data = make_data(50000, (unsigned)(uintptr_t)arg);
+    size_t c;
+    int r;
+
+    for (r = 0; r < 20; r++) {
+        for (c = 0; c < NCODECS; c++) {
+            roundtrip(codecs[c], data, 50000);
+        }
+    }
+    free(data);
+    return NULL;
+}
+
+/* Per-thread decoder contexts: concurrent use is independent and freed at
+ * thread exit (LeakSanitizer checks the latter). */
+static void
+test_compress_threads(void **state)
+{
+    pthread_t t[3];
+    uintptr_t i;
+
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(
+            pthread_create(&t[i], NULL, thread_roundtrips, (void *)(i + 1)), 0);
+    }
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    }
+}
+
 int
 main(void)
 {
@@ -422,6 +486,8 @@ main(void)
         cmocka_unit_test(test_compress_xerial_lies),
         cmocka_unit_test(test_compress_truncated),
         cmocka_unit_test(test_compress_garbage),
+        cmocka_unit_test(test_compress_zstd_window_limit),
+        cmocka_unit_test(test_compress_threads),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
