@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #define I32MAX 2147483647LL
 #define I64MAX 9223372036854775807LL
+#define I64MIN (-I64MAX - 1)
 
 /* Every key Sluice reads. Keep config/server.properties and
  * docs/configuration.md in step with this table. */
@@ -44,6 +46,109 @@ static const sl_config_key_t sl_config_table[] = {
      "Bytes of requests held before reading pauses (-1: no limit)."},
     {"sluice.log.level", SL_CONFIG_STRING, "info", 0, 0,
      "debug|info|warn|error|off", "Level of Sluice's own log lines."},
+    /* Topic creation and the broker-wide defaults of topic configs. The
+     * names and defaults are Kafka 4.0's; cluster/topic_config.c maps each
+     * topic config to the keys here that supply its default. */
+    {"num.partitions", SL_CONFIG_INT, "1", 1, I32MAX, NULL,
+     "Partitions of a topic created without a partition count."},
+    {"default.replication.factor", SL_CONFIG_INT, "1", 1, 32767, NULL,
+     "Replication factor of a topic created without one."},
+    {"auto.create.topics.enable", SL_CONFIG_BOOL, "true", 0, 0, NULL,
+     "Create a topic when a client asks for metadata of an unknown one."},
+    {"delete.topic.enable", SL_CONFIG_BOOL, "true", 0, 0, NULL,
+     "Whether DeleteTopics may delete topics."},
+    {"log.segment.bytes", SL_CONFIG_INT, "1073741824", 1048576, I32MAX, NULL,
+     "Size at which a log segment is closed and a new one started."},
+    {"log.roll.ms", SL_CONFIG_LONG, NULL, 1, I64MAX, NULL,
+     "Age at which a segment is rolled; overrides log.roll.hours."},
+    {"log.roll.hours", SL_CONFIG_INT, "168", 1, I32MAX, NULL,
+     "Age in hours at which a segment is rolled."},
+    {"log.roll.jitter.ms", SL_CONFIG_LONG, NULL, 0, I64MAX, NULL,
+     "Largest random amount taken off the roll age; overrides the hours."},
+    {"log.roll.jitter.hours", SL_CONFIG_INT, "0", 0, I32MAX, NULL,
+     "Largest random amount, in hours, taken off the roll age."},
+    {"log.retention.ms", SL_CONFIG_LONG, NULL, -1, I64MAX, NULL,
+     "Age after which segments are deleted (-1: keep forever); overrides "
+     "the minutes and hours keys."},
+    {"log.retention.minutes", SL_CONFIG_INT, NULL, -1, I32MAX, NULL,
+     "Retention age in minutes; overrides log.retention.hours."},
+    {"log.retention.hours", SL_CONFIG_INT, "168", -1, I32MAX, NULL,
+     "Retention age in hours, used when neither ms nor minutes is set."},
+    {"log.retention.bytes", SL_CONFIG_LONG, "-1", I64MIN, I64MAX, NULL,
+     "Size a partition may keep before old segments go (-1: no limit)."},
+    {"log.retention.check.interval.ms", SL_CONFIG_LONG, "300000", 1, I64MAX,
+     NULL, "How often segments are checked against retention."},
+    {"log.cleanup.policy", SL_CONFIG_LIST, "delete", 0, 0, "compact|delete",
+     "What happens to old segments: delete, compact, or both."},
+    {"log.index.size.max.bytes", SL_CONFIG_INT, "10485760", 4, I32MAX, NULL,
+     "Largest size of a segment's offset index."},
+    {"log.index.interval.bytes", SL_CONFIG_INT, "4096", 0, I32MAX, NULL,
+     "Log bytes between two offset index entries."},
+    {"log.flush.interval.messages", SL_CONFIG_LONG, "9223372036854775807", 1,
+     I64MAX, NULL, "Messages appended to a partition between forced flushes."},
+    {"log.flush.interval.ms", SL_CONFIG_LONG, NULL, 0, I64MAX, NULL,
+     "Longest time appended data waits before a forced flush."},
+    {"log.flush.scheduler.interval.ms", SL_CONFIG_LONG, "9223372036854775807",
+     0, I64MAX, NULL, "How often partitions are checked for a due flush."},
+    {"log.flush.offset.checkpoint.interval.ms", SL_CONFIG_INT, "60000", 0,
+     I32MAX, NULL, "How often the recovery point checkpoint is written."},
+    {"log.segment.delete.delay.ms", SL_CONFIG_LONG, "60000", 0, I64MAX, NULL,
+     "Delay between removing a segment from the log and deleting its files."},
+    {"log.preallocate", SL_CONFIG_BOOL, "false", 0, 0, NULL,
+     "Preallocate segment files at their full size."},
+    {"log.message.timestamp.type", SL_CONFIG_STRING, "CreateTime", 0, 0,
+     "CreateTime|LogAppendTime",
+     "Whether records keep the producer's timestamp or get the broker's."},
+    {"log.message.timestamp.before.max.ms", SL_CONFIG_LONG,
+     "9223372036854775807", 0, I64MAX, NULL,
+     "How far in the past a CreateTime timestamp may be."},
+    {"log.message.timestamp.after.max.ms", SL_CONFIG_LONG, "3600000", 0, I64MAX,
+     NULL, "How far in the future a CreateTime timestamp may be."},
+    {"log.local.retention.ms", SL_CONFIG_LONG, "-2", -2, I64MAX, NULL,
+     "Local retention age with tiered storage (-2: use retention.ms)."},
+    {"log.local.retention.bytes", SL_CONFIG_LONG, "-2", -2, I64MAX, NULL,
+     "Local retention size with tiered storage (-2: use retention.bytes)."},
+    {"message.max.bytes", SL_CONFIG_INT, "1048588", 0, I32MAX, NULL,
+     "Largest record batch a partition accepts."},
+    {"compression.type", SL_CONFIG_STRING, "producer", 0, 0,
+     "uncompressed|zstd|lz4|snappy|gzip|producer",
+     "Codec batches are stored with; producer keeps the producer's."},
+    {"compression.gzip.level", SL_CONFIG_INT, "-1", -1, 9, NULL,
+     "gzip level when the broker compresses (-1 or 1..9)."},
+    {"compression.lz4.level", SL_CONFIG_INT, "9", 1, 17, NULL,
+     "lz4 level when the broker compresses."},
+    {"compression.zstd.level", SL_CONFIG_INT, "3", -131072, 22, NULL,
+     "zstd level when the broker compresses."},
+    {"min.insync.replicas", SL_CONFIG_INT, "1", 1, I32MAX, NULL,
+     "In-sync replicas an acks=all write needs."},
+    {"unclean.leader.election.enable", SL_CONFIG_BOOL, "false", 0, 0, NULL,
+     "Whether a replica outside the ISR may become leader."},
+    {"log.cleaner.enable", SL_CONFIG_BOOL, "true", 0, 0, NULL,
+     "Run the log cleaner (needed by compacted topics)."},
+    {"log.cleaner.threads", SL_CONFIG_INT, "1", 0, I32MAX, NULL,
+     "Threads compacting logs."},
+    {"log.cleaner.backoff.ms", SL_CONFIG_LONG, "15000", 0, I64MAX, NULL,
+     "Sleep of the cleaner when no log needs cleaning."},
+    {"log.cleaner.dedupe.buffer.size", SL_CONFIG_LONG, "134217728", 0, I64MAX,
+     NULL, "Memory the cleaner uses for its key map, all threads."},
+    {"log.cleaner.delete.retention.ms", SL_CONFIG_LONG, "86400000", 0, I64MAX,
+     NULL, "How long tombstones stay in compacted topics."},
+    {"log.cleaner.min.compaction.lag.ms", SL_CONFIG_LONG, "0", 0, I64MAX, NULL,
+     "Youngest a record may be to be compacted."},
+    {"log.cleaner.max.compaction.lag.ms", SL_CONFIG_LONG, "9223372036854775807",
+     1, I64MAX, NULL,
+     "Oldest a record may get before it is eligible for compaction."},
+    {"log.cleaner.min.cleanable.ratio", SL_CONFIG_DOUBLE, "0.5", 0, 1, NULL,
+     "Dirty share of a log above which it is compacted."},
+    {"offsets.topic.num.partitions", SL_CONFIG_INT, "50", 1, I32MAX, NULL,
+     "Partitions of __consumer_offsets (fixed once created)."},
+    {"offsets.topic.replication.factor", SL_CONFIG_INT, "3", 1, 32767, NULL,
+     "Replication factor of __consumer_offsets (capped by the brokers)."},
+    {"transaction.state.log.num.partitions", SL_CONFIG_INT, "50", 1, I32MAX,
+     NULL, "Partitions of __transaction_state (fixed once created)."},
+    {"transaction.state.log.replication.factor", SL_CONFIG_INT, "3", 1, 32767,
+     NULL,
+     "Replication factor of __transaction_state (capped by the brokers)."},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -74,6 +179,12 @@ sl_config_find_key(const char *name)
         }
     }
     return NULL;
+}
+
+const sl_config_key_t *
+sl_config_key_find(const char *name)
+{
+    return sl_config_find_key(name);
 }
 
 sl_config_t *
@@ -152,11 +263,71 @@ sl_config_choice_ok(const char *choices, const char *v)
     return false;
 }
 
+/* Each comma-separated item (spaces around it ignored) is a choice; the
+ * list has at least one item and no empty ones. */
+static bool
+sl_config_list_ok(const char *choices, const char *v)
+{
+    char item[128];
+    const char *p = v, *comma, *b, *e;
+    size_t len;
+
+    for (;;) {
+        comma = strchr(p, ',');
+        e = comma ? comma : p + strlen(p);
+        b = p;
+        while (b < e && isspace((unsigned char)*b)) {
+            b++;
+        }
+        while (e > b && isspace((unsigned char)e[-1])) {
+            e--;
+        }
+        len = (size_t)(e - b);
+        if (len == 0 || len >= sizeof(item)) {
+            return false;
+        }
+        memcpy(item, b, len);
+        item[len] = '\0';
+        if (!sl_config_choice_ok(choices, item)) {
+            return false;
+        }
+        if (comma == NULL) {
+            return true;
+        }
+        p = comma + 1;
+    }
+}
+
+static bool
+sl_config_parse_double(const char *s, double *out)
+{
+    char *end;
+    double d;
+
+    while (isspace((unsigned char)*s)) {
+        s++;
+    }
+    if (*s == '\0') {
+        return false;
+    }
+    errno = 0;
+    d = strtod(s, &end);
+    while (isspace((unsigned char)*end)) {
+        end++;
+    }
+    if (errno != 0 || *end != '\0' || !isfinite(d)) {
+        return false;
+    }
+    *out = d;
+    return true;
+}
+
 static bool
 sl_config_validate(const sl_config_key_t *k, const char *v, char *why,
                    size_t whylen)
 {
     int64_t n;
+    double d;
 
     switch (k->type) {
     case SL_CONFIG_INT:
@@ -186,6 +357,23 @@ sl_config_validate(const sl_config_key_t *k, const char *v, char *why,
         }
         return true;
     case SL_CONFIG_LIST:
+        if (k->choices != NULL && !sl_config_list_ok(k->choices, v)) {
+            snprintf(why, whylen,
+                     "invalid value \"%s\" for %s: expected a comma-separated "
+                     "list of %s",
+                     v, k->name, k->choices);
+            return false;
+        }
+        return true;
+    case SL_CONFIG_DOUBLE:
+        if (!sl_config_parse_double(v, &d) || d < (double)k->min ||
+            d > (double)k->max) {
+            snprintf(why, whylen,
+                     "invalid value \"%s\" for %s: expected a number in "
+                     "[%lld, %lld]",
+                     v, k->name, (long long)k->min, (long long)k->max);
+            return false;
+        }
         return true;
     }
     return true;
@@ -256,8 +444,8 @@ sl_config_load_file(sl_config_t *cfg, const char *path)
     sl_err_t err = SL_OK;
 
     if (f == NULL) {
-        sl_log_error("config", "cannot open config file path=%s errno=%d",
-                     path, errno);
+        sl_log_error("config", "cannot open config file path=%s errno=%d", path,
+                     errno);
         return SL_ERR__IO;
     }
     while (fgets(line, sizeof(line), f) != NULL) {
@@ -401,4 +589,16 @@ bool
 sl_config_is_set(const sl_config_t *cfg, const char *key)
 {
     return sl_config_find(cfg, key) != NULL;
+}
+
+double
+sl_config_double(const sl_config_t *cfg, const char *key)
+{
+    const char *v = sl_config_raw(cfg, key);
+    double d = 0;
+
+    if (v == NULL || !sl_config_parse_double(v, &d)) {
+        return 0;
+    }
+    return d;
 }

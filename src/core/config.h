@@ -25,7 +25,9 @@ typedef enum sl_config_type_e {
     SL_CONFIG_INT,  /* int32 */
     SL_CONFIG_LONG, /* int64 */
     SL_CONFIG_BOOL,
-    SL_CONFIG_LIST, /* comma-separated strings */
+    SL_CONFIG_LIST,   /* comma-separated strings; with choices, each item
+                         must be one of them */
+    SL_CONFIG_DOUBLE, /* a finite number; min/max bound it */
 } sl_config_type_e;
 
 typedef struct sl_config_key_s {
@@ -59,10 +61,13 @@ const char *sl_config_str(const sl_config_t *cfg, const char *key);
 int32_t sl_config_int(const sl_config_t *cfg, const char *key);
 int64_t sl_config_long(const sl_config_t *cfg, const char *key);
 bool sl_config_bool(const sl_config_t *cfg, const char *key);
+double sl_config_double(const sl_config_t *cfg, const char *key);
 /* Whether the key was set explicitly (not the default). */
 bool sl_config_is_set(const sl_config_t *cfg, const char *key);
 
 /* The table of known keys, terminated by a NULL name. */
 const sl_config_key_t *sl_config_keys(void);
+/* The table entry of <name>, or NULL when the key is not known. */
+const sl_config_key_t *sl_config_key_find(const char *name);
 
 #endif
