@@ -1,0 +1,64 @@
+/*
+ * log/partlog_int.h: the partition log's struct, shared by partlog.c and
+ * partlog_admin.c only (sqlite's *Int.h). Nothing else includes it.
+ */
+#ifndef SL_LOG_PARTLOG_INT_H
+#define SL_LOG_PARTLOG_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "log/ckpt.h"
+#include "log/partlog.h"
+#include "log/log.h"
+#include "log/segment.h"
+
+typedef struct sl_partlog_seg_s {
+    sl_segment_t *seg;
+    bool index_synced; /* sealed and its indexes fdatasync'ed */
+} sl_partlog_seg_t;
+
+struct sl_partlog_s {
+    pthread_mutex_t lock;       /* everything below unless noted */
+    pthread_mutex_t flush_lock; /* one flush at a time */
+    char *dir;
+    char *topic;
+    int32_t partition;
+    uint8_t topic_id[16];
+    bool has_topic_id;
+    sl_log_config_t cfg;
+
+    sl_partlog_seg_t *segs; /* by base offset; the last is active */
+    size_t nsegs, csegs;
+
+    int64_t log_start;
+    int64_t leo;
+    int64_t hwm;
+    bool auto_hwm;          /* single node: hwm follows leo */
+    _Atomic int64_t rp;     /* recovery point: below it is durable */
+    _Atomic bool offline;
+    uint64_t trunc_gen;     /* bumped by truncation (flush races) */
+    bool dir_dirty;         /* entries created/removed since last sync */
+    int64_t active_basis_ms; /* segment.ms counts from here */
+    int64_t appended_msgs, flushed_msgs;
+    int64_t last_flush_ms;
+
+    sl_epoch_entry_t *epochs;
+    size_t nepochs, cepochs;
+    bool epochs_dirty, epochs_rebuild;
+
+    void *fslot; /* the flusher's, under its lock */
+};
+
+/* Helpers of partlog.c for partlog_admin.c; all @locks lock. */
+sl_segment_t *sl_partlog_active(sl_partlog_t *pl);
+sl_err_t sl_partlog_drop(sl_partlog_t *pl, size_t i);
+size_t sl_partlog_find_seg(sl_partlog_t *pl, int64_t offset);
+sl_err_t sl_partlog_save_epochs(sl_partlog_t *pl);
+bool sl_partlog_epoch_trim_end(sl_partlog_t *pl, int64_t end);
+bool sl_partlog_epoch_trim_start(sl_partlog_t *pl, int64_t start);
+
+#endif
