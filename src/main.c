@@ -167,13 +167,20 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     api = sl_api_create(cfg);
+    if (api == NULL) {
+        goto done;
+    }
     wp = sl_workpool_create(sl_config_int(cfg, "num.io.threads"), "sl-io");
-    if (api == NULL || wp == NULL) {
-        sl_log_error("main", "out of memory at start");
+    if (wp == NULL) {
+        sl_log_error("main", "cannot start worker threads");
         goto done;
     }
     srv = sl_server_create(&sc, wp, sl_api_handle, api);
-    if (srv == NULL || sl_server_start(srv) != SL_OK) {
+    if (srv == NULL) {
+        goto done;
+    }
+    sl_api_set_server(api, srv);
+    if (sl_server_start(srv) != SL_OK) {
         goto done;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -189,9 +196,12 @@ main(int argc, char **argv)
     rc = 0;
 
 done:
-    sl_server_destroy(srv);
-    sl_workpool_destroy(wp);
+    if (srv != NULL) {
+        sl_server_stop(srv, 0); /* no-op when already stopped */
+    }
+    sl_workpool_destroy(wp); /* handlers done before storage closes */
     sl_api_destroy(api);
+    sl_server_destroy(srv);
     if (rc == 0) {
         sl_log_info("main", "sluice stopped");
     }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_int.h"
+
 #include "core/log.h"
 #include "proto/gen/api_table.h"
 #include "proto/gen/api_versions.h"
@@ -22,12 +24,9 @@
 #define SL_API_ARENA_CHUNK 8192
 #define SL_API_ARENA_CAP (64u << 20)
 
-struct sl_api_s {
-    const sl_config_t *cfg;
-};
-
 /* Exactly what ApiVersions advertises: keep in step with the handlers. */
 static const sl_api_handler_t sl_api_table[] = {
+    {3, 0, 12, sl_api_metadata_handle},
     {18, 0, 4, sl_api_versions_handle},
 };
 
@@ -55,16 +54,82 @@ sl_api_t *
 sl_api_create(const sl_config_t *cfg)
 {
     sl_api_t *api = calloc(1, sizeof(*api));
+    const char *dirs, *why = NULL, *adv;
+    size_t n;
 
-    if (api != NULL) {
-        api->cfg = cfg;
+    if (api == NULL) {
+        return NULL;
+    }
+    api->cfg = cfg;
+    api->node_id = sl_config_is_set(cfg, "broker.id") &&
+                           !sl_config_is_set(cfg, "node.id")
+                       ? sl_config_int(cfg, "broker.id")
+                       : sl_config_int(cfg, "node.id");
+    pthread_rwlock_init(&api->plock, NULL);
+    pthread_mutex_init(&api->retention_lock, NULL);
+    pthread_cond_init(&api->retention_cond, NULL);
+    dirs = sl_config_str(cfg, "log.dirs");
+    if (dirs == NULL || dirs[0] == '\0') {
+        dirs = sl_config_str(cfg, "log.dir");
+    }
+    n = strcspn(dirs, ",");
+    if (n == 0 || n >= sizeof(api->data_dir)) {
+        sl_log_error("api", "invalid value for log.dirs: expected a directory");
+        goto fail;
+    }
+    memcpy(api->data_dir, dirs, n);
+    api->data_dir[n] = '\0';
+    if (strchr(dirs, ',') != NULL) {
+        sl_log_warn("api", "several log.dirs given: only the first is used "
+                    "dir=%s", api->data_dir);
+    }
+    adv = sl_config_str(cfg, "advertised.listeners");
+    if (adv == NULL || adv[0] == '\0') {
+        adv = sl_config_str(cfg, "listeners");
+    }
+    api->nadvertised = sl_server_parse_listeners(
+        adv, api->advertised, SL_SERVER_MAX_LISTENERS, &why);
+    if (api->nadvertised < 0) {
+        sl_log_error("config", "invalid value for advertised.listeners: %s",
+                     why);
+        goto fail;
+    }
+    api->fetch_purgatory = sl_purgatory_create("fetch");
+    api->fsess = sl_fsess_cache_create(
+        sl_config_int(cfg, "max.incremental.fetch.session.cache.slots"),
+        sl_config_long(cfg, "min.incremental.fetch.session.eviction.ms"));
+    if (api->fetch_purgatory == NULL || api->fsess == NULL) {
+        goto fail;
+    }
+    if (sl_api_open_storage(api) != SL_OK) {
+        goto fail;
     }
     return api;
+
+fail:
+    sl_api_destroy(api);
+    return NULL;
+}
+
+void
+sl_api_set_server(sl_api_t *api, sl_server_t *srv)
+{
+    api->server = srv;
 }
 
 void
 sl_api_destroy(sl_api_t *api)
 {
+    if (api == NULL) {
+        return;
+    }
+    /* Waiting fetches are answered by the purgatory's destruction. */
+    sl_purgatory_destroy(api->fetch_purgatory);
+    sl_api_close_storage(api);
+    sl_fsess_cache_destroy(api->fsess);
+    pthread_cond_destroy(&api->retention_cond);
+    pthread_mutex_destroy(&api->retention_lock);
+    pthread_rwlock_destroy(&api->plock);
     free(api);
 }
 
@@ -137,23 +202,30 @@ sl_api_versions_unsupported(sl_out_t *out, int16_t version,
                                  &sl_api_codec(h->key)->resp, &resp);
 }
 
+/*
+ * Decode and run the handler. @returns SL_OK when the response is queued in
+ * q->out, SL_ERR__AGAIN when parked (the handler finishes it), or an error
+ * that closes the connection. *rp gets the request context when the arena
+ * was made (so the caller frees it).
+ */
 static sl_err_t
-sl_api_serve(sl_api_t *api, sl_req_t *q)
+sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
 {
     const uint8_t *frame = q->frame;
     size_t len = q->len;
     sl_conn_t *c = q->conn;
-    sl_out_t *out = &q->out;
     const sl_api_handler_t *h;
     const sl_api_codec_t *codec;
     sl_msg_request_header_t hdr;
-    sl_api_req_t r;
+    sl_arena_t *arena;
+    sl_api_req_t *r;
     sl_rd_t rd;
     void *req, *resp;
     int16_t key, version;
     int32_t corr;
     sl_err_t err;
 
+    *rp = NULL;
     if (len < 8) {
         sl_log_warn("api", "closing connection peer=%s reason=\"frame of %zu "
                     "bytes is too short for a request header\"",
@@ -174,7 +246,7 @@ sl_api_serve(sl_api_t *api, sl_req_t *q)
     }
     if (version < h->min_version || version > h->max_version) {
         if (key == 18 && version > h->max_version) {
-            return sl_api_versions_unsupported(out, version, corr, h);
+            return sl_api_versions_unsupported(&q->out, version, corr, h);
         }
         sl_log_warn("api", "closing connection peer=%s reason=\"unsupported "
                     "version key=%d version=%d supported=%d-%d\"",
@@ -183,44 +255,53 @@ sl_api_serve(sl_api_t *api, sl_req_t *q)
         return SL_ERR__CLOSED;
     }
 
-    memset(&r, 0, sizeof(r));
-    r.arena = sl_arena_create(SL_API_ARENA_CHUNK, SL_API_ARENA_CAP);
-    if (r.arena == NULL) {
+    arena = sl_arena_create(SL_API_ARENA_CHUNK, SL_API_ARENA_CAP);
+    if (arena == NULL) {
         return SL_ERR__NOMEM;
     }
+    r = sl_arena_zalloc(arena, sizeof(*r));
+    if (r == NULL) {
+        sl_arena_destroy(arena);
+        return SL_ERR__NOMEM;
+    }
+    r->arena = arena;
+    *rp = r;
     sl_rd_init(&rd, frame, len);
     sl_msg_request_header_init(&hdr);
     err = sl_msg_request_header_decode(
-        &rd, sl_msg_request_header_version(key, version), r.arena, &hdr);
-    req = sl_arena_zalloc(r.arena, codec->req.struct_size);
-    resp = sl_arena_zalloc(r.arena, codec->resp.struct_size);
+        &rd, sl_msg_request_header_version(key, version), arena, &hdr);
+    req = sl_arena_zalloc(arena, codec->req.struct_size);
+    resp = sl_arena_zalloc(arena, codec->resp.struct_size);
     if (err == SL_OK && (req == NULL || resp == NULL)) {
         err = SL_ERR__NOMEM;
     }
     if (err == SL_OK) {
         codec->req.init(req);
-        err = codec->req.decode(&rd, version, r.arena, req);
+        err = codec->req.decode(&rd, version, arena, req);
     }
     if (err != SL_OK) {
         sl_log_warn("api", "closing connection peer=%s reason=\"malformed "
                     "request key=%d version=%d err=%s\"",
                     sl_conn_peer(c), key, version, sl_err_name(err));
-        sl_arena_destroy(r.arena);
         return SL_ERR__CLOSED;
     }
-    r.api = api;
-    r.req = q;
-    r.key = key;
-    r.version = version;
-    r.correlation_id = hdr.correlation_id;
-    r.client_id = hdr.client_id;
+    r->api = api;
+    r->req = q;
+    r->key = key;
+    r->version = version;
+    r->correlation_id = hdr.correlation_id;
+    r->client_id = hdr.client_id;
+    r->body = req;
+    r->resp = resp;
     codec->resp.init(resp);
-    err = h->fn(&r, req, resp);
-    if (err == SL_OK) {
-        err = sl_api_write_response(out, key, version, version,
+    err = h->fn(r, req, resp);
+    if (err == SL_ERR__AGAIN) {
+        return err;
+    }
+    if (err == SL_OK && !r->no_response) {
+        err = sl_api_write_response(&q->out, key, version, version,
                                     hdr.correlation_id, &codec->resp, resp);
     }
-    sl_arena_destroy(r.arena);
     if (err != SL_OK) {
         sl_log_warn("api", "closing connection peer=%s reason=\"handler "
                     "failed key=%d version=%d err=%s\"",
@@ -231,12 +312,40 @@ sl_api_serve(sl_api_t *api, sl_req_t *q)
 }
 
 void
+sl_api_finish(sl_api_req_t *r, sl_err_t status)
+{
+    sl_req_t *q = r->req;
+
+    if (status == SL_OK && !r->no_response) {
+        status = sl_api_write_response(&q->out, r->key, r->version, r->version,
+                                       r->correlation_id,
+                                       &sl_api_codec(r->key)->resp, r->resp);
+    }
+    if (status != SL_OK) {
+        sl_log_warn("api", "closing connection peer=%s reason=\"request "
+                    "failed key=%d version=%d err=%s\"",
+                    sl_conn_peer(q->conn), r->key, r->version,
+                    sl_err_name(status));
+        sl_out_free(&q->out);
+    }
+    sl_arena_destroy(r->arena);
+    sl_req_done(q, status);
+}
+
+void
 sl_api_handle(void *ctx, sl_req_t *q)
 {
-    sl_err_t err = sl_api_serve(ctx, q);
+    sl_api_req_t *r = NULL;
+    sl_err_t err = sl_api_serve(ctx, q, &r);
 
+    if (err == SL_ERR__AGAIN) {
+        return; /* parked: sl_api_finish() comes later */
+    }
     if (err != SL_OK) {
         sl_out_free(&q->out); /* a partial response must not go out */
+    }
+    if (r != NULL) {
+        sl_arena_destroy(r->arena);
     }
     sl_req_done(q, err);
 }

@@ -26,7 +26,8 @@
 
 typedef struct sl_api_s sl_api_t;
 
-/* One request being served: its header fields and its arena. */
+/* One request being served: its header fields and its arena. Lives in its
+ * own arena, so a parked request keeps it until sl_api_finish(). */
 typedef struct sl_api_req_s {
     sl_api_t *api;
     sl_req_t *req; /* the network request: frame, connection, response */
@@ -35,12 +36,18 @@ typedef struct sl_api_req_s {
     int16_t version;
     int32_t correlation_id;
     sl_str_t client_id;
+    const void *body;     /* the decoded request */
+    void *resp;           /* the response being filled */
+    bool no_response;     /* acks=0 produce: send nothing */
+    void *user;           /* the handler's parked state */
 } sl_api_req_t;
 
 /*
  * A handler reads the decoded request <req> and fills the response <resp>,
  * which was initialised with its defaults. Kafka errors go into the response
- * as data; any return other than SL_OK closes the connection.
+ * as data. SL_ERR__AGAIN parks the request: the handler (or whoever it
+ * handed the request to) later calls sl_api_finish(). Any other return
+ * closes the connection.
  */
 typedef sl_err_t (*sl_api_handler_fn)(sl_api_req_t *r, const void *req,
                                       void *resp);
@@ -52,8 +59,17 @@ typedef struct sl_api_handler_s {
     sl_api_handler_fn fn;
 } sl_api_handler_t;
 
+/* Create the broker context and open the data directory.
+ * @returns NULL (logged) when storage cannot be opened. @thread main */
 sl_api_t *sl_api_create(const sl_config_t *cfg);
+/* The server the handlers answer through (advertised listeners). */
+void sl_api_set_server(sl_api_t *api, sl_server_t *srv);
+/* Close storage (flush, clean-shutdown marker) and free. @thread main */
 void sl_api_destroy(sl_api_t *api);
+
+/* Finish a parked request: encode r->resp (unless status is not SL_OK, or
+ * r->no_response) and hand it to the network layer. @thread any */
+void sl_api_finish(sl_api_req_t *r, sl_err_t status);
 
 /* The handler table, for ApiVersions. Sets *n. */
 const sl_api_handler_t *sl_api_handlers(size_t *n);

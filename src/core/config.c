@@ -44,6 +44,10 @@ static const sl_config_key_t sl_config_table[] = {
      "Worker threads that run request handlers."},
     {"queued.max.request.bytes", SL_CONFIG_LONG, "-1", -1, I64MAX, NULL,
      "Bytes of requests held before reading pauses (-1: no limit)."},
+    {"max.incremental.fetch.session.cache.slots", SL_CONFIG_INT, "1000", 0,
+     I32MAX, NULL, "Incremental fetch sessions kept (KIP-227)."},
+    {"min.incremental.fetch.session.eviction.ms", SL_CONFIG_INT, "120000", 0,
+     I32MAX, NULL, "Idle time before a fetch session may be evicted."},
     {"sluice.log.level", SL_CONFIG_STRING, "info", 0, 0,
      "debug|info|warn|error|off", "Level of Sluice's own log lines."},
     /* Topic creation and the broker-wide defaults of topic configs. The

@@ -1,0 +1,102 @@
+/*
+ * api/api_int.h: what the handlers of api/ share: the broker context
+ * (sl_api_s) and the partition registry of api/broker.c.
+ *
+ * Owns (through sl_api_s): the metadata store, the partition logs, the
+ * flusher, the fetch purgatory and the fetch session cache. Created by
+ * sl_api_create() at start, destroyed by sl_api_destroy() at shutdown.
+ */
+#ifndef SL_API_API_INT_H
+#define SL_API_API_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "api/api.h"
+#include "api/fetch_session.h"
+#include "api/purgatory.h"
+#include "cluster/metastore.h"
+#include "log/flusher.h"
+#include "log/partlog.h"
+
+#define SL_API_TOPIC_BUCKETS 1024
+
+/* The partition logs of one topic. */
+typedef struct sl_ptopic_s {
+    struct sl_ptopic_s *next; /* hash chain */
+    char *name;
+    sl_uuid_t id;
+    int32_t n;
+    sl_partlog_t **logs;
+} sl_ptopic_t;
+
+struct sl_api_s {
+    const sl_config_t *cfg;
+    sl_server_t *server;
+    char data_dir[PATH_MAX];
+    int32_t node_id;
+    sl_metastore_t *meta;
+    sl_flusher_t *flusher;
+    sl_purgatory_t *fetch_purgatory;
+    sl_fsess_cache_t *fsess;
+    /* Partition registry: the rwlock is held (read) while a handler uses a
+     * partition log, and (write) while topics come and go. */
+    pthread_rwlock_t plock;
+    sl_ptopic_t *topics[SL_API_TOPIC_BUCKETS];
+    /* Advertised listeners: parallel to the server's listeners. */
+    sl_listener_spec_t advertised[SL_SERVER_MAX_LISTENERS];
+    int nadvertised;
+    /* Retention thread. */
+    pthread_t retention_thread;
+    bool retention_started;
+    pthread_mutex_t retention_lock;
+    pthread_cond_t retention_cond;
+    bool stopping;
+};
+
+/* ---- broker.c ---- */
+
+/* Open the data directory: metadata, partition logs (recovered when the
+ * last stop was not clean), flusher, retention. @thread main */
+sl_err_t sl_api_open_storage(sl_api_t *api);
+/* Flush and close every partition log, write the clean-shutdown marker. */
+void sl_api_close_storage(sl_api_t *api);
+
+/* Read-lock the partition registry; look up a partition log. */
+void sl_api_plock_rd(sl_api_t *api);
+void sl_api_punlock(sl_api_t *api);
+/* @locks plock held. @returns the log, or NULL with *err set to
+ * UNKNOWN_TOPIC_OR_PARTITION. */
+sl_partlog_t *sl_api_partition(sl_api_t *api, const char *name, int32_t len,
+                               int32_t partition, sl_err_t *err);
+/* @locks plock held. The topic entry by name or id, or NULL. */
+sl_ptopic_t *sl_api_ptopic(sl_api_t *api, const char *name, int32_t len);
+sl_ptopic_t *sl_api_ptopic_by_id(sl_api_t *api, const sl_uuid_t *id);
+
+/* After a topic was created, got partitions or changed configs: open the
+ * missing partition logs and apply the configs. @locks takes plock (write) */
+sl_err_t sl_api_topic_changed(sl_api_t *api, const char *name);
+/* After a topic was deleted from the metadata: delete its logs. */
+void sl_api_topic_deleted(sl_api_t *api, const char *name);
+
+/* The storage configuration of a topic (its overrides over the broker's
+ * defaults). */
+void sl_api_log_config(sl_api_t *api, const sl_topic_config_map_t *overrides,
+                       sl_log_config_t *out);
+
+/* The advertised host and port for the listener <r> came through. */
+sl_err_t sl_api_advertised(sl_api_req_t *r, sl_str_t *host, int32_t *port);
+
+/* Authorized-operations bit sets (no ACLs yet: everything). */
+int32_t sl_api_topic_authorized_ops(void);
+int32_t sl_api_cluster_authorized_ops(void);
+
+/* Copy a wire string to a C string in the arena (NULL when out of memory
+ * or when it holds a NUL byte). */
+char *sl_api_cstr(sl_arena_t *a, sl_str_t s);
+
+/* ---- handlers ---- */
+sl_err_t sl_api_metadata_handle(sl_api_req_t *r, const void *req, void *resp);
+
+#endif
