@@ -26,8 +26,10 @@
 
 /* Exactly what ApiVersions advertises: keep in step with the handlers. */
 static const sl_api_handler_t sl_api_table[] = {
-    {3, 0, 12, sl_api_metadata_handle},
-    {18, 0, 4, sl_api_versions_handle},
+    /* key, advertised min, min, max, handler */
+    {0, 0, 3, 11, sl_api_produce_handle},
+    {3, 0, 0, 12, sl_api_metadata_handle},
+    {18, 0, 0, 4, sl_api_versions_handle},
 };
 
 const sl_api_handler_t *
@@ -193,7 +195,7 @@ sl_api_versions_unsupported(sl_out_t *out, int16_t version,
     sl_msg_api_versions_resp_init(&resp);
     memset(&key, 0, sizeof(key));
     key.api_key = h->key;
-    key.min_version = h->min_version;
+    key.min_version = h->advertised_min;
     key.max_version = h->max_version;
     resp.error_code = (int16_t)SL_ERR_UNSUPPORTED_VERSION;
     resp.api_keys = &key;

@@ -54,6 +54,7 @@ typedef sl_err_t (*sl_api_handler_fn)(sl_api_req_t *r, const void *req,
 
 typedef struct sl_api_handler_s {
     int16_t key;
+    int16_t advertised_min; /* what ApiVersions says (Produce: 0) */
     int16_t min_version;
     int16_t max_version;
     sl_api_handler_fn fn;

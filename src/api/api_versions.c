@@ -54,7 +54,7 @@ sl_api_versions_handle(sl_api_req_t *r, const void *reqp, void *respp)
     }
     for (i = 0; i < n; i++) {
         resp->api_keys[i].api_key = h[i].key;
-        resp->api_keys[i].min_version = h[i].min_version;
+        resp->api_keys[i].min_version = h[i].advertised_min;
         resp->api_keys[i].max_version = h[i].max_version;
     }
     resp->api_keys_count = (int32_t)n;
