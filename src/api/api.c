@@ -28,6 +28,8 @@
 static const sl_api_handler_t sl_api_table[] = {
     /* key, advertised min, min, max, handler */
     {0, 0, 3, 11, sl_api_produce_handle},
+    {1, 4, 4, 17, sl_api_fetch_handle},
+    {2, 1, 1, 10, sl_api_list_offsets_handle},
     {3, 0, 0, 12, sl_api_metadata_handle},
     {18, 0, 0, 4, sl_api_versions_handle},
 };
@@ -135,21 +137,54 @@ sl_api_destroy(sl_api_t *api)
     free(api);
 }
 
+/* Cut points of external records met while encoding. */
+typedef struct sl_api_cuts_s {
+    size_t *at;
+    int n, cap;
+} sl_api_cuts_t;
+
+static void
+sl_api_on_external(void *arg, size_t offset, int32_t len)
+{
+    sl_api_cuts_t *c = arg;
+
+    (void)len;
+    if (c->n < c->cap) {
+        c->at[c->n] = offset;
+    }
+    c->n++;
+}
+
+static void
+sl_api_slice_free(void *arg)
+{
+    sl_log_slice_t *s = arg;
+
+    sl_log_slice_release(s);
+    free(s);
+}
+
 /*
  * Append one response frame: size prefix, response header at the version the
- * API implies, then the body encoded by <codec> at <version>.
+ * API implies, then the body encoded by <codec> at <version>. External
+ * records (r->exts) become file chunks between the encoded pieces; on
+ * success their references move to the output.
  */
 static sl_err_t
 sl_api_write_response(sl_out_t *out, int16_t key, int16_t version,
                       int16_t body_version, int32_t correlation_id,
-                      const sl_msg_codec_t *codec, const void *body)
+                      const sl_msg_codec_t *codec, const void *body,
+                      sl_api_req_t *r)
 {
     sl_msg_response_header_t h;
     int16_t hv = sl_msg_response_header_version(key, version);
-    size_t hsize, bsize, total;
+    size_t hsize, bsize, total, ext = 0, memlen, prev;
+    sl_api_cuts_t cuts = {NULL, 0, 0};
+    sl_out_t tmp;
     sl_wr_t wr;
     sl_err_t err;
-    uint8_t *p;
+    uint8_t *p, *buf;
+    int i;
 
     sl_msg_response_header_init(&h);
     h.correlation_id = correlation_id;
@@ -159,20 +194,39 @@ sl_api_write_response(sl_out_t *out, int16_t key, int16_t version,
     if (total > INT32_MAX) {
         return SL_ERR__TOOBIG;
     }
-    p = sl_out_reserve(out, 4 + total);
-    if (p == NULL) {
-        return SL_ERR__NOMEM;
+    if (r == NULL || r->nexts == 0) {
+        p = sl_out_reserve(out, 4 + total);
+        if (p == NULL) {
+            return SL_ERR__NOMEM;
+        }
+        buf = p + 4;
+        memlen = total;
+    } else {
+        for (i = 0; i < r->nexts; i++) {
+            ext += r->exts[i].len;
+        }
+        memlen = total - ext;
+        cuts.cap = r->nexts;
+        cuts.at = sl_arena_calloc(r->arena, (size_t)cuts.cap, sizeof(size_t));
+        p = sl_arena_alloc(r->arena, 4 + memlen);
+        if (p == NULL || cuts.at == NULL) {
+            return SL_ERR__NOMEM;
+        }
+        buf = p + 4;
     }
     p[0] = (uint8_t)(total >> 24);
     p[1] = (uint8_t)(total >> 16);
     p[2] = (uint8_t)(total >> 8);
     p[3] = (uint8_t)total;
-    sl_wr_init(&wr, p + 4, total);
+    sl_wr_init(&wr, buf, memlen);
+    wr.external = sl_api_on_external;
+    wr.ext_arg = &cuts;
     err = sl_msg_response_header_encode(&wr, hv, &h);
     if (err == SL_OK) {
         err = codec->encode(&wr, body_version, body);
     }
-    if (err == SL_OK && sl_wr_written(&wr) != total) {
+    if (err == SL_OK && (sl_wr_written(&wr) != memlen ||
+                         wr.ext_total != ext || cuts.n != cuts.cap)) {
         err = SL_ERR__PROTO; /* size() and encode() disagree: a bug */
     }
     if (err != SL_OK) {
@@ -180,6 +234,39 @@ sl_api_write_response(sl_out_t *out, int16_t key, int16_t version,
                      key, version, sl_err_name(err));
         return err;
     }
+    if (r == NULL || r->nexts == 0) {
+        return SL_OK;
+    }
+    /* Memory pieces between the file ranges. */
+    sl_out_init(&tmp);
+    prev = 0;
+    err = sl_out_append(&tmp, p, 4); /* the size prefix */
+    for (i = 0; i < r->nexts && err == SL_OK; i++) {
+        sl_log_slice_t *s = malloc(sizeof(*s));
+
+        err = sl_out_append(&tmp, buf + prev, cuts.at[i] - prev);
+        if (s == NULL) {
+            err = SL_ERR__NOMEM;
+        }
+        if (err != SL_OK) {
+            free(s);
+            break;
+        }
+        *s = r->exts[i];
+        r->exts[i].seg = NULL; /* the chunk owns the reference now */
+        err = sl_out_append_file(&tmp, s->fd, s->pos, s->len,
+                                 sl_api_slice_free, s);
+        prev = cuts.at[i];
+    }
+    if (err == SL_OK) {
+        err = sl_out_append(&tmp, buf + prev, memlen - prev);
+    }
+    if (err != SL_OK) {
+        sl_out_free(&tmp);
+        return err;
+    }
+    sl_out_move(out, &tmp);
+    r->nexts = 0;
     return SL_OK;
 }
 
@@ -201,7 +288,7 @@ sl_api_versions_unsupported(sl_out_t *out, int16_t version,
     resp.api_keys = &key;
     resp.api_keys_count = 1;
     return sl_api_write_response(out, h->key, 0, 0, correlation_id,
-                                 &sl_api_codec(h->key)->resp, &resp);
+                                 &sl_api_codec(h->key)->resp, &resp, NULL);
 }
 
 /*
@@ -302,7 +389,7 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
     }
     if (err == SL_OK && !r->no_response) {
         err = sl_api_write_response(&q->out, key, version, version,
-                                    hdr.correlation_id, &codec->resp, resp);
+                                    hdr.correlation_id, &codec->resp, resp, r);
     }
     if (err != SL_OK) {
         sl_log_warn("api", "closing connection peer=%s reason=\"handler "
@@ -313,6 +400,19 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
     return SL_OK;
 }
 
+/* Drop segment references of external records that were not sent. */
+static void
+sl_api_req_release(sl_api_req_t *r)
+{
+    int i;
+
+    for (i = 0; i < r->nexts; i++) {
+        sl_log_slice_release(&r->exts[i]);
+    }
+    r->nexts = 0;
+    sl_arena_destroy(r->arena);
+}
+
 void
 sl_api_finish(sl_api_req_t *r, sl_err_t status)
 {
@@ -321,7 +421,7 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
     if (status == SL_OK && !r->no_response) {
         status = sl_api_write_response(&q->out, r->key, r->version, r->version,
                                        r->correlation_id,
-                                       &sl_api_codec(r->key)->resp, r->resp);
+                                       &sl_api_codec(r->key)->resp, r->resp, r);
     }
     if (status != SL_OK) {
         sl_log_warn("api", "closing connection peer=%s reason=\"request "
@@ -330,7 +430,7 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
                     sl_err_name(status));
         sl_out_free(&q->out);
     }
-    sl_arena_destroy(r->arena);
+    sl_api_req_release(r);
     sl_req_done(q, status);
 }
 
@@ -347,7 +447,7 @@ sl_api_handle(void *ctx, sl_req_t *q)
         sl_out_free(&q->out); /* a partial response must not go out */
     }
     if (r != NULL) {
-        sl_arena_destroy(r->arena);
+        sl_api_req_release(r);
     }
     sl_req_done(q, err);
 }

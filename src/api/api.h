@@ -20,6 +20,7 @@
 
 #include "core/arena.h"
 #include "core/config.h"
+#include "log/partlog.h"
 #include "core/err.h"
 #include "net/server.h"
 #include "proto/wire.h"
@@ -40,6 +41,11 @@ typedef struct sl_api_req_s {
     void *resp;           /* the response being filled */
     bool no_response;     /* acks=0 produce: send nothing */
     void *user;           /* the handler's parked state */
+    /* Log ranges sent with sendfile, in the order the encoder meets the
+     * response's external records fields (sl_wire_external); each holds a
+     * segment reference, handed to the output on success. */
+    sl_log_slice_t *exts;
+    int nexts;
 } sl_api_req_t;
 
 /*

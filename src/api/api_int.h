@@ -99,5 +99,8 @@ char *sl_api_cstr(sl_arena_t *a, sl_str_t s);
 /* ---- handlers ---- */
 sl_err_t sl_api_metadata_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_produce_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_fetch_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_list_offsets_handle(sl_api_req_t *r, const void *req,
+                                    void *resp);
 
 #endif

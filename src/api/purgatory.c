@@ -90,6 +90,24 @@ sl_delayed_try(sl_delayed_t *d)
     atomic_flag_clear(&d->busy);
 }
 
+/* on_expire, serialized with try_complete like sl_delayed_try(). */
+static void
+sl_delayed_expire(sl_delayed_t *d)
+{
+    if (atomic_load(&d->completed)) {
+        return;
+    }
+    while (atomic_flag_test_and_set(&d->busy)) {
+        if (atomic_load(&d->completed)) {
+            return;
+        }
+    }
+    if (!atomic_load(&d->completed)) {
+        d->on_expire(d);
+    }
+    atomic_flag_clear(&d->busy);
+}
+
 /* ---- heap (p->lock held) ---- */
 
 static void
@@ -166,9 +184,7 @@ sl_purgatory_main(void *arg)
         if (p->nheap > 0 && p->heap[0]->deadline_ms <= now) {
             d = sl_heap_pop(p);
             pthread_mutex_unlock(&p->lock);
-            if (!atomic_load(&d->completed)) {
-                d->on_expire(d);
-            }
+            sl_delayed_expire(d);
             sl_delayed_unref(d); /* the heap's reference */
             pthread_mutex_lock(&p->lock);
             continue;
@@ -231,9 +247,7 @@ sl_purgatory_destroy(sl_purgatory_t *p)
     /* Answer whatever still waits, then drop every reference. */
     while (p->nheap > 0) {
         d = sl_heap_pop(p);
-        if (!atomic_load(&d->completed)) {
-            d->on_expire(d);
-        }
+        sl_delayed_expire(d);
         sl_delayed_unref(d);
     }
     for (i = 0; i < SL_PURG_BUCKETS; i++) {

@@ -542,7 +542,12 @@ sl_wr_init(sl_wr_t *wr, void *buf, size_t len)
     wr->p = buf;
     wr->end = len > 0 ? wr->p + len : wr->p;
     wr->err = SL_OK;
+    wr->external = NULL;
+    wr->ext_arg = NULL;
+    wr->ext_total = 0;
 }
+
+const uint8_t sl_wire_external[1];
 
 sl_err_t
 sl_wr_error(const sl_wr_t *wr)
@@ -707,7 +712,16 @@ sl_wr_bytes(sl_wr_t *wr, bool flex, bool nullable, sl_bytes_t b)
     int32_t n = b.len < 0 ? (nullable ? -1 : 0) : b.len;
 
     sl_wr_len(wr, flex, true, n);
-    if (n > 0) {
+    if (n > 0 && b.ptr == sl_wire_external) {
+        if (wr->external == NULL) {
+            sl_wr_fail(wr, SL_ERR__INVAL);
+            return;
+        }
+        if (wr->err == SL_OK) {
+            wr->external(wr->ext_arg, sl_wr_written(wr), n);
+            wr->ext_total += (size_t)n;
+        }
+    } else if (n > 0) {
         sl_wr_raw(wr, b.ptr, (size_t)n);
     }
 }

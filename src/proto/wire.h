@@ -92,7 +92,21 @@ typedef struct sl_wr_s {
     uint8_t *p;
     uint8_t *end;
     sl_err_t err;
+    /* External bytes (see sl_wire_external): the writer emits the length
+     * prefix, calls external(ext_arg, offset, len) with the output offset
+     * where the bytes belong, and does not write them. */
+    void (*external)(void *ext_arg, size_t offset, int32_t len);
+    void *ext_arg;
+    size_t ext_total;
 } sl_wr_t;
+
+/*
+ * A bytes or records value whose ptr is sl_wire_external is "external":
+ * size() counts its len, but encode() leaves it to the writer's external
+ * callback (Fetch sends log data with sendfile between encoded pieces).
+ * Without a callback, encoding one is SL_ERR__INVAL.
+ */
+extern const uint8_t sl_wire_external[1];
 
 /* ---- reader ---------------------------------------------------------- */
 
