@@ -335,6 +335,7 @@ sl_metastore_open(const char *data_dir, int32_t node_id,
 {
     sl_metastore_t *ms = calloc(1, sizeof(*ms));
     size_t n = strlen(data_dir) + sizeof(SL_MS_SUBDIR) + 2;
+    char path[4200];
     sl_err_t err = SL_ERR__NOMEM;
 
     if (ms == NULL) {
@@ -355,8 +356,9 @@ sl_metastore_open(const char *data_dir, int32_t node_id,
         err = SL_ERR__IO;
         goto fail;
     }
-    err =
-        sl_metastore_props_load(data_dir, node_id, ms->cluster_id, NULL, NULL);
+    snprintf(path, sizeof(path), "%s/%s", ms->mdir, SL_MS_TOPICS);
+    err = sl_metastore_props_load(data_dir, node_id, access(path, F_OK) != 0,
+                                  ms->cluster_id, NULL, NULL);
     if (err == SL_OK) {
         err = sl_metastore_load(ms);
     }
@@ -373,6 +375,35 @@ sl_metastore_open(const char *data_dir, int32_t node_id,
 fail:
     sl_metastore_close(ms);
     return err;
+}
+
+sl_err_t
+sl_metastore_data_dir(const sl_config_t *cfg, char *buf, size_t len)
+{
+    const char *d = sl_config_str(cfg, "log.dirs");
+    const char *e;
+    size_t n;
+
+    if (d == NULL || *d == '\0') {
+        d = sl_config_str(cfg, "log.dir");
+    }
+    if (d == NULL) {
+        return SL_ERR__INVAL;
+    }
+    while (*d == ' ' || *d == '\t') {
+        d++;
+    }
+    e = strchr(d, ',');
+    n = e ? (size_t)(e - d) : strlen(d);
+    while (n > 0 && (d[n - 1] == ' ' || d[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 0 || n >= len) {
+        return SL_ERR__INVAL;
+    }
+    memcpy(buf, d, n);
+    buf[n] = '\0';
+    return SL_OK;
 }
 
 void

@@ -827,8 +827,9 @@ sl_ms_props_line(char *line, const char *path, char cluster_id[65],
 }
 
 sl_err_t
-sl_metastore_props_load(const char *dir, int32_t node_id, char cluster_id[65],
-                        sl_metastore_fault_cb cb, void *arg)
+sl_metastore_props_load(const char *dir, int32_t node_id, bool may_create,
+                        char cluster_id[65], sl_metastore_fault_cb cb,
+                        void *arg)
 {
     char path[4200], *buf, *line, *save = NULL;
     int64_t version = -1, node = -1;
@@ -837,6 +838,14 @@ sl_metastore_props_load(const char *dir, int32_t node_id, char cluster_id[65],
 
     snprintf(path, sizeof(path), "%s/meta.properties", dir);
     err = sl_metastore_read_file(path, SL_METASTORE_PROPS_MAX, &buf, &len);
+    if (err == SL_ERR__NOENT && !may_create) {
+        /* Topics without an identity: the directory lost a file. Making a
+         * new cluster id would silently change who this broker is. */
+        sl_log_error("metastore",
+                     "meta.properties is missing but topics exist path=%s",
+                     path);
+        return SL_CORRUPT();
+    }
     if (err == SL_ERR__NOENT) {
         return sl_ms_props_create(dir, node_id, cluster_id, cb, arg);
     }

@@ -189,6 +189,43 @@ test_cluster_id(void **state)
 }
 
 static void
+test_identity_lost(void **state)
+{
+    fx_t *fx = *state;
+    char path[256];
+
+    /* Topics without meta.properties: refused, not re-identified. */
+    assert_int_equal(create(fx, "t", 1, 1, NULL, 0, NULL), SL_OK);
+    snprintf(path, sizeof(path), "%s/meta.properties", fx->dir);
+    assert_int_equal(unlink(path), 0);
+    sl_metastore_close(fx->ms);
+    fx->ms = NULL;
+    assert_int_equal(sl_metastore_open(fx->dir, 1, fx->cfg, &fx->ms),
+                     SL_ERR__CORRUPT);
+    assert_null(fx->ms);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+static void
+test_data_dir(void **state)
+{
+    sl_config_t *cfg = sl_config_create();
+    char buf[64], w[256];
+
+    (void)state;
+    assert_int_equal(sl_metastore_data_dir(cfg, buf, sizeof(buf)), SL_OK);
+    assert_string_equal(buf, "/tmp/kafka-logs");
+    sl_config_set(cfg, "log.dirs", " ./data , /other", w, sizeof(w));
+    assert_int_equal(sl_metastore_data_dir(cfg, buf, sizeof(buf)), SL_OK);
+    assert_string_equal(buf, "./data");
+    assert_int_equal(sl_metastore_data_dir(cfg, buf, 4), SL_ERR__INVAL);
+    sl_config_set(cfg, "log.dirs", ",x", w, sizeof(w));
+    assert_int_equal(sl_metastore_data_dir(cfg, buf, sizeof(buf)),
+                     SL_ERR__INVAL);
+    sl_config_destroy(cfg);
+}
+
+static void
 test_uuid(void **state)
 {
     sl_uuid_t id, z = {{0}};
@@ -924,6 +961,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cluster_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_lost, setup, teardown),
+        cmocka_unit_test(test_data_dir),
         cmocka_unit_test(test_uuid),
         cmocka_unit_test_setup_teardown(test_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_and_lookup, setup,
