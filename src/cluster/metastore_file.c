@@ -538,9 +538,9 @@ sl_metastore_decode(const char *buf, size_t len, sl_mtopic_t ***out,
                     size_t *nout, char *why, size_t whylen)
 {
     sl_metastore_in_t in = {buf, buf, 0, why, whylen};
-    sl_mtopic_t **v = NULL, **p, *t;
-    size_t n = 0, cap = 0, body, i, fn, ln;
-    int64_t ntopics;
+    sl_mtopic_t **v = NULL, **p, *t = NULL;
+    size_t n = 0, cap = 0, body = 0, i, fn, ln;
+    int64_t ntopics = 0;
     const char *l, *f;
     sl_err_t err;
 
