@@ -25,8 +25,8 @@
 
 #include "core/log.h"
 
-#define SL_MS_SUBDIR "__sluice_metadata"
-#define SL_MS_TOPICS "topics"
+#define SL_METASTORE_SUBDIR "__sluice_metadata"
+#define SL_METASTORE_TOPICS "topics"
 
 struct sl_metastore_s {
     char *dir;  /* the data directory */
@@ -239,8 +239,8 @@ sl_metastore_commit(sl_metastore_t *ms, sl_mtopic_t *old, sl_mtopic_t *nw)
     if ((err = sl_metastore_encode(bn, n2, &buf, &len)) != SL_OK) {
         goto fail;
     }
-    err = sl_metastore_write_atomic(ms->mdir, SL_MS_TOPICS, buf, len, ms->fault,
-                                    ms->fault_arg);
+    err = sl_metastore_write_atomic(ms->mdir, SL_METASTORE_TOPICS, buf, len,
+                                    ms->fault, ms->fault_arg);
     free(buf);
     if (err != SL_OK) {
         goto fail;
@@ -301,9 +301,9 @@ sl_metastore_load(sl_metastore_t *ms)
     size_t len;
     sl_err_t err;
 
-    snprintf(path, sizeof(path), "%s/%s.tmp", ms->mdir, SL_MS_TOPICS);
+    snprintf(path, sizeof(path), "%s/%s.tmp", ms->mdir, SL_METASTORE_TOPICS);
     unlink(path); /* a write that died half-way; the real file is intact */
-    snprintf(path, sizeof(path), "%s/%s", ms->mdir, SL_MS_TOPICS);
+    snprintf(path, sizeof(path), "%s/%s", ms->mdir, SL_METASTORE_TOPICS);
     err = sl_metastore_read_file(path, SL_METASTORE_FILE_MAX, &buf, &len);
     if (err == SL_ERR__NOENT) {
         return SL_OK;
@@ -334,7 +334,8 @@ sl_metastore_open(const char *data_dir, int32_t node_id,
                   const sl_config_t *broker, sl_metastore_t **out)
 {
     sl_metastore_t *ms = calloc(1, sizeof(*ms));
-    size_t n = strlen(data_dir) + sizeof(SL_MS_SUBDIR) + 2;
+    size_t n = strlen(data_dir) + sizeof(SL_METASTORE_SUBDIR) + 2;
+    char path[4200];
     sl_err_t err = SL_ERR__NOMEM;
 
     if (ms == NULL) {
@@ -348,15 +349,16 @@ sl_metastore_open(const char *data_dir, int32_t node_id,
         (ms->mdir = malloc(n)) == NULL) {
         goto fail;
     }
-    snprintf(ms->mdir, n, "%s/%s", data_dir, SL_MS_SUBDIR);
+    snprintf(ms->mdir, n, "%s/%s", data_dir, SL_METASTORE_SUBDIR);
     if (sl_metastore_mkdirs(ms->mdir) != SL_OK) {
         sl_log_error("metastore", "cannot create directory path=%s errno=%d",
                      ms->mdir, errno);
         err = SL_ERR__IO;
         goto fail;
     }
-    err =
-        sl_metastore_props_load(data_dir, node_id, ms->cluster_id, NULL, NULL);
+    snprintf(path, sizeof(path), "%s/%s", ms->mdir, SL_METASTORE_TOPICS);
+    err = sl_metastore_props_load(data_dir, node_id, access(path, F_OK) != 0,
+                                  ms->cluster_id, NULL, NULL);
     if (err == SL_OK) {
         err = sl_metastore_load(ms);
     }
@@ -373,6 +375,35 @@ sl_metastore_open(const char *data_dir, int32_t node_id,
 fail:
     sl_metastore_close(ms);
     return err;
+}
+
+sl_err_t
+sl_metastore_data_dir(const sl_config_t *cfg, char *buf, size_t len)
+{
+    const char *d = sl_config_str(cfg, "log.dirs");
+    const char *e;
+    size_t n;
+
+    if (d == NULL || *d == '\0') {
+        d = sl_config_str(cfg, "log.dir");
+    }
+    if (d == NULL) {
+        return SL_ERR__INVAL;
+    }
+    while (*d == ' ' || *d == '\t') {
+        d++;
+    }
+    e = strchr(d, ',');
+    n = e ? (size_t)(e - d) : strlen(d);
+    while (n > 0 && (d[n - 1] == ' ' || d[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 0 || n >= len) {
+        return SL_ERR__INVAL;
+    }
+    memcpy(buf, d, n);
+    buf[n] = '\0';
+    return SL_OK;
 }
 
 void

@@ -87,13 +87,19 @@ typedef int (*sl_metastore_fault_cb)(sl_metastore_io_e step, void *arg);
  * meta.properties and load the topic image. <broker> supplies defaults and
  * must outlive the store.
  * @returns SL_OK with *out set; SL_ERR__IO (cannot create or read),
- * SL_ERR__CORRUPT (a damaged topics file or meta.properties: nothing is
- * dropped silently), SL_ERR__INVAL (meta.properties belongs to another
- * node.id), SL_ERR__NOMEM. Each failure is logged with its reason.
+ * SL_ERR__CORRUPT (a damaged topics file or meta.properties, or topics
+ * without meta.properties: nothing is dropped or re-identified silently),
+ * SL_ERR__INVAL (meta.properties belongs to another node.id), SL_ERR__NOMEM.
+ * Each failure is logged with its reason.
  * @thread any (start-up)
  */
 sl_err_t sl_metastore_open(const char *data_dir, int32_t node_id,
                            const sl_config_t *broker, sl_metastore_t **out);
+
+/* The data directory of <cfg>: the first entry of log.dirs, else log.dir,
+ * trimmed, into <buf>. @returns SL_OK or SL_ERR__INVAL (none, or longer
+ * than <len> - 1). */
+sl_err_t sl_metastore_data_dir(const sl_config_t *cfg, char *buf, size_t len);
 
 /* Free the store; NULL is a no-op. No other call may be running. */
 void sl_metastore_close(sl_metastore_t *ms);

@@ -46,7 +46,7 @@
 #include "core/crc32c.h"
 #include "core/log.h"
 
-#define SL_MS_MAGIC "sluice-topics 1\n"
+#define SL_METASTORE_MAGIC "sluice-topics 1\n"
 
 /* ---- topic objects ------------------------------------------------- */
 
@@ -100,14 +100,14 @@ sl_metastore_topic_free(sl_mtopic_t *t)
 
 /* ---- encoding ------------------------------------------------------ */
 
-typedef struct sl_ms_out_s {
+typedef struct sl_metastore_out_s {
     char *p;
     size_t len, cap;
     bool oom;
-} sl_ms_out_t;
+} sl_metastore_out_t;
 
 static void
-sl_ms_out_put(sl_ms_out_t *o, const char *s, size_t n)
+sl_metastore_out_put(sl_metastore_out_t *o, const char *s, size_t n)
 {
     if (o->oom) {
         return;
@@ -131,22 +131,22 @@ sl_ms_out_put(sl_ms_out_t *o, const char *s, size_t n)
 }
 
 static void
-sl_ms_out_str(sl_ms_out_t *o, const char *s)
+sl_metastore_out_str(sl_metastore_out_t *o, const char *s)
 {
-    sl_ms_out_put(o, s, strlen(s));
+    sl_metastore_out_put(o, s, strlen(s));
 }
 
 static void
-sl_ms_out_fmt(sl_ms_out_t *o, const char *fmt, int64_t v)
+sl_metastore_out_fmt(sl_metastore_out_t *o, const char *fmt, int64_t v)
 {
     char tmp[32];
     int n = snprintf(tmp, sizeof(tmp), fmt, v);
 
-    sl_ms_out_put(o, tmp, (size_t)n);
+    sl_metastore_out_put(o, tmp, (size_t)n);
 }
 
 static void
-sl_ms_out_escaped(sl_ms_out_t *o, const char *s)
+sl_metastore_out_escaped(sl_metastore_out_t *o, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     char esc[3];
@@ -157,9 +157,9 @@ sl_ms_out_escaped(sl_ms_out_t *o, const char *s)
             esc[0] = '%';
             esc[1] = hex[*p >> 4];
             esc[2] = hex[*p & 15];
-            sl_ms_out_put(o, esc, 3);
+            sl_metastore_out_put(o, esc, 3);
         } else {
-            sl_ms_out_put(o, (const char *)p, 1);
+            sl_metastore_out_put(o, (const char *)p, 1);
         }
     }
 }
@@ -169,12 +169,12 @@ sl_metastore_encode(sl_mtopic_t *const *topics, size_t n, char **buf,
                     size_t *len)
 {
     static const char hex[] = "0123456789abcdef";
-    sl_ms_out_t o = {0};
+    sl_metastore_out_t o = {0};
     char id[33], crc[32] = "";
     size_t i, j;
     int32_t p;
 
-    sl_ms_out_str(&o, SL_MS_MAGIC);
+    sl_metastore_out_str(&o, SL_METASTORE_MAGIC);
     for (i = 0; i < n; i++) {
         const sl_mtopic_t *t = topics[i];
         for (j = 0; j < 16; j++) {
@@ -182,30 +182,30 @@ sl_metastore_encode(sl_mtopic_t *const *topics, size_t n, char **buf,
             id[2 * j + 1] = hex[t->id.b[j] & 15];
         }
         id[32] = '\0';
-        sl_ms_out_str(&o, "topic ");
-        sl_ms_out_str(&o, t->name);
-        sl_ms_out_str(&o, " ");
-        sl_ms_out_str(&o, id);
-        sl_ms_out_fmt(&o, " %" PRId64, t->partitions);
-        sl_ms_out_fmt(&o, " %" PRId64 "\nepochs", (int64_t)t->configs.n);
+        sl_metastore_out_str(&o, "topic ");
+        sl_metastore_out_str(&o, t->name);
+        sl_metastore_out_str(&o, " ");
+        sl_metastore_out_str(&o, id);
+        sl_metastore_out_fmt(&o, " %" PRId64, t->partitions);
+        sl_metastore_out_fmt(&o, " %" PRId64 "\nepochs", (int64_t)t->configs.n);
         for (p = 0; p < t->partitions; p++) {
-            sl_ms_out_fmt(&o, " %" PRId64, t->epochs[p]);
+            sl_metastore_out_fmt(&o, " %" PRId64, t->epochs[p]);
         }
-        sl_ms_out_str(&o, "\n");
+        sl_metastore_out_str(&o, "\n");
         for (j = 0; j < t->configs.n; j++) {
-            sl_ms_out_str(&o, "config ");
-            sl_ms_out_str(&o, t->configs.kv[j].key);
-            sl_ms_out_str(&o, " =");
-            sl_ms_out_escaped(&o, t->configs.kv[j].value);
-            sl_ms_out_str(&o, "\n");
+            sl_metastore_out_str(&o, "config ");
+            sl_metastore_out_str(&o, t->configs.kv[j].key);
+            sl_metastore_out_str(&o, " =");
+            sl_metastore_out_escaped(&o, t->configs.kv[j].value);
+            sl_metastore_out_str(&o, "\n");
         }
     }
     if (!o.oom) {
         snprintf(crc, sizeof(crc), " %08" PRIx32 "\n",
                  sl_crc32c(0, o.p, o.len));
     }
-    sl_ms_out_fmt(&o, "end %" PRId64, (int64_t)n);
-    sl_ms_out_str(&o, crc);
+    sl_metastore_out_fmt(&o, "end %" PRId64, (int64_t)n);
+    sl_metastore_out_str(&o, crc);
     if (o.oom) {
         free(o.p);
         return SL_ERR__NOMEM;
@@ -217,15 +217,15 @@ sl_metastore_encode(sl_mtopic_t *const *topics, size_t n, char **buf,
 
 /* ---- parsing ------------------------------------------------------- */
 
-typedef struct sl_ms_in_s {
+typedef struct sl_metastore_in_s {
     const char *p, *end; /* unread part */
     int line;
     char *why;
     size_t whylen;
-} sl_ms_in_t;
+} sl_metastore_in_t;
 
 static sl_err_t
-sl_ms_bad(sl_ms_in_t *in, const char *what)
+sl_metastore_bad(sl_metastore_in_t *in, const char *what)
 {
     snprintf(in->why, in->whylen, "line %d: %s", in->line, what);
     return SL_CORRUPT();
@@ -234,7 +234,7 @@ sl_ms_bad(sl_ms_in_t *in, const char *what)
 /* Next line without its '\n' in [*l, *l + *n). False when none is left or
  * the last line has no '\n'. */
 static bool
-sl_ms_line(sl_ms_in_t *in, const char **l, size_t *n)
+sl_metastore_line(sl_metastore_in_t *in, const char **l, size_t *n)
 {
     const char *nl;
 
@@ -255,7 +255,7 @@ sl_ms_line(sl_ms_in_t *in, const char **l, size_t *n)
 /* Next space-separated field of [*l, *l + *n); advances past it and one
  * following space. Empty fields (two spaces) are refused. */
 static bool
-sl_ms_field(const char **l, size_t *n, const char **f, size_t *fn)
+sl_metastore_field(const char **l, size_t *n, const char **f, size_t *fn)
 {
     const char *sp;
 
@@ -282,14 +282,14 @@ sl_ms_field(const char **l, size_t *n, const char **f, size_t *fn)
 }
 
 static bool
-sl_ms_is(const char *f, size_t fn, const char *word)
+sl_metastore_is(const char *f, size_t fn, const char *word)
 {
     return fn == strlen(word) && memcmp(f, word, fn) == 0;
 }
 
 /* Decimal digits only, no sign, value <= max. */
 static bool
-sl_ms_num(const char *f, size_t fn, int64_t max, int64_t *out)
+sl_metastore_num(const char *f, size_t fn, int64_t max, int64_t *out)
 {
     int64_t v = 0;
     size_t i;
@@ -311,7 +311,7 @@ sl_ms_num(const char *f, size_t fn, int64_t max, int64_t *out)
 }
 
 static int
-sl_ms_hexval(char c)
+sl_metastore_hexval(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -326,7 +326,7 @@ sl_ms_hexval(char c)
 }
 
 static bool
-sl_ms_uuid(const char *f, size_t fn, sl_uuid_t *id)
+sl_metastore_uuid(const char *f, size_t fn, sl_uuid_t *id)
 {
     static const sl_uuid_t zero = {{0}};
     int hi, lo;
@@ -336,8 +336,8 @@ sl_ms_uuid(const char *f, size_t fn, sl_uuid_t *id)
         return false;
     }
     for (i = 0; i < 16; i++) {
-        hi = sl_ms_hexval(f[2 * i]);
-        lo = sl_ms_hexval(f[2 * i + 1]);
+        hi = sl_metastore_hexval(f[2 * i]);
+        lo = sl_metastore_hexval(f[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return false;
         }
@@ -348,7 +348,7 @@ sl_ms_uuid(const char *f, size_t fn, sl_uuid_t *id)
 
 /* Unescape a config value "=<escaped>" into a malloc'ed string. */
 static char *
-sl_ms_unescape(const char *f, size_t fn)
+sl_metastore_unescape(const char *f, size_t fn)
 {
     char *v, *o;
     size_t i;
@@ -370,8 +370,8 @@ sl_ms_unescape(const char *f, size_t fn)
             *o++ = f[i];
             continue;
         }
-        if (i + 2 >= fn || (hi = sl_ms_hexval(f[i + 1])) < 0 ||
-            (lo = sl_ms_hexval(f[i + 2])) < 0 || (hi == 0 && lo == 0)) {
+        if (i + 2 >= fn || (hi = sl_metastore_hexval(f[i + 1])) < 0 ||
+            (lo = sl_metastore_hexval(f[i + 2])) < 0 || (hi == 0 && lo == 0)) {
             free(v);
             return NULL;
         }
@@ -383,7 +383,7 @@ sl_ms_unescape(const char *f, size_t fn)
 }
 
 static sl_err_t
-sl_ms_parse_configs(sl_ms_in_t *in, sl_mtopic_t *t, int64_t nconf)
+sl_metastore_parse_configs(sl_metastore_in_t *in, sl_mtopic_t *t, int64_t nconf)
 {
     const char *l, *f, *key;
     size_t n, fn, kn;
@@ -392,22 +392,24 @@ sl_ms_parse_configs(sl_ms_in_t *in, sl_mtopic_t *t, int64_t nconf)
     sl_err_t err;
 
     for (c = 0; c < nconf; c++) {
-        if (!sl_ms_line(in, &l, &n) || !sl_ms_field(&l, &n, &f, &fn) ||
-            !sl_ms_is(f, fn, "config") || !sl_ms_field(&l, &n, &key, &kn) ||
-            !sl_ms_field(&l, &n, &f, &fn) || n != 0 || kn >= sizeof(k)) {
-            return sl_ms_bad(in, "malformed config line");
+        if (!sl_metastore_line(in, &l, &n) ||
+            !sl_metastore_field(&l, &n, &f, &fn) ||
+            !sl_metastore_is(f, fn, "config") ||
+            !sl_metastore_field(&l, &n, &key, &kn) ||
+            !sl_metastore_field(&l, &n, &f, &fn) || n != 0 || kn >= sizeof(k)) {
+            return sl_metastore_bad(in, "malformed config line");
         }
         memcpy(k, key, kn);
         k[kn] = '\0';
         if (sl_topic_config_map_get(&t->configs, k) != NULL) {
-            return sl_ms_bad(in, "config key given twice");
+            return sl_metastore_bad(in, "config key given twice");
         }
-        if ((v = sl_ms_unescape(f, fn)) == NULL) {
-            return sl_ms_bad(in, "malformed config value");
+        if ((v = sl_metastore_unescape(f, fn)) == NULL) {
+            return sl_metastore_bad(in, "malformed config value");
         }
         if (sl_topic_config_validate(k, v, kwhy, sizeof(kwhy)) != SL_OK) {
             free(v);
-            return sl_ms_bad(in, "stored config no longer valid");
+            return sl_metastore_bad(in, "stored config no longer valid");
         }
         err = sl_topic_config_map_set(&t->configs, k, v);
         free(v);
@@ -420,7 +422,8 @@ sl_ms_parse_configs(sl_ms_in_t *in, sl_mtopic_t *t, int64_t nconf)
 
 /* Parse one "topic" line (already split off) and what follows it. */
 static sl_err_t
-sl_ms_parse_topic(sl_ms_in_t *in, const char *l, size_t n, sl_mtopic_t **out)
+sl_metastore_parse_topic(sl_metastore_in_t *in, const char *l, size_t n,
+                         sl_mtopic_t **out)
 {
     const char *f, *name;
     size_t fn, nn;
@@ -430,41 +433,44 @@ sl_ms_parse_topic(sl_ms_in_t *in, const char *l, size_t n, sl_mtopic_t **out)
     sl_mtopic_t *t;
     sl_err_t err;
 
-    if (!sl_ms_field(&l, &n, &name, &nn) || nn > SL_TOPIC_NAME_MAX) {
-        return sl_ms_bad(in, "malformed topic line");
+    if (!sl_metastore_field(&l, &n, &name, &nn) || nn > SL_TOPIC_NAME_MAX) {
+        return sl_metastore_bad(in, "malformed topic line");
     }
     memcpy(nm, name, nn);
     nm[nn] = '\0';
     if (sl_metastore_name_check_n(name, nn, nwhy, sizeof(nwhy)) != SL_OK) {
-        return sl_ms_bad(in, "invalid topic name");
+        return sl_metastore_bad(in, "invalid topic name");
     }
-    if (!sl_ms_field(&l, &n, &f, &fn) || !sl_ms_uuid(f, fn, &id) ||
-        !sl_ms_field(&l, &n, &f, &fn) ||
-        !sl_ms_num(f, fn, SL_METASTORE_MAX_PARTITIONS, &parts) || parts < 1 ||
-        !sl_ms_field(&l, &n, &f, &fn) ||
-        !sl_ms_num(f, fn, SL_TOPIC_CONFIG_MAX_KEYS, &nconf) || n != 0) {
-        return sl_ms_bad(in, "malformed topic line");
+    if (!sl_metastore_field(&l, &n, &f, &fn) ||
+        !sl_metastore_uuid(f, fn, &id) ||
+        !sl_metastore_field(&l, &n, &f, &fn) ||
+        !sl_metastore_num(f, fn, SL_METASTORE_MAX_PARTITIONS, &parts) ||
+        parts < 1 || !sl_metastore_field(&l, &n, &f, &fn) ||
+        !sl_metastore_num(f, fn, SL_TOPIC_CONFIG_MAX_KEYS, &nconf) || n != 0) {
+        return sl_metastore_bad(in, "malformed topic line");
     }
     if ((t = sl_metastore_topic_new(nm, &id, (int32_t)parts)) == NULL) {
         return SL_ERR__NOMEM;
     }
-    if (!sl_ms_line(in, &l, &n) || !sl_ms_field(&l, &n, &f, &fn) ||
-        !sl_ms_is(f, fn, "epochs")) {
+    if (!sl_metastore_line(in, &l, &n) ||
+        !sl_metastore_field(&l, &n, &f, &fn) ||
+        !sl_metastore_is(f, fn, "epochs")) {
         sl_metastore_topic_free(t);
-        return sl_ms_bad(in, "missing epochs line");
+        return sl_metastore_bad(in, "missing epochs line");
     }
     for (i = 0; i < parts; i++) {
-        if (!sl_ms_field(&l, &n, &f, &fn) || !sl_ms_num(f, fn, INT32_MAX, &e)) {
+        if (!sl_metastore_field(&l, &n, &f, &fn) ||
+            !sl_metastore_num(f, fn, INT32_MAX, &e)) {
             sl_metastore_topic_free(t);
-            return sl_ms_bad(in, "malformed epochs line");
+            return sl_metastore_bad(in, "malformed epochs line");
         }
         t->epochs[i] = (int32_t)e;
     }
     if (n != 0) {
         sl_metastore_topic_free(t);
-        return sl_ms_bad(in, "more epochs than partitions");
+        return sl_metastore_bad(in, "more epochs than partitions");
     }
-    if ((err = sl_ms_parse_configs(in, t, nconf)) != SL_OK) {
+    if ((err = sl_metastore_parse_configs(in, t, nconf)) != SL_OK) {
         sl_metastore_topic_free(t);
         return err;
     }
@@ -473,14 +479,14 @@ sl_ms_parse_topic(sl_ms_in_t *in, const char *l, size_t n, sl_mtopic_t **out)
 }
 
 static int
-sl_ms_cmp_name(const void *a, const void *b)
+sl_metastore_cmp_name(const void *a, const void *b)
 {
     return strcmp((*(sl_mtopic_t *const *)a)->name,
                   (*(sl_mtopic_t *const *)b)->name);
 }
 
 static int
-sl_ms_cmp_id(const void *a, const void *b)
+sl_metastore_cmp_id(const void *a, const void *b)
 {
     return memcmp(&(*(sl_mtopic_t *const *)a)->id,
                   &(*(sl_mtopic_t *const *)b)->id, sizeof(sl_uuid_t));
@@ -488,8 +494,8 @@ sl_ms_cmp_id(const void *a, const void *b)
 
 /* Check the trailer "end <n> <crc>\n" and return where it starts. */
 static sl_err_t
-sl_ms_check_trailer(sl_ms_in_t *in, const char *buf, size_t len,
-                    int64_t *ntopics, size_t *body_len)
+sl_metastore_check_trailer(sl_metastore_in_t *in, const char *buf, size_t len,
+                           int64_t *ntopics, size_t *body_len)
 {
     const char *l, *f;
     size_t n, fn;
@@ -497,7 +503,7 @@ sl_ms_check_trailer(sl_ms_in_t *in, const char *buf, size_t len,
     size_t start;
 
     if (len < 2 || buf[len - 1] != '\n') {
-        return sl_ms_bad(in, "file does not end with a complete line");
+        return sl_metastore_bad(in, "file does not end with a complete line");
     }
     start = len - 1;
     while (start > 0 && buf[start - 1] != '\n') {
@@ -505,21 +511,23 @@ sl_ms_check_trailer(sl_ms_in_t *in, const char *buf, size_t len,
     }
     l = buf + start;
     n = len - 1 - start;
-    if (!sl_ms_field(&l, &n, &f, &fn) || !sl_ms_is(f, fn, "end") ||
-        !sl_ms_field(&l, &n, &f, &fn) ||
-        !sl_ms_num(f, fn, INT64_MAX / 2, ntopics) ||
-        !sl_ms_field(&l, &n, &f, &fn) || fn != 8 || n != 0) {
-        return sl_ms_bad(in, "missing or malformed end line (truncated?)");
+    if (!sl_metastore_field(&l, &n, &f, &fn) ||
+        !sl_metastore_is(f, fn, "end") ||
+        !sl_metastore_field(&l, &n, &f, &fn) ||
+        !sl_metastore_num(f, fn, INT64_MAX / 2, ntopics) ||
+        !sl_metastore_field(&l, &n, &f, &fn) || fn != 8 || n != 0) {
+        return sl_metastore_bad(in,
+                                "missing or malformed end line (truncated?)");
     }
     crc = 0;
     for (n = 0; n < 8; n++) {
         if (!((f[n] >= '0' && f[n] <= '9') || (f[n] >= 'a' && f[n] <= 'f'))) {
-            return sl_ms_bad(in, "malformed checksum");
+            return sl_metastore_bad(in, "malformed checksum");
         }
-        crc = crc << 4 | sl_ms_hexval(f[n]);
+        crc = crc << 4 | sl_metastore_hexval(f[n]);
     }
     if ((uint32_t)crc != sl_crc32c(0, buf, start)) {
-        return sl_ms_bad(in, "checksum mismatch");
+        return sl_metastore_bad(in, "checksum mismatch");
     }
     *body_len = start;
     return SL_OK;
@@ -529,32 +537,34 @@ sl_err_t
 sl_metastore_decode(const char *buf, size_t len, sl_mtopic_t ***out,
                     size_t *nout, char *why, size_t whylen)
 {
-    sl_ms_in_t in = {buf, buf, 0, why, whylen};
-    sl_mtopic_t **v = NULL, **p, *t;
-    size_t n = 0, cap = 0, body, i, fn, ln;
-    int64_t ntopics;
+    sl_metastore_in_t in = {buf, buf, 0, why, whylen};
+    sl_mtopic_t **v = NULL, **p, *t = NULL;
+    size_t n = 0, cap = 0, body = 0, i, fn, ln;
+    int64_t ntopics = 0;
     const char *l, *f;
     sl_err_t err;
 
     if (memchr(buf, '\0', len) != NULL) {
-        return sl_ms_bad(&in, "NUL byte in file");
+        return sl_metastore_bad(&in, "NUL byte in file");
     }
-    if (len < strlen(SL_MS_MAGIC) ||
-        memcmp(buf, SL_MS_MAGIC, strlen(SL_MS_MAGIC)) != 0) {
-        return sl_ms_bad(&in, "not a Sluice topics file of version 1");
+    if (len < strlen(SL_METASTORE_MAGIC) ||
+        memcmp(buf, SL_METASTORE_MAGIC, strlen(SL_METASTORE_MAGIC)) != 0) {
+        return sl_metastore_bad(&in, "not a Sluice topics file of version 1");
     }
-    if ((err = sl_ms_check_trailer(&in, buf, len, &ntopics, &body)) != SL_OK) {
+    if ((err = sl_metastore_check_trailer(&in, buf, len, &ntopics, &body)) !=
+        SL_OK) {
         return err;
     }
-    in.p = buf + strlen(SL_MS_MAGIC);
+    in.p = buf + strlen(SL_METASTORE_MAGIC);
     in.end = buf + body;
     in.line = 1;
-    while (sl_ms_line(&in, &l, &ln)) {
-        if (!sl_ms_field(&l, &ln, &f, &fn) || !sl_ms_is(f, fn, "topic")) {
-            err = sl_ms_bad(&in, "expected a topic line");
+    while (sl_metastore_line(&in, &l, &ln)) {
+        if (!sl_metastore_field(&l, &ln, &f, &fn) ||
+            !sl_metastore_is(f, fn, "topic")) {
+            err = sl_metastore_bad(&in, "expected a topic line");
             goto fail;
         }
-        if ((err = sl_ms_parse_topic(&in, l, ln, &t)) != SL_OK) {
+        if ((err = sl_metastore_parse_topic(&in, l, ln, &t)) != SL_OK) {
             goto fail;
         }
         if (n == cap) {
@@ -569,24 +579,24 @@ sl_metastore_decode(const char *buf, size_t len, sl_mtopic_t ***out,
         v[n++] = t;
     }
     if ((int64_t)n != ntopics) {
-        err = sl_ms_bad(&in, "topic count does not match the end line");
+        err = sl_metastore_bad(&in, "topic count does not match the end line");
         goto fail;
     }
     for (i = 1; i < n; i++) {
         if (strcmp(v[i - 1]->name, v[i]->name) >= 0) {
-            err = sl_ms_bad(&in, "topics out of order or duplicated");
+            err = sl_metastore_bad(&in, "topics out of order or duplicated");
             goto fail;
         }
     }
     if (n > 1) {
-        qsort(v, n, sizeof(*v), sl_ms_cmp_id);
+        qsort(v, n, sizeof(*v), sl_metastore_cmp_id);
         for (i = 1; i < n; i++) {
-            if (sl_ms_cmp_id(&v[i - 1], &v[i]) == 0) {
-                err = sl_ms_bad(&in, "two topics share an id");
+            if (sl_metastore_cmp_id(&v[i - 1], &v[i]) == 0) {
+                err = sl_metastore_bad(&in, "two topics share an id");
                 goto fail;
             }
         }
-        qsort(v, n, sizeof(*v), sl_ms_cmp_name);
+        qsort(v, n, sizeof(*v), sl_metastore_cmp_name);
     }
     *out = v;
     *nout = n;
@@ -603,7 +613,7 @@ fail:
 /* ---- files --------------------------------------------------------- */
 
 static int
-sl_ms_fault(sl_metastore_fault_cb cb, void *arg, sl_metastore_io_e step)
+sl_metastore_fault(sl_metastore_fault_cb cb, void *arg, sl_metastore_io_e step)
 {
     return cb ? cb(step, arg) : 0;
 }
@@ -624,7 +634,7 @@ sl_metastore_write_atomic(const char *dir, const char *name, const char *buf,
         sl_log_error("metastore", "path too long dir=%s", dir);
         return SL_ERR__IO;
     }
-    if ((e = sl_ms_fault(cb, arg, SL_METASTORE_IO_OPEN)) == 0) {
+    if ((e = sl_metastore_fault(cb, arg, SL_METASTORE_IO_OPEN)) == 0) {
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         e = fd < 0 ? errno : 0;
     }
@@ -632,7 +642,7 @@ sl_metastore_write_atomic(const char *dir, const char *name, const char *buf,
         goto fail;
     }
     step = "write";
-    if ((e = sl_ms_fault(cb, arg, SL_METASTORE_IO_WRITE)) != 0) {
+    if ((e = sl_metastore_fault(cb, arg, SL_METASTORE_IO_WRITE)) != 0) {
         /* Simulate a crash or ENOSPC half-way: leave half a file. */
         if (write(fd, buf, len / 2) < 0) {
             e = errno;
@@ -651,7 +661,7 @@ sl_metastore_write_atomic(const char *dir, const char *name, const char *buf,
         off += (size_t)w;
     }
     step = "fsync";
-    if ((e = sl_ms_fault(cb, arg, SL_METASTORE_IO_FSYNC)) == 0 &&
+    if ((e = sl_metastore_fault(cb, arg, SL_METASTORE_IO_FSYNC)) == 0 &&
         fsync(fd) != 0) {
         e = errno;
     }
@@ -661,7 +671,7 @@ sl_metastore_write_atomic(const char *dir, const char *name, const char *buf,
     close(fd);
     fd = -1;
     step = "rename";
-    if ((e = sl_ms_fault(cb, arg, SL_METASTORE_IO_RENAME)) == 0 &&
+    if ((e = sl_metastore_fault(cb, arg, SL_METASTORE_IO_RENAME)) == 0 &&
         rename(tmp, path) != 0) {
         e = errno;
     }
@@ -673,7 +683,7 @@ sl_metastore_write_atomic(const char *dir, const char *name, const char *buf,
      * memory and disk apart: the failure is logged and the write counts as
      * done (the kernel still writes the directory back later). */
     step = "fsync dir";
-    if ((e = sl_ms_fault(cb, arg, SL_METASTORE_IO_DIRSYNC)) == 0) {
+    if ((e = sl_metastore_fault(cb, arg, SL_METASTORE_IO_DIRSYNC)) == 0) {
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || fsync(dfd) != 0) {
             e = errno;
@@ -753,7 +763,7 @@ sl_metastore_read_file(const char *path, size_t max, char **buf, size_t *len)
 
 /* A cluster id as Kafka tools accept it: 1..64 base64url characters. */
 static bool
-sl_ms_cluster_id_ok(const char *s)
+sl_metastore_cluster_id_ok(const char *s)
 {
     size_t n = strlen(s), i;
 
@@ -771,8 +781,8 @@ sl_ms_cluster_id_ok(const char *s)
 }
 
 static sl_err_t
-sl_ms_props_create(const char *dir, int32_t node_id, char cluster_id[65],
-                   sl_metastore_fault_cb cb, void *arg)
+sl_metastore_props_create(const char *dir, int32_t node_id, char cluster_id[65],
+                          sl_metastore_fault_cb cb, void *arg)
 {
     sl_uuid_t cid, did;
     char dirid[23], text[512];
@@ -795,8 +805,8 @@ sl_ms_props_create(const char *dir, int32_t node_id, char cluster_id[65],
 
 /* Apply one "key=value" line of meta.properties. */
 static sl_err_t
-sl_ms_props_line(char *line, const char *path, char cluster_id[65],
-                 int64_t *version, int64_t *node)
+sl_metastore_props_line(char *line, const char *path, char cluster_id[65],
+                        int64_t *version, int64_t *node)
 {
     char *eq = strchr(line, '='), *v;
 
@@ -807,18 +817,18 @@ sl_ms_props_line(char *line, const char *path, char cluster_id[65],
     *eq = '\0';
     v = eq + 1;
     if (strcmp(line, "version") == 0) {
-        if (!sl_ms_num(v, strlen(v), 1000, version)) {
+        if (!sl_metastore_num(v, strlen(v), 1000, version)) {
             sl_log_error("metastore", "bad version in path=%s", path);
             return SL_CORRUPT();
         }
     } else if (strcmp(line, "cluster.id") == 0) {
-        if (!sl_ms_cluster_id_ok(v)) {
+        if (!sl_metastore_cluster_id_ok(v)) {
             sl_log_error("metastore", "bad cluster.id in path=%s", path);
             return SL_CORRUPT();
         }
         snprintf(cluster_id, 65, "%s", v);
     } else if (strcmp(line, "node.id") == 0 || strcmp(line, "broker.id") == 0) {
-        if (!sl_ms_num(v, strlen(v), INT32_MAX, node)) {
+        if (!sl_metastore_num(v, strlen(v), INT32_MAX, node)) {
             sl_log_error("metastore", "bad node.id in path=%s", path);
             return SL_CORRUPT();
         }
@@ -827,8 +837,9 @@ sl_ms_props_line(char *line, const char *path, char cluster_id[65],
 }
 
 sl_err_t
-sl_metastore_props_load(const char *dir, int32_t node_id, char cluster_id[65],
-                        sl_metastore_fault_cb cb, void *arg)
+sl_metastore_props_load(const char *dir, int32_t node_id, bool may_create,
+                        char cluster_id[65], sl_metastore_fault_cb cb,
+                        void *arg)
 {
     char path[4200], *buf, *line, *save = NULL;
     int64_t version = -1, node = -1;
@@ -837,8 +848,16 @@ sl_metastore_props_load(const char *dir, int32_t node_id, char cluster_id[65],
 
     snprintf(path, sizeof(path), "%s/meta.properties", dir);
     err = sl_metastore_read_file(path, SL_METASTORE_PROPS_MAX, &buf, &len);
+    if (err == SL_ERR__NOENT && !may_create) {
+        /* Topics without an identity: the directory lost a file. Making a
+         * new cluster id would silently change who this broker is. */
+        sl_log_error("metastore",
+                     "meta.properties is missing but topics exist path=%s",
+                     path);
+        return SL_CORRUPT();
+    }
     if (err == SL_ERR__NOENT) {
-        return sl_ms_props_create(dir, node_id, cluster_id, cb, arg);
+        return sl_metastore_props_create(dir, node_id, cluster_id, cb, arg);
     }
     if (err != SL_OK) {
         sl_log_error("metastore", "cannot read path=%s err=%s", path,
@@ -856,8 +875,8 @@ sl_metastore_props_load(const char *dir, int32_t node_id, char cluster_id[65],
         if (line[0] == '#' || line[0] == '!' || line[0] == '\0') {
             continue;
         }
-        if ((err = sl_ms_props_line(line, path, cluster_id, &version, &node)) !=
-            SL_OK) {
+        if ((err = sl_metastore_props_line(line, path, cluster_id, &version,
+                                           &node)) != SL_OK) {
             free(buf);
             return err;
         }

@@ -61,13 +61,14 @@ sl_err_t sl_metastore_read_file(const char *path, size_t max, char **buf,
                                 size_t *len);
 
 /*
- * Load <dir>/meta.properties, or create it with a new cluster id when it
- * does not exist. <cluster_id> receives the id (at most 64 chars + NUL).
- * @returns SL_OK, SL_ERR__CORRUPT, SL_ERR__INVAL (node.id mismatch),
- * SL_ERR__IO.
+ * Load <dir>/meta.properties, or, when it does not exist and <may_create>,
+ * create it with a new cluster id. <cluster_id> receives the id (at most
+ * 64 chars + NUL).
+ * @returns SL_OK, SL_ERR__CORRUPT (damaged, or missing while !may_create),
+ * SL_ERR__INVAL (node.id mismatch), SL_ERR__IO.
  */
 sl_err_t sl_metastore_props_load(const char *dir, int32_t node_id,
-                                 char cluster_id[65], sl_metastore_fault_cb cb,
-                                 void *arg);
+                                 bool may_create, char cluster_id[65],
+                                 sl_metastore_fault_cb cb, void *arg);
 
 #endif

@@ -448,8 +448,8 @@ sl_config_load_file(sl_config_t *cfg, const char *path)
     sl_err_t err = SL_OK;
 
     if (f == NULL) {
-        sl_log_error("config", "cannot open config file path=%s errno=%d", path,
-                     errno);
+        sl_log_error("config", "cannot open config file path=%s errno=%d",
+                     path, errno);
         return SL_ERR__IO;
     }
     while (fgets(line, sizeof(line), f) != NULL) {

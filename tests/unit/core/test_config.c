@@ -86,6 +86,85 @@ test_invalid_values(void **state)
     sl_config_destroy(cfg);
 }
 
+static void
+test_list_and_double(void **state)
+{
+    sl_config_t *cfg = sl_config_create();
+    char why[256];
+
+    (void)state;
+    /* LIST with choices: every item must be one of them. */
+    assert_string_equal(sl_config_str(cfg, "log.cleanup.policy"), "delete");
+    assert_int_equal(sl_config_set(cfg, "log.cleanup.policy", "compact, delete",
+                                   why, sizeof(why)),
+                     SL_OK);
+    assert_int_equal(sl_config_set(cfg, "log.cleanup.policy", "compact,shred",
+                                   why, sizeof(why)),
+                     SL_ERR__INVAL);
+    assert_non_null(strstr(why, "compact|delete"));
+    assert_int_equal(
+        sl_config_set(cfg, "log.cleanup.policy", "", why, sizeof(why)),
+        SL_ERR__INVAL);
+    assert_int_equal(sl_config_set(cfg, "log.cleanup.policy", "compact,,delete",
+                                   why, sizeof(why)),
+                     SL_ERR__INVAL);
+    /* LIST without choices accepts anything. */
+    assert_int_equal(sl_config_set(cfg, "listeners", "", why, sizeof(why)),
+                     SL_OK);
+    /* DOUBLE within [min, max]. */
+    assert_true(sl_config_double(cfg, "log.cleaner.min.cleanable.ratio") ==
+                0.5);
+    assert_int_equal(sl_config_set(cfg, "log.cleaner.min.cleanable.ratio",
+                                   "0.75", why, sizeof(why)),
+                     SL_OK);
+    assert_true(sl_config_double(cfg, "log.cleaner.min.cleanable.ratio") ==
+                0.75);
+    assert_int_equal(sl_config_set(cfg, "log.cleaner.min.cleanable.ratio",
+                                   "1.5", why, sizeof(why)),
+                     SL_ERR__INVAL);
+    assert_int_equal(sl_config_set(cfg, "log.cleaner.min.cleanable.ratio",
+                                   "nan", why, sizeof(why)),
+                     SL_ERR__INVAL);
+    assert_int_equal(sl_config_set(cfg, "log.cleaner.min.cleanable.ratio",
+                                   "0.5x", why, sizeof(why)),
+                     SL_ERR__INVAL);
+    sl_config_destroy(cfg);
+}
+
+static void
+test_topic_default_keys(void **state)
+{
+    sl_config_t *cfg = sl_config_create();
+    char why[256];
+
+    (void)state;
+    /* Kafka 4.0's defaults. */
+    assert_int_equal(sl_config_int(cfg, "num.partitions"), 1);
+    assert_int_equal(sl_config_int(cfg, "log.segment.bytes"), 1073741824);
+    assert_int_equal(sl_config_int(cfg, "log.retention.hours"), 168);
+    assert_null(sl_config_str(cfg, "log.retention.ms"));
+    assert_int_equal(sl_config_long(cfg, "log.retention.bytes"), -1);
+    assert_int_equal(sl_config_long(cfg, "log.message.timestamp.after.max.ms"),
+                     3600000);
+    assert_int_equal(sl_config_int(cfg, "message.max.bytes"), 1048588);
+    assert_true(sl_config_bool(cfg, "auto.create.topics.enable"));
+    assert_int_equal(sl_config_int(cfg, "offsets.topic.num.partitions"), 50);
+    assert_string_equal(sl_config_str(cfg, "compression.type"), "producer");
+    assert_non_null(sl_config_key_find("log.roll.hours"));
+    assert_null(sl_config_key_find("log.roll.days"));
+    /* 4.0 raised the segment size minimum to 1 MiB. */
+    assert_int_equal(
+        sl_config_set(cfg, "log.segment.bytes", "1048575", why, sizeof(why)),
+        SL_ERR__INVAL);
+    assert_int_equal(
+        sl_config_set(cfg, "log.retention.hours", "-2", why, sizeof(why)),
+        SL_ERR__INVAL);
+    assert_int_equal(sl_config_set(cfg, "log.message.timestamp.type",
+                                   "Whenever", why, sizeof(why)),
+                     SL_ERR__INVAL);
+    sl_config_destroy(cfg);
+}
+
 int
 main(void)
 {
@@ -93,6 +172,8 @@ main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_file_env_override),
         cmocka_unit_test(test_invalid_values),
+        cmocka_unit_test(test_list_and_double),
+        cmocka_unit_test(test_topic_default_keys),
     };
     sl_log_set_level(SL_LOG_OFF);
     return cmocka_run_group_tests(tests, NULL, NULL);
