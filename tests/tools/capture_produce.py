@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """tests/tools/capture_produce.py: a minimal fake Kafka broker that captures
-the raw `records` bytes of Produce requests.
+the raw `records` bytes of Produce requests, or (with --serve) answers Fetch
+v4 of partition 0 with the batches of a file, so that librdkafka's consumer
+decodes batches written by Sluice's builder.
 
 It answers ApiVersions (v0-v3), Metadata (v0-v4, one broker = itself, every
 requested topic with one partition led by it) and Produce (v3-v7 used, always
@@ -8,13 +10,15 @@ success), and appends each Produce partition's records field to OUTFILE in
 arrival order. Standard library only. Prints the listening port on stdout.
 
 Usage: capture_produce.py OUTFILE
+       capture_produce.py --serve BATCHFILE NEXT_OFFSET
 """
 import socket
 import struct
 import sys
 import threading
+import time
 
-API_PRODUCE, API_METADATA, API_VERSIONS = 0, 3, 18
+API_PRODUCE, API_FETCH, API_METADATA, API_VERSIONS = 0, 1, 3, 18
 SUPPORTED = {API_PRODUCE: (3, 7), API_METADATA: (0, 4), API_VERSIONS: (0, 3)}
 # Advertised but never served: librdkafka derives features from them
 # (gzip/snappy need Produce and Fetch v2 in range, message format v2
@@ -134,7 +138,35 @@ def produce(ver, r, outfile):
     return body + struct.pack(">i", 0)
 
 
-def serve(conn, port, outfile):
+def fetch(ver, r, serve):
+    data, next_offset = serve
+    r.i32()  # replica id
+    max_wait = r.i32()
+    r.i32()  # min bytes
+    r.i32()  # max bytes
+    r.take(1)  # isolation level
+    topics = []
+    for _ in range(r.i32()):
+        name = r.string()
+        parts = []
+        for _ in range(r.i32()):
+            idx, off, _maxb = r.i32(), struct.unpack(">q", r.take(8))[0], r.i32()
+            parts.append((idx, off))
+        topics.append((name, parts))
+    if all(off >= next_offset for _, ps in topics for _, off in ps):
+        time.sleep(min(max_wait, 500) / 1000.0)
+    body = struct.pack(">ii", 0, len(topics))
+    for name, parts in topics:
+        body += s16(name) + struct.pack(">i", len(parts))
+        for idx, off in parts:
+            recs = data if off < next_offset else b""
+            body += struct.pack(">ihqq", idx, 0, next_offset, next_offset)
+            body += struct.pack(">i", -1)  # no aborted transactions
+            body += struct.pack(">i", len(recs)) + recs
+    return body
+
+
+def serve(conn, port, outfile, fetch_from=None):
     buf = b""
     with conn:
         while True:
@@ -158,8 +190,10 @@ def serve(conn, port, outfile):
                     struct.pack(">hi", 35, 1) + struct.pack(">hhh", 18, lo, hi)
             elif key == API_METADATA:
                 body = metadata(ver, r, port)
-            elif key == API_PRODUCE:
+            elif key == API_PRODUCE and fetch_from is None:
                 body = produce(ver, r, outfile)
+            elif key == API_FETCH and fetch_from is not None and ver == 4:
+                body = fetch(ver, r, fetch_from)
             else:
                 return
             resp = struct.pack(">i", corr) + body
@@ -167,8 +201,16 @@ def serve(conn, port, outfile):
 
 
 def main():
-    outfile = sys.argv[1]
-    open(outfile, "wb").close()
+    fetch_from = None
+    if sys.argv[1] == "--serve":
+        # Fetch v4 only: pin the advertised range so librdkafka uses it.
+        ADVERTISED[API_FETCH] = (4, 4)
+        with open(sys.argv[2], "rb") as f:
+            fetch_from = (f.read(), int(sys.argv[3]))
+        outfile = None
+    else:
+        outfile = sys.argv[1]
+        open(outfile, "wb").close()
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", 0))
@@ -177,7 +219,7 @@ def main():
     print(port, flush=True)
     while True:
         c, _ = ls.accept()
-        threading.Thread(target=serve, args=(c, port, outfile),
+        threading.Thread(target=serve, args=(c, port, outfile, fetch_from),
                          daemon=True).start()
 
 
