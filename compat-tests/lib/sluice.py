@@ -167,3 +167,36 @@ def read_uvarint(buf, pos):
         if not b & 0x80:
             return v, pos
         shift += 7
+
+
+def rdkafka_client():
+    """Build (once, cached by source mtime) and return the path of
+    compat-tests/tools/rdkafka_client, a librdkafka test client."""
+    src = os.path.join(REPO, "compat-tests", "tools", "rdkafka_client.c")
+    out_dir = os.path.join(REPO, "build", "compat-tools")
+    out = os.path.join(out_dir, "rdkafka_client")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+        return out
+    os.makedirs(out_dir, exist_ok=True)
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "rdkafka"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run(["cc", "-O2", "-std=c17", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
+                    "-o", out + ".tmp", src] + flags, check=True)
+    os.rename(out + ".tmp", out)
+    return out
+
+
+def parse_client_output(text):
+    """ACK/ERR/MSG lines of rdkafka_client into lists."""
+    acks, errs, msgs = [], [], []
+    for line in text.splitlines():
+        f = line.split()
+        if not f:
+            continue
+        if f[0] == "ACK":
+            acks.append((int(f[1]), int(f[2]), int(f[3])))
+        elif f[0] == "ERR":
+            errs.append((int(f[1]), f[2]))
+        elif f[0] == "MSG":
+            msgs.append((int(f[1]), int(f[2]), int(f[3]), int(f[4]), f[5] == "1"))
+    return acks, errs, msgs
