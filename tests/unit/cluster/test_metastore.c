@@ -578,7 +578,9 @@ test_persistence(void **state)
     sl_topic_config_kv_t cfg[] = {
         {"leader.replication.throttled.replicas", ""},
         {"compression.type", "zstd"},
-        {"follower.replication.throttled.replicas", "0:1, 1:1"}};
+        {"follower.replication.throttled.replicas", "0:1, 1:1"},
+        /* Whitespace the validator accepts must survive the file. */
+        {"cleanup.policy", " compact ,\tdelete "}};
     sl_topic_info_t *before, *after;
     size_t nb, na, i, j;
     char name[16];
@@ -586,7 +588,7 @@ test_persistence(void **state)
     for (i = 0; i < 20; i++) {
         snprintf(name, sizeof(name), "t%02zu", 19 - i);
         assert_int_equal(
-            create(fx, name, (int32_t)i + 1, 1, cfg, i % 4 == 0 ? 3 : 0, NULL),
+            create(fx, name, (int32_t)i + 1, 1, cfg, i % 4 == 0 ? 4 : 0, NULL),
             SL_OK);
     }
     assert_int_equal(sl_metastore_bump_leader_epoch(fx->ms, "t07", 3, NULL),
