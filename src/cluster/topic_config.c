@@ -570,6 +570,10 @@ sl_topic_config_map_copy(sl_topic_config_map_t *dst,
 
 /* ---- resolution ---------------------------------------------------- */
 
+static size_t sl_topic_config_value_len(const sl_config_t *broker,
+                                        const sl_topic_config_map_t *m,
+                                        const sl_topic_config_key_t *k);
+
 static void
 sl_topic_config_copy(char *buf, size_t buflen, const char *s)
 {
@@ -688,6 +692,33 @@ sl_topic_config_double(const sl_config_t *broker,
         return 0;
     }
     return d;
+}
+
+bool
+sl_topic_config_list_contains(const sl_config_t *broker,
+                              const sl_topic_config_map_t *m, const char *name,
+                              const char *item)
+{
+    const sl_topic_config_key_t *k = sl_topic_config_find(name);
+    const char *pos, *it;
+    size_t len, n = strlen(item);
+    char *buf;
+    bool found = false;
+
+    if (k == NULL || k->type != SL_CFGTYPE_LIST) {
+        return false;
+    }
+    len = sl_topic_config_value_len(broker, m, k);
+    if ((buf = malloc(len)) == NULL) {
+        return false;
+    }
+    sl_topic_config_value(broker, m, k, buf, len);
+    pos = buf;
+    while (!found && sl_topic_config_next_item(&pos, &it, &len)) {
+        found = len == n && memcmp(it, item, n) == 0;
+    }
+    free(buf);
+    return found;
 }
 
 /* ---- description --------------------------------------------------- */

@@ -197,6 +197,12 @@ bool sl_topic_config_bool(const sl_config_t *broker,
 double sl_topic_config_double(const sl_config_t *broker,
                               const sl_topic_config_map_t *m, const char *name);
 
+/* Whether the effective value of LIST key <name> holds <item> (e.g.
+ * cleanup.policy holds "compact"); false for other keys. */
+bool sl_topic_config_list_contains(const sl_config_t *broker,
+                                   const sl_topic_config_map_t *m,
+                                   const char *name, const char *item);
+
 /*
  * Describe topic key <k> for DescribeConfigs: value, source, type, and, if
  * <synonyms>, the synonym list (the override, then for each broker synonym

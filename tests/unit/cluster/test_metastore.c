@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -577,7 +578,9 @@ test_persistence(void **state)
     sl_topic_config_kv_t cfg[] = {
         {"leader.replication.throttled.replicas", ""},
         {"compression.type", "zstd"},
-        {"follower.replication.throttled.replicas", "0:1, 1:1"}};
+        {"follower.replication.throttled.replicas", "0:1, 1:1"},
+        /* Whitespace the validator accepts must survive the file. */
+        {"cleanup.policy", " compact ,\tdelete "}};
     sl_topic_info_t *before, *after;
     size_t nb, na, i, j;
     char name[16];
@@ -585,7 +588,7 @@ test_persistence(void **state)
     for (i = 0; i < 20; i++) {
         snprintf(name, sizeof(name), "t%02zu", 19 - i);
         assert_int_equal(
-            create(fx, name, (int32_t)i + 1, 1, cfg, i % 4 == 0 ? 3 : 0, NULL),
+            create(fx, name, (int32_t)i + 1, 1, cfg, i % 4 == 0 ? 4 : 0, NULL),
             SL_OK);
     }
     assert_int_equal(sl_metastore_bump_leader_epoch(fx->ms, "t07", 3, NULL),
@@ -895,7 +898,7 @@ count_cb(const sl_topic_info_t *t, void *arg)
 
 typedef struct reader_s {
     sl_metastore_t *ms;
-    volatile int *stop;
+    atomic_int *stop;
     long reads;
 } reader_t;
 
@@ -907,7 +910,7 @@ reader_main(void *arg)
     sl_topic_info_t *v, t;
     size_t n, i;
 
-    while (!*r->stop) {
+    while (!atomic_load(r->stop)) {
         if (sl_metastore_snapshot(r->ms, a, &v, &n, NULL) == SL_OK) {
             for (i = 0; i < n; i++) {
                 if (v[i].partitions < 1 || v[i].leader_epochs[0] != 0) {
@@ -927,7 +930,7 @@ static void
 test_reads_concurrent(void **state)
 {
     fx_t *fx = *state;
-    volatile int stop = 0;
+    atomic_int stop = 0;
     reader_t r[2] = {{fx->ms, &stop, 0}, {fx->ms, &stop, 0}};
     pthread_t th[2];
     char name[16];
@@ -946,7 +949,7 @@ test_reads_concurrent(void **state)
                              SL_OK);
         }
     }
-    stop = 1;
+    atomic_store(&stop, 1);
     for (i = 0; i < 2; i++) {
         pthread_join(th[i], NULL);
     }

@@ -274,6 +274,16 @@ test_resolution_order(void **state)
     assert_false(sl_topic_config_bool(b, &m, "preallocate"));
     assert_true(sl_topic_config_double(b, &m, "min.cleanable.dirty.ratio") ==
                 0.5);
+    assert_true(
+        sl_topic_config_list_contains(b, &m, "cleanup.policy", "delete"));
+    assert_false(
+        sl_topic_config_list_contains(b, &m, "cleanup.policy", "compact"));
+    assert_int_equal(
+        sl_topic_config_map_set(&m, "cleanup.policy", " compact ,\tdelete"),
+        SL_OK);
+    assert_true(
+        sl_topic_config_list_contains(b, &m, "cleanup.policy", "compact"));
+    assert_false(sl_topic_config_list_contains(b, &m, "retention.ms", "7"));
     sl_topic_config_map_clear(&m);
     sl_config_destroy(b);
 }
