@@ -48,6 +48,20 @@ sl_main_config(int argc, char **argv, sl_config_t *cfg)
             sl_main_usage(stdout);
             return 1;
         }
+        if (strcmp(argv[i], "--help-keys") == 0) {
+            /* Machine-readable key list: name, type, default, doc. */
+            const sl_config_key_t *k;
+            static const char *const types[] = {"string", "int", "long",
+                                                "boolean", "list", "double"};
+            for (k = sl_config_keys(); k->name != NULL; k++) {
+                printf("%s\t%s\t%s\t%s\n", k->name,
+                       (size_t)k->type < sizeof(types) / sizeof(types[0])
+                           ? types[k->type]
+                           : "?",
+                       k->dflt ? k->dflt : "", k->doc);
+            }
+            return 1;
+        }
         if (strcmp(argv[i], "--version") == 0) {
             printf("sluice %s\n", SL_VERSION);
             return 1;
