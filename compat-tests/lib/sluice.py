@@ -81,20 +81,29 @@ class Broker:
         return rc
 
     def close(self):
-        self.stop()
-        try:
-            os.unlink(self.log_path)
-        except OSError:
-            pass
+        """Stop (SIGTERM) and clean up. Returns the exit status; a status
+        other than 0 (a sanitizer report, a crash at shutdown) leaves the
+        log file in place and is printed."""
+        rc = self.stop()
+        if rc not in (0, None):
+            print("sluice exited with status %r; log %s:\n%s" % (rc, self.log_path, self.log()[-4000:]))
+        else:
+            try:
+                os.unlink(self.log_path)
+            except OSError:
+                pass
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        return rc
 
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        rc = self.close()
+        if exc_type is None and rc not in (0, None):
+            raise RuntimeError("sluice did not exit cleanly (status %r)" % rc)
         return False
 
 
