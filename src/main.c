@@ -48,6 +48,16 @@ sl_main_config(int argc, char **argv, sl_config_t *cfg)
             sl_main_usage(stdout);
             return 1;
         }
+        if (strcmp(argv[i], "--help-apis") == 0) {
+            /* What ApiVersions advertises: key, min, max, refused below. */
+            size_t n, j;
+            const sl_api_handler_t *h = sl_api_handlers(&n);
+            for (j = 0; j < n; j++) {
+                printf("%d\t%d\t%d\t%d\n", h[j].key, h[j].advertised_min,
+                       h[j].max_version, h[j].min_version);
+            }
+            return 1;
+        }
         if (strcmp(argv[i], "--help-keys") == 0) {
             /* Machine-readable key list: name, type, default, doc. */
             const sl_config_key_t *k;
