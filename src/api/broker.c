@@ -28,18 +28,10 @@
 #include <unistd.h>
 
 #include "api/api_int.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #define SL_CLEAN_MARKER ".kafka_cleanshutdown"
-
-static int64_t
-sl_api_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t
 sl_api_hash(const char *s, size_t n)
@@ -186,7 +178,7 @@ sl_api_open_partition(sl_api_t *api, const sl_topic_info_t *info, int32_t p,
     o.cfg = &lc;
     o.clean = clean;
     o.create = true;
-    o.now_ms = sl_api_wall_ms();
+    o.now_ms = sl_clock_wall_ms();
     memset(&st, 0, sizeof(st));
     err = sl_partlog_open(&o, out, &st);
     if (err != SL_OK) {
@@ -408,13 +400,7 @@ sl_api_retention_main(void *arg)
 
     pthread_mutex_lock(&api->retention_lock);
     while (!api->stopping) {
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += interval / 1000;
-        ts.tv_nsec += (long)(interval % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        ts = sl_clock_deadline(CLOCK_REALTIME, interval);
         pthread_cond_timedwait(&api->retention_cond, &api->retention_lock, &ts);
         if (api->stopping) {
             break;
@@ -426,7 +412,7 @@ sl_api_retention_main(void *arg)
                 for (i = 0; i < t->n; i++) {
                     deleted = 0;
                     if (t->logs[i] != NULL &&
-                        sl_partlog_retain(t->logs[i], sl_api_wall_ms(),
+                        sl_partlog_retain(t->logs[i], sl_clock_wall_ms(),
                                           &deleted) == SL_OK &&
                         deleted > 0) {
                         sl_log_info("api", "retention deleted segments "
@@ -527,7 +513,7 @@ sl_api_close_storage(sl_api_t *api)
             next = t->next;
             for (i = 0; i < t->n; i++) {
                 if (t->logs[i] != NULL &&
-                    sl_partlog_close(t->logs[i], sl_api_wall_ms()) != SL_OK) {
+                    sl_partlog_close(t->logs[i], sl_clock_wall_ms()) != SL_OK) {
                     clean = false;
                 }
             }

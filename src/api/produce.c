@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "api/api_int.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "proto/batch.h"
 #include "proto/gen/produce.h"
@@ -38,15 +39,6 @@ typedef struct sl_produce_slot_s {
     sl_produce_wait_t *w;
     sl_pr_part_t *part;
 } sl_produce_slot_t;
-
-static int64_t
-sl_produce_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 sl_produce_wait_release(sl_produce_wait_t *w)
@@ -144,7 +136,7 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_msg_produce_resp_t *resp = respp;
     sl_api_t *api = r->api;
     sl_produce_wait_t *w = NULL;
-    int64_t now = sl_produce_now_ms();
+    int64_t now = sl_clock_wall_ms();
     bool any_error = false;
     int32_t ti, pi;
     sl_err_t err;

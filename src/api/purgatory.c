@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "net/reactor.h"
 
@@ -71,10 +72,13 @@ sl_delayed_is_completed(sl_delayed_t *d)
     return atomic_load(&d->completed);
 }
 
-/* Run try_complete unless another thread is running it right now; that
- * thread re-checks nothing, so spin briefly: the callback is short. */
+/*
+ * Run try_complete (or on_expire) unless the operation is completed; calls
+ * for one operation never overlap: a second caller spins while the first
+ * runs (the callbacks are short) and gives up once it is completed.
+ */
 static void
-sl_delayed_try(sl_delayed_t *d)
+sl_delayed_run(sl_delayed_t *d, bool expire)
 {
     if (atomic_load(&d->completed)) {
         return;
@@ -85,25 +89,11 @@ sl_delayed_try(sl_delayed_t *d)
         }
     }
     if (!atomic_load(&d->completed)) {
-        d->try_complete(d);
-    }
-    atomic_flag_clear(&d->busy);
-}
-
-/* on_expire, serialized with try_complete like sl_delayed_try(). */
-static void
-sl_delayed_expire(sl_delayed_t *d)
-{
-    if (atomic_load(&d->completed)) {
-        return;
-    }
-    while (atomic_flag_test_and_set(&d->busy)) {
-        if (atomic_load(&d->completed)) {
-            return;
+        if (expire) {
+            d->on_expire(d);
+        } else {
+            d->try_complete(d);
         }
-    }
-    if (!atomic_load(&d->completed)) {
-        d->on_expire(d);
     }
     atomic_flag_clear(&d->busy);
 }
@@ -184,19 +174,13 @@ sl_purgatory_main(void *arg)
         if (p->nheap > 0 && p->heap[0]->deadline_ms <= now) {
             d = sl_heap_pop(p);
             pthread_mutex_unlock(&p->lock);
-            sl_delayed_expire(d);
+            sl_delayed_run(d, true);
             sl_delayed_unref(d); /* the heap's reference */
             pthread_mutex_lock(&p->lock);
             continue;
         }
         wait = p->nheap > 0 ? p->heap[0]->deadline_ms - now : 1000;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        ts = sl_clock_deadline(CLOCK_MONOTONIC, wait);
         pthread_cond_timedwait(&p->cond, &p->lock, &ts);
     }
     pthread_mutex_unlock(&p->lock);
@@ -247,7 +231,7 @@ sl_purgatory_destroy(sl_purgatory_t *p)
     /* Answer whatever still waits, then drop every reference. */
     while (p->nheap > 0) {
         d = sl_heap_pop(p);
-        sl_delayed_expire(d);
+        sl_delayed_run(d, true);
         sl_delayed_unref(d);
     }
     for (i = 0; i < SL_PURG_BUCKETS; i++) {
@@ -317,7 +301,7 @@ sl_purgatory_watch(sl_purgatory_t *p, sl_delayed_t *d, const uint64_t *keys,
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
     free(ws);
-    sl_delayed_try(d);
+    sl_delayed_run(d, false);
     return SL_OK;
 }
 
@@ -360,7 +344,7 @@ sl_purgatory_check(sl_purgatory_t *p, uint64_t key)
             if (batch[i] == NULL) {
                 continue;
             }
-            sl_delayed_try(batch[i]);
+            sl_delayed_run(batch[i], false);
             if (atomic_load(&batch[i]->completed)) {
                 done++;
             }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #define SL_REACTOR_MAX_EVENTS 128
@@ -33,10 +34,7 @@ struct sl_reactor_s {
 int64_t
 sl_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return sl_clock_mono_ms();
 }
 
 static uint32_t
