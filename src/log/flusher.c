@@ -159,8 +159,14 @@ sl_flusher_main(void *arg)
             continue;
         }
         if (f->o.linger_ms > 0 && !lingered) {
+            /* gather more waiters: sleep the whole linger (wake-ups from
+             * new waiters do not cut it short) */
+            int64_t until = sl_flusher_now(f) + f->o.linger_ms;
+
             lingered = true;
-            sl_flusher_timedwait(f, f->o.linger_ms);
+            while (!f->stop && (now = sl_flusher_now(f)) < until) {
+                sl_flusher_timedwait(f, until - now);
+            }
             continue;
         }
         for (s = f->slots; s != NULL; s = s->next) {
