@@ -476,8 +476,9 @@ sl_partlog_offset_for_time(sl_partlog_t *pl, int64_t ts, int64_t *offset,
         err = SL_ERR__INVAL;
     }
     pthread_mutex_unlock(&pl->lock);
-    if (*offset >= 0 && ts >= 0 && *offset >= sl_partlog_hwm(pl)) {
-        *offset = -1; /* not readable yet */
+    if (*offset >= 0 && (ts >= 0 || ts == SL_LOG_TS_MAX) &&
+        *offset >= sl_partlog_hwm(pl)) {
+        *offset = -1; /* not readable yet (or a lying trusted index) */
         *found_ts = -1;
     }
     return err;
