@@ -37,8 +37,8 @@ typedef struct sl_flusher_slot_s {
 
 struct sl_flusher_s {
     pthread_mutex_t lock;
-    pthread_cond_t cond;  /* work arrived or stop */
-    pthread_cond_t idle;  /* a slot stopped being busy */
+    pthread_cond_t cond; /* work arrived or stop */
+    pthread_cond_t idle; /* a slot stopped being busy */
     pthread_t thread;
     sl_flusher_opts_t o;
     sl_flusher_slot_t *slots;
@@ -128,8 +128,7 @@ sl_flusher_needs(sl_flusher_t *f, sl_flusher_slot_t *s, int64_t now)
         return true;
     }
     /* a waiter for an offset not appended yet would spin: wait for it */
-    if (s->head != NULL &&
-        s->head->offset < sl_partlog_end_offset(s->pl)) {
+    if (s->head != NULL && s->head->offset < sl_partlog_end_offset(s->pl)) {
         return true;
     }
     return sl_partlog_flush_due(s->pl, now);

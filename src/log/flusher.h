@@ -40,9 +40,9 @@ typedef enum sl_flush_mode_e {
 
 typedef struct sl_flusher_opts_s {
     sl_flush_mode_e mode;
-    int64_t tick_ms;   /* how often flush.ms is checked; default 100 */
-    int64_t linger_ms; /* wait this long after the first waiter to gather
-                          more (0 = none, the default) */
+    int64_t tick_ms;         /* how often flush.ms is checked; default 100 */
+    int64_t linger_ms;       /* wait this long after the first waiter to gather
+                                more (0 = none, the default) */
     int64_t (*now_ms)(void); /* wall clock; NULL = CLOCK_REALTIME */
 } sl_flusher_opts_t;
 

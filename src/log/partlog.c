@@ -104,10 +104,10 @@ sl_partlog_drop(sl_partlog_t *pl, size_t i)
             (pl->nsegs - i - 1) * sizeof(pl->segs[0]));
     pl->nsegs--;
     pl->dir_dirty = true;
-    sl_log_info("log.partlog", "deleted segment topic=%s partition=%d "
-                               "base=%lld",
-                pl->topic, (int)pl->partition,
-                (long long)sl_segment_base(seg));
+    sl_log_info("log.partlog",
+                "deleted segment topic=%s partition=%d "
+                "base=%lld",
+                pl->topic, (int)pl->partition, (long long)sl_segment_base(seg));
     sl_segment_unref(seg);
     return err;
 }
@@ -137,8 +137,9 @@ sl_partlog_save_epochs(sl_partlog_t *pl)
     sl_err_t err = sl_ckpt_write_epochs(pl->dir, pl->epochs, pl->nepochs);
 
     if (err != SL_OK) {
-        sl_log_warn("log.partlog", "epoch checkpoint failed topic=%s "
-                                   "partition=%d err=%s",
+        sl_log_warn("log.partlog",
+                    "epoch checkpoint failed topic=%s "
+                    "partition=%d err=%s",
                     pl->topic, (int)pl->partition, sl_err_name(err));
     }
     return err;
@@ -189,8 +190,7 @@ sl_partlog_epoch_trim_end(sl_partlog_t *pl, int64_t end)
 {
     size_t n = pl->nepochs;
 
-    while (pl->nepochs > 0 &&
-           pl->epochs[pl->nepochs - 1].start_offset >= end) {
+    while (pl->nepochs > 0 && pl->epochs[pl->nepochs - 1].start_offset >= end) {
         pl->nepochs--;
     }
     return n != pl->nepochs;
@@ -208,7 +208,8 @@ sl_partlog_epoch_trim_start(sl_partlog_t *pl, int64_t start)
     if (i == 0 && (pl->nepochs == 0 || pl->epochs[0].start_offset >= start)) {
         return false;
     }
-    memmove(pl->epochs, pl->epochs + i, (pl->nepochs - i) * sizeof(*pl->epochs));
+    memmove(pl->epochs, pl->epochs + i,
+            (pl->nepochs - i) * sizeof(*pl->epochs));
     pl->nepochs -= i;
     if (pl->epochs[0].start_offset < start) {
         pl->epochs[0].start_offset = start;
@@ -266,8 +267,10 @@ sl_partlog_list_cb(void *arg, const char *name)
     if (snprintf(p, sizeof(p), "%s/%s", l->pl->dir, name) >= (int)sizeof(p)) {
         return 0;
     }
-    if (sl_partlog_has_suffix(name, ".tmp") || sl_partlog_has_suffix(name, ".deleted") ||
-        sl_partlog_has_suffix(name, ".swap") || sl_partlog_has_suffix(name, ".cleaned")) {
+    if (sl_partlog_has_suffix(name, ".tmp") ||
+        sl_partlog_has_suffix(name, ".deleted") ||
+        sl_partlog_has_suffix(name, ".swap") ||
+        sl_partlog_has_suffix(name, ".cleaned")) {
         (void)sl_file_unlink(p);
         return 0;
     }
@@ -306,8 +309,7 @@ sl_partlog_cmp_base(const void *a, const void *b)
 static sl_err_t
 sl_partlog_recover(sl_partlog_t *pl, size_t from, sl_partlog_stats_t *st)
 {
-    int64_t min = from > 0 ? sl_segment_next_offset(pl->segs[from - 1].seg)
-                           : 0;
+    int64_t min = from > 0 ? sl_segment_next_offset(pl->segs[from - 1].seg) : 0;
     int64_t cut;
     size_t i;
     sl_err_t err;
@@ -348,8 +350,8 @@ sl_partlog_recover(sl_partlog_t *pl, size_t from, sl_partlog_stats_t *st)
 
 /* Open segments listed in l; recover or check them. */
 static sl_err_t
-sl_partlog_load(sl_partlog_t *pl, sl_partlog_list_t *l, const sl_partlog_opts_t *o,
-           int64_t rp, sl_partlog_stats_t *st)
+sl_partlog_load(sl_partlog_t *pl, sl_partlog_list_t *l,
+                const sl_partlog_opts_t *o, int64_t rp, sl_partlog_stats_t *st)
 {
     sl_segment_t *seg;
     size_t i, k = 0;
@@ -393,8 +395,9 @@ sl_partlog_load(sl_partlog_t *pl, sl_partlog_list_t *l, const sl_partlog_opts_t 
         if (err != SL_ERR__CORRUPT) {
             return err;
         }
-        sl_log_warn("log.partlog", "clean marker but bad tail, recovering "
-                                   "topic=%s partition=%d",
+        sl_log_warn("log.partlog",
+                    "clean marker but bad tail, recovering "
+                    "topic=%s partition=%d",
                     pl->topic, (int)pl->partition);
     }
     return sl_partlog_recover(pl, k, st);
@@ -441,7 +444,7 @@ sl_partlog_rebuild_epochs(sl_partlog_t *pl)
 
 static sl_err_t
 sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
-               sl_partlog_stats_t *st)
+                    sl_partlog_stats_t *st)
 {
     sl_partlog_list_t l = {pl, NULL, 0, 0, SL_OK};
     int64_t rp = 0, ls = 0;
@@ -471,8 +474,8 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
             return err;
         }
     }
-    if (sl_ckpt_read_offset(pl->dir, SL_CKPT_RECOVERY, pl->topic,
-                            pl->partition, &rp) != SL_OK) {
+    if (sl_ckpt_read_offset(pl->dir, SL_CKPT_RECOVERY, pl->topic, pl->partition,
+                            &rp) != SL_OK) {
         rp = 0;
     }
     if (sl_ckpt_read_offset(pl->dir, SL_CKPT_LOG_START, pl->topic,
@@ -507,9 +510,8 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
     if (ls > pl->log_start) {
         pl->log_start = ls < pl->leo ? ls : pl->leo;
     }
-    pl->active_basis_ms = sl_segment_first_ts(seg) >= 0
-                              ? sl_segment_first_ts(seg)
-                              : o->now_ms;
+    pl->active_basis_ms =
+        sl_segment_first_ts(seg) >= 0 ? sl_segment_first_ts(seg) : o->now_ms;
     if (pl->epochs_rebuild && pl->leo > pl->log_start &&
         (err = sl_partlog_rebuild_epochs(pl)) != SL_OK) {
         return err;
@@ -645,8 +647,9 @@ sl_partlog_delete(sl_partlog_t *pl)
         }
         err = sl_file_remove_dir(to);
     }
-    sl_log_info("log.partlog", "deleted partition topic=%s partition=%d "
-                               "err=%s",
+    sl_log_info("log.partlog",
+                "deleted partition topic=%s partition=%d "
+                "err=%s",
                 pl->topic, (int)pl->partition, sl_err_name(err));
     sl_partlog_abandon(pl);
     return err;
@@ -682,7 +685,8 @@ sl_partlog_roll_locked(sl_partlog_t *pl, int64_t now_ms)
 }
 
 static bool
-sl_partlog_should_roll(sl_partlog_t *pl, size_t len, int64_t span, int64_t now_ms)
+sl_partlog_should_roll(sl_partlog_t *pl, size_t len, int64_t span,
+                       int64_t now_ms)
 {
     sl_segment_t *seg = sl_partlog_active(pl);
     int64_t size = sl_segment_size(seg);
@@ -700,7 +704,7 @@ sl_partlog_should_roll(sl_partlog_t *pl, size_t len, int64_t span, int64_t now_m
 /* Validate the batches and count them; *span = offsets they take. */
 static sl_err_t
 sl_partlog_check(sl_partlog_t *pl, const uint8_t *data, size_t len, int flags,
-            int64_t *span, sl_append_info_t *info)
+                 int64_t *span, sl_append_info_t *info)
 {
     sl_batch_seq_t it;
     sl_batch_t b;
@@ -709,7 +713,7 @@ sl_partlog_check(sl_partlog_t *pl, const uint8_t *data, size_t len, int flags,
 
     sl_batch_seq_init(&it, data, len,
                       (flags & SL_PARTLOG_F_CRC_CHECKED) ? SL_BATCH_F_NOCRC
-                                                          : 0);
+                                                         : 0);
     *span = 0;
     while ((err = sl_batch_seq_next(&it, &b, &partial)) == SL_OK) {
         if (b.size > (size_t)pl->cfg.max_message_bytes) {
@@ -790,8 +794,9 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
     if (err != SL_OK) {
         if (broken) {
             atomic_store(&pl->offline, true);
-            sl_log_error("log.partlog", "append rollback failed, offline "
-                                        "topic=%s partition=%d",
+            sl_log_error("log.partlog",
+                         "append rollback failed, offline "
+                         "topic=%s partition=%d",
                          pl->topic, (int)pl->partition);
         }
         pthread_mutex_unlock(&pl->lock);
@@ -880,8 +885,8 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
         sl_segment_unref(seg);
         pthread_mutex_lock(&pl->lock);
         i = sl_partlog_find_seg(pl, offset);
-        while (i < pl->nsegs && sl_segment_base(pl->segs[i].seg) <=
-                                    sl_segment_base(seg)) {
+        while (i < pl->nsegs &&
+               sl_segment_base(pl->segs[i].seg) <= sl_segment_base(seg)) {
             i++;
         }
     }
@@ -898,8 +903,8 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
         /* stop before the batch holding upto (or after b if that is b) */
         end = ub.pos > b.pos ? ub.pos : b.pos + b.size;
     }
-    out->len = (size_t)(end - b.pos) < max_bytes ? (size_t)(end - b.pos)
-                                                 : max_bytes;
+    out->len =
+        (size_t)(end - b.pos) < max_bytes ? (size_t)(end - b.pos) : max_bytes;
     if (min_one && out->len < (size_t)b.size) {
         out->len = (size_t)b.size;
     }

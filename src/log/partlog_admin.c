@@ -78,8 +78,9 @@ sl_partlog_flush(sl_partlog_t *pl, int64_t now_ms, int64_t *durable)
     if (err != SL_OK) {
         atomic_store(&pl->offline, true);
         pl->dir_dirty = pl->dir_dirty || dir;
-        sl_log_error("log.partlog", "flush failed, log offline topic=%s "
-                                    "partition=%d err=%s",
+        sl_log_error("log.partlog",
+                     "flush failed, log offline topic=%s "
+                     "partition=%d err=%s",
                      pl->topic, (int)pl->partition, sl_err_name(err));
         err = SL_ERR__IO;
     } else {
@@ -153,8 +154,7 @@ sl_partlog_apply_start(sl_partlog_t *pl, int *deleted)
 {
     sl_err_t err = SL_OK, e2;
 
-    while (pl->nsegs > 1 &&
-           sl_segment_base(pl->segs[1].seg) <= pl->log_start) {
+    while (pl->nsegs > 1 && sl_segment_base(pl->segs[1].seg) <= pl->log_start) {
         e2 = sl_partlog_drop(pl, 0);
         if (err == SL_OK) {
             err = e2;
@@ -244,8 +244,7 @@ sl_partlog_retain(sl_partlog_t *pl, int64_t now_ms, int *deleted)
             total += sl_segment_size(pl->segs[i].seg);
         }
         diff = total - pl->cfg.retention_bytes;
-        while (pl->nsegs > 1 &&
-               diff - sl_segment_size(pl->segs[0].seg) >= 0) {
+        while (pl->nsegs > 1 && diff - sl_segment_size(pl->segs[0].seg) >= 0) {
             diff -= sl_segment_size(pl->segs[0].seg);
             pl->log_start = sl_segment_base(pl->segs[1].seg);
             if ((err = sl_partlog_drop(pl, 0)) != SL_OK) {
@@ -261,9 +260,9 @@ sl_partlog_retain(sl_partlog_t *pl, int64_t now_ms, int *deleted)
         err = sl_partlog_apply_start(pl, deleted);
     }
     if (pl->log_start != old) {
-        sl_err_t e2 = sl_ckpt_write_offset(pl->dir, SL_CKPT_LOG_START,
-                                           pl->topic, pl->partition,
-                                           pl->log_start);
+        sl_err_t e2 =
+            sl_ckpt_write_offset(pl->dir, SL_CKPT_LOG_START, pl->topic,
+                                 pl->partition, pl->log_start);
         if (err == SL_OK) {
             err = e2;
         }
@@ -367,8 +366,8 @@ sl_partlog_record_ts(sl_segment_t *seg, const sl_seg_batch_t *sb, int64_t ts,
 
         sl_record_iter_init(&it, recs, rlen, b.records_count);
         while (sl_record_iter_next(&it, &r) == SL_OK) {
-            int64_t rts = lat ? b.max_timestamp
-                              : b.base_timestamp + r.timestamp_delta;
+            int64_t rts =
+                lat ? b.max_timestamp : b.base_timestamp + r.timestamp_delta;
             int64_t ro = b.base_offset + r.offset_delta;
 
             if (rts >= ts && ro >= min) {
@@ -446,8 +445,7 @@ sl_partlog_offset_for_time(sl_partlog_t *pl, int64_t ts, int64_t *offset,
     } else if (ts == SL_LOG_TS_LATEST) {
         *offset = pl->hwm;
     } else if (ts == SL_LOG_TS_MAX) {
-        for (i = sl_partlog_find_seg(pl, pl->log_start); i < pl->nsegs;
-             i++) {
+        for (i = sl_partlog_find_seg(pl, pl->log_start); i < pl->nsegs; i++) {
             sl_segment_t *seg = pl->segs[i].seg;
 
             if (sl_segment_max_ts(seg) >= 0 &&
@@ -459,10 +457,9 @@ sl_partlog_offset_for_time(sl_partlog_t *pl, int64_t ts, int64_t *offset,
         if (best != NULL) {
             err = sl_segment_find(best, sl_segment_max_ts_offset(best),
                                   sl_segment_size(best), &b);
-            if (err == SL_OK &&
-                sl_partlog_record_ts(best, &b, sl_segment_max_ts(best),
-                                     pl->log_start, offset,
-                                     found_ts) != SL_OK) {
+            if (err == SL_OK && sl_partlog_record_ts(
+                                    best, &b, sl_segment_max_ts(best),
+                                    pl->log_start, offset, found_ts) != SL_OK) {
                 *offset = sl_segment_max_ts_offset(best);
                 *found_ts = sl_segment_max_ts(best);
             }
@@ -524,14 +521,14 @@ sl_partlog_latest_epoch(sl_partlog_t *pl)
 
 /* ---- accessors ---------------------------------------------------------- */
 
-#define SL_PL_GET(type, name, expr)                                          \
-    type name(sl_partlog_t *pl)                                              \
-    {                                                                        \
-        type v;                                                              \
-        pthread_mutex_lock(&pl->lock);                                       \
-        v = (expr);                                                          \
-        pthread_mutex_unlock(&pl->lock);                                     \
-        return v;                                                            \
+#define SL_PL_GET(type, name, expr)                                            \
+    type name(sl_partlog_t *pl)                                                \
+    {                                                                          \
+        type v;                                                                \
+        pthread_mutex_lock(&pl->lock);                                         \
+        v = (expr);                                                            \
+        pthread_mutex_unlock(&pl->lock);                                       \
+        return v;                                                              \
     }
 
 SL_PL_GET(int64_t, sl_partlog_log_start, pl->log_start)

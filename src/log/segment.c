@@ -169,8 +169,8 @@ sl_segment_caps(sl_segment_t *seg, const sl_log_config_t *cfg)
 {
     int32_t ib = cfg->segment_index_bytes;
 
-    seg->interval = cfg->index_interval_bytes > 0 ? cfg->index_interval_bytes
-                                                  : 4096;
+    seg->interval =
+        cfg->index_interval_bytes > 0 ? cfg->index_interval_bytes : 4096;
     if (ib < SL_SEG_TIDX_SIZE) {
         ib = SL_SEG_TIDX_SIZE;
     }
@@ -354,8 +354,7 @@ sl_segment_load_oidx(sl_segment_t *seg, int64_t log_size)
     if ((buf = malloc((size_t)fsize)) == NULL) {
         return false;
     }
-    if (sl_file_read_at(seg->oidx_fd, buf, (size_t)fsize, 0, &got) !=
-            SL_OK ||
+    if (sl_file_read_at(seg->oidx_fd, buf, (size_t)fsize, 0, &got) != SL_OK ||
         got != (size_t)fsize) {
         free(buf);
         return false;
@@ -369,8 +368,8 @@ sl_segment_load_oidx(sl_segment_t *seg, int64_t log_size)
         int32_t pos = (int32_t)sl_segment_get32(buf + i * 8 + 4);
 
         if (rel < 0 || pos < 0 || pos >= log_size ||
-            (i > 0 && (rel <= seg->oidx[i - 1].rel ||
-                       pos <= seg->oidx[i - 1].pos))) {
+            (i > 0 &&
+             (rel <= seg->oidx[i - 1].rel || pos <= seg->oidx[i - 1].pos))) {
             ok = false;
             break;
         }
@@ -403,8 +402,7 @@ sl_segment_load_tidx(sl_segment_t *seg)
     if ((buf = malloc((size_t)fsize)) == NULL) {
         return false;
     }
-    if (sl_file_read_at(seg->tidx_fd, buf, (size_t)fsize, 0, &got) !=
-            SL_OK ||
+    if (sl_file_read_at(seg->tidx_fd, buf, (size_t)fsize, 0, &got) != SL_OK ||
         got != (size_t)fsize) {
         free(buf);
         return false;
@@ -456,8 +454,8 @@ sl_segment_open(const char *dir, int64_t base, const sl_log_config_t *cfg,
         return err;
     }
     atomic_store(&seg->size, size);
-    seg->indexes_ok = sl_segment_load_oidx(seg, size) &&
-                      sl_segment_load_tidx(seg);
+    seg->indexes_ok =
+        sl_segment_load_oidx(seg, size) && sl_segment_load_tidx(seg);
     if (seg->indexes_ok && seg->noidx > 0) {
         /* the last entry must name the batch it points at */
         sl_oidx_entry_t e = seg->oidx[seg->noidx - 1];
@@ -583,8 +581,7 @@ sl_segment_check_crc(sl_segment_t *seg, const sl_seg_batch_t *b, uint8_t *buf)
         return err != SL_OK ? err : SL_CORRUPT();
     }
     while (off < end) {
-        n = (size_t)(end - off < SL_SEG_SCAN_BUF ? end - off
-                                                 : SL_SEG_SCAN_BUF);
+        n = (size_t)(end - off < SL_SEG_SCAN_BUF ? end - off : SL_SEG_SCAN_BUF);
         err = sl_file_read_at(seg->log_fd, buf, n, off, &got);
         if (err != SL_OK) {
             return err;
@@ -611,9 +608,8 @@ sl_segment_reset_state(sl_segment_t *seg)
 }
 
 sl_err_t
-sl_segment_scan(sl_segment_t *seg, int64_t from, int64_t min_offset,
-                int flags, sl_segment_batch_cb cb, void *arg,
-                int64_t *valid_end)
+sl_segment_scan(sl_segment_t *seg, int64_t from, int64_t min_offset, int flags,
+                sl_segment_batch_cb cb, void *arg, int64_t *valid_end)
 {
     uint8_t *buf = NULL;
     int64_t size, pos = from, expect = min_offset;
@@ -901,8 +897,8 @@ sl_segment_truncate_to(sl_segment_t *seg, int64_t offset)
         return err;
     }
     atomic_store(&seg->size, b.pos);
-    err = sl_segment_scan(seg, 0, seg->base, SL_SEG_SCAN_INDEX, NULL, NULL,
-                          &end);
+    err =
+        sl_segment_scan(seg, 0, seg->base, SL_SEG_SCAN_INDEX, NULL, NULL, &end);
     if (err != SL_OK && err != SL_ERR__CORRUPT) {
         return err;
     }

@@ -25,8 +25,8 @@ typedef struct sl_segment_s sl_segment_t;
 
 /* The header fields of one stored batch (its first 61 bytes). */
 typedef struct sl_seg_batch_s {
-    int64_t pos;         /* file position of its first byte */
-    int64_t size;        /* batch_length + 12 */
+    int64_t pos;  /* file position of its first byte */
+    int64_t size; /* batch_length + 12 */
     int64_t base_offset;
     int64_t last_offset; /* base_offset + last_offset_delta */
     int32_t leader_epoch;

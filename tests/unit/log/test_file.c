@@ -227,8 +227,7 @@ test_ckpt_epochs(void **state)
 
         fputs(bad[i], f);
         fclose(f);
-        assert_int_equal(sl_ckpt_read_epochs(g_dir, &got, &n),
-                         SL_ERR__CORRUPT);
+        assert_int_equal(sl_ckpt_read_epochs(g_dir, &got, &n), SL_ERR__CORRUPT);
         assert_null(got);
     }
 }
@@ -243,19 +242,19 @@ test_ckpt_offset_and_meta(void **state)
     int i;
 
     (void)state;
-    assert_int_equal(sl_ckpt_write_offset(g_dir, SL_CKPT_RECOVERY, "my.topic",
-                                          3, 12345),
-                     SL_OK);
-    assert_int_equal(sl_ckpt_read_offset(g_dir, SL_CKPT_RECOVERY, "my.topic",
-                                         3, &off),
-                     SL_OK);
+    assert_int_equal(
+        sl_ckpt_write_offset(g_dir, SL_CKPT_RECOVERY, "my.topic", 3, 12345),
+        SL_OK);
+    assert_int_equal(
+        sl_ckpt_read_offset(g_dir, SL_CKPT_RECOVERY, "my.topic", 3, &off),
+        SL_OK);
     assert_int_equal(off, 12345);
-    assert_int_equal(sl_ckpt_read_offset(g_dir, SL_CKPT_RECOVERY, "my.topi",
-                                         3, &off),
-                     SL_ERR__CORRUPT);
-    assert_int_equal(sl_ckpt_read_offset(g_dir, SL_CKPT_RECOVERY, "my.topic",
-                                         4, &off),
-                     SL_ERR__CORRUPT);
+    assert_int_equal(
+        sl_ckpt_read_offset(g_dir, SL_CKPT_RECOVERY, "my.topi", 3, &off),
+        SL_ERR__CORRUPT);
+    assert_int_equal(
+        sl_ckpt_read_offset(g_dir, SL_CKPT_RECOVERY, "my.topic", 4, &off),
+        SL_ERR__CORRUPT);
     /* Kafka's text form of UUIDs: zero, and the metadata topic id (0, 1) */
     memset(id, 0, 16);
     sl_ckpt_uuid_encode(id, u);
@@ -291,8 +290,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_wrappers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faultfs_fail_nth, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_faultfs_fail_nth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faultfs_short_and_crash, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ckpt_epochs, setup, teardown),

@@ -291,16 +291,14 @@ test_remove_pending(void **state)
     fx_start(fx, SL_FLUSH_ON_ACK_ALL, 0);
     /* an offset not appended yet stays pending */
     g_args[0].offset = 1000;
-    assert_int_equal(sl_flusher_wait(fx->f, fx->pl, 1000, on_durable,
-                                     &g_args[0]),
-                     SL_OK);
+    assert_int_equal(
+        sl_flusher_wait(fx->f, fx->pl, 1000, on_durable, &g_args[0]), SL_OK);
     usleep(30000);
     assert_int_equal(rec_count(), 0);
     sl_flusher_remove(fx->f, fx->pl);
     assert_int_equal(rec_count(), 1);
     assert_int_equal(g_rec.err[0], SL_ERR__CLOSED);
-    assert_int_equal(sl_flusher_wait(fx->f, fx->pl, 0, on_durable,
-                                     &g_args[0]),
+    assert_int_equal(sl_flusher_wait(fx->f, fx->pl, 0, on_durable, &g_args[0]),
                      SL_ERR__NOENT);
 }
 
@@ -315,8 +313,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_policy_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_ms, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_pending, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_remove_pending, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

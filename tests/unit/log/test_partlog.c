@@ -109,14 +109,13 @@ read_all(sl_partlog_t *pl)
     sl_batch_t b;
 
     while (off < sl_partlog_end_offset(pl)) {
-        assert_int_equal(sl_partlog_read_copy(pl, off, true, -1, buf,
-                                              sizeof(buf), &len),
-                         SL_OK);
+        assert_int_equal(
+            sl_partlog_read_copy(pl, off, true, -1, buf, sizeof(buf), &len),
+            SL_OK);
         assert_true(len > 0);
         sl_batch_seq_init(&it, buf, len, 0);
         while (sl_batch_seq_next(&it, &b, NULL) == SL_OK) {
-            assert_int_equal(sl_batch_validate_records(&b, 1 << 20, 0),
-                             SL_OK);
+            assert_int_equal(sl_batch_validate_records(&b, 1 << 20, 0), SL_OK);
             if (expect >= 0) {
                 assert_int_equal(b.base_offset, expect);
             }
@@ -145,13 +144,12 @@ test_append_read(void **state)
     assert_int_equal(sl_partlog_end_offset(fx->pl), 30);
     assert_int_equal(sl_partlog_hwm(fx->pl), 30);
     /* a read inside a batch starts at the batch */
-    assert_int_equal(sl_partlog_read_copy(fx->pl, 4, true, -1, buf,
-                                          sizeof(buf), &len),
-                     SL_OK);
-    assert_int_equal(sl_batch_seq_next(&(sl_batch_seq_t){buf, buf + len, 0,
-                                                          0},
-                                       &b, NULL),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_read_copy(fx->pl, 4, true, -1, buf, sizeof(buf), &len),
+        SL_OK);
+    assert_int_equal(
+        sl_batch_seq_next(&(sl_batch_seq_t){buf, buf + len, 0, 0}, &b, NULL),
+        SL_OK);
     assert_int_equal(b.base_offset, 3);
     /* min_one: at least one whole batch even with max_bytes 1 */
     assert_int_equal(sl_partlog_read(fx->pl, 0, 1, true, -1, &s), SL_OK);
@@ -168,9 +166,9 @@ test_append_read(void **state)
     assert_int_equal(sl_partlog_read(fx->pl, 31, 100, true, -1, &s),
                      SL_ERR_OFFSET_OUT_OF_RANGE);
     /* upto bounds the range */
-    assert_int_equal(sl_partlog_read_copy(fx->pl, 0, true, 6, buf,
-                                          sizeof(buf), &len),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_read_copy(fx->pl, 0, true, 6, buf, sizeof(buf), &len),
+        SL_OK);
     {
         sl_batch_seq_t it;
         int n = 0;
@@ -264,8 +262,7 @@ test_retention_time(void **state)
     assert_int_equal(deleted, 1);
     assert_int_equal(sl_partlog_log_start(fx->pl), 2);
     /* the active segment stays even when expired */
-    assert_int_equal(sl_partlog_retain(fx->pl, TS0 + 999999, &deleted),
-                     SL_OK);
+    assert_int_equal(sl_partlog_retain(fx->pl, TS0 + 999999, &deleted), SL_OK);
     assert_int_equal(deleted, 1);
     assert_int_equal(sl_partlog_segment_count(fx->pl), 1);
     assert_int_equal(sl_partlog_log_start(fx->pl), 4);
@@ -295,8 +292,7 @@ test_retention_bytes(void **state)
     assert_true(sl_partlog_size_bytes(fx->pl) < before);
     assert_true(sl_partlog_size_bytes(fx->pl) < 5000 + 4096 + 400);
     assert_true(sl_partlog_log_start(fx->pl) > 0);
-    assert_int_equal(read_all(fx->pl),
-                     120 - sl_partlog_log_start(fx->pl));
+    assert_int_equal(read_all(fx->pl), 120 - sl_partlog_log_start(fx->pl));
 }
 
 static void
@@ -508,9 +504,9 @@ check_each_offset(sl_partlog_t *pl)
          off++) {
         sl_batch_seq_t it;
 
-        assert_int_equal(sl_partlog_read_copy(pl, off, true, -1, buf,
-                                              sizeof(buf), &len),
-                         SL_OK);
+        assert_int_equal(
+            sl_partlog_read_copy(pl, off, true, -1, buf, sizeof(buf), &len),
+            SL_OK);
         sl_batch_seq_init(&it, buf, len, 0);
         assert_int_equal(sl_batch_seq_next(&it, &b, NULL), SL_OK);
         assert_true(b.base_offset <= off);
@@ -576,54 +572,47 @@ test_offsets_for_time(void **state)
     for (i = 0; i < 40; i++) {
         app(fx->pl, 4, 50, TS0 + 1000 * i, TS0);
     }
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_EARLIEST,
-                                                &off, &ts),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_EARLIEST, &off, &ts),
+        SL_OK);
     assert_int_equal(off, 0);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_LATEST,
-                                                &off, &ts),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_LATEST, &off, &ts), SL_OK);
     assert_int_equal(off, 160);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_MAX, &off,
-                                                &ts),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_MAX, &off, &ts), SL_OK);
     assert_int_equal(off, 159);
     assert_int_equal(ts, TS0 + 39003);
     /* exact record inside a batch */
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17002, &off,
-                                                &ts),
+    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17002, &off, &ts),
                      SL_OK);
     assert_int_equal(off, 17 * 4 + 2);
     assert_int_equal(ts, TS0 + 17002);
     /* between batches: the next batch's first record */
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17500, &off,
-                                                &ts),
+    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17500, &off, &ts),
                      SL_OK);
     assert_int_equal(off, 18 * 4);
     assert_int_equal(ts, TS0 + 18000);
     for (i = 0; i < 40; i++) {
-        assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 1000 * i,
-                                                    &off, &ts),
-                         SL_OK);
+        assert_int_equal(
+            sl_partlog_offset_for_time(fx->pl, TS0 + 1000 * i, &off, &ts),
+            SL_OK);
         assert_int_equal(off, 4 * i);
     }
     assert_int_equal(sl_partlog_offset_for_time(fx->pl, 0, &off, &ts), SL_OK);
     assert_int_equal(off, 0);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 99999, &off,
-                                                &ts),
+    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 99999, &off, &ts),
                      SL_OK);
     assert_int_equal(off, -1);
     assert_int_equal(ts, -1);
     /* same answers after a clean reopen (time indexes from disk) */
     assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
     fx->pl = fx_open(fx, true, NULL);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17002, &off,
-                                                &ts),
+    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17002, &off, &ts),
                      SL_OK);
     assert_int_equal(off, 17 * 4 + 2);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_MAX, &off,
-                                                &ts),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_MAX, &off, &ts), SL_OK);
     assert_int_equal(off, 159);
 }
 
@@ -642,9 +631,9 @@ test_log_append_time(void **state)
     assert_int_equal(sl_partlog_append(fx->pl, b, len, 7, 0, TS0 + 42, &info),
                      SL_OK);
     assert_int_equal(info.log_append_time, TS0 + 42);
-    assert_int_equal(sl_partlog_read_copy(fx->pl, 0, true, -1, buf,
-                                          sizeof(buf), &got),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_read_copy(fx->pl, 0, true, -1, buf, sizeof(buf), &got),
+        SL_OK);
     sl_batch_seq_init(&it, buf, got, 0); /* CRC checked */
     assert_int_equal(sl_batch_seq_next(&it, &pb, NULL), SL_OK);
     assert_int_equal(pb.max_timestamp, TS0 + 42);
@@ -935,8 +924,8 @@ conc_reader(void *arg)
         sl_batch_seq_t it;
         sl_batch_t b;
 
-        err = sl_partlog_read_copy(c->pl, off, true, -1, buf, sizeof(buf),
-                                   &len);
+        err =
+            sl_partlog_read_copy(c->pl, off, true, -1, buf, sizeof(buf), &len);
         if (err == SL_ERR_OFFSET_OUT_OF_RANGE) {
             continue; /* retention moved the start */
         }
@@ -989,8 +978,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_roll_by_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roll_by_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_bytes, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retention_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_clean_and_unclean, setup,
                                         teardown),
@@ -1002,19 +990,14 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_missing_and_corrupt_index, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_offsets_for_time, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_log_append_time, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_offsets_for_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leader_epochs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_to, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enospc_on_append, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_enospc_on_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_writes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_eio_on_fdatasync, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_crash_simulation, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_eio_on_fdatasync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_simulation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topic_id_and_delete, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),

@@ -77,14 +77,13 @@ check_find_all(fx_t *fx)
     int64_t off;
 
     for (off = 100; off < fx->next; off++) {
-        assert_int_equal(sl_segment_find(fx->seg, off,
-                                         sl_segment_size(fx->seg), &b),
-                         SL_OK);
+        assert_int_equal(
+            sl_segment_find(fx->seg, off, sl_segment_size(fx->seg), &b), SL_OK);
         assert_true(b.base_offset <= off && off <= b.last_offset);
     }
-    assert_int_equal(sl_segment_find(fx->seg, fx->next,
-                                     sl_segment_size(fx->seg), &b),
-                     SL_ERR__NOENT);
+    assert_int_equal(
+        sl_segment_find(fx->seg, fx->next, sl_segment_size(fx->seg), &b),
+        SL_ERR__NOENT);
 }
 
 static void
@@ -105,21 +104,21 @@ test_append_find(void **state)
     check_find_all(fx);
     assert_int_equal(sl_segment_max_ts(fx->seg), TS0 + 392);
     assert_int_equal(sl_segment_max_ts_offset(fx->seg), 219);
-    assert_int_equal(sl_segment_find_time(fx->seg, TS0 + 205,
-                                          sl_segment_size(fx->seg), &b),
-                     SL_OK);
+    assert_int_equal(
+        sl_segment_find_time(fx->seg, TS0 + 205, sl_segment_size(fx->seg), &b),
+        SL_OK);
     assert_int_equal(b.base_offset, 100 + 21 * 3); /* batch 20 ends at 202 */
-    assert_int_equal(sl_segment_find_time(fx->seg, TS0 + 202,
-                                          sl_segment_size(fx->seg), &b),
-                     SL_OK);
+    assert_int_equal(
+        sl_segment_find_time(fx->seg, TS0 + 202, sl_segment_size(fx->seg), &b),
+        SL_OK);
     assert_int_equal(b.base_offset, 100 + 20 * 3);
-    assert_int_equal(sl_segment_find_time(fx->seg, TS0 + 203,
-                                          sl_segment_size(fx->seg), &b),
-                     SL_OK);
+    assert_int_equal(
+        sl_segment_find_time(fx->seg, TS0 + 203, sl_segment_size(fx->seg), &b),
+        SL_OK);
     assert_int_equal(b.base_offset, 100 + 21 * 3);
-    assert_int_equal(sl_segment_find_time(fx->seg, TS0 + 1000,
-                                          sl_segment_size(fx->seg), &b),
-                     SL_ERR__NOENT);
+    assert_int_equal(
+        sl_segment_find_time(fx->seg, TS0 + 1000, sl_segment_size(fx->seg), &b),
+        SL_ERR__NOENT);
 }
 
 static void
@@ -137,8 +136,7 @@ test_reopen_and_rebuild(void **state)
     sl_segment_seal(fx->seg);
     no = sl_segment_index_entries(fx->seg, &nt);
     sl_segment_unref(fx->seg);
-    assert_int_equal(sl_segment_open(fx->dir, 100, &fx->cfg, &fx->seg),
-                     SL_OK);
+    assert_int_equal(sl_segment_open(fx->dir, 100, &fx->cfg, &fx->seg), SL_OK);
     assert_true(sl_segment_indexes_ok(fx->seg));
     assert_int_equal(sl_segment_index_entries(fx->seg, NULL), no);
     assert_int_equal(sl_segment_max_ts(fx->seg), TS0 + 40);
@@ -152,8 +150,7 @@ test_reopen_and_rebuild(void **state)
     fd = open(p, O_WRONLY);
     assert_true(pwrite(fd, "\0\0\0\x01", 4, (off_t)(no - 1) * 8) == 4);
     close(fd);
-    assert_int_equal(sl_segment_open(fx->dir, 100, &fx->cfg, &fx->seg),
-                     SL_OK);
+    assert_int_equal(sl_segment_open(fx->dir, 100, &fx->cfg, &fx->seg), SL_OK);
     assert_false(sl_segment_indexes_ok(fx->seg));
     assert_int_equal(sl_segment_index_entries(fx->seg, NULL), 0);
     assert_int_equal(sl_segment_rebuild(fx->seg, 0, &cut), SL_OK);
@@ -186,8 +183,7 @@ test_recover_torn(void **state)
     fx->next = 118;
     check_find_all(fx);
     /* offsets must not go backwards: a min offset beyond cuts all */
-    assert_int_equal(sl_segment_recover(fx->seg, 500, NULL, NULL, &cut),
-                     SL_OK);
+    assert_int_equal(sl_segment_recover(fx->seg, 500, NULL, NULL, &cut), SL_OK);
     assert_int_equal(sl_segment_size(fx->seg), 0);
 }
 
@@ -233,9 +229,8 @@ test_unlinked_still_readable(void **state)
     sl_segment_ref(fx->seg);
     assert_int_equal(sl_segment_unlink(fx->seg), SL_OK);
     sl_segment_unref(fx->seg);
-    assert_int_equal(sl_segment_find(fx->seg, 101, sl_segment_size(fx->seg),
-                                     &b),
-                     SL_OK);
+    assert_int_equal(
+        sl_segment_find(fx->seg, 101, sl_segment_size(fx->seg), &b), SL_OK);
     assert_int_equal(b.base_offset, 100);
 }
 
