@@ -119,7 +119,7 @@ sl_flusher_fire(sl_flusher_waiter_t *w)
 
 /* Whether slot <s> needs a flush now. @locks f->lock */
 static bool
-sl_flusher_needs(sl_flusher_t *f, sl_flusher_slot_t *s, int64_t now)
+sl_flusher_needs(sl_flusher_slot_t *s, int64_t now)
 {
     if (s->busy) {
         return false;
@@ -149,7 +149,7 @@ sl_flusher_main(void *arg)
         now = sl_flusher_now(f);
         any = false;
         for (s = f->slots; s != NULL; s = s->next) {
-            s->picked = sl_flusher_needs(f, s, now);
+            s->picked = sl_flusher_needs(s, now);
             any = any || s->picked;
         }
         if (!any) {

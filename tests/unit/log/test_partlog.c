@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,6 +181,27 @@ test_append_read(void **state)
         assert_int_equal(n, 2);
     }
     assert_int_equal(read_all(fx->pl), 30);
+    /* the slice is made for sendfile: same bytes as the copying read */
+    {
+        char p[600];
+        int out;
+        off_t pos;
+        uint8_t back[8192];
+
+        assert_int_equal(sl_partlog_read(fx->pl, 7, 4000, true, -1, &s), SL_OK);
+        snprintf(p, sizeof(p), "%s/sendfile.out", fx->root);
+        out = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        pos = (off_t)s.pos;
+        assert_int_equal(sendfile(out, s.fd, &pos, s.len), (ssize_t)s.len);
+        assert_int_equal(pread(out, back, s.len, 0), (ssize_t)s.len);
+        assert_int_equal(
+            sl_partlog_read_copy(fx->pl, 7, true, -1, buf, sizeof(buf), &len),
+            SL_OK);
+        assert_int_equal(len, s.len);
+        assert_memory_equal(back, buf, len);
+        close(out);
+        sl_log_slice_release(&s);
+    }
 }
 
 static void
