@@ -291,13 +291,16 @@ sl_partlog_truncate_to(sl_partlog_t *pl, int64_t offset)
     }
     pl->trunc_gen++;
     if (offset <= sl_segment_base(pl->segs[0].seg)) {
-        /* nothing stays: start afresh at offset */
-        err = sl_segment_create(pl->dir, offset, &pl->cfg, &seg);
-        if (err != SL_OK) {
-            goto out;
-        }
+        /* nothing stays: start afresh at offset (drop first: the new
+         * segment may have the same name as the old first one) */
         while (pl->nsegs > 0 && err == SL_OK) {
             err = sl_partlog_drop(pl, pl->nsegs - 1);
+        }
+        if (err == SL_OK) {
+            err = sl_segment_create(pl->dir, offset, &pl->cfg, &seg);
+        }
+        if (err != SL_OK) {
+            goto out; /* offline below: nothing touches the list */
         }
         pl->segs[0].seg = seg;
         pl->segs[0].index_synced = false;
