@@ -751,6 +751,53 @@ test_truncate_to(void **state)
     assert_int_equal(sl_partlog_end_offset(fx->pl), 0);
     assert_int_equal(sl_partlog_segment_count(fx->pl), 1);
     assert_int_equal(app(fx->pl, 1, 10, TS0, TS0), 0);
+    /* the new first segment has the old one's name: it must survive */
+    assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
+    fx->pl = fx_open(fx, true, NULL);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), 1);
+    assert_int_equal(read_all(fx->pl), 1);
+}
+
+static void
+test_recovery_starts_at_recovery_point(void **state)
+{
+    fx_t *fx = *state;
+    int64_t bases[64], durable;
+    size_t n;
+    char p[600];
+    uint8_t *bytes;
+    size_t len;
+    sl_partlog_stats_t st;
+    int i;
+
+    for (i = 0; i < 40; i++) {
+        app(fx->pl, 2, 100, TS0, TS0);
+    }
+    assert_int_equal(sl_partlog_flush(fx->pl, TS0, &durable), SL_OK);
+    assert_int_equal(sl_partlog_checkpoint(fx->pl), SL_OK);
+    for (i = 0; i < 40; i++) {
+        app(fx->pl, 2, 100, TS0, TS0);
+    }
+    n = sl_partlog_segment_bases(fx->pl, bases, 64);
+    assert_true(bases[n - 1] > durable);
+    sl_partlog_abandon(fx->pl);
+    fx->pl = NULL;
+    /* a flipped byte below the recovery point is not looked at ... */
+    snprintf(p, sizeof(p), "%s/%020lld.log", fx->dir, (long long)bases[0]);
+    bytes = slurp(p, &len);
+    bytes[100] ^= 1;
+    spit(p, bytes, len);
+    free(bytes);
+    /* ... one above it cuts the log there */
+    snprintf(p, sizeof(p), "%s/%020lld.log", fx->dir, (long long)bases[n - 1]);
+    bytes = slurp(p, &len);
+    bytes[len - 10] ^= 1;
+    spit(p, bytes, len);
+    free(bytes);
+    fx->pl = fx_open(fx, false, &st);
+    assert_true(st.recovered);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), 158);
+    assert_int_equal(sl_partlog_segment_count(fx->pl), n);
 }
 
 static void
@@ -1016,6 +1063,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leader_epochs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_to, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_starts_at_recovery_point,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_enospc_on_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eio_on_fdatasync, setup, teardown),
