@@ -63,8 +63,9 @@ sl_err_t sl_flusher_add(sl_flusher_t *f, sl_partlog_t *pl);
 void sl_flusher_remove(sl_flusher_t *f, sl_partlog_t *pl);
 
 /*
- * Call cb(arg, ...) once offset <offset> of <pl> is durable (or failed).
- * Callbacks of one partition fire in registration order.
+ * Call cb(arg, ...) once offset <offset> of <pl> is durable (or failed),
+ * on the flusher thread. Callbacks of one partition fire in registration
+ * order. In SL_FLUSH_POLICY_ONLY mode cb runs at once, on this thread.
  * @thread any   @returns SL_OK, SL_ERR__NOMEM, SL_ERR__NOENT (not added)
  */
 sl_err_t sl_flusher_wait(sl_flusher_t *f, sl_partlog_t *pl, int64_t offset,

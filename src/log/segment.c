@@ -256,6 +256,11 @@ sl_segment_create(const char *dir, int64_t base, const sl_log_config_t *cfg,
         return SL_ERR__NOMEM;
     }
     err = sl_segment_open_files(seg, O_CREAT | O_TRUNC);
+    if (err == SL_OK) {
+        int64_t size; /* mtime: retention's clock for batches without one */
+
+        err = sl_file_size(seg->log_fd, &size, &seg->mtime_ms);
+    }
     if (err != SL_OK) {
         sl_segment_free(seg);
         return err == SL_ERR__NOENT ? SL_ERR__IO : err;
