@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -168,7 +169,7 @@ static void
 cb(void *arg, sl_err_t err, int64_t durable)
 {
     (void)durable;
-    *(volatile sl_err_t *)arg = err;
+    atomic_store((_Atomic sl_err_t *)arg, err);
 }
 
 static void
@@ -177,7 +178,7 @@ test_with_flusher(void **state)
     sl_flusher_t *f;
     sl_logmgr_t *m;
     sl_partlog_t *pl;
-    volatile sl_err_t got = 1;
+    _Atomic sl_err_t got = 1;
     int i;
 
     (void)state;
@@ -186,10 +187,10 @@ test_with_flusher(void **state)
     assert_int_equal(sl_logmgr_create(m, "f", 0, NULL, NULL, TS0, &pl), SL_OK);
     app(pl, 1);
     assert_int_equal(sl_flusher_wait(f, pl, 0, cb, (void *)&got), SL_OK);
-    for (i = 0; i < 5000 && got == 1; i++) {
+    for (i = 0; i < 5000 && atomic_load(&got) == 1; i++) {
         usleep(1000);
     }
-    assert_int_equal(got, SL_OK);
+    assert_int_equal(atomic_load(&got), SL_OK);
     assert_int_equal(sl_logmgr_close(m, TS0), SL_OK);
     sl_flusher_destroy(f);
 }
