@@ -4,14 +4,20 @@
  * files this way).
  *
  * Input: byte 0 = flags (bit 0: open as after a clean shutdown, bit 1: the
- * input also carries an offset index, bit 2: a time index), bytes 1-2 =
- * big-endian length of that index part; then the index part, then the
- * rest as 00000000000000000000.log. The harness opens the partition log,
- * reads every batch from the log start to the end checking that offsets
- * only increase, asks ListOffsets and OffsetForLeaderEpoch questions,
+ * input also carries an offset index, bit 2: a time index, bit 3: split
+ * the log bytes in two segments), bytes 1-2 = big-endian length of that
+ * index part; then the index part, then the rest as
+ * 00000000000000000000.log (and with bit 3 its second half as a segment
+ * named after the base offset its first 8 bytes claim). The harness opens the
+ * partition log, reads every batch from the log start to the end checking that
+ * offsets only increase, asks ListOffsets and OffsetForLeaderEpoch questions,
  * appends a batch, closes cleanly, reopens and checks the end offset
  * survived. Files live in a directory under /dev/shm when it exists.
- * Seeds: tests/fuzz/corpus/segment_recovery/.
+ * Seeds: tests/fuzz/corpus/segment_recovery/: logs written by the partition
+ * log itself (one record; six batches of three with leader epochs 0-2;
+ * gzip and lz4 batches; LogAppendTime), each with the flag combinations
+ * (v<variant>_f<flags>), and the six-batch log split into two segments at
+ * a batch boundary (v1_split*).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -200,7 +206,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (flags & 0x04) {
         sl_fuzz_put("00000000000000000000.timeindex", data, ilen);
     }
-    sl_fuzz_put("00000000000000000000.log", data + ilen, size - ilen);
+    if ((flags & 0x08) && size - ilen >= 2) {
+        /* two segments: the second named after the base offset its first
+         * batch claims (so the names agree with the bytes, mostly) */
+        const uint8_t *lp = data + ilen;
+        size_t ln = size - ilen, half = ln / 2, i;
+        uint64_t base = 0;
+        char name[64];
+
+        for (i = 0; i < 8 && half + i < ln; i++) {
+            base = (base << 8) | lp[half + i];
+        }
+        base %= 10000000000000000000ULL;
+        sl_fuzz_put("00000000000000000000.log", lp, half);
+        snprintf(name, sizeof(name), "%020llu.log", (unsigned long long)base);
+        sl_fuzz_put(name, lp + half, ln - half);
+    } else {
+        sl_fuzz_put("00000000000000000000.log", data + ilen, size - ilen);
+    }
 
     sl_log_config_init(&cfg);
     cfg.index_interval_bytes = 64;

@@ -816,6 +816,8 @@ test_enospc_on_append(void **state)
                      SL_ERR__IO);
     assert_int_equal(sl_partlog_end_offset(fx->pl), 2);
     assert_false(sl_partlog_offline(fx->pl));
+    /* what the producer gets */
+    assert_int_equal(sl_err_to_wire(SL_ERR__IO), SL_ERR_KAFKA_STORAGE_ERROR);
     /* partial write then ENOSPC: cut back */
     free(b);
     len = tl_batch(2, 300, TS0, &b);
