@@ -33,6 +33,9 @@ typedef struct sl_flusher_slot_s {
     bool kicked;
     bool busy;
     bool picked;
+    struct sl_flusher_slot_s *work_next; /* this round's list, while busy */
+    sl_err_t err;                        /* this round's flush result */
+    int64_t durable;
 } sl_flusher_slot_t;
 
 struct sl_flusher_s {
@@ -138,11 +141,10 @@ static void *
 sl_flusher_main(void *arg)
 {
     sl_flusher_t *f = arg;
-    sl_flusher_slot_t *s;
+    sl_flusher_slot_t *s, *work;
     sl_flusher_waiter_t *done, **dtail;
-    int64_t now, durable;
+    int64_t now;
     bool any, lingered = false;
-    sl_err_t err;
 
     pthread_mutex_lock(&f->lock);
     while (!f->stop) {
@@ -168,29 +170,35 @@ sl_flusher_main(void *arg)
             }
             continue;
         }
+        /* one round over every picked slot, so a busy partition cannot
+         * starve the others; busy keeps sl_flusher_remove() away */
+        work = NULL;
         for (s = f->slots; s != NULL; s = s->next) {
-            if (!s->picked) {
-                continue;
+            if (s->picked) {
+                s->picked = false;
+                s->busy = true;
+                s->kicked = false;
+                s->work_next = work;
+                work = s;
             }
-            s->busy = true;
-            s->kicked = false;
-            pthread_mutex_unlock(&f->lock);
-            err = sl_partlog_flush(s->pl, now, &durable);
-            pthread_mutex_lock(&f->lock);
+        }
+        pthread_mutex_unlock(&f->lock);
+        for (s = work; s != NULL; s = s->work_next) {
+            s->err = sl_partlog_flush(s->pl, now, &s->durable);
+        }
+        pthread_mutex_lock(&f->lock);
+        done = NULL;
+        dtail = &done;
+        for (s = work; s != NULL; s = s->work_next) {
             f->flushes++;
-            done = NULL;
-            dtail = &done;
-            sl_flusher_collect(s, err, durable, &dtail);
+            sl_flusher_collect(s, s->err, s->durable, &dtail);
             s->busy = false;
-            s->picked = false;
-            pthread_cond_broadcast(&f->idle);
-            if (done != NULL) {
-                pthread_mutex_unlock(&f->lock);
-                sl_flusher_fire(done);
-                pthread_mutex_lock(&f->lock);
-            }
-            /* the list may have changed while unlocked: start over */
-            break;
+        }
+        pthread_cond_broadcast(&f->idle);
+        if (done != NULL) {
+            pthread_mutex_unlock(&f->lock);
+            sl_flusher_fire(done);
+            pthread_mutex_lock(&f->lock);
         }
     }
     pthread_mutex_unlock(&f->lock);

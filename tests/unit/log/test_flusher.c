@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -302,6 +303,80 @@ test_remove_pending(void **state)
                      SL_ERR__NOENT);
 }
 
+typedef struct busy_s {
+    fx_t *fx;
+    sl_partlog_t *pl;
+    _Atomic bool stop;
+} busy_t;
+
+static void
+noop_cb(void *arg, sl_err_t err, int64_t durable)
+{
+    (void)arg;
+    (void)err;
+    (void)durable;
+}
+
+static void *
+busy_appender(void *arg)
+{
+    busy_t *b = arg;
+
+    while (!atomic_load(&b->stop)) {
+        int64_t off = app(b->fx, 1);
+
+        assert_int_equal(
+            sl_flusher_wait(b->fx->f, b->fx->pl, off, noop_cb, NULL), SL_OK);
+    }
+    return NULL;
+}
+
+static void
+test_no_starvation(void **state)
+{
+    fx_t *fx = *state;
+    sl_partlog_opts_t o;
+    sl_partlog_t *pl2;
+    char dir2[600];
+    busy_t b;
+    pthread_t t;
+    uint8_t *bytes;
+    size_t len;
+    sl_append_info_t info;
+
+    fx_start(fx, SL_FLUSH_ON_ACK_ALL, 0);
+    snprintf(dir2, sizeof(dir2), "%s/t-1", fx->root);
+    memset(&o, 0, sizeof(o));
+    o.dir = dir2;
+    o.topic = "t";
+    o.partition = 1;
+    o.cfg = &fx->cfg;
+    o.create = true;
+    o.now_ms = TS0;
+    assert_int_equal(sl_partlog_open(&o, &pl2, NULL), SL_OK);
+    assert_int_equal(sl_flusher_add(fx->f, pl2), SL_OK);
+    /* the partition added last (first in the flusher's list) is kept
+     * busy; the other one must still get its flush */
+    b.fx = fx;
+    b.pl = pl2;
+    atomic_init(&b.stop, false);
+    pthread_create(&t, NULL, busy_appender, &b);
+    usleep(20000);
+    len = tl_batch(1, 10, TS0, &bytes);
+    assert_int_equal(sl_partlog_append(fx->pl, bytes, len, -1, 0, TS0, &info),
+                     SL_OK);
+    free(bytes);
+    g_args[0].offset = 0;
+    assert_int_equal(sl_flusher_wait(fx->f, fx->pl, 0, on_durable, &g_args[0]),
+                     SL_OK);
+    wait_count(1);
+    assert_int_equal(g_rec.err[0], SL_OK);
+    atomic_store(&b.stop, true);
+    pthread_join(t, NULL);
+    sl_flusher_remove(fx->f, pl2);
+    sl_partlog_abandon(pl2);
+}
+
 int
 main(void)
 {
@@ -314,6 +389,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_policy_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_starvation, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
