@@ -305,6 +305,45 @@ sl_partlog_cmp_base(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*
+ * An empty last segment whose base lies beyond the end of the one before
+ * it is not a roll (a roll names the new segment after the end offset): it
+ * is what is left of a corrupt segment, and keeping it would put a hole of
+ * missing offsets before the end. Drop it; the previous segment becomes
+ * the active one. <scanned> is the first segment whose end is known.
+ */
+static sl_err_t
+sl_partlog_drop_empty_tail(sl_partlog_t *pl, size_t scanned,
+                           sl_partlog_stats_t *st)
+{
+    sl_segment_t *last, *prev;
+    sl_err_t err;
+
+    while (pl->nsegs > 1) {
+        last = pl->segs[pl->nsegs - 1].seg;
+        prev = pl->segs[pl->nsegs - 2].seg;
+        if (sl_segment_size(last) != 0) {
+            break;
+        }
+        if (pl->nsegs - 2 < scanned) {
+            /* learn where the previous one ends */
+            err = sl_segment_load_tail(prev, 0);
+            if (err != SL_OK && err != SL_ERR__CORRUPT) {
+                return err;
+            }
+            scanned = pl->nsegs - 2;
+        }
+        if (sl_segment_base(last) <= sl_segment_next_offset(prev)) {
+            break;
+        }
+        st->segments_dropped++;
+        if ((err = sl_partlog_drop(pl, pl->nsegs - 1)) != SL_OK) {
+            return err;
+        }
+    }
+    return SL_OK;
+}
+
 /* Recover segments [from, n): CRC scan; after a cut, later segments go. */
 static sl_err_t
 sl_partlog_recover(sl_partlog_t *pl, size_t from, sl_partlog_stats_t *st)
@@ -345,7 +384,7 @@ sl_partlog_recover(sl_partlog_t *pl, size_t from, sl_partlog_stats_t *st)
             return err;
         }
     }
-    return SL_OK;
+    return sl_partlog_drop_empty_tail(pl, from, st);
 }
 
 /* Open segments listed in l; recover or check them. */

@@ -759,6 +759,30 @@ test_truncate_to(void **state)
 }
 
 static void
+test_empty_segment_past_the_end(void **state)
+{
+    fx_t *fx = *state;
+    char p[600];
+    sl_partlog_stats_t st;
+    FILE *f;
+
+    app(fx->pl, 3, 10, TS0, TS0);
+    sl_partlog_abandon(fx->pl);
+    /* what a corrupt segment named 1000 leaves after recovery cut it */
+    snprintf(p, sizeof(p), "%s/%020d.log", fx->dir, 1000);
+    f = fopen(p, "wb");
+    fputs("junk", f);
+    fclose(f);
+    fx->pl = fx_open(fx, false, &st);
+    assert_int_equal(st.segments_dropped, 1);
+    assert_int_equal(sl_partlog_segment_count(fx->pl), 1);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), 3);
+    assert_int_equal(read_all(fx->pl), 3);
+    assert_int_equal(app(fx->pl, 1, 10, TS0, TS0), 3);
+    assert_false(sl_file_exists(p));
+}
+
+static void
 test_recovery_starts_at_recovery_point(void **state)
 {
     fx_t *fx = *state;
@@ -1065,6 +1089,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leader_epochs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_to, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_segment_past_the_end, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_recovery_starts_at_recovery_point,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_enospc_on_append, setup, teardown),
