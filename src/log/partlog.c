@@ -888,6 +888,7 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
     sl_segment_t *seg;
     sl_seg_batch_t b, ub;
     int64_t limit, end;
+    bool bounded;
     size_t i;
     sl_err_t err;
 
@@ -914,6 +915,10 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
         seg = pl->segs[i].seg;
         sl_segment_ref(seg);
         limit = sl_segment_size(seg);
+        /* only a bound below this segment's end needs a lookup */
+        bounded = i + 1 == pl->nsegs
+                      ? upto < pl->leo
+                      : upto < sl_segment_base(pl->segs[i + 1].seg);
         pthread_mutex_unlock(&pl->lock);
 
         err = sl_segment_find(seg, offset, limit, &b);
@@ -938,7 +943,7 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
         return SL_OK;
     }
     end = limit;
-    if (sl_segment_find(seg, upto, limit, &ub) == SL_OK) {
+    if (bounded && sl_segment_find(seg, upto, limit, &ub) == SL_OK) {
         /* stop before the batch holding upto (or after b if that is b) */
         end = ub.pos > b.pos ? ub.pos : b.pos + b.size;
     }
