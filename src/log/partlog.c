@@ -326,11 +326,19 @@ sl_partlog_drop_empty_tail(sl_partlog_t *pl, size_t scanned,
             break;
         }
         if (pl->nsegs - 2 < scanned) {
-            /* learn where the previous one ends */
-            err = sl_segment_load_tail(prev, 0);
-            if (err != SL_OK && err != SL_ERR__CORRUPT) {
+            /* learn where the previous one ends: it may become the active
+             * segment, so it must end at a whole, valid batch */
+            int64_t cut;
+
+            err = sl_segment_recover(prev, 0, sl_partlog_epoch_cb, pl, &cut);
+            if (err == SL_OK) {
+                err = sl_segment_sync(prev, true);
+            }
+            if (err != SL_OK) {
                 return err;
             }
+            st->truncated_bytes += cut;
+            st->indexes_rebuilt++;
             scanned = pl->nsegs - 2;
         }
         if (sl_segment_base(last) <= sl_segment_next_offset(prev)) {
