@@ -154,6 +154,13 @@ sl_fuzz_questions(sl_partlog_t *pl)
     }
 }
 
+static void
+sl_fuzz_cleanup(void)
+{
+    (void)sl_file_remove_dir(sl_fuzz_dir);
+    (void)rmdir(sl_fuzz_root);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -168,6 +175,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     snprintf(sl_fuzz_dir, sizeof(sl_fuzz_dir), "%s/f-0", sl_fuzz_root);
+    atexit(sl_fuzz_cleanup);
     return 0;
 }
 
