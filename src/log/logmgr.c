@@ -339,6 +339,7 @@ sl_logmgr_create(sl_logmgr_t *m, const char *topic, int32_t partition,
                  const uint8_t *topic_id, const sl_log_config_t *cfg,
                  int64_t now_ms, sl_partlog_t **pl)
 {
+    char dir[SL_LOGMGR_PATH];
     sl_logmgr_ent_t *e;
     sl_err_t err;
     bool clean;
@@ -354,7 +355,11 @@ sl_logmgr_create(sl_logmgr_t *m, const char *topic, int32_t partition,
         return SL_OK;
     }
     clean = m->clean;
-    m->clean = true; /* a new directory has nothing to recover */
+    if (snprintf(dir, sizeof(dir), "%s/%s-%d", m->dir, topic, (int)partition) <
+            (int)sizeof(dir) &&
+        !sl_file_exists(dir)) {
+        m->clean = true; /* a new directory has nothing to recover */
+    }
     err = sl_logmgr_add(m, topic, partition, topic_id, cfg, true, now_ms, pl);
     m->clean = clean;
     pthread_mutex_unlock(&m->lock);
