@@ -497,6 +497,7 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
     int64_t rp = 0, ls = 0;
     uint8_t id[16];
     sl_segment_t *seg;
+    size_t i;
     sl_err_t err;
 
     if (o->create && (err = sl_file_mkdir(pl->dir)) != SL_OK) {
@@ -547,6 +548,9 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
             return err;
         }
         pl->dir_dirty = true;
+    }
+    for (i = 0; i + 1 < pl->nsegs; i++) {
+        sl_segment_compact(pl->segs[i].seg);
     }
     seg = sl_partlog_active(pl);
     pl->leo = sl_segment_next_offset(seg);
@@ -724,6 +728,7 @@ sl_partlog_roll_locked(sl_partlog_t *pl, int64_t now_ms)
         return err;
     }
     sl_segment_seal(old);
+    sl_segment_compact(old);
     pl->dir_dirty = true;
     pl->active_basis_ms = now_ms;
     sl_log_debug("log.partlog", "rolled topic=%s partition=%d base=%lld",

@@ -59,6 +59,7 @@
 #define SL_SEG_TIDX_SIZE 12
 #define SL_SEG_PATH_MAX 4096
 #define SL_SEG_SCAN_BUF 65536
+#define SL_SEG_STRIDE 64 /* index entries per in-memory sample, compact */
 
 typedef struct sl_oidx_entry_s {
     int32_t rel;
@@ -92,6 +93,11 @@ struct sl_segment_s {
     int64_t first_ts;
     int64_t mtime_ms;
     bool indexes_ok;
+    /* compact: a sealed segment keeps every SL_SEG_STRIDE-th entry of each
+     * index in memory (oidx/tidx hold those samples) and reads the block
+     * between two samples from the file when it needs it */
+    bool compact;          /* under ilock */
+    size_t nofile, ntfile; /* entries in the files when compact */
 };
 
 /* ---- byte helpers ------------------------------------------------------ */
@@ -605,6 +611,7 @@ sl_segment_reset_state(sl_segment_t *seg)
 {
     pthread_mutex_lock(&seg->ilock);
     seg->noidx = seg->ntidx = 0;
+    seg->compact = false; /* the sample arrays become plain arrays again */
     pthread_mutex_unlock(&seg->ilock);
     seg->next_offset = seg->base;
     seg->max_ts = seg->max_ts_offset = -1;
@@ -862,7 +869,7 @@ sl_segment_seal(sl_segment_t *seg)
     }
     pthread_mutex_lock(&seg->ilock);
     n = seg->ntidx;
-    if ((n > 0 && seg->tidx[n - 1].ts >= seg->max_ts) ||
+    if (seg->compact || (n > 0 && seg->tidx[n - 1].ts >= seg->max_ts) ||
         sl_segment_reserve(seg, 1) != SL_OK) {
         pthread_mutex_unlock(&seg->ilock);
         return;
@@ -892,13 +899,21 @@ sl_segment_truncate_to(sl_segment_t *seg, int64_t offset)
 
     err = sl_segment_find(seg, offset, size, &b);
     if (err == SL_ERR__NOENT) {
-        return SL_OK; /* nothing at or after offset */
+        /* nothing at or after offset; a compact segment that becomes the
+         * active one again still needs its full indexes */
+        b.pos = size;
+        pthread_mutex_lock(&seg->ilock);
+        err = seg->compact ? SL_OK : SL_ERR__NOENT;
+        pthread_mutex_unlock(&seg->ilock);
+        if (err == SL_ERR__NOENT) {
+            return SL_OK;
+        }
     }
     if (err != SL_OK) {
         return err;
     }
-    err = sl_file_truncate(seg->log_fd, b.pos);
-    if (err != SL_OK) {
+    if (b.pos != size &&
+        (err = sl_file_truncate(seg->log_fd, b.pos)) != SL_OK) {
         return err;
     }
     atomic_store(&seg->size, b.pos);
@@ -926,28 +941,159 @@ sl_segment_sync(sl_segment_t *seg, bool indexes)
 
 /* ---- lookups ----------------------------------------------------------- */
 
+/* Compact mode: in the file's block of entries [j * STRIDE, ...), the
+ * position of the last entry with relative offset <= rel. Any doubt about
+ * the block (I/O error, bytes that disagree with the sample) gives the
+ * sample's own position, which is always a safe place to start a scan. */
+static int64_t
+sl_segment_block_pos(sl_segment_t *seg, size_t j, size_t nfile,
+                     sl_oidx_entry_t sample, int64_t rel)
+{
+    uint8_t buf[SL_SEG_STRIDE * SL_SEG_OIDX_SIZE];
+    size_t first = j * SL_SEG_STRIDE, n = nfile - first, got, i;
+    int64_t pos = sample.pos;
+    int32_t prel = sample.rel, ppos = sample.pos;
+
+    if (n > SL_SEG_STRIDE) {
+        n = SL_SEG_STRIDE;
+    }
+    if (sl_file_read_at(seg->oidx_fd, buf, n * SL_SEG_OIDX_SIZE,
+                        (int64_t)(first * SL_SEG_OIDX_SIZE), &got) != SL_OK ||
+        got != n * SL_SEG_OIDX_SIZE ||
+        (int32_t)sl_segment_get32(buf) != sample.rel ||
+        (int32_t)sl_segment_get32(buf + 4) != sample.pos) {
+        return pos;
+    }
+    for (i = 1; i < n; i++) {
+        int32_t r = (int32_t)sl_segment_get32(buf + i * 8);
+        int32_t p = (int32_t)sl_segment_get32(buf + i * 8 + 4);
+
+        if (r <= prel || p <= ppos) {
+            return sample.pos; /* not what was checked at open */
+        }
+        if (r > rel) {
+            break;
+        }
+        pos = p;
+        prel = r;
+        ppos = p;
+    }
+    return pos;
+}
+
 /* Position of the last offset index entry whose offset is <= <offset>. */
 static int64_t
 sl_segment_lookup(sl_segment_t *seg, int64_t offset)
 {
     int64_t rel = offset - seg->base;
-    size_t lo = 0, hi;
+    size_t lo = 0, hi, j = 0, nfile;
     int64_t pos = 0;
+    bool found = false, compact;
+    sl_oidx_entry_t sample = {0, 0};
 
     pthread_mutex_lock(&seg->ilock);
     hi = seg->noidx;
+    compact = seg->compact;
+    nfile = seg->nofile;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
         if (seg->oidx[mid].rel <= rel) {
             pos = seg->oidx[mid].pos;
+            sample = seg->oidx[mid];
+            j = mid;
+            found = true;
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
     pthread_mutex_unlock(&seg->ilock);
+    if (compact && found) {
+        pos = sl_segment_block_pos(seg, j, nfile, sample, rel);
+    }
     return pos;
+}
+
+/* Compact mode: the relative offset of the last time index entry with
+ * timestamp < ts in block j; the sample's on any doubt. */
+static int32_t
+sl_segment_block_time(sl_segment_t *seg, size_t j, size_t nfile,
+                      sl_tidx_entry_t sample, int64_t ts)
+{
+    uint8_t buf[SL_SEG_STRIDE * SL_SEG_TIDX_SIZE];
+    size_t first = j * SL_SEG_STRIDE, n = nfile - first, got, i;
+    int32_t rel = sample.rel;
+    int64_t pts = sample.ts;
+
+    if (n > SL_SEG_STRIDE) {
+        n = SL_SEG_STRIDE;
+    }
+    if (sl_file_read_at(seg->tidx_fd, buf, n * SL_SEG_TIDX_SIZE,
+                        (int64_t)(first * SL_SEG_TIDX_SIZE), &got) != SL_OK ||
+        got != n * SL_SEG_TIDX_SIZE ||
+        (int64_t)sl_segment_get64(buf) != sample.ts ||
+        (int32_t)sl_segment_get32(buf + 8) != sample.rel) {
+        return sample.rel;
+    }
+    for (i = 1; i < n; i++) {
+        int64_t t = (int64_t)sl_segment_get64(buf + i * 12);
+        int32_t r = (int32_t)sl_segment_get32(buf + i * 12 + 8);
+
+        if (t <= pts || r < rel) {
+            return sample.rel;
+        }
+        if (t >= ts) {
+            break;
+        }
+        rel = r;
+        pts = t;
+    }
+    return rel;
+}
+
+/* Compact a sealed segment's indexes (see the compact field). */
+void
+sl_segment_compact(sl_segment_t *seg)
+{
+    size_t no, nt, i;
+    sl_oidx_entry_t *os;
+    sl_tidx_entry_t *ts;
+
+    pthread_mutex_lock(&seg->ilock);
+    if (seg->compact ||
+        (seg->noidx <= SL_SEG_STRIDE && seg->ntidx <= SL_SEG_STRIDE)) {
+        pthread_mutex_unlock(&seg->ilock);
+        return;
+    }
+    no = (seg->noidx + SL_SEG_STRIDE - 1) / SL_SEG_STRIDE;
+    nt = (seg->ntidx + SL_SEG_STRIDE - 1) / SL_SEG_STRIDE;
+    os = malloc((no ? no : 1) * sizeof(*os));
+    ts = malloc((nt ? nt : 1) * sizeof(*ts));
+    if (os == NULL || ts == NULL) {
+        pthread_mutex_unlock(&seg->ilock);
+        free(os);
+        free(ts);
+        return; /* stays as it is */
+    }
+    for (i = 0; i < no; i++) {
+        os[i] = seg->oidx[i * SL_SEG_STRIDE];
+    }
+    for (i = 0; i < nt; i++) {
+        ts[i] = seg->tidx[i * SL_SEG_STRIDE];
+    }
+    free(seg->oidx);
+    free(seg->tidx);
+    seg->oidx = os;
+    seg->tidx = ts;
+    seg->coidx = no ? no : 1;
+    seg->ctidx = nt ? nt : 1;
+    seg->nofile = seg->noidx;
+    seg->ntfile = seg->ntidx;
+    seg->noidx = no;
+    seg->ntidx = nt;
+    seg->compact = true;
+    pthread_mutex_unlock(&seg->ilock);
 }
 
 sl_err_t
@@ -974,22 +1120,32 @@ sl_segment_find_time(sl_segment_t *seg, int64_t ts, int64_t limit,
                      sl_seg_batch_t *b)
 {
     int64_t start = seg->base, pos;
-    size_t lo = 0, hi;
+    size_t lo = 0, hi, j = 0, nfile = 0;
+    sl_tidx_entry_t sample = {0, 0};
+    bool found = false, compact;
     sl_err_t err;
 
     pthread_mutex_lock(&seg->ilock);
     hi = seg->ntidx;
+    compact = seg->compact;
+    nfile = seg->ntfile;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
         if (seg->tidx[mid].ts < ts) {
             start = seg->base + seg->tidx[mid].rel;
+            sample = seg->tidx[mid];
+            j = mid;
+            found = true;
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
     pthread_mutex_unlock(&seg->ilock);
+    if (compact && found) {
+        start = seg->base + sl_segment_block_time(seg, j, nfile, sample, ts);
+    }
     pos = sl_segment_lookup(seg, start);
     for (;;) {
         err = sl_segment_read_batch(seg, pos, limit, b);
@@ -1065,7 +1221,8 @@ sl_segment_index_full(sl_segment_t *seg)
     bool full;
 
     pthread_mutex_lock(&seg->ilock);
-    full = seg->noidx >= seg->oidx_max || seg->ntidx >= seg->tidx_max;
+    full = seg->compact || seg->noidx >= seg->oidx_max ||
+           seg->ntidx >= seg->tidx_max;
     pthread_mutex_unlock(&seg->ilock);
     return full;
 }
@@ -1076,9 +1233,9 @@ sl_segment_index_entries(sl_segment_t *seg, size_t *time_entries)
     size_t n;
 
     pthread_mutex_lock(&seg->ilock);
-    n = seg->noidx;
+    n = seg->compact ? seg->nofile : seg->noidx;
     if (time_entries != NULL) {
-        *time_entries = seg->ntidx;
+        *time_entries = seg->compact ? seg->ntfile : seg->ntidx;
     }
     pthread_mutex_unlock(&seg->ilock);
     return n;

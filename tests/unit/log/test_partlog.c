@@ -782,6 +782,84 @@ test_empty_segment_past_the_end(void **state)
     assert_false(sl_file_exists(p));
 }
 
+/* Sealed segments keep every 64th index entry in memory and read the
+ * rest from the files: lookups by offset and time stay exact, also after
+ * index bytes change under them and after truncation into such a segment. */
+static void
+test_compact_indexes(void **state)
+{
+    fx_t *fx = *state;
+    int64_t bases[64], off, ts;
+    size_t n;
+    char p[600];
+    int fd, i;
+
+    fx->cfg.segment_bytes = 128 * 1024;
+    fx->cfg.index_interval_bytes = 100;
+    sl_partlog_set_config(fx->pl, &fx->cfg);
+    for (i = 0; i < 1500; i++) {
+        app(fx->pl, 2, 60, TS0 + 10 * i, TS0);
+    }
+    n = sl_partlog_segment_bases(fx->pl, bases, 64);
+    assert_true(n >= 2);
+    check_each_offset(fx->pl);
+    for (i = 0; i < 1500; i += 7) {
+        assert_int_equal(
+            sl_partlog_offset_for_time(fx->pl, TS0 + 10 * i + 1, &off, &ts),
+            SL_OK);
+        assert_int_equal(off, 2 * i + 1);
+    }
+    /* and cheap: one block of the index file, not a long header scan */
+    {
+        uint8_t buf[8192];
+        size_t len;
+        int64_t before;
+
+        assert_true(bases[1] > 2 * 350 + 1);
+        sl_faultfs_install();
+        before = sl_faultfs_count(SL_FILE_OP_PREAD);
+        assert_int_equal(sl_partlog_read_copy(fx->pl, 2 * 350 + 1, true, -1,
+                                              buf, sizeof(buf), &len),
+                         SL_OK);
+        assert_true(sl_faultfs_count(SL_FILE_OP_PREAD) - before <= 5);
+        sl_faultfs_uninstall();
+    }
+    /* index bytes that disagree with what was checked: still exact */
+    snprintf(p, sizeof(p), "%s/%020lld.index", fx->dir, (long long)bases[0]);
+    fd = open(p, O_WRONLY);
+    assert_true(pwrite(fd, "\x7f\xff\xff\xff\0\0\0\0", 8, 8 * 70) == 8);
+    assert_true(pwrite(fd, "\0\0\0\0\0\0\0\0", 8, 8 * 200) == 8);
+    close(fd);
+    snprintf(p, sizeof(p), "%s/%020lld.timeindex", fx->dir,
+             (long long)bases[0]);
+    fd = open(p, O_WRONLY);
+    assert_true(pwrite(fd, "\0\0\0\0\0\0\0\0\0\0\0\0", 12, 12 * 70) == 12);
+    close(fd);
+    check_each_offset(fx->pl);
+    for (i = 0; i < 1500; i += 7) {
+        assert_int_equal(
+            sl_partlog_offset_for_time(fx->pl, TS0 + 10 * i + 1, &off, &ts),
+            SL_OK);
+        assert_int_equal(off, 2 * i + 1);
+    }
+    /* reopen: the damaged index is caught and rebuilt */
+    assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
+    fx->pl = fx_open(fx, true, NULL);
+    check_each_offset(fx->pl);
+    /* truncating into a compact segment makes it active with full
+     * indexes again */
+    assert_int_equal(sl_partlog_truncate_to(fx->pl, bases[1]), SL_OK);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), bases[1]);
+    for (i = 0; i < 50; i++) {
+        app(fx->pl, 2, 60, TS0, TS0);
+    }
+    check_each_offset(fx->pl);
+    sl_partlog_abandon(fx->pl);
+    fx->pl = fx_open(fx, false, NULL);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), bases[1] + 100);
+    check_each_offset(fx->pl);
+}
+
 static void
 test_recovery_starts_at_recovery_point(void **state)
 {
@@ -1089,6 +1167,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leader_epochs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_to, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_segment_past_the_end, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recovery_starts_at_recovery_point,
