@@ -1120,7 +1120,11 @@ test_concurrency(void **state)
     int deleted, i;
     int64_t durable;
 
-    fx->cfg.retention_bytes = 8192;
+    /* ~100 index entries per segment: sealed segments get compacted
+     * while the readers look them up */
+    fx->cfg.segment_bytes = 16384;
+    fx->cfg.index_interval_bytes = 32;
+    fx->cfg.retention_bytes = 40000;
     sl_partlog_set_config(fx->pl, &fx->cfg);
     memset(&c, 0, sizeof(c));
     c.pl = fx->pl;
