@@ -148,8 +148,7 @@ sl_ckpt_read_epochs(const char *dir, sl_epoch_entry_t **out, size_t *n)
     r.p = buf;
     r.end = buf + len;
     if (!sl_ckpt_int_line(&r, &ver) || ver != 0 ||
-        !sl_ckpt_int_line(&r, &cnt) || cnt < 0 ||
-        cnt > SL_CKPT_MAX_EPOCHS) {
+        !sl_ckpt_int_line(&r, &cnt) || cnt < 0 || cnt > SL_CKPT_MAX_EPOCHS) {
         free(buf);
         return SL_CORRUPT();
     }
@@ -207,8 +206,7 @@ sl_ckpt_write_epochs(const char *dir, const sl_epoch_entry_t *e, size_t n)
     len += (size_t)snprintf(buf, cap, "0\n%zu\n", n);
     for (i = 0; i < n; i++) {
         len += (size_t)snprintf(buf + len, cap - len, "%d %lld\n",
-                                (int)e[i].epoch,
-                                (long long)e[i].start_offset);
+                                (int)e[i].epoch, (long long)e[i].start_offset);
     }
     err = sl_file_write_atomic(dir, path, buf, len);
     free(buf);
@@ -233,8 +231,8 @@ sl_ckpt_read_offset(const char *dir, const char *name, const char *topic,
     r.p = buf;
     r.end = buf + len;
     if (!sl_ckpt_int_line(&r, &ver) || ver != 0 ||
-        !sl_ckpt_int_line(&r, &cnt) || cnt != 1 ||
-        !sl_ckpt_line(&r, &s, &ln) || r.p != r.end) {
+        !sl_ckpt_int_line(&r, &cnt) || cnt != 1 || !sl_ckpt_line(&r, &s, &ln) ||
+        r.p != r.end) {
         return SL_CORRUPT();
     }
     end = s + ln;
@@ -242,8 +240,7 @@ sl_ckpt_read_offset(const char *dir, const char *name, const char *topic,
         return SL_CORRUPT();
     }
     s += tl + 1;
-    if (!sl_ckpt_int(&s, end, &p) || p != partition || s >= end ||
-        *s != ' ') {
+    if (!sl_ckpt_int(&s, end, &p) || p != partition || s >= end || *s != ' ') {
         return SL_CORRUPT();
     }
     s++;
@@ -264,8 +261,8 @@ sl_ckpt_write_offset(const char *dir, const char *name, const char *topic,
     if (!sl_ckpt_join(path, dir, name)) {
         return SL_ERR__INVAL;
     }
-    n = snprintf(buf, sizeof(buf), "0\n1\n%s %d %lld\n", topic,
-                 (int)partition, (long long)offset);
+    n = snprintf(buf, sizeof(buf), "0\n1\n%s %d %lld\n", topic, (int)partition,
+                 (long long)offset);
     if (n < 0 || (size_t)n >= sizeof(buf)) {
         return SL_ERR__INVAL;
     }
@@ -289,7 +286,8 @@ sl_ckpt_uuid_encode(const uint8_t id[16], char out[23])
             out[o++] = sl_ckpt_b64[(acc >> bits) & 0x3f];
         }
     }
-    out[o++] = sl_ckpt_b64[(acc << (6 - bits)) & 0x3f]; /* last 2 bits, zero-padded */
+    out[o++] =
+        sl_ckpt_b64[(acc << (6 - bits)) & 0x3f]; /* last 2 bits, zero-padded */
     out[o] = '\0';
 }
 

@@ -5,6 +5,7 @@
 #include "log/faultfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,11 +53,15 @@ sl_faultfs_enter(sl_file_op_e op, bool crash_ok)
 static int
 sl_faultfs_open(const char *path, int flags, mode_t mode)
 {
-    int e = sl_faultfs_enter(SL_FILE_OP_OPEN, false);
+    int e = sl_faultfs_enter(SL_FILE_OP_OPEN, (flags & O_CREAT) != 0);
 
     if (e > 0) {
         errno = e;
         return -1;
+    }
+    if (e < 0) {
+        /* crashed: a file created now never reaches the disk */
+        return sl_file_ops_posix.open("/dev/null", O_RDWR | O_CLOEXEC, 0);
     }
     return sl_file_ops_posix.open(path, flags, mode);
 }

@@ -8,7 +8,8 @@
  *   - short:  pwrite transfers at most half of what it is asked (>= 1);
  *   - crash:  after <budget> more bytes, writes are silently dropped and
  *             every later mutating call (pwrite, ftruncate, rename, unlink,
- *             mkdir, rmdir) reports success without doing anything, as if
+ *             mkdir, rmdir, fsync, and open with O_CREAT, which gets
+ *             /dev/null) reports success without doing anything, as if
  *             the machine had lost power: what was written before stays.
  *
  * It counts calls of every kind, so tests can check group commit (N

@@ -115,8 +115,8 @@ sl_file_write_at(int fd, const void *buf, size_t n, int64_t off)
     ssize_t r;
 
     while (done < n) {
-        r = sl_file_get_ops()->pwrite(fd, (const uint8_t *)buf + done,
-                                      n - done, (off_t)(off + (int64_t)done));
+        r = sl_file_get_ops()->pwrite(fd, (const uint8_t *)buf + done, n - done,
+                                      (off_t)(off + (int64_t)done));
         if (r < 0) {
             if (errno == EINTR) {
                 continue;

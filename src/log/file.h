@@ -69,8 +69,7 @@ sl_err_t sl_file_open(const char *path, int flags, int *fd);
 
 /* Read up to <n> bytes at <off>, retrying short reads until EOF; *got gets
  * the count (less than n only at end of file). @returns SL_OK, SL_ERR__IO */
-sl_err_t sl_file_read_at(int fd, void *buf, size_t n, int64_t off,
-                         size_t *got);
+sl_err_t sl_file_read_at(int fd, void *buf, size_t n, int64_t off, size_t *got);
 
 /* Write all <n> bytes at <off>, retrying short writes. A write that makes
  * no progress or fails (EIO, ENOSPC...) is SL_ERR__IO; bytes before the

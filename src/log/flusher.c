@@ -33,12 +33,15 @@ typedef struct sl_flusher_slot_s {
     bool kicked;
     bool busy;
     bool picked;
+    struct sl_flusher_slot_s *work_next; /* this round's list, while busy */
+    sl_err_t err;                        /* this round's flush result */
+    int64_t durable;
 } sl_flusher_slot_t;
 
 struct sl_flusher_s {
     pthread_mutex_t lock;
-    pthread_cond_t cond;  /* work arrived or stop */
-    pthread_cond_t idle;  /* a slot stopped being busy */
+    pthread_cond_t cond; /* work arrived or stop */
+    pthread_cond_t idle; /* a slot stopped being busy */
     pthread_t thread;
     sl_flusher_opts_t o;
     sl_flusher_slot_t *slots;
@@ -119,7 +122,7 @@ sl_flusher_fire(sl_flusher_waiter_t *w)
 
 /* Whether slot <s> needs a flush now. @locks f->lock */
 static bool
-sl_flusher_needs(sl_flusher_t *f, sl_flusher_slot_t *s, int64_t now)
+sl_flusher_needs(sl_flusher_slot_t *s, int64_t now)
 {
     if (s->busy) {
         return false;
@@ -128,8 +131,7 @@ sl_flusher_needs(sl_flusher_t *f, sl_flusher_slot_t *s, int64_t now)
         return true;
     }
     /* a waiter for an offset not appended yet would spin: wait for it */
-    if (s->head != NULL &&
-        s->head->offset < sl_partlog_end_offset(s->pl)) {
+    if (s->head != NULL && s->head->offset < sl_partlog_end_offset(s->pl)) {
         return true;
     }
     return sl_partlog_flush_due(s->pl, now);
@@ -139,18 +141,17 @@ static void *
 sl_flusher_main(void *arg)
 {
     sl_flusher_t *f = arg;
-    sl_flusher_slot_t *s;
+    sl_flusher_slot_t *s, *work;
     sl_flusher_waiter_t *done, **dtail;
-    int64_t now, durable;
+    int64_t now;
     bool any, lingered = false;
-    sl_err_t err;
 
     pthread_mutex_lock(&f->lock);
     while (!f->stop) {
         now = sl_flusher_now(f);
         any = false;
         for (s = f->slots; s != NULL; s = s->next) {
-            s->picked = sl_flusher_needs(f, s, now);
+            s->picked = sl_flusher_needs(s, now);
             any = any || s->picked;
         }
         if (!any) {
@@ -159,33 +160,45 @@ sl_flusher_main(void *arg)
             continue;
         }
         if (f->o.linger_ms > 0 && !lingered) {
+            /* gather more waiters: sleep the whole linger (wake-ups from
+             * new waiters do not cut it short) */
+            int64_t until = sl_flusher_now(f) + f->o.linger_ms;
+
             lingered = true;
-            sl_flusher_timedwait(f, f->o.linger_ms);
+            while (!f->stop && (now = sl_flusher_now(f)) < until) {
+                sl_flusher_timedwait(f, until - now);
+            }
             continue;
         }
+        /* one round over every picked slot, so a busy partition cannot
+         * starve the others; busy keeps sl_flusher_remove() away */
+        work = NULL;
         for (s = f->slots; s != NULL; s = s->next) {
-            if (!s->picked) {
-                continue;
+            if (s->picked) {
+                s->picked = false;
+                s->busy = true;
+                s->kicked = false;
+                s->work_next = work;
+                work = s;
             }
-            s->busy = true;
-            s->kicked = false;
-            pthread_mutex_unlock(&f->lock);
-            err = sl_partlog_flush(s->pl, now, &durable);
-            pthread_mutex_lock(&f->lock);
+        }
+        pthread_mutex_unlock(&f->lock);
+        for (s = work; s != NULL; s = s->work_next) {
+            s->err = sl_partlog_flush(s->pl, now, &s->durable);
+        }
+        pthread_mutex_lock(&f->lock);
+        done = NULL;
+        dtail = &done;
+        for (s = work; s != NULL; s = s->work_next) {
             f->flushes++;
-            done = NULL;
-            dtail = &done;
-            sl_flusher_collect(s, err, durable, &dtail);
+            sl_flusher_collect(s, s->err, s->durable, &dtail);
             s->busy = false;
-            s->picked = false;
-            pthread_cond_broadcast(&f->idle);
-            if (done != NULL) {
-                pthread_mutex_unlock(&f->lock);
-                sl_flusher_fire(done);
-                pthread_mutex_lock(&f->lock);
-            }
-            /* the list may have changed while unlocked: start over */
-            break;
+        }
+        pthread_cond_broadcast(&f->idle);
+        if (done != NULL) {
+            pthread_mutex_unlock(&f->lock);
+            sl_flusher_fire(done);
+            pthread_mutex_lock(&f->lock);
         }
     }
     pthread_mutex_unlock(&f->lock);

@@ -40,9 +40,9 @@ typedef enum sl_flush_mode_e {
 
 typedef struct sl_flusher_opts_s {
     sl_flush_mode_e mode;
-    int64_t tick_ms;   /* how often flush.ms is checked; default 100 */
-    int64_t linger_ms; /* wait this long after the first waiter to gather
-                          more (0 = none, the default) */
+    int64_t tick_ms;         /* how often flush.ms is checked; default 100 */
+    int64_t linger_ms;       /* wait this long after the first waiter to gather
+                                more (0 = none, the default) */
     int64_t (*now_ms)(void); /* wall clock; NULL = CLOCK_REALTIME */
 } sl_flusher_opts_t;
 
@@ -63,8 +63,9 @@ sl_err_t sl_flusher_add(sl_flusher_t *f, sl_partlog_t *pl);
 void sl_flusher_remove(sl_flusher_t *f, sl_partlog_t *pl);
 
 /*
- * Call cb(arg, ...) once offset <offset> of <pl> is durable (or failed).
- * Callbacks of one partition fire in registration order.
+ * Call cb(arg, ...) once offset <offset> of <pl> is durable (or failed),
+ * on the flusher thread. Callbacks of one partition fire in registration
+ * order. In SL_FLUSH_POLICY_ONLY mode cb runs at once, on this thread.
  * @thread any   @returns SL_OK, SL_ERR__NOMEM, SL_ERR__NOENT (not added)
  */
 sl_err_t sl_flusher_wait(sl_flusher_t *f, sl_partlog_t *pl, int64_t offset,

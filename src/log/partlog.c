@@ -104,10 +104,10 @@ sl_partlog_drop(sl_partlog_t *pl, size_t i)
             (pl->nsegs - i - 1) * sizeof(pl->segs[0]));
     pl->nsegs--;
     pl->dir_dirty = true;
-    sl_log_info("log.partlog", "deleted segment topic=%s partition=%d "
-                               "base=%lld",
-                pl->topic, (int)pl->partition,
-                (long long)sl_segment_base(seg));
+    sl_log_info("log.partlog",
+                "deleted segment topic=%s partition=%d "
+                "base=%lld",
+                pl->topic, (int)pl->partition, (long long)sl_segment_base(seg));
     sl_segment_unref(seg);
     return err;
 }
@@ -137,8 +137,9 @@ sl_partlog_save_epochs(sl_partlog_t *pl)
     sl_err_t err = sl_ckpt_write_epochs(pl->dir, pl->epochs, pl->nepochs);
 
     if (err != SL_OK) {
-        sl_log_warn("log.partlog", "epoch checkpoint failed topic=%s "
-                                   "partition=%d err=%s",
+        sl_log_warn("log.partlog",
+                    "epoch checkpoint failed topic=%s "
+                    "partition=%d err=%s",
                     pl->topic, (int)pl->partition, sl_err_name(err));
     }
     return err;
@@ -189,8 +190,7 @@ sl_partlog_epoch_trim_end(sl_partlog_t *pl, int64_t end)
 {
     size_t n = pl->nepochs;
 
-    while (pl->nepochs > 0 &&
-           pl->epochs[pl->nepochs - 1].start_offset >= end) {
+    while (pl->nepochs > 0 && pl->epochs[pl->nepochs - 1].start_offset >= end) {
         pl->nepochs--;
     }
     return n != pl->nepochs;
@@ -208,7 +208,8 @@ sl_partlog_epoch_trim_start(sl_partlog_t *pl, int64_t start)
     if (i == 0 && (pl->nepochs == 0 || pl->epochs[0].start_offset >= start)) {
         return false;
     }
-    memmove(pl->epochs, pl->epochs + i, (pl->nepochs - i) * sizeof(*pl->epochs));
+    memmove(pl->epochs, pl->epochs + i,
+            (pl->nepochs - i) * sizeof(*pl->epochs));
     pl->nepochs -= i;
     if (pl->epochs[0].start_offset < start) {
         pl->epochs[0].start_offset = start;
@@ -266,8 +267,10 @@ sl_partlog_list_cb(void *arg, const char *name)
     if (snprintf(p, sizeof(p), "%s/%s", l->pl->dir, name) >= (int)sizeof(p)) {
         return 0;
     }
-    if (sl_partlog_has_suffix(name, ".tmp") || sl_partlog_has_suffix(name, ".deleted") ||
-        sl_partlog_has_suffix(name, ".swap") || sl_partlog_has_suffix(name, ".cleaned")) {
+    if (sl_partlog_has_suffix(name, ".tmp") ||
+        sl_partlog_has_suffix(name, ".deleted") ||
+        sl_partlog_has_suffix(name, ".swap") ||
+        sl_partlog_has_suffix(name, ".cleaned")) {
         (void)sl_file_unlink(p);
         return 0;
     }
@@ -302,12 +305,58 @@ sl_partlog_cmp_base(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*
+ * An empty last segment whose base lies beyond the end of the one before
+ * it is not a roll (a roll names the new segment after the end offset): it
+ * is what is left of a corrupt segment, and keeping it would put a hole of
+ * missing offsets before the end. Drop it; the previous segment becomes
+ * the active one. <scanned> is the first segment whose end is known.
+ */
+static sl_err_t
+sl_partlog_drop_empty_tail(sl_partlog_t *pl, size_t scanned,
+                           sl_partlog_stats_t *st)
+{
+    sl_segment_t *last, *prev;
+    sl_err_t err;
+
+    while (pl->nsegs > 1) {
+        last = pl->segs[pl->nsegs - 1].seg;
+        prev = pl->segs[pl->nsegs - 2].seg;
+        if (sl_segment_size(last) != 0) {
+            break;
+        }
+        if (pl->nsegs - 2 < scanned) {
+            /* learn where the previous one ends: it may become the active
+             * segment, so it must end at a whole, valid batch */
+            int64_t cut;
+
+            err = sl_segment_recover(prev, 0, sl_partlog_epoch_cb, pl, &cut);
+            if (err == SL_OK) {
+                err = sl_segment_sync(prev, true);
+            }
+            if (err != SL_OK) {
+                return err;
+            }
+            st->truncated_bytes += cut;
+            st->indexes_rebuilt++;
+            scanned = pl->nsegs - 2;
+        }
+        if (sl_segment_base(last) <= sl_segment_next_offset(prev)) {
+            break;
+        }
+        st->segments_dropped++;
+        if ((err = sl_partlog_drop(pl, pl->nsegs - 1)) != SL_OK) {
+            return err;
+        }
+    }
+    return SL_OK;
+}
+
 /* Recover segments [from, n): CRC scan; after a cut, later segments go. */
 static sl_err_t
 sl_partlog_recover(sl_partlog_t *pl, size_t from, sl_partlog_stats_t *st)
 {
-    int64_t min = from > 0 ? sl_segment_next_offset(pl->segs[from - 1].seg)
-                           : 0;
+    int64_t min = from > 0 ? sl_segment_next_offset(pl->segs[from - 1].seg) : 0;
     int64_t cut;
     size_t i;
     sl_err_t err;
@@ -343,13 +392,13 @@ sl_partlog_recover(sl_partlog_t *pl, size_t from, sl_partlog_stats_t *st)
             return err;
         }
     }
-    return SL_OK;
+    return sl_partlog_drop_empty_tail(pl, from, st);
 }
 
 /* Open segments listed in l; recover or check them. */
 static sl_err_t
-sl_partlog_load(sl_partlog_t *pl, sl_partlog_list_t *l, const sl_partlog_opts_t *o,
-           int64_t rp, sl_partlog_stats_t *st)
+sl_partlog_load(sl_partlog_t *pl, sl_partlog_list_t *l,
+                const sl_partlog_opts_t *o, int64_t rp, sl_partlog_stats_t *st)
 {
     sl_segment_t *seg;
     size_t i, k = 0;
@@ -393,8 +442,9 @@ sl_partlog_load(sl_partlog_t *pl, sl_partlog_list_t *l, const sl_partlog_opts_t 
         if (err != SL_ERR__CORRUPT) {
             return err;
         }
-        sl_log_warn("log.partlog", "clean marker but bad tail, recovering "
-                                   "topic=%s partition=%d",
+        sl_log_warn("log.partlog",
+                    "clean marker but bad tail, recovering "
+                    "topic=%s partition=%d",
                     pl->topic, (int)pl->partition);
     }
     return sl_partlog_recover(pl, k, st);
@@ -441,12 +491,13 @@ sl_partlog_rebuild_epochs(sl_partlog_t *pl)
 
 static sl_err_t
 sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
-               sl_partlog_stats_t *st)
+                    sl_partlog_stats_t *st)
 {
     sl_partlog_list_t l = {pl, NULL, 0, 0, SL_OK};
     int64_t rp = 0, ls = 0;
     uint8_t id[16];
     sl_segment_t *seg;
+    size_t i;
     sl_err_t err;
 
     if (o->create && (err = sl_file_mkdir(pl->dir)) != SL_OK) {
@@ -471,8 +522,8 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
             return err;
         }
     }
-    if (sl_ckpt_read_offset(pl->dir, SL_CKPT_RECOVERY, pl->topic,
-                            pl->partition, &rp) != SL_OK) {
+    if (sl_ckpt_read_offset(pl->dir, SL_CKPT_RECOVERY, pl->topic, pl->partition,
+                            &rp) != SL_OK) {
         rp = 0;
     }
     if (sl_ckpt_read_offset(pl->dir, SL_CKPT_LOG_START, pl->topic,
@@ -498,6 +549,9 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
         }
         pl->dir_dirty = true;
     }
+    for (i = 0; i + 1 < pl->nsegs; i++) {
+        sl_segment_compact(pl->segs[i].seg);
+    }
     seg = sl_partlog_active(pl);
     pl->leo = sl_segment_next_offset(seg);
     if (sl_segment_size(seg) == 0 && pl->leo < sl_segment_base(seg)) {
@@ -507,9 +561,8 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
     if (ls > pl->log_start) {
         pl->log_start = ls < pl->leo ? ls : pl->leo;
     }
-    pl->active_basis_ms = sl_segment_first_ts(seg) >= 0
-                              ? sl_segment_first_ts(seg)
-                              : o->now_ms;
+    pl->active_basis_ms =
+        sl_segment_first_ts(seg) >= 0 ? sl_segment_first_ts(seg) : o->now_ms;
     if (pl->epochs_rebuild && pl->leo > pl->log_start &&
         (err = sl_partlog_rebuild_epochs(pl)) != SL_OK) {
         return err;
@@ -645,8 +698,9 @@ sl_partlog_delete(sl_partlog_t *pl)
         }
         err = sl_file_remove_dir(to);
     }
-    sl_log_info("log.partlog", "deleted partition topic=%s partition=%d "
-                               "err=%s",
+    sl_log_info("log.partlog",
+                "deleted partition topic=%s partition=%d "
+                "err=%s",
                 pl->topic, (int)pl->partition, sl_err_name(err));
     sl_partlog_abandon(pl);
     return err;
@@ -674,6 +728,7 @@ sl_partlog_roll_locked(sl_partlog_t *pl, int64_t now_ms)
         return err;
     }
     sl_segment_seal(old);
+    sl_segment_compact(old);
     pl->dir_dirty = true;
     pl->active_basis_ms = now_ms;
     sl_log_debug("log.partlog", "rolled topic=%s partition=%d base=%lld",
@@ -682,7 +737,8 @@ sl_partlog_roll_locked(sl_partlog_t *pl, int64_t now_ms)
 }
 
 static bool
-sl_partlog_should_roll(sl_partlog_t *pl, size_t len, int64_t span, int64_t now_ms)
+sl_partlog_should_roll(sl_partlog_t *pl, size_t len, int64_t span,
+                       int64_t now_ms)
 {
     sl_segment_t *seg = sl_partlog_active(pl);
     int64_t size = sl_segment_size(seg);
@@ -700,7 +756,7 @@ sl_partlog_should_roll(sl_partlog_t *pl, size_t len, int64_t span, int64_t now_m
 /* Validate the batches and count them; *span = offsets they take. */
 static sl_err_t
 sl_partlog_check(sl_partlog_t *pl, const uint8_t *data, size_t len, int flags,
-            int64_t *span, sl_append_info_t *info)
+                 int64_t *span, sl_append_info_t *info)
 {
     sl_batch_seq_t it;
     sl_batch_t b;
@@ -709,7 +765,7 @@ sl_partlog_check(sl_partlog_t *pl, const uint8_t *data, size_t len, int flags,
 
     sl_batch_seq_init(&it, data, len,
                       (flags & SL_PARTLOG_F_CRC_CHECKED) ? SL_BATCH_F_NOCRC
-                                                          : 0);
+                                                         : 0);
     *span = 0;
     while ((err = sl_batch_seq_next(&it, &b, &partial)) == SL_OK) {
         if (b.size > (size_t)pl->cfg.max_message_bytes) {
@@ -790,8 +846,9 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
     if (err != SL_OK) {
         if (broken) {
             atomic_store(&pl->offline, true);
-            sl_log_error("log.partlog", "append rollback failed, offline "
-                                        "topic=%s partition=%d",
+            sl_log_error("log.partlog",
+                         "append rollback failed, offline "
+                         "topic=%s partition=%d",
                          pl->topic, (int)pl->partition);
         }
         pthread_mutex_unlock(&pl->lock);
@@ -844,6 +901,7 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
     sl_segment_t *seg;
     sl_seg_batch_t b, ub;
     int64_t limit, end;
+    bool bounded;
     size_t i;
     sl_err_t err;
 
@@ -870,6 +928,10 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
         seg = pl->segs[i].seg;
         sl_segment_ref(seg);
         limit = sl_segment_size(seg);
+        /* only a bound below this segment's end needs a lookup */
+        bounded = i + 1 == pl->nsegs
+                      ? upto < pl->leo
+                      : upto < sl_segment_base(pl->segs[i + 1].seg);
         pthread_mutex_unlock(&pl->lock);
 
         err = sl_segment_find(seg, offset, limit, &b);
@@ -880,8 +942,8 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
         sl_segment_unref(seg);
         pthread_mutex_lock(&pl->lock);
         i = sl_partlog_find_seg(pl, offset);
-        while (i < pl->nsegs && sl_segment_base(pl->segs[i].seg) <=
-                                    sl_segment_base(seg)) {
+        while (i < pl->nsegs &&
+               sl_segment_base(pl->segs[i].seg) <= sl_segment_base(seg)) {
             i++;
         }
     }
@@ -894,12 +956,12 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
         return SL_OK;
     }
     end = limit;
-    if (sl_segment_find(seg, upto, limit, &ub) == SL_OK) {
+    if (bounded && sl_segment_find(seg, upto, limit, &ub) == SL_OK) {
         /* stop before the batch holding upto (or after b if that is b) */
         end = ub.pos > b.pos ? ub.pos : b.pos + b.size;
     }
-    out->len = (size_t)(end - b.pos) < max_bytes ? (size_t)(end - b.pos)
-                                                 : max_bytes;
+    out->len =
+        (size_t)(end - b.pos) < max_bytes ? (size_t)(end - b.pos) : max_bytes;
     if (min_one && out->len < (size_t)b.size) {
         out->len = (size_t)b.size;
     }

@@ -52,9 +52,9 @@ typedef struct sl_partlog_stats_s {
 typedef struct sl_append_info_s {
     int64_t base_offset;
     int64_t last_offset;
-    int64_t log_append_time;  /* -1 unless LogAppendTime */
-    int64_t max_timestamp;    /* largest batch max timestamp appended */
-    int64_t max_ts_offset;    /* last offset of the batch holding it */
+    int64_t log_append_time; /* -1 unless LogAppendTime */
+    int64_t max_timestamp;   /* largest batch max timestamp appended */
+    int64_t max_ts_offset;   /* last offset of the batch holding it */
     int32_t batches;
     int64_t records;
 } sl_append_info_t;

@@ -78,8 +78,9 @@ sl_partlog_flush(sl_partlog_t *pl, int64_t now_ms, int64_t *durable)
     if (err != SL_OK) {
         atomic_store(&pl->offline, true);
         pl->dir_dirty = pl->dir_dirty || dir;
-        sl_log_error("log.partlog", "flush failed, log offline topic=%s "
-                                    "partition=%d err=%s",
+        sl_log_error("log.partlog",
+                     "flush failed, log offline topic=%s "
+                     "partition=%d err=%s",
                      pl->topic, (int)pl->partition, sl_err_name(err));
         err = SL_ERR__IO;
     } else {
@@ -153,8 +154,7 @@ sl_partlog_apply_start(sl_partlog_t *pl, int *deleted)
 {
     sl_err_t err = SL_OK, e2;
 
-    while (pl->nsegs > 1 &&
-           sl_segment_base(pl->segs[1].seg) <= pl->log_start) {
+    while (pl->nsegs > 1 && sl_segment_base(pl->segs[1].seg) <= pl->log_start) {
         e2 = sl_partlog_drop(pl, 0);
         if (err == SL_OK) {
             err = e2;
@@ -244,8 +244,7 @@ sl_partlog_retain(sl_partlog_t *pl, int64_t now_ms, int *deleted)
             total += sl_segment_size(pl->segs[i].seg);
         }
         diff = total - pl->cfg.retention_bytes;
-        while (pl->nsegs > 1 &&
-               diff - sl_segment_size(pl->segs[0].seg) >= 0) {
+        while (pl->nsegs > 1 && diff - sl_segment_size(pl->segs[0].seg) >= 0) {
             diff -= sl_segment_size(pl->segs[0].seg);
             pl->log_start = sl_segment_base(pl->segs[1].seg);
             if ((err = sl_partlog_drop(pl, 0)) != SL_OK) {
@@ -261,9 +260,9 @@ sl_partlog_retain(sl_partlog_t *pl, int64_t now_ms, int *deleted)
         err = sl_partlog_apply_start(pl, deleted);
     }
     if (pl->log_start != old) {
-        sl_err_t e2 = sl_ckpt_write_offset(pl->dir, SL_CKPT_LOG_START,
-                                           pl->topic, pl->partition,
-                                           pl->log_start);
+        sl_err_t e2 =
+            sl_ckpt_write_offset(pl->dir, SL_CKPT_LOG_START, pl->topic,
+                                 pl->partition, pl->log_start);
         if (err == SL_OK) {
             err = e2;
         }
@@ -292,13 +291,16 @@ sl_partlog_truncate_to(sl_partlog_t *pl, int64_t offset)
     }
     pl->trunc_gen++;
     if (offset <= sl_segment_base(pl->segs[0].seg)) {
-        /* nothing stays: start afresh at offset */
-        err = sl_segment_create(pl->dir, offset, &pl->cfg, &seg);
-        if (err != SL_OK) {
-            goto out;
-        }
+        /* nothing stays: start afresh at offset (drop first: the new
+         * segment may have the same name as the old first one) */
         while (pl->nsegs > 0 && err == SL_OK) {
             err = sl_partlog_drop(pl, pl->nsegs - 1);
+        }
+        if (err == SL_OK) {
+            err = sl_segment_create(pl->dir, offset, &pl->cfg, &seg);
+        }
+        if (err != SL_OK) {
+            goto out; /* offline below: nothing touches the list */
         }
         pl->segs[0].seg = seg;
         pl->segs[0].index_synced = false;
@@ -367,8 +369,8 @@ sl_partlog_record_ts(sl_segment_t *seg, const sl_seg_batch_t *sb, int64_t ts,
 
         sl_record_iter_init(&it, recs, rlen, b.records_count);
         while (sl_record_iter_next(&it, &r) == SL_OK) {
-            int64_t rts = lat ? b.max_timestamp
-                              : b.base_timestamp + r.timestamp_delta;
+            int64_t rts =
+                lat ? b.max_timestamp : b.base_timestamp + r.timestamp_delta;
             int64_t ro = b.base_offset + r.offset_delta;
 
             if (rts >= ts && ro >= min) {
@@ -446,8 +448,7 @@ sl_partlog_offset_for_time(sl_partlog_t *pl, int64_t ts, int64_t *offset,
     } else if (ts == SL_LOG_TS_LATEST) {
         *offset = pl->hwm;
     } else if (ts == SL_LOG_TS_MAX) {
-        for (i = sl_partlog_find_seg(pl, pl->log_start); i < pl->nsegs;
-             i++) {
+        for (i = sl_partlog_find_seg(pl, pl->log_start); i < pl->nsegs; i++) {
             sl_segment_t *seg = pl->segs[i].seg;
 
             if (sl_segment_max_ts(seg) >= 0 &&
@@ -459,10 +460,9 @@ sl_partlog_offset_for_time(sl_partlog_t *pl, int64_t ts, int64_t *offset,
         if (best != NULL) {
             err = sl_segment_find(best, sl_segment_max_ts_offset(best),
                                   sl_segment_size(best), &b);
-            if (err == SL_OK &&
-                sl_partlog_record_ts(best, &b, sl_segment_max_ts(best),
-                                     pl->log_start, offset,
-                                     found_ts) != SL_OK) {
+            if (err == SL_OK && sl_partlog_record_ts(
+                                    best, &b, sl_segment_max_ts(best),
+                                    pl->log_start, offset, found_ts) != SL_OK) {
                 *offset = sl_segment_max_ts_offset(best);
                 *found_ts = sl_segment_max_ts(best);
             }
@@ -476,8 +476,9 @@ sl_partlog_offset_for_time(sl_partlog_t *pl, int64_t ts, int64_t *offset,
         err = SL_ERR__INVAL;
     }
     pthread_mutex_unlock(&pl->lock);
-    if (*offset >= 0 && ts >= 0 && *offset >= sl_partlog_hwm(pl)) {
-        *offset = -1; /* not readable yet */
+    if (*offset >= 0 && (ts >= 0 || ts == SL_LOG_TS_MAX) &&
+        *offset >= sl_partlog_hwm(pl)) {
+        *offset = -1; /* not readable yet (or a lying trusted index) */
         *found_ts = -1;
     }
     return err;
@@ -523,14 +524,14 @@ sl_partlog_latest_epoch(sl_partlog_t *pl)
 
 /* ---- accessors ---------------------------------------------------------- */
 
-#define SL_PL_GET(type, name, expr)                                          \
-    type name(sl_partlog_t *pl)                                              \
-    {                                                                        \
-        type v;                                                              \
-        pthread_mutex_lock(&pl->lock);                                       \
-        v = (expr);                                                          \
-        pthread_mutex_unlock(&pl->lock);                                     \
-        return v;                                                            \
+#define SL_PL_GET(type, name, expr)                                            \
+    type name(sl_partlog_t *pl)                                                \
+    {                                                                          \
+        type v;                                                                \
+        pthread_mutex_lock(&pl->lock);                                         \
+        v = (expr);                                                            \
+        pthread_mutex_unlock(&pl->lock);                                       \
+        return v;                                                              \
     }
 
 SL_PL_GET(int64_t, sl_partlog_log_start, pl->log_start)

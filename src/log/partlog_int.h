@@ -37,11 +37,11 @@ struct sl_partlog_s {
     int64_t log_start;
     int64_t leo;
     int64_t hwm;
-    bool auto_hwm;          /* single node: hwm follows leo */
-    _Atomic int64_t rp;     /* recovery point: below it is durable */
+    bool auto_hwm;      /* single node: hwm follows leo */
+    _Atomic int64_t rp; /* recovery point: below it is durable */
     _Atomic bool offline;
-    uint64_t trunc_gen;     /* bumped by truncation (flush races) */
-    bool dir_dirty;         /* entries created/removed since last sync */
+    uint64_t trunc_gen;      /* bumped by truncation (flush races) */
+    bool dir_dirty;          /* entries created/removed since last sync */
     int64_t active_basis_ms; /* segment.ms counts from here */
     int64_t appended_msgs, flushed_msgs;
     int64_t last_flush_ms;

@@ -59,6 +59,7 @@
 #define SL_SEG_TIDX_SIZE 12
 #define SL_SEG_PATH_MAX 4096
 #define SL_SEG_SCAN_BUF 65536
+#define SL_SEG_STRIDE 64 /* index entries per in-memory sample, compact */
 
 typedef struct sl_oidx_entry_s {
     int32_t rel;
@@ -92,6 +93,11 @@ struct sl_segment_s {
     int64_t first_ts;
     int64_t mtime_ms;
     bool indexes_ok;
+    /* compact: a sealed segment keeps every SL_SEG_STRIDE-th entry of each
+     * index in memory (oidx/tidx hold those samples) and reads the block
+     * between two samples from the file when it needs it */
+    bool compact;          /* under ilock */
+    size_t nofile, ntfile; /* entries in the files when compact */
 };
 
 /* ---- byte helpers ------------------------------------------------------ */
@@ -169,8 +175,8 @@ sl_segment_caps(sl_segment_t *seg, const sl_log_config_t *cfg)
 {
     int32_t ib = cfg->segment_index_bytes;
 
-    seg->interval = cfg->index_interval_bytes > 0 ? cfg->index_interval_bytes
-                                                  : 4096;
+    seg->interval =
+        cfg->index_interval_bytes > 0 ? cfg->index_interval_bytes : 4096;
     if (ib < SL_SEG_TIDX_SIZE) {
         ib = SL_SEG_TIDX_SIZE;
     }
@@ -256,6 +262,11 @@ sl_segment_create(const char *dir, int64_t base, const sl_log_config_t *cfg,
         return SL_ERR__NOMEM;
     }
     err = sl_segment_open_files(seg, O_CREAT | O_TRUNC);
+    if (err == SL_OK) {
+        int64_t size; /* mtime: retention's clock for batches without one */
+
+        err = sl_file_size(seg->log_fd, &size, &seg->mtime_ms);
+    }
     if (err != SL_OK) {
         sl_segment_free(seg);
         return err == SL_ERR__NOENT ? SL_ERR__IO : err;
@@ -354,8 +365,7 @@ sl_segment_load_oidx(sl_segment_t *seg, int64_t log_size)
     if ((buf = malloc((size_t)fsize)) == NULL) {
         return false;
     }
-    if (sl_file_read_at(seg->oidx_fd, buf, (size_t)fsize, 0, &got) !=
-            SL_OK ||
+    if (sl_file_read_at(seg->oidx_fd, buf, (size_t)fsize, 0, &got) != SL_OK ||
         got != (size_t)fsize) {
         free(buf);
         return false;
@@ -369,8 +379,8 @@ sl_segment_load_oidx(sl_segment_t *seg, int64_t log_size)
         int32_t pos = (int32_t)sl_segment_get32(buf + i * 8 + 4);
 
         if (rel < 0 || pos < 0 || pos >= log_size ||
-            (i > 0 && (rel <= seg->oidx[i - 1].rel ||
-                       pos <= seg->oidx[i - 1].pos))) {
+            (i > 0 &&
+             (rel <= seg->oidx[i - 1].rel || pos <= seg->oidx[i - 1].pos))) {
             ok = false;
             break;
         }
@@ -403,8 +413,7 @@ sl_segment_load_tidx(sl_segment_t *seg)
     if ((buf = malloc((size_t)fsize)) == NULL) {
         return false;
     }
-    if (sl_file_read_at(seg->tidx_fd, buf, (size_t)fsize, 0, &got) !=
-            SL_OK ||
+    if (sl_file_read_at(seg->tidx_fd, buf, (size_t)fsize, 0, &got) != SL_OK ||
         got != (size_t)fsize) {
         free(buf);
         return false;
@@ -456,8 +465,8 @@ sl_segment_open(const char *dir, int64_t base, const sl_log_config_t *cfg,
         return err;
     }
     atomic_store(&seg->size, size);
-    seg->indexes_ok = sl_segment_load_oidx(seg, size) &&
-                      sl_segment_load_tidx(seg);
+    seg->indexes_ok =
+        sl_segment_load_oidx(seg, size) && sl_segment_load_tidx(seg);
     if (seg->indexes_ok && seg->noidx > 0) {
         /* the last entry must name the batch it points at */
         sl_oidx_entry_t e = seg->oidx[seg->noidx - 1];
@@ -583,8 +592,7 @@ sl_segment_check_crc(sl_segment_t *seg, const sl_seg_batch_t *b, uint8_t *buf)
         return err != SL_OK ? err : SL_CORRUPT();
     }
     while (off < end) {
-        n = (size_t)(end - off < SL_SEG_SCAN_BUF ? end - off
-                                                 : SL_SEG_SCAN_BUF);
+        n = (size_t)(end - off < SL_SEG_SCAN_BUF ? end - off : SL_SEG_SCAN_BUF);
         err = sl_file_read_at(seg->log_fd, buf, n, off, &got);
         if (err != SL_OK) {
             return err;
@@ -603,6 +611,7 @@ sl_segment_reset_state(sl_segment_t *seg)
 {
     pthread_mutex_lock(&seg->ilock);
     seg->noidx = seg->ntidx = 0;
+    seg->compact = false; /* the sample arrays become plain arrays again */
     pthread_mutex_unlock(&seg->ilock);
     seg->next_offset = seg->base;
     seg->max_ts = seg->max_ts_offset = -1;
@@ -611,9 +620,8 @@ sl_segment_reset_state(sl_segment_t *seg)
 }
 
 sl_err_t
-sl_segment_scan(sl_segment_t *seg, int64_t from, int64_t min_offset,
-                int flags, sl_segment_batch_cb cb, void *arg,
-                int64_t *valid_end)
+sl_segment_scan(sl_segment_t *seg, int64_t from, int64_t min_offset, int flags,
+                sl_segment_batch_cb cb, void *arg, int64_t *valid_end)
 {
     uint8_t *buf = NULL;
     int64_t size, pos = from, expect = min_offset;
@@ -861,7 +869,7 @@ sl_segment_seal(sl_segment_t *seg)
     }
     pthread_mutex_lock(&seg->ilock);
     n = seg->ntidx;
-    if ((n > 0 && seg->tidx[n - 1].ts >= seg->max_ts) ||
+    if (seg->compact || (n > 0 && seg->tidx[n - 1].ts >= seg->max_ts) ||
         sl_segment_reserve(seg, 1) != SL_OK) {
         pthread_mutex_unlock(&seg->ilock);
         return;
@@ -891,18 +899,26 @@ sl_segment_truncate_to(sl_segment_t *seg, int64_t offset)
 
     err = sl_segment_find(seg, offset, size, &b);
     if (err == SL_ERR__NOENT) {
-        return SL_OK; /* nothing at or after offset */
+        /* nothing at or after offset; a compact segment that becomes the
+         * active one again still needs its full indexes */
+        b.pos = size;
+        pthread_mutex_lock(&seg->ilock);
+        err = seg->compact ? SL_OK : SL_ERR__NOENT;
+        pthread_mutex_unlock(&seg->ilock);
+        if (err == SL_ERR__NOENT) {
+            return SL_OK;
+        }
     }
     if (err != SL_OK) {
         return err;
     }
-    err = sl_file_truncate(seg->log_fd, b.pos);
-    if (err != SL_OK) {
+    if (b.pos != size &&
+        (err = sl_file_truncate(seg->log_fd, b.pos)) != SL_OK) {
         return err;
     }
     atomic_store(&seg->size, b.pos);
-    err = sl_segment_scan(seg, 0, seg->base, SL_SEG_SCAN_INDEX, NULL, NULL,
-                          &end);
+    err =
+        sl_segment_scan(seg, 0, seg->base, SL_SEG_SCAN_INDEX, NULL, NULL, &end);
     if (err != SL_OK && err != SL_ERR__CORRUPT) {
         return err;
     }
@@ -925,28 +941,159 @@ sl_segment_sync(sl_segment_t *seg, bool indexes)
 
 /* ---- lookups ----------------------------------------------------------- */
 
+/* Compact mode: in the file's block of entries [j * STRIDE, ...), the
+ * position of the last entry with relative offset <= rel. Any doubt about
+ * the block (I/O error, bytes that disagree with the sample) gives the
+ * sample's own position, which is always a safe place to start a scan. */
+static int64_t
+sl_segment_block_pos(sl_segment_t *seg, size_t j, size_t nfile,
+                     sl_oidx_entry_t sample, int64_t rel)
+{
+    uint8_t buf[SL_SEG_STRIDE * SL_SEG_OIDX_SIZE];
+    size_t first = j * SL_SEG_STRIDE, n = nfile - first, got, i;
+    int64_t pos = sample.pos;
+    int32_t prel = sample.rel, ppos = sample.pos;
+
+    if (n > SL_SEG_STRIDE) {
+        n = SL_SEG_STRIDE;
+    }
+    if (sl_file_read_at(seg->oidx_fd, buf, n * SL_SEG_OIDX_SIZE,
+                        (int64_t)(first * SL_SEG_OIDX_SIZE), &got) != SL_OK ||
+        got != n * SL_SEG_OIDX_SIZE ||
+        (int32_t)sl_segment_get32(buf) != sample.rel ||
+        (int32_t)sl_segment_get32(buf + 4) != sample.pos) {
+        return pos;
+    }
+    for (i = 1; i < n; i++) {
+        int32_t r = (int32_t)sl_segment_get32(buf + i * 8);
+        int32_t p = (int32_t)sl_segment_get32(buf + i * 8 + 4);
+
+        if (r <= prel || p <= ppos) {
+            return sample.pos; /* not what was checked at open */
+        }
+        if (r > rel) {
+            break;
+        }
+        pos = p;
+        prel = r;
+        ppos = p;
+    }
+    return pos;
+}
+
 /* Position of the last offset index entry whose offset is <= <offset>. */
 static int64_t
 sl_segment_lookup(sl_segment_t *seg, int64_t offset)
 {
     int64_t rel = offset - seg->base;
-    size_t lo = 0, hi;
+    size_t lo = 0, hi, j = 0, nfile;
     int64_t pos = 0;
+    bool found = false, compact;
+    sl_oidx_entry_t sample = {0, 0};
 
     pthread_mutex_lock(&seg->ilock);
     hi = seg->noidx;
+    compact = seg->compact;
+    nfile = seg->nofile;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
         if (seg->oidx[mid].rel <= rel) {
             pos = seg->oidx[mid].pos;
+            sample = seg->oidx[mid];
+            j = mid;
+            found = true;
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
     pthread_mutex_unlock(&seg->ilock);
+    if (compact && found) {
+        pos = sl_segment_block_pos(seg, j, nfile, sample, rel);
+    }
     return pos;
+}
+
+/* Compact mode: the relative offset of the last time index entry with
+ * timestamp < ts in block j; the sample's on any doubt. */
+static int32_t
+sl_segment_block_time(sl_segment_t *seg, size_t j, size_t nfile,
+                      sl_tidx_entry_t sample, int64_t ts)
+{
+    uint8_t buf[SL_SEG_STRIDE * SL_SEG_TIDX_SIZE];
+    size_t first = j * SL_SEG_STRIDE, n = nfile - first, got, i;
+    int32_t rel = sample.rel;
+    int64_t pts = sample.ts;
+
+    if (n > SL_SEG_STRIDE) {
+        n = SL_SEG_STRIDE;
+    }
+    if (sl_file_read_at(seg->tidx_fd, buf, n * SL_SEG_TIDX_SIZE,
+                        (int64_t)(first * SL_SEG_TIDX_SIZE), &got) != SL_OK ||
+        got != n * SL_SEG_TIDX_SIZE ||
+        (int64_t)sl_segment_get64(buf) != sample.ts ||
+        (int32_t)sl_segment_get32(buf + 8) != sample.rel) {
+        return sample.rel;
+    }
+    for (i = 1; i < n; i++) {
+        int64_t t = (int64_t)sl_segment_get64(buf + i * 12);
+        int32_t r = (int32_t)sl_segment_get32(buf + i * 12 + 8);
+
+        if (t <= pts || r < rel) {
+            return sample.rel;
+        }
+        if (t >= ts) {
+            break;
+        }
+        rel = r;
+        pts = t;
+    }
+    return rel;
+}
+
+/* Compact a sealed segment's indexes (see the compact field). */
+void
+sl_segment_compact(sl_segment_t *seg)
+{
+    size_t no, nt, i;
+    sl_oidx_entry_t *os;
+    sl_tidx_entry_t *ts;
+
+    pthread_mutex_lock(&seg->ilock);
+    if (seg->compact ||
+        (seg->noidx <= SL_SEG_STRIDE && seg->ntidx <= SL_SEG_STRIDE)) {
+        pthread_mutex_unlock(&seg->ilock);
+        return;
+    }
+    no = (seg->noidx + SL_SEG_STRIDE - 1) / SL_SEG_STRIDE;
+    nt = (seg->ntidx + SL_SEG_STRIDE - 1) / SL_SEG_STRIDE;
+    os = malloc((no ? no : 1) * sizeof(*os));
+    ts = malloc((nt ? nt : 1) * sizeof(*ts));
+    if (os == NULL || ts == NULL) {
+        pthread_mutex_unlock(&seg->ilock);
+        free(os);
+        free(ts);
+        return; /* stays as it is */
+    }
+    for (i = 0; i < no; i++) {
+        os[i] = seg->oidx[i * SL_SEG_STRIDE];
+    }
+    for (i = 0; i < nt; i++) {
+        ts[i] = seg->tidx[i * SL_SEG_STRIDE];
+    }
+    free(seg->oidx);
+    free(seg->tidx);
+    seg->oidx = os;
+    seg->tidx = ts;
+    seg->coidx = no ? no : 1;
+    seg->ctidx = nt ? nt : 1;
+    seg->nofile = seg->noidx;
+    seg->ntfile = seg->ntidx;
+    seg->noidx = no;
+    seg->ntidx = nt;
+    seg->compact = true;
+    pthread_mutex_unlock(&seg->ilock);
 }
 
 sl_err_t
@@ -973,22 +1120,32 @@ sl_segment_find_time(sl_segment_t *seg, int64_t ts, int64_t limit,
                      sl_seg_batch_t *b)
 {
     int64_t start = seg->base, pos;
-    size_t lo = 0, hi;
+    size_t lo = 0, hi, j = 0, nfile = 0;
+    sl_tidx_entry_t sample = {0, 0};
+    bool found = false, compact;
     sl_err_t err;
 
     pthread_mutex_lock(&seg->ilock);
     hi = seg->ntidx;
+    compact = seg->compact;
+    nfile = seg->ntfile;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
         if (seg->tidx[mid].ts < ts) {
             start = seg->base + seg->tidx[mid].rel;
+            sample = seg->tidx[mid];
+            j = mid;
+            found = true;
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
     pthread_mutex_unlock(&seg->ilock);
+    if (compact && found) {
+        start = seg->base + sl_segment_block_time(seg, j, nfile, sample, ts);
+    }
     pos = sl_segment_lookup(seg, start);
     for (;;) {
         err = sl_segment_read_batch(seg, pos, limit, b);
@@ -1064,7 +1221,8 @@ sl_segment_index_full(sl_segment_t *seg)
     bool full;
 
     pthread_mutex_lock(&seg->ilock);
-    full = seg->noidx >= seg->oidx_max || seg->ntidx >= seg->tidx_max;
+    full = seg->compact || seg->noidx >= seg->oidx_max ||
+           seg->ntidx >= seg->tidx_max;
     pthread_mutex_unlock(&seg->ilock);
     return full;
 }
@@ -1075,9 +1233,9 @@ sl_segment_index_entries(sl_segment_t *seg, size_t *time_entries)
     size_t n;
 
     pthread_mutex_lock(&seg->ilock);
-    n = seg->noidx;
+    n = seg->compact ? seg->nofile : seg->noidx;
     if (time_entries != NULL) {
-        *time_entries = seg->ntidx;
+        *time_entries = seg->compact ? seg->ntfile : seg->ntidx;
     }
     pthread_mutex_unlock(&seg->ilock);
     return n;

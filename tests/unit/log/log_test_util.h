@@ -56,7 +56,7 @@ tl_batch(int n, size_t vlen, int64_t ts, uint8_t **out)
 {
     sl_batch_params_t bp;
     sl_record_in_t recs[64];
-    static uint8_t val[1 << 16];
+    static _Thread_local uint8_t val[1 << 16];
     size_t len = 0;
     int i;
 

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,14 +110,13 @@ read_all(sl_partlog_t *pl)
     sl_batch_t b;
 
     while (off < sl_partlog_end_offset(pl)) {
-        assert_int_equal(sl_partlog_read_copy(pl, off, true, -1, buf,
-                                              sizeof(buf), &len),
-                         SL_OK);
+        assert_int_equal(
+            sl_partlog_read_copy(pl, off, true, -1, buf, sizeof(buf), &len),
+            SL_OK);
         assert_true(len > 0);
         sl_batch_seq_init(&it, buf, len, 0);
         while (sl_batch_seq_next(&it, &b, NULL) == SL_OK) {
-            assert_int_equal(sl_batch_validate_records(&b, 1 << 20, 0),
-                             SL_OK);
+            assert_int_equal(sl_batch_validate_records(&b, 1 << 20, 0), SL_OK);
             if (expect >= 0) {
                 assert_int_equal(b.base_offset, expect);
             }
@@ -145,13 +145,12 @@ test_append_read(void **state)
     assert_int_equal(sl_partlog_end_offset(fx->pl), 30);
     assert_int_equal(sl_partlog_hwm(fx->pl), 30);
     /* a read inside a batch starts at the batch */
-    assert_int_equal(sl_partlog_read_copy(fx->pl, 4, true, -1, buf,
-                                          sizeof(buf), &len),
-                     SL_OK);
-    assert_int_equal(sl_batch_seq_next(&(sl_batch_seq_t){buf, buf + len, 0,
-                                                          0},
-                                       &b, NULL),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_read_copy(fx->pl, 4, true, -1, buf, sizeof(buf), &len),
+        SL_OK);
+    assert_int_equal(
+        sl_batch_seq_next(&(sl_batch_seq_t){buf, buf + len, 0, 0}, &b, NULL),
+        SL_OK);
     assert_int_equal(b.base_offset, 3);
     /* min_one: at least one whole batch even with max_bytes 1 */
     assert_int_equal(sl_partlog_read(fx->pl, 0, 1, true, -1, &s), SL_OK);
@@ -168,9 +167,9 @@ test_append_read(void **state)
     assert_int_equal(sl_partlog_read(fx->pl, 31, 100, true, -1, &s),
                      SL_ERR_OFFSET_OUT_OF_RANGE);
     /* upto bounds the range */
-    assert_int_equal(sl_partlog_read_copy(fx->pl, 0, true, 6, buf,
-                                          sizeof(buf), &len),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_read_copy(fx->pl, 0, true, 6, buf, sizeof(buf), &len),
+        SL_OK);
     {
         sl_batch_seq_t it;
         int n = 0;
@@ -182,6 +181,27 @@ test_append_read(void **state)
         assert_int_equal(n, 2);
     }
     assert_int_equal(read_all(fx->pl), 30);
+    /* the slice is made for sendfile: same bytes as the copying read */
+    {
+        char p[600];
+        int out;
+        off_t pos;
+        uint8_t back[8192];
+
+        assert_int_equal(sl_partlog_read(fx->pl, 7, 4000, true, -1, &s), SL_OK);
+        snprintf(p, sizeof(p), "%s/sendfile.out", fx->root);
+        out = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        pos = (off_t)s.pos;
+        assert_int_equal(sendfile(out, s.fd, &pos, s.len), (ssize_t)s.len);
+        assert_int_equal(pread(out, back, s.len, 0), (ssize_t)s.len);
+        assert_int_equal(
+            sl_partlog_read_copy(fx->pl, 7, true, -1, buf, sizeof(buf), &len),
+            SL_OK);
+        assert_int_equal(len, s.len);
+        assert_memory_equal(back, buf, len);
+        close(out);
+        sl_log_slice_release(&s);
+    }
 }
 
 static void
@@ -264,8 +284,7 @@ test_retention_time(void **state)
     assert_int_equal(deleted, 1);
     assert_int_equal(sl_partlog_log_start(fx->pl), 2);
     /* the active segment stays even when expired */
-    assert_int_equal(sl_partlog_retain(fx->pl, TS0 + 999999, &deleted),
-                     SL_OK);
+    assert_int_equal(sl_partlog_retain(fx->pl, TS0 + 999999, &deleted), SL_OK);
     assert_int_equal(deleted, 1);
     assert_int_equal(sl_partlog_segment_count(fx->pl), 1);
     assert_int_equal(sl_partlog_log_start(fx->pl), 4);
@@ -295,8 +314,7 @@ test_retention_bytes(void **state)
     assert_true(sl_partlog_size_bytes(fx->pl) < before);
     assert_true(sl_partlog_size_bytes(fx->pl) < 5000 + 4096 + 400);
     assert_true(sl_partlog_log_start(fx->pl) > 0);
-    assert_int_equal(read_all(fx->pl),
-                     120 - sl_partlog_log_start(fx->pl));
+    assert_int_equal(read_all(fx->pl), 120 - sl_partlog_log_start(fx->pl));
 }
 
 static void
@@ -508,9 +526,9 @@ check_each_offset(sl_partlog_t *pl)
          off++) {
         sl_batch_seq_t it;
 
-        assert_int_equal(sl_partlog_read_copy(pl, off, true, -1, buf,
-                                              sizeof(buf), &len),
-                         SL_OK);
+        assert_int_equal(
+            sl_partlog_read_copy(pl, off, true, -1, buf, sizeof(buf), &len),
+            SL_OK);
         sl_batch_seq_init(&it, buf, len, 0);
         assert_int_equal(sl_batch_seq_next(&it, &b, NULL), SL_OK);
         assert_true(b.base_offset <= off);
@@ -576,54 +594,47 @@ test_offsets_for_time(void **state)
     for (i = 0; i < 40; i++) {
         app(fx->pl, 4, 50, TS0 + 1000 * i, TS0);
     }
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_EARLIEST,
-                                                &off, &ts),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_EARLIEST, &off, &ts),
+        SL_OK);
     assert_int_equal(off, 0);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_LATEST,
-                                                &off, &ts),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_LATEST, &off, &ts), SL_OK);
     assert_int_equal(off, 160);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_MAX, &off,
-                                                &ts),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_MAX, &off, &ts), SL_OK);
     assert_int_equal(off, 159);
     assert_int_equal(ts, TS0 + 39003);
     /* exact record inside a batch */
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17002, &off,
-                                                &ts),
+    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17002, &off, &ts),
                      SL_OK);
     assert_int_equal(off, 17 * 4 + 2);
     assert_int_equal(ts, TS0 + 17002);
     /* between batches: the next batch's first record */
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17500, &off,
-                                                &ts),
+    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17500, &off, &ts),
                      SL_OK);
     assert_int_equal(off, 18 * 4);
     assert_int_equal(ts, TS0 + 18000);
     for (i = 0; i < 40; i++) {
-        assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 1000 * i,
-                                                    &off, &ts),
-                         SL_OK);
+        assert_int_equal(
+            sl_partlog_offset_for_time(fx->pl, TS0 + 1000 * i, &off, &ts),
+            SL_OK);
         assert_int_equal(off, 4 * i);
     }
     assert_int_equal(sl_partlog_offset_for_time(fx->pl, 0, &off, &ts), SL_OK);
     assert_int_equal(off, 0);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 99999, &off,
-                                                &ts),
+    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 99999, &off, &ts),
                      SL_OK);
     assert_int_equal(off, -1);
     assert_int_equal(ts, -1);
     /* same answers after a clean reopen (time indexes from disk) */
     assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
     fx->pl = fx_open(fx, true, NULL);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17002, &off,
-                                                &ts),
+    assert_int_equal(sl_partlog_offset_for_time(fx->pl, TS0 + 17002, &off, &ts),
                      SL_OK);
     assert_int_equal(off, 17 * 4 + 2);
-    assert_int_equal(sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_MAX, &off,
-                                                &ts),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_offset_for_time(fx->pl, SL_LOG_TS_MAX, &off, &ts), SL_OK);
     assert_int_equal(off, 159);
 }
 
@@ -642,9 +653,9 @@ test_log_append_time(void **state)
     assert_int_equal(sl_partlog_append(fx->pl, b, len, 7, 0, TS0 + 42, &info),
                      SL_OK);
     assert_int_equal(info.log_append_time, TS0 + 42);
-    assert_int_equal(sl_partlog_read_copy(fx->pl, 0, true, -1, buf,
-                                          sizeof(buf), &got),
-                     SL_OK);
+    assert_int_equal(
+        sl_partlog_read_copy(fx->pl, 0, true, -1, buf, sizeof(buf), &got),
+        SL_OK);
     sl_batch_seq_init(&it, buf, got, 0); /* CRC checked */
     assert_int_equal(sl_batch_seq_next(&it, &pb, NULL), SL_OK);
     assert_int_equal(pb.max_timestamp, TS0 + 42);
@@ -740,6 +751,155 @@ test_truncate_to(void **state)
     assert_int_equal(sl_partlog_end_offset(fx->pl), 0);
     assert_int_equal(sl_partlog_segment_count(fx->pl), 1);
     assert_int_equal(app(fx->pl, 1, 10, TS0, TS0), 0);
+    /* the new first segment has the old one's name: it must survive */
+    assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
+    fx->pl = fx_open(fx, true, NULL);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), 1);
+    assert_int_equal(read_all(fx->pl), 1);
+}
+
+static void
+test_empty_segment_past_the_end(void **state)
+{
+    fx_t *fx = *state;
+    char p[600];
+    sl_partlog_stats_t st;
+    FILE *f;
+
+    app(fx->pl, 3, 10, TS0, TS0);
+    sl_partlog_abandon(fx->pl);
+    /* what a corrupt segment named 1000 leaves after recovery cut it */
+    snprintf(p, sizeof(p), "%s/%020d.log", fx->dir, 1000);
+    f = fopen(p, "wb");
+    fputs("junk", f);
+    fclose(f);
+    fx->pl = fx_open(fx, false, &st);
+    assert_int_equal(st.segments_dropped, 1);
+    assert_int_equal(sl_partlog_segment_count(fx->pl), 1);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), 3);
+    assert_int_equal(read_all(fx->pl), 3);
+    assert_int_equal(app(fx->pl, 1, 10, TS0, TS0), 3);
+    assert_false(sl_file_exists(p));
+}
+
+/* Sealed segments keep every 64th index entry in memory and read the
+ * rest from the files: lookups by offset and time stay exact, also after
+ * index bytes change under them and after truncation into such a segment. */
+static void
+test_compact_indexes(void **state)
+{
+    fx_t *fx = *state;
+    int64_t bases[64], off, ts;
+    size_t n;
+    char p[600];
+    int fd, i;
+
+    fx->cfg.segment_bytes = 128 * 1024;
+    fx->cfg.index_interval_bytes = 100;
+    sl_partlog_set_config(fx->pl, &fx->cfg);
+    for (i = 0; i < 1500; i++) {
+        app(fx->pl, 2, 60, TS0 + 10 * i, TS0);
+    }
+    n = sl_partlog_segment_bases(fx->pl, bases, 64);
+    assert_true(n >= 2);
+    check_each_offset(fx->pl);
+    for (i = 0; i < 1500; i += 7) {
+        assert_int_equal(
+            sl_partlog_offset_for_time(fx->pl, TS0 + 10 * i + 1, &off, &ts),
+            SL_OK);
+        assert_int_equal(off, 2 * i + 1);
+    }
+    /* and cheap: one block of the index file, not a long header scan */
+    {
+        uint8_t buf[8192];
+        size_t len;
+        int64_t before;
+
+        assert_true(bases[1] > 2 * 350 + 1);
+        sl_faultfs_install();
+        before = sl_faultfs_count(SL_FILE_OP_PREAD);
+        assert_int_equal(sl_partlog_read_copy(fx->pl, 2 * 350 + 1, true, -1,
+                                              buf, sizeof(buf), &len),
+                         SL_OK);
+        assert_true(sl_faultfs_count(SL_FILE_OP_PREAD) - before <= 5);
+        sl_faultfs_uninstall();
+    }
+    /* index bytes that disagree with what was checked: still exact */
+    snprintf(p, sizeof(p), "%s/%020lld.index", fx->dir, (long long)bases[0]);
+    fd = open(p, O_WRONLY);
+    assert_true(pwrite(fd, "\x7f\xff\xff\xff\0\0\0\0", 8, 8 * 70) == 8);
+    assert_true(pwrite(fd, "\0\0\0\0\0\0\0\0", 8, 8 * 200) == 8);
+    close(fd);
+    snprintf(p, sizeof(p), "%s/%020lld.timeindex", fx->dir,
+             (long long)bases[0]);
+    fd = open(p, O_WRONLY);
+    assert_true(pwrite(fd, "\0\0\0\0\0\0\0\0\0\0\0\0", 12, 12 * 70) == 12);
+    close(fd);
+    check_each_offset(fx->pl);
+    for (i = 0; i < 1500; i += 7) {
+        assert_int_equal(
+            sl_partlog_offset_for_time(fx->pl, TS0 + 10 * i + 1, &off, &ts),
+            SL_OK);
+        assert_int_equal(off, 2 * i + 1);
+    }
+    /* reopen: the damaged index is caught and rebuilt */
+    assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
+    fx->pl = fx_open(fx, true, NULL);
+    check_each_offset(fx->pl);
+    /* truncating into a compact segment makes it active with full
+     * indexes again */
+    assert_int_equal(sl_partlog_truncate_to(fx->pl, bases[1]), SL_OK);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), bases[1]);
+    for (i = 0; i < 50; i++) {
+        app(fx->pl, 2, 60, TS0, TS0);
+    }
+    check_each_offset(fx->pl);
+    sl_partlog_abandon(fx->pl);
+    fx->pl = fx_open(fx, false, NULL);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), bases[1] + 100);
+    check_each_offset(fx->pl);
+}
+
+static void
+test_recovery_starts_at_recovery_point(void **state)
+{
+    fx_t *fx = *state;
+    int64_t bases[64], durable;
+    size_t n;
+    char p[600];
+    uint8_t *bytes;
+    size_t len;
+    sl_partlog_stats_t st;
+    int i;
+
+    for (i = 0; i < 40; i++) {
+        app(fx->pl, 2, 100, TS0, TS0);
+    }
+    assert_int_equal(sl_partlog_flush(fx->pl, TS0, &durable), SL_OK);
+    assert_int_equal(sl_partlog_checkpoint(fx->pl), SL_OK);
+    for (i = 0; i < 40; i++) {
+        app(fx->pl, 2, 100, TS0, TS0);
+    }
+    n = sl_partlog_segment_bases(fx->pl, bases, 64);
+    assert_true(bases[n - 1] > durable);
+    sl_partlog_abandon(fx->pl);
+    fx->pl = NULL;
+    /* a flipped byte below the recovery point is not looked at ... */
+    snprintf(p, sizeof(p), "%s/%020lld.log", fx->dir, (long long)bases[0]);
+    bytes = slurp(p, &len);
+    bytes[100] ^= 1;
+    spit(p, bytes, len);
+    free(bytes);
+    /* ... one above it cuts the log there */
+    snprintf(p, sizeof(p), "%s/%020lld.log", fx->dir, (long long)bases[n - 1]);
+    bytes = slurp(p, &len);
+    bytes[len - 10] ^= 1;
+    spit(p, bytes, len);
+    free(bytes);
+    fx->pl = fx_open(fx, false, &st);
+    assert_true(st.recovered);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), 158);
+    assert_int_equal(sl_partlog_segment_count(fx->pl), n);
 }
 
 static void
@@ -758,6 +918,8 @@ test_enospc_on_append(void **state)
                      SL_ERR__IO);
     assert_int_equal(sl_partlog_end_offset(fx->pl), 2);
     assert_false(sl_partlog_offline(fx->pl));
+    /* what the producer gets */
+    assert_int_equal(sl_err_to_wire(SL_ERR__IO), SL_ERR_KAFKA_STORAGE_ERROR);
     /* partial write then ENOSPC: cut back */
     free(b);
     len = tl_batch(2, 300, TS0, &b);
@@ -935,8 +1097,8 @@ conc_reader(void *arg)
         sl_batch_seq_t it;
         sl_batch_t b;
 
-        err = sl_partlog_read_copy(c->pl, off, true, -1, buf, sizeof(buf),
-                                   &len);
+        err =
+            sl_partlog_read_copy(c->pl, off, true, -1, buf, sizeof(buf), &len);
         if (err == SL_ERR_OFFSET_OUT_OF_RANGE) {
             continue; /* retention moved the start */
         }
@@ -958,7 +1120,11 @@ test_concurrency(void **state)
     int deleted, i;
     int64_t durable;
 
-    fx->cfg.retention_bytes = 8192;
+    /* ~100 index entries per segment: sealed segments get compacted
+     * while the readers look them up */
+    fx->cfg.segment_bytes = 16384;
+    fx->cfg.index_interval_bytes = 32;
+    fx->cfg.retention_bytes = 40000;
     sl_partlog_set_config(fx->pl, &fx->cfg);
     memset(&c, 0, sizeof(c));
     c.pl = fx->pl;
@@ -989,8 +1155,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_roll_by_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roll_by_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_bytes, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retention_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_clean_and_unclean, setup,
                                         teardown),
@@ -1002,19 +1167,19 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_missing_and_corrupt_index, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_offsets_for_time, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_log_append_time, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_offsets_for_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leader_epochs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_to, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enospc_on_append, setup,
+        cmocka_unit_test_setup_teardown(test_compact_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_segment_past_the_end, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_starts_at_recovery_point,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enospc_on_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_writes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_eio_on_fdatasync, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_crash_simulation, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_eio_on_fdatasync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_simulation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topic_id_and_delete, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
