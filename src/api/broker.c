@@ -387,37 +387,70 @@ sl_api_remove_strays(sl_api_t *api)
     closedir(d);
 }
 
+/*
+ * The background thread: retention every log.retention.check.interval.ms,
+ * recovery-point and log-start checkpoints every
+ * log.flush.offset.checkpoint.interval.ms (so that recovery after a crash
+ * re-reads only what came after the last checkpoint).
+ */
 static void *
 sl_api_retention_main(void *arg)
 {
     sl_api_t *api = arg;
-    int64_t interval = sl_config_long(api->cfg, "log.retention.check.interval.ms");
+    int64_t ret_every = sl_config_long(api->cfg, "log.retention.check.interval.ms");
+    int64_t ckpt_every =
+        sl_config_long(api->cfg, "log.flush.offset.checkpoint.interval.ms");
+    int64_t next_ret = sl_clock_mono_ms() + ret_every;
+    int64_t next_ckpt = sl_clock_mono_ms() + ckpt_every;
     struct timespec ts;
     sl_ptopic_t *t;
+    bool do_ret, do_ckpt;
     size_t b;
     int32_t i;
     int deleted;
 
+    if (ckpt_every <= 0) {
+        ckpt_every = INT64_MAX / 4;
+        next_ckpt = INT64_MAX / 2;
+    }
     pthread_mutex_lock(&api->retention_lock);
     while (!api->stopping) {
-        ts = sl_clock_deadline(CLOCK_REALTIME, interval);
-        pthread_cond_timedwait(&api->retention_cond, &api->retention_lock, &ts);
-        if (api->stopping) {
-            break;
+        int64_t now = sl_clock_mono_ms();
+        int64_t wait = (next_ret < next_ckpt ? next_ret : next_ckpt) - now;
+
+        if (wait > 0) {
+            ts = sl_clock_deadline(CLOCK_REALTIME, wait);
+            pthread_cond_timedwait(&api->retention_cond, &api->retention_lock,
+                                   &ts);
+            continue;
+        }
+        do_ret = now >= next_ret;
+        do_ckpt = now >= next_ckpt;
+        if (do_ret) {
+            next_ret = now + ret_every;
+        }
+        if (do_ckpt) {
+            next_ckpt = now + ckpt_every;
         }
         pthread_mutex_unlock(&api->retention_lock);
         pthread_rwlock_rdlock(&api->plock);
         for (b = 0; b < SL_API_TOPIC_BUCKETS; b++) {
             for (t = api->topics[b]; t != NULL; t = t->next) {
                 for (i = 0; i < t->n; i++) {
+                    if (t->logs[i] == NULL) {
+                        continue;
+                    }
                     deleted = 0;
-                    if (t->logs[i] != NULL &&
+                    if (do_ret &&
                         sl_partlog_retain(t->logs[i], sl_clock_wall_ms(),
                                           &deleted) == SL_OK &&
                         deleted > 0) {
                         sl_log_info("api", "retention deleted segments "
                                     "topic=%s partition=%d count=%d",
                                     t->name, (int)i, deleted);
+                    }
+                    if (do_ckpt) {
+                        (void)sl_partlog_checkpoint(t->logs[i]);
                     }
                 }
             }

@@ -5,7 +5,7 @@
  * ListOffsets. On-disk layout and rules: partlog.c's file head and
  * docs/storage.md.
  *
- * Owned by: whoever opened it (the log manager, log/logmgr.c, in the
+ * Owned by: whoever opened it (the partition registry, api/broker.c, in the
  * broker). Destroyed by sl_partlog_close() or sl_partlog_delete().
  * Locking: one mutex per partition log serialises appends and metadata;
  * reads take it only to pick a segment and take a reference, then read
