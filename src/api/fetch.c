@@ -110,12 +110,10 @@ sl_fetch_read_all(sl_fetch_op_t *op)
             err = SL_ERR_UNKNOWN_TOPIC_ID;
         }
         if (pl == NULL) {
-            o->error_code = (int16_t)(it->by_id && err ==
-                                      SL_ERR_UNKNOWN_TOPIC_OR_PARTITION &&
-                                      sl_api_ptopic(api, it->topic.ptr,
-                                                    it->topic.len) == NULL
-                                          ? SL_ERR_UNKNOWN_TOPIC_ID
-                                          : err);
+            /* An id that names no topic is UNKNOWN_TOPIC_ID (topic.len is
+             * -1 then); a known topic without that partition is
+             * UNKNOWN_TOPIC_OR_PARTITION either way. */
+            o->error_code = (int16_t)err;
             continue;
         }
         o->high_watermark = sl_partlog_hwm(pl);
