@@ -96,11 +96,41 @@ int32_t sl_api_cluster_authorized_ops(void);
  * or when it holds a NUL byte). */
 char *sl_api_cstr(sl_arena_t *a, sl_str_t s);
 
+/* A copy of C string <s> in the arena as a wire string (null for NULL or
+ * when out of memory). (api/topics.c) */
+sl_str_t sl_api_str(sl_arena_t *a, const char *s);
+
 /* ---- handlers ---- */
 sl_err_t sl_api_metadata_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_produce_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_fetch_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_list_offsets_handle(sl_api_req_t *r, const void *req,
                                     void *resp);
+/* api/topics.c */
+sl_err_t sl_api_create_topics_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
+sl_err_t sl_api_delete_topics_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
+sl_err_t sl_api_create_partitions_handle(sl_api_req_t *r, const void *req,
+                                         void *resp);
+sl_err_t sl_api_describe_topic_partitions_handle(sl_api_req_t *r,
+                                                 const void *req, void *resp);
+/* api/configs.c */
+sl_err_t sl_api_describe_configs_handle(sl_api_req_t *r, const void *req,
+                                        void *resp);
+sl_err_t sl_api_alter_configs_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
+sl_err_t sl_api_incremental_alter_configs_handle(sl_api_req_t *r,
+                                                 const void *req, void *resp);
+/* api/cluster.c */
+sl_err_t sl_api_describe_cluster_handle(sl_api_req_t *r, const void *req,
+                                        void *resp);
+sl_err_t sl_api_describe_log_dirs_handle(sl_api_req_t *r, const void *req,
+                                         void *resp);
+/* api/records.c */
+sl_err_t sl_api_delete_records_handle(sl_api_req_t *r, const void *req,
+                                      void *resp);
+sl_err_t sl_api_offset_for_leader_epoch_handle(sl_api_req_t *r,
+                                               const void *req, void *resp);
 
 #endif
