@@ -135,6 +135,8 @@ sl_configs_entry(sl_api_req_t *r, const sl_msg_describe_configs_req_t *req,
     out->config_source = (int8_t)e->source;
     out->is_sensitive = e->sensitive;
     out->config_type = (int8_t)e->type;
+    out->documentation.ptr = NULL;
+    out->documentation.len = -1;
     if (r->version >= 3 && req->include_documentation) {
         out->documentation = sl_api_str(r->arena, e->doc);
     }
@@ -273,6 +275,8 @@ sl_api_describe_configs_handle(sl_api_req_t *r, const void *reqp, void *respp)
 
         why[0] = '\0';
         sl_msg_describe_configs_resp_describe_configs_result_init(out);
+        out->error_message.ptr = NULL;
+        out->error_message.len = -1;
         out->resource_type = res->resource_type;
         out->resource_name = res->resource_name;
         if (out->resource_name.len < 0) {

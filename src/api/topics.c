@@ -204,6 +204,8 @@ sl_topics_create_one(sl_api_req_t *r, const sl_ct_topic_t *t, bool dup,
 
     why[0] = '\0';
     out->name = t->name;
+    out->error_message.ptr = NULL;
+    out->error_message.len = -1; /* null on success, as Kafka sends it */
     if (dup) {
         out->error_code = (int16_t)SL_ERR_INVALID_REQUEST;
         out->error_message = sl_api_str(r->arena, "Duplicate topic name.");
