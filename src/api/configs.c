@@ -13,8 +13,8 @@
  * integer, is INVALID_REQUEST. Sluice has no dynamic broker configuration,
  * so altering a broker key is INVALID_REQUEST (see topic_config.h).
  * BROKER_LOGGER (8) resources are not supported: INVALID_REQUEST, as for
- * any other resource type. The same resource twice in one alter request is
- * INVALID_REQUEST for each.
+ * any other resource type. A resource given twice in one alter request
+ * gets one INVALID_REQUEST entry (Kafka keys its answer by resource).
  *
  * Owns: nothing long-lived; responses live in the request's arena.
  * Thread: workers. Locks: none of its own.
@@ -323,13 +323,14 @@ typedef struct sl_configs_alter_s {
         *ops; /* Incremental */
 } sl_configs_alter_t;
 
-/* Whether resource <i> repeats (type and name) another of <res>. */
+/* Whether resource <i> repeats (type and name) another of <res> (<before>:
+ * one before it; otherwise any other). */
 static bool
-sl_configs_dup(const sl_configs_alter_t *res, int32_t n, int32_t i)
+sl_configs_dup(const sl_configs_alter_t *res, int32_t n, int32_t i, bool before)
 {
     int32_t j;
 
-    for (j = 0; j < n; j++) {
+    for (j = 0; j < (before ? i : n); j++) {
         if (j != i && res[j].type == res[i].type &&
             res[j].name.len == res[i].name.len && res[i].name.len >= 0 &&
             memcmp(res[j].name.ptr, res[i].name.ptr, (size_t)res[i].name.len) ==
@@ -451,7 +452,7 @@ sl_configs_alter_all(sl_api_req_t *r, const sl_configs_alter_t *res, int32_t n,
         sl_err_t err;
 
         why[0] = '\0';
-        if (sl_configs_dup(res, n, i)) {
+        if (sl_configs_dup(res, n, i, false)) {
             err = SL_ERR_INVALID_REQUEST;
             snprintf(why, sizeof(why), "Duplicate resource in the request.");
         } else if (res[i].type == SL_RES_TOPIC) {
@@ -511,10 +512,15 @@ sl_api_alter_configs_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if (err != SL_OK) {
         return err;
     }
+    resp->responses_count = 0;
     for (i = 0; i < n; i++) {
         sl_msg_alter_configs_resp_alter_configs_resource_response_t *o =
-            &resp->responses[i];
+            &resp->responses[resp->responses_count];
 
+        if (sl_configs_dup(res, n, i, true)) {
+            continue; /* answered once, at its first copy */
+        }
+        resp->responses_count++;
         sl_msg_alter_configs_resp_alter_configs_resource_response_init(o);
         o->error_code = codes[i];
         o->error_message = msgs[i];
@@ -525,7 +531,6 @@ sl_api_alter_configs_handle(sl_api_req_t *r, const void *reqp, void *respp)
             o->resource_name.len = 0;
         }
     }
-    resp->responses_count = n;
     return SL_OK;
 }
 
@@ -567,9 +572,15 @@ sl_api_incremental_alter_configs_handle(sl_api_req_t *r, const void *reqp,
     if (err != SL_OK) {
         return err;
     }
+    resp->responses_count = 0;
     for (i = 0; i < n; i++) {
         sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_t
-            *o = &resp->responses[i];
+            *o = &resp->responses[resp->responses_count];
+
+        if (sl_configs_dup(res, n, i, true)) {
+            continue; /* answered once, at its first copy */
+        }
+        resp->responses_count++;
 
         sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_init(
             o);
@@ -582,6 +593,5 @@ sl_api_incremental_alter_configs_handle(sl_api_req_t *r, const void *reqp,
             o->resource_name.len = 0;
         }
     }
-    resp->responses_count = n;
     return SL_OK;
 }

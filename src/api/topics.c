@@ -5,7 +5,8 @@
  *
  * The metadata store (cluster/metastore.h) decides and persists; this file
  * turns requests into its calls, checks what only the wire can get wrong
- * (duplicates in one request, replica assignments, names with NUL bytes),
+ * (duplicates in one request, answered with one INVALID_REQUEST entry per
+ * name as Kafka does; replica assignments; names with NUL bytes),
  * and after a real change calls the registry hooks of api/broker.c so that
  * partition logs are opened or deleted. Creation is synchronous, so the
  * requests' timeout_ms is not needed.
@@ -56,14 +57,23 @@ sl_topics_str_eq(sl_str_t x, sl_str_t y)
            (x.len == 0 || memcmp(x.ptr, y.ptr, (size_t)x.len) == 0);
 }
 
-/* Mark in dup[] every name of <names> (stride <stride> bytes apart, the
- * sl_str_t at the start of each element) that appears more than once.
- * Quadratic, bounded by the request size the arena cap allows; duplicates
- * in admin requests are small. Null names are never duplicates. */
-static bool *
+/* Duplicate marks: Kafka answers a name given more than once with one
+ * INVALID_REQUEST entry, so later copies get no entry of their own. */
+#define SL_DUP_NONE 0
+#define SL_DUP_FIRST 1
+#define SL_DUP_LATER 2
+
+/*
+ * Mark in the returned array every name of <base> (<n> elements <stride>
+ * bytes apart, each starting with its sl_str_t name) that appears more than
+ * once: SL_DUP_FIRST on its first copy, SL_DUP_LATER on the others.
+ * Quadratic, bounded by the request size the arena cap allows. Null names
+ * are never duplicates. @returns NULL when out of memory.
+ */
+static uint8_t *
 sl_topics_dups(sl_arena_t *a, const void *base, size_t stride, int32_t n)
 {
-    bool *dup = sl_arena_calloc(a, n > 0 ? (size_t)n : 1, sizeof(bool));
+    uint8_t *dup = sl_arena_calloc(a, n > 0 ? (size_t)n : 1, 1);
     int32_t i, j;
 
     if (dup == NULL) {
@@ -73,7 +83,7 @@ sl_topics_dups(sl_arena_t *a, const void *base, size_t stride, int32_t n)
         const sl_str_t *x =
             (const sl_str_t *)(const void *)((const char *)base +
                                              (size_t)i * stride);
-        if (x->len < 0 || dup[i]) {
+        if (x->len < 0 || dup[i] != SL_DUP_NONE) {
             continue;
         }
         for (j = i + 1; j < n; j++) {
@@ -81,8 +91,8 @@ sl_topics_dups(sl_arena_t *a, const void *base, size_t stride, int32_t n)
                 (const sl_str_t *)(const void *)((const char *)base +
                                                  (size_t)j * stride);
             if (sl_topics_str_eq(*x, *y)) {
-                dup[i] = true;
-                dup[j] = true;
+                dup[i] = SL_DUP_FIRST;
+                dup[j] = SL_DUP_LATER;
             }
         }
     }
@@ -306,7 +316,7 @@ sl_api_create_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
     const sl_msg_create_topics_req_t *req = reqp;
     sl_msg_create_topics_resp_t *resp = respp;
     int32_t n = req->topics_count > 0 ? req->topics_count : 0, i;
-    bool *dup;
+    uint8_t *dup;
     sl_err_t err;
 
     resp->throttle_time_ms = 0;
@@ -315,14 +325,20 @@ sl_api_create_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if ((resp->topics == NULL && n > 0) || dup == NULL) {
         return SL_ERR__NOMEM;
     }
-    resp->topics_count = n;
+    resp->topics_count = 0;
     for (i = 0; i < n; i++) {
-        sl_msg_create_topics_resp_creatable_topic_result_init(&resp->topics[i]);
-        err = sl_topics_create_one(r, &req->topics[i], dup[i],
-                                   req->validate_only, &resp->topics[i]);
+        sl_ct_result_t *out = &resp->topics[resp->topics_count];
+
+        if (dup[i] == SL_DUP_LATER) {
+            continue;
+        }
+        sl_msg_create_topics_resp_creatable_topic_result_init(out);
+        err = sl_topics_create_one(r, &req->topics[i], dup[i] != SL_DUP_NONE,
+                                   req->validate_only, out);
         if (err != SL_OK) {
             return err;
         }
+        resp->topics_count++;
     }
     return SL_OK;
 }
@@ -417,7 +433,7 @@ sl_api_delete_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_msg_delete_topics_resp_t *resp = respp;
     bool by_state = r->version >= 6;
     int32_t n = by_state ? req->topics_count : req->topic_names_count, i, j;
-    bool *dup;
+    uint8_t *dup;
 
     n = n > 0 ? n : 0;
     resp->throttle_time_ms = 0;
@@ -427,11 +443,14 @@ sl_api_delete_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
         dup = sl_topics_dups(r->arena, req->topics, sizeof(*req->topics), n);
         /* The same id twice (by-id entries have null names). */
         for (i = 0; dup != NULL && i < n; i++) {
-            for (j = i + 1; req->topics[i].name.len < 0 && j < n; j++) {
+            for (j = i + 1;
+                 req->topics[i].name.len < 0 && dup[i] != SL_DUP_LATER && j < n;
+                 j++) {
                 if (req->topics[j].name.len < 0 &&
                     sl_uuid_eq(&req->topics[i].topic_id,
                                &req->topics[j].topic_id)) {
-                    dup[i] = dup[j] = true;
+                    dup[i] = SL_DUP_FIRST;
+                    dup[j] = SL_DUP_LATER;
                 }
             }
         }
@@ -441,16 +460,22 @@ sl_api_delete_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if ((resp->responses == NULL && n > 0) || dup == NULL) {
         return SL_ERR__NOMEM;
     }
-    resp->responses_count = n;
+    resp->responses_count = 0;
     for (i = 0; i < n; i++) {
-        sl_dt_result_t *out = &resp->responses[i];
+        sl_dt_result_t *out = &resp->responses[resp->responses_count];
 
+        if (dup[i] == SL_DUP_LATER) {
+            continue;
+        }
+        resp->responses_count++;
         sl_msg_delete_topics_resp_deletable_topic_result_init(out);
         if (by_state) {
             sl_topics_delete_one(r, req->topics[i].name,
-                                 &req->topics[i].topic_id, dup[i], out);
+                                 &req->topics[i].topic_id,
+                                 dup[i] != SL_DUP_NONE, out);
         } else {
-            sl_topics_delete_one(r, req->topic_names[i], NULL, dup[i], out);
+            sl_topics_delete_one(r, req->topic_names[i], NULL,
+                                 dup[i] != SL_DUP_NONE, out);
         }
     }
     return SL_OK;
@@ -546,7 +571,7 @@ sl_api_create_partitions_handle(sl_api_req_t *r, const void *reqp, void *respp)
     const sl_msg_create_partitions_req_t *req = reqp;
     sl_msg_create_partitions_resp_t *resp = respp;
     int32_t n = req->topics_count > 0 ? req->topics_count : 0, i;
-    bool *dup;
+    uint8_t *dup;
     sl_err_t err;
 
     resp->throttle_time_ms = 0;
@@ -556,15 +581,20 @@ sl_api_create_partitions_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if ((resp->results == NULL && n > 0) || dup == NULL) {
         return SL_ERR__NOMEM;
     }
-    resp->results_count = n;
+    resp->results_count = 0;
     for (i = 0; i < n; i++) {
-        sl_msg_create_partitions_resp_create_partitions_topic_result_init(
-            &resp->results[i]);
-        err = sl_topics_partitions_one(r, &req->topics[i], dup[i],
-                                       req->validate_only, &resp->results[i]);
+        sl_cp_result_t *out = &resp->results[resp->results_count];
+
+        if (dup[i] == SL_DUP_LATER) {
+            continue;
+        }
+        sl_msg_create_partitions_resp_create_partitions_topic_result_init(out);
+        err = sl_topics_partitions_one(
+            r, &req->topics[i], dup[i] != SL_DUP_NONE, req->validate_only, out);
         if (err != SL_OK) {
             return err;
         }
+        resp->results_count++;
     }
     return SL_OK;
 }
