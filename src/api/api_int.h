@@ -100,6 +100,22 @@ char *sl_api_cstr(sl_arena_t *a, sl_str_t s);
  * when out of memory). (api/topics.c) */
 sl_str_t sl_api_str(sl_arena_t *a, const char *s);
 
+/* Duplicates in one admin request (Kafka answers a repeated name or
+ * resource with one INVALID_REQUEST entry). A key is a tag (e.g. a
+ * resource type) and bytes; keys with len < 0 are never duplicates. The
+ * marks, indexed by idx: SL_API_DUP_FIRST on the first copy, _LATER on the
+ * others. Sorts <keys>. @returns NULL when out of memory. (api/topics.c) */
+typedef struct sl_api_dupkey_s {
+    int32_t tag;
+    const char *ptr;
+    int32_t len;
+    int32_t idx; /* 0..n-1, each once */
+} sl_api_dupkey_t;
+#define SL_API_DUP_NONE 0
+#define SL_API_DUP_FIRST 1
+#define SL_API_DUP_LATER 2
+uint8_t *sl_api_dup_marks(sl_arena_t *a, sl_api_dupkey_t *keys, int32_t n);
+
 /* ---- handlers ---- */
 sl_err_t sl_api_metadata_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_produce_handle(sl_api_req_t *r, const void *req, void *resp);

@@ -320,25 +320,37 @@ typedef struct sl_configs_alter_s {
     int32_t n;                                              /* configs */
     const sl_msg_alter_configs_req_alterable_config_t *set; /* AlterConfigs */
     const sl_msg_incremental_alter_configs_req_alterable_config_t
-        *ops; /* Incremental */
+        *ops;    /* Incremental */
+    uint8_t dup; /* SL_API_DUP_* */
 } sl_configs_alter_t;
 
-/* Whether resource <i> repeats (type and name) another of <res> (<before>:
- * one before it; otherwise any other). */
-static bool
-sl_configs_dup(const sl_configs_alter_t *res, int32_t n, int32_t i, bool before)
+/* Mark the resources of <res> that repeat (type and name) another.
+ * @returns SL_OK or SL_ERR__NOMEM. */
+static sl_err_t
+sl_configs_mark_dups(sl_api_req_t *r, sl_configs_alter_t *res, int32_t n)
 {
-    int32_t j;
+    sl_api_dupkey_t *keys =
+        sl_arena_calloc(r->arena, (size_t)n + 1, sizeof(*keys));
+    uint8_t *dup;
+    int32_t i;
 
-    for (j = 0; j < (before ? i : n); j++) {
-        if (j != i && res[j].type == res[i].type &&
-            res[j].name.len == res[i].name.len && res[i].name.len >= 0 &&
-            memcmp(res[j].name.ptr, res[i].name.ptr, (size_t)res[i].name.len) ==
-                0) {
-            return true;
-        }
+    if (keys == NULL) {
+        return SL_ERR__NOMEM;
     }
-    return false;
+    for (i = 0; i < n; i++) {
+        keys[i].tag = res[i].type;
+        keys[i].ptr = res[i].name.ptr;
+        keys[i].len = res[i].name.len;
+        keys[i].idx = i;
+    }
+    dup = sl_api_dup_marks(r->arena, keys, n);
+    if (dup == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        res[i].dup = dup[i];
+    }
+    return SL_OK;
 }
 
 /* Alter one TOPIC resource. */
@@ -442,17 +454,23 @@ sl_configs_alter_broker(sl_api_req_t *r, const sl_configs_alter_t *res,
  * <codes>/<msgs>. @returns SL_OK or SL_ERR__NOMEM.
  */
 static sl_err_t
-sl_configs_alter_all(sl_api_req_t *r, const sl_configs_alter_t *res, int32_t n,
+sl_configs_alter_all(sl_api_req_t *r, sl_configs_alter_t *res, int32_t n,
                      bool validate_only, int16_t *codes, sl_str_t *msgs)
 {
     int32_t i;
 
+    if (sl_configs_mark_dups(r, res, n) != SL_OK) {
+        return SL_ERR__NOMEM;
+    }
     for (i = 0; i < n; i++) {
         char why[256];
         sl_err_t err;
 
         why[0] = '\0';
-        if (sl_configs_dup(res, n, i, false)) {
+        if (res[i].dup == SL_API_DUP_LATER) {
+            continue; /* answered once, at its first copy */
+        }
+        if (res[i].dup == SL_API_DUP_FIRST) {
             err = SL_ERR_INVALID_REQUEST;
             snprintf(why, sizeof(why), "Duplicate resource in the request.");
         } else if (res[i].type == SL_RES_TOPIC) {
@@ -517,7 +535,7 @@ sl_api_alter_configs_handle(sl_api_req_t *r, const void *reqp, void *respp)
         sl_msg_alter_configs_resp_alter_configs_resource_response_t *o =
             &resp->responses[resp->responses_count];
 
-        if (sl_configs_dup(res, n, i, true)) {
+        if (res[i].dup == SL_API_DUP_LATER) {
             continue; /* answered once, at its first copy */
         }
         resp->responses_count++;
@@ -577,7 +595,7 @@ sl_api_incremental_alter_configs_handle(sl_api_req_t *r, const void *reqp,
         sl_msg_incremental_alter_configs_resp_alter_configs_resource_response_t
             *o = &resp->responses[resp->responses_count];
 
-        if (sl_configs_dup(res, n, i, true)) {
+        if (res[i].dup == SL_API_DUP_LATER) {
             continue; /* answered once, at its first copy */
         }
         resp->responses_count++;

@@ -49,54 +49,77 @@ sl_api_str(sl_arena_t *a, const char *s)
     return out;
 }
 
-/* Whether two wire strings are equal (null equals nothing). */
-static bool
-sl_topics_str_eq(sl_str_t x, sl_str_t y)
+static int
+sl_topics_dupkey_cmp(const void *x, const void *y)
 {
-    return x.len == y.len && x.len >= 0 &&
-           (x.len == 0 || memcmp(x.ptr, y.ptr, (size_t)x.len) == 0);
+    const sl_api_dupkey_t *a = x, *b = y;
+    int32_t n = a->len < b->len ? a->len : b->len;
+    int c;
+
+    if (a->tag != b->tag) {
+        return a->tag < b->tag ? -1 : 1;
+    }
+    c = n > 0 ? memcmp(a->ptr, b->ptr, (size_t)n) : 0;
+    if (c != 0) {
+        return c;
+    }
+    if (a->len != b->len) {
+        return a->len < b->len ? -1 : 1;
+    }
+    return a->idx < b->idx ? -1 : a->idx > b->idx ? 1 : 0;
 }
 
-/* Duplicate marks: Kafka answers a name given more than once with one
- * INVALID_REQUEST entry, so later copies get no entry of their own. */
-#define SL_DUP_NONE 0
-#define SL_DUP_FIRST 1
-#define SL_DUP_LATER 2
+uint8_t *
+sl_api_dup_marks(sl_arena_t *a, sl_api_dupkey_t *keys, int32_t n)
+{
+    uint8_t *dup = sl_arena_calloc(a, n > 0 ? (size_t)n : 1, 1);
+    int32_t i;
 
-/*
- * Mark in the returned array every name of <base> (<n> elements <stride>
- * bytes apart, each starting with its sl_str_t name) that appears more than
- * once: SL_DUP_FIRST on its first copy, SL_DUP_LATER on the others.
- * Quadratic, bounded by the request size the arena cap allows. Null names
- * are never duplicates. @returns NULL when out of memory.
- */
+    if (dup == NULL) {
+        return NULL;
+    }
+    if (n <= 1) {
+        return dup;
+    }
+    /* Sorting keeps this O(n log n) for requests of millions of entries. */
+    qsort(keys, (size_t)n, sizeof(*keys), sl_topics_dupkey_cmp);
+    for (i = 1; i < n; i++) {
+        const sl_api_dupkey_t *p = &keys[i - 1], *k = &keys[i];
+
+        if (k->len < 0 || p->len != k->len || p->tag != k->tag ||
+            (k->len > 0 && memcmp(p->ptr, k->ptr, (size_t)k->len) != 0)) {
+            continue;
+        }
+        if (dup[p->idx] == SL_API_DUP_NONE) {
+            dup[p->idx] = SL_API_DUP_FIRST;
+        }
+        dup[k->idx] = SL_API_DUP_LATER;
+    }
+    return dup;
+}
+
+/* Duplicate marks of the <n> names of <base> (elements <stride> bytes
+ * apart, each starting with its sl_str_t name). NULL when out of memory. */
 static uint8_t *
 sl_topics_dups(sl_arena_t *a, const void *base, size_t stride, int32_t n)
 {
-    uint8_t *dup = sl_arena_calloc(a, n > 0 ? (size_t)n : 1, 1);
-    int32_t i, j;
+    sl_api_dupkey_t *keys =
+        sl_arena_calloc(a, n > 0 ? (size_t)n : 1, sizeof(*keys));
+    int32_t i;
 
-    if (dup == NULL) {
+    if (keys == NULL) {
         return NULL;
     }
     for (i = 0; i < n; i++) {
         const sl_str_t *x =
             (const sl_str_t *)(const void *)((const char *)base +
                                              (size_t)i * stride);
-        if (x->len < 0 || dup[i] != SL_DUP_NONE) {
-            continue;
-        }
-        for (j = i + 1; j < n; j++) {
-            const sl_str_t *y =
-                (const sl_str_t *)(const void *)((const char *)base +
-                                                 (size_t)j * stride);
-            if (sl_topics_str_eq(*x, *y)) {
-                dup[i] = SL_DUP_FIRST;
-                dup[j] = SL_DUP_LATER;
-            }
-        }
+        keys[i].tag = 0;
+        keys[i].ptr = x->ptr;
+        keys[i].len = x->len;
+        keys[i].idx = i;
     }
-    return dup;
+    return sl_api_dup_marks(a, keys, n);
 }
 
 /* ---- CreateTopics ---------------------------------------------------- */
@@ -329,12 +352,13 @@ sl_api_create_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
     for (i = 0; i < n; i++) {
         sl_ct_result_t *out = &resp->topics[resp->topics_count];
 
-        if (dup[i] == SL_DUP_LATER) {
+        if (dup[i] == SL_API_DUP_LATER) {
             continue;
         }
         sl_msg_create_topics_resp_creatable_topic_result_init(out);
-        err = sl_topics_create_one(r, &req->topics[i], dup[i] != SL_DUP_NONE,
-                                   req->validate_only, out);
+        err =
+            sl_topics_create_one(r, &req->topics[i], dup[i] != SL_API_DUP_NONE,
+                                 req->validate_only, out);
         if (err != SL_OK) {
             return err;
         }
@@ -432,7 +456,7 @@ sl_api_delete_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
     const sl_msg_delete_topics_req_t *req = reqp;
     sl_msg_delete_topics_resp_t *resp = respp;
     bool by_state = r->version >= 6;
-    int32_t n = by_state ? req->topics_count : req->topic_names_count, i, j;
+    int32_t n = by_state ? req->topics_count : req->topic_names_count, i;
     uint8_t *dup;
 
     n = n > 0 ? n : 0;
@@ -440,19 +464,23 @@ sl_api_delete_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
     resp->responses =
         sl_arena_calloc(r->arena, (size_t)n, sizeof(sl_dt_result_t));
     if (by_state) {
-        dup = sl_topics_dups(r->arena, req->topics, sizeof(*req->topics), n);
-        /* The same id twice (by-id entries have null names). */
-        for (i = 0; dup != NULL && i < n; i++) {
-            for (j = i + 1;
-                 req->topics[i].name.len < 0 && dup[i] != SL_DUP_LATER && j < n;
-                 j++) {
-                if (req->topics[j].name.len < 0 &&
-                    sl_uuid_eq(&req->topics[i].topic_id,
-                               &req->topics[j].topic_id)) {
-                    dup[i] = SL_DUP_FIRST;
-                    dup[j] = SL_DUP_LATER;
-                }
-            }
+        /* By name, or by id for entries without a name (tag 1). */
+        sl_api_dupkey_t *keys =
+            sl_arena_calloc(r->arena, (size_t)n + 1, sizeof(*keys));
+
+        dup = NULL;
+        for (i = 0; keys != NULL && i < n; i++) {
+            const sl_msg_delete_topics_req_delete_topic_state_t *t =
+                &req->topics[i];
+
+            keys[i].tag = t->name.len < 0 ? 1 : 0;
+            keys[i].ptr =
+                t->name.len < 0 ? (const char *)t->topic_id.b : t->name.ptr;
+            keys[i].len = t->name.len < 0 ? 16 : t->name.len;
+            keys[i].idx = i;
+        }
+        if (keys != NULL) {
+            dup = sl_api_dup_marks(r->arena, keys, n);
         }
     } else {
         dup = sl_topics_dups(r->arena, req->topic_names, sizeof(sl_str_t), n);
@@ -464,7 +492,7 @@ sl_api_delete_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
     for (i = 0; i < n; i++) {
         sl_dt_result_t *out = &resp->responses[resp->responses_count];
 
-        if (dup[i] == SL_DUP_LATER) {
+        if (dup[i] == SL_API_DUP_LATER) {
             continue;
         }
         resp->responses_count++;
@@ -472,10 +500,10 @@ sl_api_delete_topics_handle(sl_api_req_t *r, const void *reqp, void *respp)
         if (by_state) {
             sl_topics_delete_one(r, req->topics[i].name,
                                  &req->topics[i].topic_id,
-                                 dup[i] != SL_DUP_NONE, out);
+                                 dup[i] != SL_API_DUP_NONE, out);
         } else {
             sl_topics_delete_one(r, req->topic_names[i], NULL,
-                                 dup[i] != SL_DUP_NONE, out);
+                                 dup[i] != SL_API_DUP_NONE, out);
         }
     }
     return SL_OK;
@@ -585,12 +613,13 @@ sl_api_create_partitions_handle(sl_api_req_t *r, const void *reqp, void *respp)
     for (i = 0; i < n; i++) {
         sl_cp_result_t *out = &resp->results[resp->results_count];
 
-        if (dup[i] == SL_DUP_LATER) {
+        if (dup[i] == SL_API_DUP_LATER) {
             continue;
         }
         sl_msg_create_partitions_resp_create_partitions_topic_result_init(out);
-        err = sl_topics_partitions_one(
-            r, &req->topics[i], dup[i] != SL_DUP_NONE, req->validate_only, out);
+        err = sl_topics_partitions_one(r, &req->topics[i],
+                                       dup[i] != SL_API_DUP_NONE,
+                                       req->validate_only, out);
         if (err != SL_OK) {
             return err;
         }
