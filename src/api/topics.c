@@ -716,10 +716,16 @@ sl_topics_dtp_fill(sl_api_req_t *r, const sl_topic_info_t *t, int32_t first,
 }
 
 /*
- * Topics in name order from the cursor on; partitions up to the limit.
- * When the limit cuts the listing short, next_cursor names the first
- * partition not returned. Requested names that do not exist come back with
- * UNKNOWN_TOPIC_OR_PARTITION (only on the page where they would be).
+ * Topics in name order from the cursor's topic on (its partitions from the
+ * cursor's index, later topics' from 0), partitions up to the limit, as
+ * Kafka's KRaft broker pages them: when the limit cuts the listing short,
+ * next_cursor names the first partition not returned (partition 0 of the
+ * next topic when the limit falls at the end of one). Requested names that
+ * do not exist come back with UNKNOWN_TOPIC_OR_PARTITION (invalid names
+ * with INVALID_TOPIC_EXCEPTION) on the page where they fall. A cursor
+ * outside the requested topics is INVALID_REQUEST for every topic. Unlike
+ * Kafka, a limit of 0 or less means the default, so that paging always
+ * moves on.
  */
 sl_err_t
 sl_api_describe_topic_partitions_handle(sl_api_req_t *r, const void *reqp,
@@ -807,21 +813,27 @@ sl_api_describe_topic_partitions_handle(sl_api_req_t *r, const void *reqp,
         }
         sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_init(
             o);
+        if (left == 0) {
+            /* The page is full: continue at this topic (known or not, as
+             * Kafka does) next time. */
+            resp->next_cursor_present = true;
+            resp->next_cursor.topic_name = names[i];
+            resp->next_cursor.partition_index = first;
+            break;
+        }
         t = sl_topics_find(all, nall, names[i]);
         if (t == NULL) {
-            o->error_code = (int16_t)SL_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            char why[160];
+
+            o->error_code = (int16_t)(sl_metastore_name_check_n(
+                                          names[i].ptr, (size_t)names[i].len,
+                                          why, sizeof(why)) == SL_OK
+                                          ? SL_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                                          : SL_ERR_INVALID_TOPIC_EXCEPTION);
             o->name = names[i];
             o->partitions_count = 0;
             nout++;
             continue;
-        }
-        if (left == 0) {
-            /* The page is full: continue at this topic next time. */
-            resp->next_cursor_present = true;
-            resp->next_cursor.topic_name = o->name =
-                sl_api_str(r->arena, t->name);
-            resp->next_cursor.partition_index = first;
-            break;
         }
         if (first > t->partitions) {
             first = t->partitions;
