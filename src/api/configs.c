@@ -9,7 +9,8 @@
  * (sl_api_topic_changed) so segment and retention settings apply at once.
  *
  * Resource names, as Kafka checks them: a BROKER resource is this node's id
- * or "" (the cluster-wide default); any other id, or a name that is not an
+ * or "" (the cluster-wide dynamic defaults, which Sluice does not have, so
+ * describing "" lists nothing); any other id, or a name that is not an
  * integer, is INVALID_REQUEST. Sluice has no dynamic broker configuration,
  * so altering a broker key is INVALID_REQUEST (see topic_config.h).
  * BROKER_LOGGER (8) resources are not supported: INVALID_REQUEST, as for
@@ -224,6 +225,12 @@ sl_configs_describe_broker(sl_api_req_t *r,
     err = sl_configs_broker_name(r->api, res->resource_name, why, whylen);
     if (err != SL_OK) {
         return err;
+    }
+    if (res->resource_name.len == 0) {
+        /* The cluster-wide dynamic defaults: Sluice has none. */
+        out->configs = NULL;
+        out->configs_count = 0;
+        return SL_OK;
     }
     for (k = keys; k->name != NULL; k++) {
         n++;
