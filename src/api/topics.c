@@ -394,7 +394,10 @@ sl_topics_delete_one(sl_api_req_t *r, sl_str_t wname, const sl_uuid_t *id,
         goto done;
     }
     if (!sl_config_bool(api->cfg, "delete.topic.enable")) {
-        err = SL_ERR_TOPIC_DELETION_DISABLED;
+        /* TOPIC_DELETION_DISABLED came with v3 (KIP-322); older clients
+         * get INVALID_REQUEST, as from Kafka. */
+        err = r->version >= 3 ? SL_ERR_TOPIC_DELETION_DISABLED
+                              : SL_ERR_INVALID_REQUEST;
         msg = "Topic deletion is disabled.";
         goto done;
     }
@@ -443,6 +446,11 @@ sl_topics_delete_one(sl_api_req_t *r, sl_str_t wname, const sl_uuid_t *id,
         sl_api_topic_deleted(api, namebuf);
     }
 done:
+    if (msg == NULL && err == SL_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+        msg = "This server does not host this topic-partition.";
+    } else if (msg == NULL && err == SL_ERR_UNKNOWN_TOPIC_ID) {
+        msg = "This server does not host this topic ID.";
+    }
     out->error_code = sl_err_to_wire(err);
     if (err != SL_OK && r->version >= 5) {
         out->error_message =
