@@ -7,7 +7,8 @@
  * high watermark; other negative offsets and offsets beyond the high
  * watermark are OFFSET_OUT_OF_RANGE; an offset at or below the current
  * log start changes nothing. The answer carries the low watermark (the log
- * start offset) afterwards.
+ * start offset) afterwards. Topics whose cleanup.policy lacks "delete"
+ * (compacted only) refuse it with POLICY_VIOLATION, as Kafka does.
  *
  * OffsetForLeaderEpoch answers from the partition's leader epoch cache:
  * the largest epoch at or below the requested one and the offset where it
@@ -29,6 +30,23 @@ typedef sl_msg_delete_records_resp_delete_records_topic_result_t sl_dr_topic_t;
 typedef sl_msg_delete_records_resp_delete_records_partition_result_t
     sl_dr_part_t;
 
+/* Whether topic <name> exists and its cleanup.policy lacks "delete": Kafka
+ * refuses DeleteRecords there (POLICY_VIOLATION). */
+static bool
+sl_records_compact_only(sl_api_req_t *r, sl_str_t name)
+{
+    const sl_topic_config_key_t *k = sl_topic_config_find("cleanup.policy");
+    sl_topic_info_t info;
+    char buf[64], *c = sl_api_cstr(r->arena, name);
+
+    if (c == NULL || k == NULL || name.len > SL_TOPIC_NAME_MAX ||
+        sl_metastore_get(r->api->meta, c, r->arena, &info) != SL_OK) {
+        return false;
+    }
+    sl_topic_config_value(r->api->cfg, &info.configs, k, buf, sizeof(buf));
+    return strstr(buf, "delete") == NULL;
+}
+
 sl_err_t
 sl_api_delete_records_handle(sl_api_req_t *r, const void *reqp, void *respp)
 {
@@ -36,6 +54,7 @@ sl_api_delete_records_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_msg_delete_records_resp_t *resp = respp;
     sl_api_t *api = r->api;
     int32_t nt = req->topics_count > 0 ? req->topics_count : 0, ti, pi;
+    bool *compact_only;
 
     resp->throttle_time_ms = 0;
     resp->topics = sl_arena_calloc(r->arena, (size_t)nt, sizeof(sl_dr_topic_t));
@@ -43,6 +62,15 @@ sl_api_delete_records_handle(sl_api_req_t *r, const void *reqp, void *respp)
         return SL_ERR__NOMEM;
     }
     resp->topics_count = nt;
+    /* Read the policies before the registry lock (metastore first, then
+     * the registry, as everywhere). */
+    compact_only = sl_arena_calloc(r->arena, (size_t)nt + 1, sizeof(bool));
+    if (compact_only == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    for (ti = 0; ti < nt; ti++) {
+        compact_only[ti] = sl_records_compact_only(r, req->topics[ti].name);
+    }
     sl_api_plock_rd(api);
     for (ti = 0; ti < nt; ti++) {
         const sl_msg_delete_records_req_delete_records_topic_t *rt =
@@ -74,6 +102,10 @@ sl_api_delete_records_handle(sl_api_req_t *r, const void *reqp, void *respp)
                                   rp->partition_index, &err);
             if (pl == NULL) {
                 op->error_code = (int16_t)err;
+                continue;
+            }
+            if (compact_only[ti]) {
+                op->error_code = (int16_t)SL_ERR_POLICY_VIOLATION;
                 continue;
             }
             err = sl_partlog_delete_records(pl, rp->offset, &low);
