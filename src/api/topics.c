@@ -164,6 +164,59 @@ sl_topics_result_configs(sl_api_req_t *r, const sl_topic_config_map_t *m,
     return SL_OK;
 }
 
+/* The same for overrides given as <n> key=value pairs (validate_only). */
+static sl_err_t
+sl_topics_result_configs_kvs(sl_api_req_t *r, const sl_topic_config_kv_t *kvs,
+                             int32_t n, sl_ct_result_t *out)
+{
+    sl_topic_config_map_t tmp = {NULL, 0, 0};
+    int32_t i;
+    sl_err_t err;
+
+    for (i = 0; i < n; i++) {
+        if (sl_topic_config_map_set(&tmp, kvs[i].key, kvs[i].value) != SL_OK) {
+            sl_topic_config_map_clear(&tmp);
+            return SL_ERR__NOMEM;
+        }
+    }
+    err = sl_topics_result_configs(r, &tmp, out);
+    sl_topic_config_map_clear(&tmp);
+    return err;
+}
+
+/* The configs of CreateTopics entry <t> as C strings in the arena (*out,
+ * one spare element). @returns SL_OK, INVALID_CONFIG (a NUL byte; a
+ * message in <why>) or SL_ERR__NOMEM. Values are validated later, by the
+ * metastore. */
+static sl_err_t
+sl_topics_spec_configs(sl_api_req_t *r, const sl_ct_topic_t *t,
+                       sl_topic_config_kv_t **out, char *why, size_t whylen)
+{
+    int32_t nc = t->configs_count > 0 ? t->configs_count : 0, i;
+    sl_topic_config_kv_t *kvs =
+        sl_arena_calloc(r->arena, (size_t)nc + 1, sizeof(*kvs));
+
+    if (kvs == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    for (i = 0; i < nc; i++) {
+        const sl_msg_create_topics_req_creatable_topic_config_t *c =
+            &t->configs[i];
+
+        kvs[i].key = sl_api_cstr(r->arena, c->name);
+        kvs[i].value =
+            c->value.len < 0 ? NULL : sl_api_cstr(r->arena, c->value);
+        if (kvs[i].key == NULL || (c->value.len >= 0 && kvs[i].value == NULL)) {
+            snprintf(why, whylen,
+                     "Invalid config: a name or value holds a "
+                     "NUL byte.");
+            return SL_ERR_INVALID_CONFIG;
+        }
+    }
+    *out = kvs;
+    return SL_OK;
+}
+
 /*
  * Check a CreateTopics entry's manual assignments: partitions 0..n-1, each
  * exactly once, each on [this node]. @returns SL_OK or a wire error with a
@@ -228,11 +281,10 @@ sl_topics_create_one(sl_api_req_t *r, const sl_ct_topic_t *t, bool dup,
     sl_api_t *api = r->api;
     sl_topic_spec_t spec;
     sl_topic_config_kv_t *kvs = NULL;
-    sl_topic_config_map_t tmp = {NULL, 0, 0};
     sl_topic_info_t info;
     sl_uuid_t id;
     char why[256], *name;
-    int32_t nc = t->configs_count > 0 ? t->configs_count : 0, i, parts = 0;
+    int32_t nc = t->configs_count > 0 ? t->configs_count : 0, parts = 0;
     sl_err_t err;
 
     why[0] = '\0';
@@ -265,24 +317,9 @@ sl_topics_create_one(sl_api_req_t *r, const sl_ct_topic_t *t, bool dup,
         spec.num_partitions = t->assignments_count;
         spec.replication_factor = 1;
     }
-    kvs = sl_arena_calloc(r->arena, (size_t)nc + 1, sizeof(*kvs));
-    if (kvs == NULL) {
-        return SL_ERR__NOMEM;
-    }
-    for (i = 0; i < nc; i++) {
-        const sl_msg_create_topics_req_creatable_topic_config_t *c =
-            &t->configs[i];
-
-        kvs[i].key = sl_api_cstr(r->arena, c->name);
-        kvs[i].value =
-            c->value.len < 0 ? NULL : sl_api_cstr(r->arena, c->value);
-        if (kvs[i].key == NULL || (c->value.len >= 0 && kvs[i].value == NULL)) {
-            snprintf(why, sizeof(why),
-                     "Invalid config: name or value holds a "
-                     "NUL byte or is null.");
-            err = SL_ERR_INVALID_CONFIG;
-            goto error;
-        }
+    err = sl_topics_spec_configs(r, t, &kvs, why, sizeof(why));
+    if (err != SL_OK) {
+        goto error;
     }
     spec.configs = kvs;
     spec.n_configs = (size_t)nc;
@@ -314,15 +351,7 @@ sl_topics_create_one(sl_api_req_t *r, const sl_ct_topic_t *t, bool dup,
         sl_metastore_get(api->meta, name, r->arena, &info) == SL_OK) {
         return sl_topics_result_configs(r, &info.configs, out);
     }
-    for (i = 0; i < nc; i++) {
-        if (sl_topic_config_map_set(&tmp, kvs[i].key, kvs[i].value) != SL_OK) {
-            sl_topic_config_map_clear(&tmp);
-            return SL_ERR__NOMEM;
-        }
-    }
-    err = sl_topics_result_configs(r, &tmp, out);
-    sl_topic_config_map_clear(&tmp);
-    return err;
+    return sl_topics_result_configs_kvs(r, kvs, nc, out);
 
 error:
     if (err == SL_ERR__NOMEM) {
@@ -723,6 +752,49 @@ sl_topics_dtp_fill(sl_api_req_t *r, const sl_topic_info_t *t, int32_t first,
     return SL_OK;
 }
 
+/* The names to list, sorted and unique, into *out[*n]: every topic of the
+ * snapshot <all> when the request names none, else the requested names
+ * (null names as ""). @returns SL_OK or SL_ERR__NOMEM. */
+static sl_err_t
+sl_topics_dtp_names(sl_api_req_t *r,
+                    const sl_msg_describe_topic_partitions_req_t *req,
+                    const sl_topic_info_t *all, size_t nall, sl_str_t **out,
+                    size_t *n)
+{
+    bool fetch_all = req->topics_count <= 0;
+    size_t nn = fetch_all ? nall : (size_t)req->topics_count, i, w = 0;
+    sl_str_t *names =
+        sl_arena_calloc(r->arena, nn > 0 ? nn : 1, sizeof(*names));
+
+    if (names == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    for (i = 0; i < nn; i++) {
+        if (fetch_all) {
+            names[i].ptr = all[i].name;
+            names[i].len = (int32_t)strlen(all[i].name);
+        } else {
+            names[i] = req->topics[i].name;
+            if (names[i].len < 0) {
+                names[i].ptr = "";
+                names[i].len = 0;
+            }
+        }
+    }
+    if (!fetch_all) {
+        qsort(names, nn, sizeof(*names), sl_topics_qsort_cmp);
+        for (i = 0; i < nn; i++) {
+            if (w == 0 || sl_topics_str_cmp(names[w - 1], names[i]) != 0) {
+                names[w++] = names[i];
+            }
+        }
+        nn = w;
+    }
+    *out = names;
+    *n = nn;
+    return SL_OK;
+}
+
 /*
  * Topics in name order from the cursor's topic on (its partitions from the
  * cursor's index, later topics' from 0), partitions up to the limit, as
@@ -757,52 +829,30 @@ sl_api_describe_topic_partitions_handle(sl_api_req_t *r, const void *reqp,
     if (err != SL_OK) {
         return err;
     }
-    /* The names to list, sorted and unique. */
-    nn = fetch_all ? nall : (size_t)req->topics_count;
-    names = sl_arena_calloc(r->arena, nn > 0 ? nn : 1, sizeof(*names));
+    err = sl_topics_dtp_names(r, req, all, nall, &names, &nn);
+    if (err != SL_OK) {
+        return err;
+    }
     resp->topics =
         sl_arena_calloc(r->arena, nn > 0 ? nn : 1, sizeof(sl_dtp_topic_t));
-    if (names == NULL || resp->topics == NULL) {
+    if (resp->topics == NULL) {
         return SL_ERR__NOMEM;
     }
-    for (i = 0; i < nn; i++) {
-        if (fetch_all) {
-            names[i].ptr = all[i].name;
-            names[i].len = (int32_t)strlen(all[i].name);
-        } else {
-            names[i] = req->topics[i].name;
-            if (names[i].len < 0) {
-                names[i].ptr = "";
-                names[i].len = 0;
-            }
-        }
-    }
-    if (!fetch_all) {
-        size_t w = 0;
-
-        qsort(names, nn, sizeof(*names), sl_topics_qsort_cmp);
+    if (!fetch_all && req->cursor_present && req->cursor.topic_name.len >= 0 &&
+        bsearch(&req->cursor.topic_name, names, nn, sizeof(*names),
+                sl_topics_qsort_cmp) == NULL) {
+        /* Kafka refuses a cursor outside the requested topics. */
         for (i = 0; i < nn; i++) {
-            if (w == 0 || sl_topics_str_cmp(names[w - 1], names[i]) != 0) {
-                names[w++] = names[i];
-            }
-        }
-        nn = w;
-        if (req->cursor_present && req->cursor.topic_name.len >= 0 &&
-            bsearch(&req->cursor.topic_name, names, nn, sizeof(*names),
-                    sl_topics_qsort_cmp) == NULL) {
-            /* Kafka refuses a cursor outside the requested topics. */
-            for (i = 0; i < nn; i++) {
-                sl_dtp_topic_t *o = &resp->topics[i];
+            sl_dtp_topic_t *o = &resp->topics[i];
 
-                sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_init(
-                    o);
-                o->error_code = (int16_t)SL_ERR_INVALID_REQUEST;
-                o->name = names[i];
-                o->partitions_count = 0;
-            }
-            resp->topics_count = (int32_t)nn;
-            return SL_OK;
+            sl_msg_describe_topic_partitions_resp_describe_topic_partitions_response_topic_init(
+                o);
+            o->error_code = (int16_t)SL_ERR_INVALID_REQUEST;
+            o->name = names[i];
+            o->partitions_count = 0;
         }
+        resp->topics_count = (int32_t)nn;
+        return SL_OK;
     }
     for (i = 0; i < nn; i++) {
         sl_dtp_topic_t *o = &resp->topics[nout];
