@@ -81,6 +81,7 @@ sl_api_create(const sl_config_t *cfg)
                        ? sl_config_int(cfg, "broker.id")
                        : sl_config_int(cfg, "node.id");
     pthread_rwlock_init(&api->plock, NULL);
+    pthread_mutex_init(&api->admin_lock, NULL);
     pthread_mutex_init(&api->retention_lock, NULL);
     pthread_cond_init(&api->retention_cond, NULL);
     dirs = sl_config_str(cfg, "log.dirs");
@@ -145,6 +146,7 @@ sl_api_destroy(sl_api_t *api)
     pthread_cond_destroy(&api->retention_cond);
     pthread_mutex_destroy(&api->retention_lock);
     pthread_rwlock_destroy(&api->plock);
+    pthread_mutex_destroy(&api->admin_lock);
     free(api);
 }
 

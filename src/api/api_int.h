@@ -44,6 +44,11 @@ struct sl_api_s {
      * partition log, and (write) while topics come and go. */
     pthread_rwlock_t plock;
     sl_ptopic_t *topics[SL_API_TOPIC_BUCKETS];
+    /* Serialises the admin APIs' topic changes (create, grow, reconfigure,
+     * delete), so that a metadata change and the registry update after it
+     * are one step: a delete racing a re-create of the same name cannot
+     * drop the new topic's logs. Taken before plock, never inside it. */
+    pthread_mutex_t admin_lock;
     /* Advertised listeners: parallel to the server's listeners. */
     sl_listener_spec_t advertised[SL_SERVER_MAX_LISTENERS];
     int nadvertised;

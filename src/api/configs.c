@@ -18,7 +18,8 @@
  * gets one INVALID_REQUEST entry (Kafka keys its answer by resource).
  *
  * Owns: nothing long-lived; responses live in the request's arena.
- * Thread: workers. Locks: none of its own.
+ * Thread: workers. Locks: api->admin_lock around a topic's config change
+ * and the registry update after it (see api_int.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -394,6 +395,7 @@ sl_configs_alter_topic(sl_api_req_t *r, const sl_configs_alter_t *res,
                 return SL_ERR_INVALID_CONFIG;
             }
         }
+        pthread_mutex_lock(&api->admin_lock);
         err = sl_metastore_replace_configs(api->meta, name, kvs, (size_t)res->n,
                                            validate_only, why, whylen);
     } else {
@@ -417,6 +419,7 @@ sl_configs_alter_topic(sl_api_req_t *r, const sl_configs_alter_t *res,
                 return SL_ERR_INVALID_CONFIG;
             }
         }
+        pthread_mutex_lock(&api->admin_lock);
         err = sl_metastore_alter_configs(api->meta, name, ops, (size_t)res->n,
                                          validate_only, why, whylen);
     }
@@ -432,6 +435,7 @@ sl_configs_alter_topic(sl_api_req_t *r, const sl_configs_alter_t *res,
             err = SL_OK; /* stored; applied at the next start */
         }
     }
+    pthread_mutex_unlock(&api->admin_lock);
     return err;
 }
 

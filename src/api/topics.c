@@ -12,8 +12,9 @@
  * requests' timeout_ms is not needed.
  *
  * Owns: nothing long-lived. Everything it builds lives in the request's
- * arena. Thread: workers. Locks: none of its own (the metastore and the
- * registry hooks take theirs).
+ * arena. Thread: workers. Locks: api->admin_lock around each metadata
+ * change and the registry hook after it (then the metastore's and the
+ * registry's own locks, in that order).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,9 +324,11 @@ sl_topics_create_one(sl_api_req_t *r, const sl_ct_topic_t *t, bool dup,
     }
     spec.configs = kvs;
     spec.n_configs = (size_t)nc;
+    pthread_mutex_lock(&api->admin_lock);
     err = sl_metastore_create_topic(api->meta, &spec, validate_only, &id,
                                     &parts, why, sizeof(why));
     if (err != SL_OK) {
+        pthread_mutex_unlock(&api->admin_lock);
         goto error;
     }
     if (!validate_only) {
@@ -341,6 +344,7 @@ sl_topics_create_one(sl_api_req_t *r, const sl_ct_topic_t *t, bool dup,
                         name, sl_err_name(err));
         }
     }
+    pthread_mutex_unlock(&api->admin_lock);
     out->topic_id = id;
     out->num_partitions = parts;
     out->replication_factor = 1;
@@ -462,10 +466,14 @@ sl_topics_delete_one(sl_api_req_t *r, sl_str_t wname, const sl_uuid_t *id,
         msg = "Internal topics cannot be deleted.";
         goto done;
     }
+    pthread_mutex_lock(&api->admin_lock);
     if (wname.len >= 0) {
         err = sl_metastore_delete_topic(api->meta, namebuf, &got);
         out->topic_id = got;
     } else {
+        /* The id may have been deleted and its name re-created since the
+         * lookup: delete by id, then drop the logs of that name only if
+         * the id was still there. */
         err = sl_metastore_delete_topic_id(api->meta, id, NULL);
     }
     if (err == SL_OK) {
@@ -474,6 +482,7 @@ sl_topics_delete_one(sl_api_req_t *r, sl_str_t wname, const sl_uuid_t *id,
                     r->client_id.len > 0 ? r->client_id.ptr : "");
         sl_api_topic_deleted(api, namebuf);
     }
+    pthread_mutex_unlock(&api->admin_lock);
 done:
     if (msg == NULL && err == SL_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
         msg = "This server does not host this topic-partition.";
@@ -604,6 +613,7 @@ sl_topics_partitions_one(sl_api_req_t *r, const sl_cp_topic_t *t, bool dup,
             }
         }
     }
+    pthread_mutex_lock(&api->admin_lock);
     err = sl_metastore_create_partitions(api->meta, name, t->count,
                                          validate_only, why, sizeof(why));
     if (err == SL_OK && !validate_only) {
@@ -618,6 +628,7 @@ sl_topics_partitions_one(sl_api_req_t *r, const sl_cp_topic_t *t, bool dup,
             err = SL_OK; /* the metadata change is made and persisted */
         }
     }
+    pthread_mutex_unlock(&api->admin_lock);
 done:
     if (err == SL_ERR__NOMEM) {
         return err;
