@@ -525,8 +525,8 @@ sl_group_describe(sl_group_coord_t *gc, sl_str_t group_id, sl_arena_t *a,
     if (g->state == SL_GROUP_STATE_STABLE && g->protocol_name.ptr != NULL) {
         out->protocol_name = sl_gstr_arena(a, sl_gstr_view(&g->protocol_name));
     }
-    out->members = sl_arena_calloc(a, (size_t)g->members_count + 1,
-                                   sizeof(*out->members));
+    out->members =
+        sl_arena_calloc(a, (size_t)g->members_count + 1, sizeof(*out->members));
     if (out->members == NULL) {
         err = SL_ERR__NOMEM;
         goto out;

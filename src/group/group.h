@@ -60,9 +60,9 @@ typedef struct sl_group_config_s {
     int32_t initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms */
     int32_t max_size;                   /* group.max.size */
     int64_t offsets_retention_ms;       /* offsets.retention.minutes */
-    int64_t retention_check_ms; /* offsets.retention.check.interval.ms */
-    int32_t offset_metadata_max_bytes;  /* offset.metadata.max.bytes */
-    int32_t offsets_partitions;         /* offsets.topic.num.partitions */
+    int64_t retention_check_ms;        /* offsets.retention.check.interval.ms */
+    int32_t offset_metadata_max_bytes; /* offset.metadata.max.bytes */
+    int32_t offsets_partitions;        /* offsets.topic.num.partitions */
 } sl_group_config_t;
 
 /* Fill <cfg> with Kafka's defaults. */
@@ -118,7 +118,7 @@ typedef struct sl_group_protocol_s {
 
 typedef struct sl_group_join_req_s {
     sl_str_t group_id;
-    sl_str_t member_id; /* "" on the first join */
+    sl_str_t member_id;         /* "" on the first join */
     sl_str_t group_instance_id; /* null for dynamic members */
     sl_str_t protocol_type;
     const sl_group_protocol_t *protocols;
@@ -201,9 +201,9 @@ typedef struct sl_group_leave_member_s {
 
 /* Remove <n> members; errors[i] gets each member's error.
  * @returns the top-level error (COORDINATOR_NOT_AVAILABLE, ...). */
-sl_err_t sl_group_leave(sl_group_coord_t *gc, int64_t now_ms,
-                        sl_str_t group_id, const sl_group_leave_member_t *m,
-                        int32_t n, sl_err_t *errors);
+sl_err_t sl_group_leave(sl_group_coord_t *gc, int64_t now_ms, sl_str_t group_id,
+                        const sl_group_leave_member_t *m, int32_t n,
+                        sl_err_t *errors);
 
 /* ---- Offsets (group/offsets.c) ---------------------------------------- */
 
@@ -295,9 +295,8 @@ typedef struct sl_group_listing_s {
 /* List groups whose state name is in <states> and whose type ("classic")
  * is in <types> (n == 0: no filter; names compared case-insensitively). */
 sl_err_t sl_group_list(sl_group_coord_t *gc, const sl_str_t *states,
-                       int32_t n_states, const sl_str_t *types,
-                       int32_t n_types, sl_arena_t *a,
-                       sl_group_listing_t **out, int32_t *out_n);
+                       int32_t n_states, const sl_str_t *types, int32_t n_types,
+                       sl_arena_t *a, sl_group_listing_t **out, int32_t *out_n);
 
 /* DeleteGroups for one group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP or OK
  * (tombstones for its metadata and offsets are appended). */

@@ -142,8 +142,7 @@ void sl_group_offsets_free(sl_group_t *g);
 
 /* ---- membership (member.c) ---- */
 sl_gmember_t *sl_group_member_find(const sl_group_t *g, sl_str_t id);
-void sl_group_tick_members(sl_group_coord_t *gc, sl_group_t *g,
-                           int64_t now_ms);
+void sl_group_tick_members(sl_group_coord_t *gc, sl_group_t *g, int64_t now_ms);
 int64_t sl_group_member_deadline(const sl_group_t *g);
 /* Answer every parked join/sync with <err> (shutdown). */
 void sl_group_fail_parked(sl_group_coord_t *gc, sl_group_t *g, sl_err_t err);
@@ -162,8 +161,7 @@ typedef void (*sl_group_applied_cb)(sl_group_coord_t *gc, void *ctx,
 /* Append the group's metadata record (value NULL-tombstone when <tomb>);
  * <cb>(ctx) runs with the lock held once the store finished. */
 void sl_group_persist_group(sl_group_coord_t *gc, sl_group_t *g, bool tomb,
-                            int64_t now_ms, sl_group_applied_cb cb,
-                            void *ctx);
+                            int64_t now_ms, sl_group_applied_cb cb, void *ctx);
 void sl_group_persist_offset(sl_group_coord_t *gc, const sl_group_t *g,
                              sl_str_t topic, int32_t partition,
                              const sl_goffset_t *o, sl_group_applied_cb cb,

@@ -148,8 +148,7 @@ sl_group_member_set_protocols(sl_gmember_t *m, const sl_group_join_req_t *req)
         if (sl_gstr_set(&p[i].name, rp->name.ptr,
                         rp->name.len < 0 ? 0 : rp->name.len) != SL_OK ||
             sl_gstr_set(&p[i].metadata, rp->metadata.ptr,
-                        rp->metadata.len < 0 ? 0 : rp->metadata.len) !=
-                SL_OK) {
+                        rp->metadata.len < 0 ? 0 : rp->metadata.len) != SL_OK) {
             for (; i >= 0; i--) {
                 sl_gstr_free(&p[i].name);
                 sl_gstr_free(&p[i].metadata);
@@ -227,8 +226,7 @@ sl_group_supports(const sl_group_t *g, const sl_group_join_req_t *req)
     int32_t i;
 
     if (g->members_count == 0) {
-        return sl_group_str_set(req->protocol_type) &&
-               req->protocols_count > 0;
+        return sl_group_str_set(req->protocol_type) && req->protocols_count > 0;
     }
     if (!sl_gstr_eq(&g->protocol_type, req->protocol_type)) {
         return false;
@@ -468,8 +466,7 @@ sl_group_remove_member(sl_group_coord_t *gc, sl_group_t *g, sl_gmember_t *m,
 }
 
 static void
-sl_group_prepare_rebalance(sl_group_coord_t *gc, sl_group_t *g,
-                           int64_t now_ms)
+sl_group_prepare_rebalance(sl_group_coord_t *gc, sl_group_t *g, int64_t now_ms)
 {
     int32_t rt = sl_group_rebalance_timeout(g);
     int32_t delay = gc->cfg.initial_rebalance_delay_ms;
@@ -647,8 +644,7 @@ sl_group_add_member(sl_group_coord_t *gc, sl_group_t *g,
     if (n == NULL ||
         sl_gstr_set(&m->instance_id, req->group_instance_id.ptr,
                     req->group_instance_id.len) != SL_OK ||
-        sl_gstr_set(&m->client_id, ci.ptr, ci.len < 0 ? 0 : ci.len) !=
-            SL_OK ||
+        sl_gstr_set(&m->client_id, ci.ptr, ci.len < 0 ? 0 : ci.len) != SL_OK ||
         sl_gstr_set(&m->client_host, ch.ptr, ch.len < 0 ? 0 : ch.len) !=
             SL_OK ||
         sl_group_member_update(m, req, now_ms) != SL_OK) {
@@ -760,8 +756,7 @@ sl_group_join_unknown(sl_group_coord_t *gc, sl_group_t *g,
     if (req->group_instance_id.len < 0 && req->require_known_member_id) {
         /* KIP-394: hand out the id; the member must come back with it
          * within its session timeout. */
-        np = realloc(g->pending,
-                     ((size_t)g->pending_count + 1) * sizeof(*np));
+        np = realloc(g->pending, ((size_t)g->pending_count + 1) * sizeof(*np));
         if (np == NULL) {
             sl_gstr_free(&id);
             return SL_ERR__NOMEM;
@@ -1003,8 +998,8 @@ sl_group_sync_applied(sl_group_coord_t *gc, void *ctx, sl_err_t err)
                 sl_gstr_free(&m->assignment);
                 if (m->sync_cb != NULL) {
                     sl_group_answer_sync(gc, m->sync_cb, m->sync_arg,
-                                         SL_ERR_COORDINATOR_NOT_AVAILABLE,
-                                         NULL, NULL);
+                                         SL_ERR_COORDINATOR_NOT_AVAILABLE, NULL,
+                                         NULL);
                     m->sync_cb = NULL;
                 }
             }
@@ -1015,8 +1010,8 @@ sl_group_sync_applied(sl_group_coord_t *gc, void *ctx, sl_err_t err)
                 sl_gmember_t *m = g->members[i];
 
                 if (m->sync_cb != NULL) {
-                    sl_group_answer_sync(gc, m->sync_cb, m->sync_arg, SL_OK,
-                                         g, m);
+                    sl_group_answer_sync(gc, m->sync_cb, m->sync_arg, SL_OK, g,
+                                         m);
                     m->sync_cb = NULL;
                 }
             }
@@ -1048,8 +1043,7 @@ sl_group_leader_sync(sl_group_coord_t *gc, sl_group_t *g,
         sl_gmember_t *m = sl_group_member_find(g, as->member_id);
 
         if (m != NULL && as->assignment.len > 0) {
-            sl_gstr_set(&m->assignment, as->assignment.ptr,
-                        as->assignment.len);
+            sl_gstr_set(&m->assignment, as->assignment.ptr, as->assignment.len);
         }
     }
     g->sync_append_inflight = true;
@@ -1070,9 +1064,8 @@ sl_group_sync(sl_group_coord_t *gc, int64_t now_ms,
         err = SL_ERR_UNKNOWN_MEMBER_ID;
     } else if (g->state == SL_GROUP_STATE_DEAD) {
         err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
-    } else if ((err = sl_group_validate_member(g, req->member_id,
-                                               req->group_instance_id, &m)) !=
-               SL_OK) {
+    } else if ((err = sl_group_validate_member(
+                    g, req->member_id, req->group_instance_id, &m)) != SL_OK) {
         /* err set */
     } else if (req->generation_id != g->generation) {
         err = SL_ERR_ILLEGAL_GENERATION;
@@ -1130,9 +1123,8 @@ sl_group_heartbeat(sl_group_coord_t *gc, int64_t now_ms, sl_str_t group_id,
         err = SL_ERR_UNKNOWN_MEMBER_ID;
     } else if (g->state == SL_GROUP_STATE_DEAD) {
         err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
-    } else if ((err = sl_group_validate_member(g, member_id,
-                                               group_instance_id, &m)) !=
-               SL_OK) {
+    } else if ((err = sl_group_validate_member(g, member_id, group_instance_id,
+                                               &m)) != SL_OK) {
         /* err set */
     } else if (generation_id != g->generation) {
         err = SL_ERR_ILLEGAL_GENERATION;

@@ -78,9 +78,8 @@ sl_group_commit_op_release(sl_group_coord_t *gc, sl_group_commit_op_t *op)
     d = sl_group_done_new(gc, SL_GDONE_COMMIT, op->arg);
     d->u.commit.cb = op->cb;
     d->u.commit.count = op->count;
-    d->u.commit.errors =
-        sl_arena_memdup(d->a, op->errors,
-                        ((size_t)op->count + 1) * sizeof(*op->errors));
+    d->u.commit.errors = sl_arena_memdup(
+        d->a, op->errors, ((size_t)op->count + 1) * sizeof(*op->errors));
     free(op->errors);
     free(op);
 }
@@ -187,8 +186,7 @@ sl_group_commit_issue(sl_group_coord_t *gc, sl_group_t *g,
         md.ptr = "";
         md.len = 0;
     }
-    if (c == NULL ||
-        sl_gstr_set(&c->group_id, g->id.ptr, g->id.len) != SL_OK ||
+    if (c == NULL || sl_gstr_set(&c->group_id, g->id.ptr, g->id.len) != SL_OK ||
         sl_gstr_set(&c->o.topic, p->topic.ptr,
                     p->topic.len < 0 ? 0 : p->topic.len) != SL_OK ||
         sl_gstr_set(&c->o.metadata, md.ptr, md.len) != SL_OK) {
@@ -222,8 +220,8 @@ sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
     sl_err_t err = SL_OK;
     int32_t i, n = req->parts_count < 0 ? 0 : req->parts_count;
 
-    if (op == NULL || (op->errors = calloc((size_t)n + 1,
-                                           sizeof(*op->errors))) == NULL) {
+    if (op == NULL ||
+        (op->errors = calloc((size_t)n + 1, sizeof(*op->errors))) == NULL) {
         abort(); /* see sl_group_done_new() */
     }
     op->cb = cb;
@@ -277,8 +275,7 @@ sl_group_fetch_fill(sl_group_coord_t *gc, const sl_group_t *g,
     r->metadata.len = 0;
     r->error = SL_OK;
     if (require_stable && gc->store.has_pending_txn != NULL &&
-        gc->store.has_pending_txn(gc->store.ctx, group_id, topic,
-                                  partition)) {
+        gc->store.has_pending_txn(gc->store.ctx, group_id, topic, partition)) {
         r->error = SL_ERR_UNSTABLE_OFFSET_COMMIT;
         return;
     }
@@ -307,16 +304,14 @@ sl_group_offset_fetch(sl_group_coord_t *gc, sl_str_t group_id,
         goto out;
     }
     count = tps != NULL ? (n < 0 ? 0 : n) : (g != NULL ? g->offsets_count : 0);
-    if ((*out = sl_arena_calloc(a, (size_t)count + 1, sizeof(**out))) ==
-        NULL) {
+    if ((*out = sl_arena_calloc(a, (size_t)count + 1, sizeof(**out))) == NULL) {
         err = SL_ERR__NOMEM;
         goto out;
     }
     for (i = 0; i < count; i++) {
-        sl_str_t topic = tps != NULL ? tps[i].topic
-                                     : sl_gstr_view(&g->offsets[i].topic);
-        int32_t part =
-            tps != NULL ? tps[i].partition : g->offsets[i].partition;
+        sl_str_t topic =
+            tps != NULL ? tps[i].topic : sl_gstr_view(&g->offsets[i].topic);
+        int32_t part = tps != NULL ? tps[i].partition : g->offsets[i].partition;
 
         sl_group_fetch_fill(gc, g, group_id, topic, part, require_stable, a,
                             &(*out)[i]);
@@ -352,8 +347,8 @@ sl_group_subscribed(const sl_group_t *g, sl_str_t topic)
                 g->protocol_name.ptr != NULL) {
                 continue;
             }
-            a = sl_arena_create(1024, 64 * (size_t)m->protocols[j].metadata.len +
-                                          65536);
+            a = sl_arena_create(
+                1024, 64 * (size_t)m->protocols[j].metadata.len + 65536);
             if (a == NULL) {
                 return true; /* be safe: refuse the delete */
             }
@@ -361,8 +356,8 @@ sl_group_subscribed(const sl_group_t *g, sl_str_t topic)
                        (size_t)m->protocols[j].metadata.len);
             sl_rd_i16(&rd, &v);
             if (sl_rd_error(&rd) == SL_OK && v >= 0 &&
-                sl_msg_consumer_protocol_subscription_decode(
-                    &rd, v > 3 ? 3 : v, a, &s) == SL_OK) {
+                sl_msg_consumer_protocol_subscription_decode(&rd, v > 3 ? 3 : v,
+                                                             a, &s) == SL_OK) {
                 for (t = 0; t < s.topics_count; t++) {
                     found = found || sl_str_eq(s.topics[t], topic);
                 }
@@ -374,9 +369,8 @@ sl_group_subscribed(const sl_group_t *g, sl_str_t topic)
 }
 
 sl_err_t
-sl_group_offset_delete(sl_group_coord_t *gc, int64_t now_ms,
-                       sl_str_t group_id, const sl_group_tp_t *tps, int32_t n,
-                       sl_err_t *errors)
+sl_group_offset_delete(sl_group_coord_t *gc, int64_t now_ms, sl_str_t group_id,
+                       const sl_group_tp_t *tps, int32_t n, sl_err_t *errors)
 {
     static const sl_str_t consumer = {"consumer", 8};
     sl_goffset_t *o;
@@ -406,8 +400,8 @@ sl_group_offset_delete(sl_group_coord_t *gc, int64_t now_ms,
         }
         if ((o = sl_group_offset_find(g, tps[i].topic, tps[i].partition)) !=
             NULL) {
-            sl_group_persist_offset(gc, g, tps[i].topic, tps[i].partition,
-                                    NULL, NULL, NULL);
+            sl_group_persist_offset(gc, g, tps[i].topic, tps[i].partition, NULL,
+                                    NULL, NULL);
             sl_group_offset_remove(g, o);
         }
     }

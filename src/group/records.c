@@ -138,11 +138,13 @@ sl_group_persist_group(sl_group_coord_t *gc, sl_group_t *g, bool tomb,
             for (j = 0; j < m->protocols_count; j++) {
                 if (sl_gstr_eq(&m->protocols[j].name,
                                sl_gstr_view(&g->protocol_name))) {
-                    mm[i].subscription = sl_gstr_bytes(&m->protocols[j].metadata);
+                    mm[i].subscription =
+                        sl_gstr_bytes(&m->protocols[j].metadata);
                 }
             }
-            mm[i].assignment =
-                m->assignment.ptr != NULL ? sl_gstr_bytes(&m->assignment) : none;
+            mm[i].assignment = m->assignment.ptr != NULL
+                                   ? sl_gstr_bytes(&m->assignment)
+                                   : none;
         }
         v.members = mm;
         v.members_count = g->members_count;
@@ -255,8 +257,8 @@ sl_group_load_offset(sl_group_coord_t *gc, sl_arena_t *a, sl_rd_t *kr,
         g->offsets = n;
         o = &g->offsets[g->offsets_count];
         memset(o, 0, sizeof(*o));
-        if (sl_gstr_set(&o->topic, k.topic.ptr, k.topic.len < 0 ? 0 : k.topic.len) !=
-            SL_OK) {
+        if (sl_gstr_set(&o->topic, k.topic.ptr,
+                        k.topic.len < 0 ? 0 : k.topic.len) != SL_OK) {
             return SL_ERR__NOMEM;
         }
         o->partition = k.partition;
@@ -370,12 +372,10 @@ sl_group_load_group(sl_group_coord_t *gc, sl_arena_t *a, sl_rd_t *kr,
         }
     }
     g->join_deadline = g->sync_deadline = INT64_MAX;
-    sl_group_set_state(g,
-                       g->members_count > 0 ? SL_GROUP_STATE_STABLE
-                                            : SL_GROUP_STATE_EMPTY,
-                       vv >= 2 && v.current_state_timestamp >= 0
-                           ? v.current_state_timestamp
-                           : now_ms);
+    sl_group_set_state(
+        g, g->members_count > 0 ? SL_GROUP_STATE_STABLE : SL_GROUP_STATE_EMPTY,
+        vv >= 2 && v.current_state_timestamp >= 0 ? v.current_state_timestamp
+                                                  : now_ms);
     return SL_OK;
 }
 

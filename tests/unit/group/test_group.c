@@ -175,7 +175,8 @@ two_stable(fx_t *f, char *a, char *b)
     assert_int_equal(ja.gen, 1);
     join_new(f, 0, "B", &jb);
     assert_int_equal(jb.calls, 0);
-    assert_int_equal(hb(f, 0, ja.member, NULL, 1), SL_ERR_REBALANCE_IN_PROGRESS);
+    assert_int_equal(hb(f, 0, ja.member, NULL, 1),
+                     SL_ERR_REBALANCE_IN_PROGRESS);
     join(f, 0, ja.member, NULL, "A", &ja);
     assert_int_equal(ja.calls, 1);
     assert_int_equal(jb.calls, 1);
@@ -266,7 +267,8 @@ test_join_during_rebalance_and_sync(void **state)
     /* The leader rejoining triggers a rebalance; sync is then refused. */
     join(f, 300, a, NULL, "A", &j);
     assert_int_equal(j.calls, 0);
-    assert_int_equal(state_of(f, "g", NULL), SL_GROUP_STATE_PREPARING_REBALANCE);
+    assert_int_equal(state_of(f, "g", NULL),
+                     SL_GROUP_STATE_PREPARING_REBALANCE);
     sync2(f, 300, b, NULL, 2, NULL, NULL, NULL, NULL, &s);
     assert_int_equal(s.err, SL_ERR_REBALANCE_IN_PROGRESS);
     assert_int_equal(hb(f, 300, b, NULL, 2), SL_ERR_REBALANCE_IN_PROGRESS);
@@ -533,8 +535,8 @@ test_static_restart_without_rebalance(void **state)
     assert_int_equal(ja.calls, 1);
     assert_int_equal(ja.err, SL_OK);
     assert_true(strncmp(ja.member, "inst-a-", 7) == 0);
-    sync2(f, 10, ja.member, "inst-a", 1, ja.member, "asg-A", jb.member,
-          "asg-B", &sa);
+    sync2(f, 10, ja.member, "inst-a", 1, ja.member, "asg-A", jb.member, "asg-B",
+          &sa);
     sync2(f, 10, jb.member, "inst-b", 1, NULL, NULL, NULL, NULL, &sb);
     gt_flush(f->st, SL_OK);
     assert_string_equal(sb.assignment, "asg-B");
@@ -555,7 +557,8 @@ test_static_restart_without_rebalance(void **state)
     /* B noticed nothing. */
     assert_int_equal(hb(f, 5002, jb.member, "inst-b", 1), SL_OK);
     /* The old incarnation is fenced. */
-    assert_int_equal(hb(f, 5002, old_a, "inst-a", 1), SL_ERR_FENCED_INSTANCE_ID);
+    assert_int_equal(hb(f, 5002, old_a, "inst-a", 1),
+                     SL_ERR_FENCED_INSTANCE_ID);
     assert_int_equal(hb(f, 5002, old_a, NULL, 1), SL_ERR_UNKNOWN_MEMBER_ID);
     /* A static member that does not rejoin survives the rebalance and
      * expires only by session timeout. */
@@ -796,7 +799,8 @@ test_sync_store_failure(void **state)
     gt_flush(f->st, SL_ERR__IO);
     assert_int_equal(sa.err, SL_ERR_COORDINATOR_NOT_AVAILABLE);
     assert_int_equal(sb.err, SL_ERR_COORDINATOR_NOT_AVAILABLE);
-    assert_int_equal(state_of(f, "g", NULL), SL_GROUP_STATE_PREPARING_REBALANCE);
+    assert_int_equal(state_of(f, "g", NULL),
+                     SL_GROUP_STATE_PREPARING_REBALANCE);
     fx_free(f);
 }
 
