@@ -128,7 +128,8 @@ typedef struct sl_group_join_req_s {
     sl_str_t client_id;
     sl_str_t client_host;
     sl_str_t reason;
-    bool require_known_member_id; /* v4+: KIP-394 */
+    bool require_known_member_id;  /* v4+: KIP-394 */
+    bool supports_skip_assignment; /* v9+: KIP-814 */
 } sl_group_join_req_t;
 
 typedef struct sl_group_join_member_s {
@@ -200,7 +201,8 @@ typedef struct sl_group_leave_member_s {
 } sl_group_leave_member_t;
 
 /* Remove <n> members; errors[i] gets each member's error.
- * @returns the top-level error (COORDINATOR_NOT_AVAILABLE, ...). */
+ * @returns the top-level error: UNKNOWN_MEMBER_ID for an unknown group,
+ * COORDINATOR_NOT_AVAILABLE for a dead one (errors[] repeat it). */
 sl_err_t sl_group_leave(sl_group_coord_t *gc, int64_t now_ms, sl_str_t group_id,
                         const sl_group_leave_member_t *m, int32_t n,
                         sl_err_t *errors);

@@ -319,7 +319,7 @@ sl_group_meta_for(const sl_gmember_t *m, const sl_gstr_t *protocol)
 
 /* Queue a join answer. With <g> (error OK) the result carries the group's
  * generation; <with_members> adds the member list (the leader's answer). */
-static void
+static sl_gdone_t *
 sl_group_answer_join(sl_group_coord_t *gc, sl_group_join_cb cb, void *arg,
                      sl_err_t err, const sl_group_t *g, sl_str_t member_id,
                      bool with_members, bool skip_assignment)
@@ -339,7 +339,7 @@ sl_group_answer_join(sl_group_coord_t *gc, sl_group_join_cb cb, void *arg,
         r->member_id = sl_group_empty_str;
     }
     if (g == NULL || err != SL_OK) {
-        return;
+        return d;
     }
     r->generation_id = g->generation;
     r->protocol_type = sl_gstr_arena(d->a, sl_gstr_view(&g->protocol_type));
@@ -347,7 +347,7 @@ sl_group_answer_join(sl_group_coord_t *gc, sl_group_join_cb cb, void *arg,
     r->leader = sl_gstr_arena(d->a, sl_gstr_view(&g->leader));
     r->skip_assignment = skip_assignment;
     if (!with_members) {
-        return;
+        return d;
     }
     mm = sl_arena_calloc(d->a, (size_t)g->members_count + 1, sizeof(*mm));
     if (mm == NULL) {
@@ -364,6 +364,7 @@ sl_group_answer_join(sl_group_coord_t *gc, sl_group_join_cb cb, void *arg,
     }
     r->members = mm;
     r->members_count = g->members_count;
+    return d;
 }
 
 static void
@@ -678,6 +679,72 @@ sl_group_add_member(sl_group_coord_t *gc, sl_group_t *g,
     return SL_OK;
 }
 
+typedef struct sl_group_static_ctx_s {
+    sl_gstr_t group_id;
+    sl_gstr_t new_id;
+    sl_gstr_t old_id;
+    sl_gstr_t old_leader; /* the leader before the replacement */
+    bool was_leader;
+    bool skip_ok; /* JoinGroup v9+: may answer skip_assignment */
+} sl_group_static_ctx_t;
+
+static void
+sl_group_static_ctx_free(sl_group_static_ctx_t *c)
+{
+    sl_gstr_free(&c->group_id);
+    sl_gstr_free(&c->new_id);
+    sl_gstr_free(&c->old_id);
+    sl_gstr_free(&c->old_leader);
+    free(c);
+}
+
+/*
+ * The replaced static member is persisted (or not). On success its parked
+ * join gets the current generation: with v9+ the leader gets the member
+ * list and skip_assignment; before v9 everybody gets the old leader id, so
+ * a rejoined leader does not think it must assign. On failure the old
+ * member id is restored and the join fails.
+ */
+static void
+sl_group_static_applied(sl_group_coord_t *gc, void *ctx, sl_err_t err)
+{
+    sl_group_static_ctx_t *c = ctx;
+    sl_group_t *g = sl_group_find(gc, sl_gstr_view(&c->group_id));
+    sl_gmember_t *m =
+        g != NULL ? sl_group_member_find(g, sl_gstr_view(&c->new_id)) : NULL;
+    sl_group_join_cb cb;
+    sl_gdone_t *d;
+    bool leader;
+
+    if (m == NULL || m->join_cb == NULL || g->state != SL_GROUP_STATE_STABLE) {
+        sl_group_static_ctx_free(c); /* superseded */
+        return;
+    }
+    cb = m->join_cb;
+    m->join_cb = NULL;
+    if (err != SL_OK) {
+        sl_gstr_free(&m->id);
+        m->id = c->old_id;
+        c->old_id.ptr = NULL;
+        if (c->was_leader) {
+            sl_gstr_set(&g->leader, m->id.ptr, m->id.len);
+        }
+        sl_group_answer_join(gc, cb, m->join_arg,
+                             SL_ERR_COORDINATOR_NOT_AVAILABLE, NULL,
+                             sl_group_empty_str, false, false);
+    } else {
+        leader = sl_group_is_leader(g, m);
+        d = sl_group_answer_join(gc, cb, m->join_arg, SL_OK, g,
+                                 sl_gstr_view(&m->id), c->skip_ok && leader,
+                                 c->skip_ok && leader);
+        if (!c->skip_ok) {
+            d->u.join.r.leader =
+                sl_gstr_arena(d->a, sl_gstr_view(&c->old_leader));
+        }
+    }
+    sl_group_static_ctx_free(c);
+}
+
 /* A static member rejoins with an unknown member id: it takes over the old
  * member's place under a new id (fencing the old id), and rebalances only
  * when needed. */
@@ -686,49 +753,59 @@ sl_group_replace_static(sl_group_coord_t *gc, sl_group_t *g, sl_gmember_t *m,
                         const sl_group_join_req_t *req, int64_t now_ms,
                         sl_group_join_cb cb, void *arg)
 {
+    sl_group_static_ctx_t *c = calloc(1, sizeof(*c));
     sl_gstr_t id = {NULL, -1};
-    bool was_leader = sl_group_is_leader(g, m);
     sl_str_t sel;
     sl_err_t err;
 
+    if (c == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    c->was_leader = sl_group_is_leader(g, m);
+    c->skip_ok = req->supports_skip_assignment;
     if ((err = sl_group_new_member_id(gc, req->group_instance_id, &id)) !=
-        SL_OK) {
+            SL_OK ||
+        (err = sl_gstr_set(&c->group_id, g->id.ptr, g->id.len)) != SL_OK ||
+        (err = sl_gstr_set(&c->new_id, id.ptr, id.len)) != SL_OK ||
+        (err = sl_gstr_set(&c->old_leader, g->leader.ptr, g->leader.len)) !=
+            SL_OK) {
+        sl_gstr_free(&id);
+        sl_group_static_ctx_free(c);
         return err;
     }
+    /* The old incarnation's parked requests are fenced. */
     sl_group_fail_member(gc, m, SL_ERR_FENCED_INSTANCE_ID);
-    sl_gstr_free(&m->id);
+    c->old_id = m->id;
     m->id = id;
-    if (was_leader) {
+    if (c->was_leader) {
         sl_gstr_set(&g->leader, m->id.ptr, m->id.len);
     }
-    if (g->state == SL_GROUP_STATE_STABLE) {
-        bool same = sl_group_member_matches(m, req);
-
-        if ((err = sl_group_member_update(m, req, now_ms)) != SL_OK) {
-            return err;
-        }
-        sel = sl_group_select_protocol(g);
-        if (same || sl_gstr_eq(&g->protocol_name, sel)) {
-            /* Restart without rebalance: same generation, and the member
-             * will fetch its old assignment with SyncGroup. */
-            sl_group_persist_group(gc, g, false, now_ms, NULL, NULL);
-            sl_group_answer_join(gc, cb, arg, SL_OK, g, sl_gstr_view(&m->id),
-                                 false, was_leader);
-            return SL_OK;
-        }
-        sl_group_park_join(gc, m, cb, arg);
-        sl_group_prepare_rebalance(gc, g, now_ms);
-        return SL_OK;
-    }
     if ((err = sl_group_member_update(m, req, now_ms)) != SL_OK) {
+        sl_group_static_ctx_free(c);
         return err;
     }
     sl_group_park_join(gc, m, cb, arg);
-    if (g->state == SL_GROUP_STATE_COMPLETING_REBALANCE) {
+    switch (g->state) {
+    case SL_GROUP_STATE_STABLE:
+        sel = sl_group_select_protocol(g);
+        if (sl_gstr_eq(&g->protocol_name, sel)) {
+            /* Restart without rebalance: same generation; the member gets
+             * its old assignment back with SyncGroup. */
+            sl_group_persist_group(gc, g, false, now_ms,
+                                   sl_group_static_applied, c);
+            return SL_OK;
+        }
         sl_group_prepare_rebalance(gc, g, now_ms);
-    } else {
+        break;
+    case SL_GROUP_STATE_COMPLETING_REBALANCE:
+        /* The leader may be assigning to the old id: start over. */
+        sl_group_prepare_rebalance(gc, g, now_ms);
+        break;
+    default:
         sl_group_maybe_complete_join(gc, g, now_ms);
+        break;
     }
+    sl_group_static_ctx_free(c);
     return SL_OK;
 }
 
@@ -798,7 +875,7 @@ sl_group_join_known(sl_group_coord_t *gc, sl_group_t *g,
     } else if (m == NULL) {
         err = SL_ERR_UNKNOWN_MEMBER_ID;
     } else if (req->group_instance_id.len >= 0 && st == NULL) {
-        err = SL_ERR_FENCED_INSTANCE_ID; /* dynamic id claimed as static */
+        err = SL_ERR_UNKNOWN_MEMBER_ID; /* Kafka's validateMember() */
     } else {
         err = SL_OK;
     }
@@ -1180,14 +1257,14 @@ sl_group_leave(sl_group_coord_t *gc, int64_t now_ms, sl_str_t group_id,
 
     sl_group_coord_lock(gc);
     g = sl_group_find(gc, group_id);
-    if (g != NULL && g->state == SL_GROUP_STATE_DEAD) {
+    if (g == NULL) {
+        err = SL_ERR_UNKNOWN_MEMBER_ID; /* the group-level error */
+    } else if (g->state == SL_GROUP_STATE_DEAD) {
         err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
     }
     for (i = 0; i < n; i++) {
         if (err != SL_OK) {
             errors[i] = err;
-        } else if (g == NULL) {
-            errors[i] = SL_ERR_UNKNOWN_MEMBER_ID;
         } else {
             errors[i] = sl_group_leave_one(gc, g, &lm[i], now_ms);
         }

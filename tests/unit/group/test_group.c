@@ -10,6 +10,7 @@ typedef struct fx_s {
     sl_group_coord_t *gc;
     gt_store_t *st;
     sl_group_config_t cfg;
+    bool skip_ok; /* joins act as JoinGroup v9+ */
 } fx_t;
 
 static fx_t *
@@ -27,6 +28,7 @@ fx_new(int32_t initial_delay, int32_t max_size)
     store.has_pending_txn = gt_has_pending_txn;
     f->gc = sl_group_coord_create(&f->cfg, &store);
     assert_non_null(f->gc);
+    f->skip_ok = true;
     return f;
 }
 
@@ -80,6 +82,7 @@ join_full(fx_t *f, int64_t now, const char *group, const char *member,
     r.client_host = S("/127.0.0.1");
     r.reason = NUL;
     r.require_known_member_id = true;
+    r.supports_skip_assignment = f->skip_ok;
     memset(out, 0, sizeof(*out));
     sl_group_join(f->gc, now, &r, gt_join_cb, out);
 }
@@ -541,9 +544,13 @@ test_static_restart_without_rebalance(void **state)
     gt_flush(f->st, SL_OK);
     assert_string_equal(sb.assignment, "asg-B");
     strcpy(old_a, ja.member);
-    /* A restarts (new process: no member id) with the same protocols. */
+    /* A restarts (new process: no member id) with the same protocols;
+     * the answer waits until the new member id is stored. */
     join(f, 5000, "", "inst-a", "A", &ja2);
+    assert_int_equal(ja2.calls, 0);
+    assert_int_equal(gt_flush(f->st, SL_OK), 1);
     assert_int_equal(ja2.calls, 1);
+    assert_int_equal(ja2.nmembers, 2); /* v9+: the leader sees everybody */
     assert_int_equal(ja2.err, SL_OK);
     assert_int_equal(ja2.gen, 1);
     assert_string_not_equal(ja2.member, old_a);
@@ -575,6 +582,47 @@ test_static_restart_without_rebalance(void **state)
         assert_int_equal(ja2.gen, 2);
         assert_int_equal(ja2.nmembers, 3); /* B is still listed */
     }
+    fx_free(f);
+}
+
+static void
+test_static_restart_legacy_and_failure(void **state)
+{
+    fx_t *f = fx_new(0, INT32_MAX);
+    gt_join_t ja, ja2, ja3;
+    gt_sync_t sa;
+    char old_a[256];
+
+    (void)state;
+    f->skip_ok = false; /* JoinGroup v5-v8 */
+    join(f, 0, "", "inst-a", "A", &ja);
+    assert_int_equal(ja.gen, 1);
+    sync2(f, 0, ja.member, "inst-a", 1, ja.member, "asg-A", NULL, NULL, &sa);
+    gt_flush(f->st, SL_OK);
+    strcpy(old_a, ja.member);
+    /* Before v9 the restarted leader is told the old leader id, so it
+     * does not assign; no member list, no skip flag. */
+    join(f, 100, "", "inst-a", "A", &ja2);
+    gt_flush(f->st, SL_OK);
+    assert_int_equal(ja2.err, SL_OK);
+    assert_int_equal(ja2.gen, 1);
+    assert_string_equal(ja2.leader, old_a);
+    assert_string_not_equal(ja2.member, old_a);
+    assert_false(ja2.skip);
+    assert_int_equal(ja2.nmembers, 0);
+    /* A failed store reverts to the previous member id. */
+    join(f, 200, "", "inst-a", "A", &ja3);
+    assert_int_equal(ja3.calls, 0);
+    gt_flush(f->st, SL_ERR__IO);
+    assert_int_equal(ja3.calls, 1);
+    assert_int_equal(ja3.err, SL_ERR_COORDINATOR_NOT_AVAILABLE);
+    assert_int_equal(hb(f, 300, ja2.member, "inst-a", 1), SL_OK);
+    assert_int_equal(state_of(f, "g", NULL), SL_GROUP_STATE_STABLE);
+    /* A protocol change of the static member forces a rebalance. */
+    join_full(f, 400, "g", "", "inst-a", "consumer", "other,range", "A", &ja3);
+    assert_int_equal(ja3.calls, 1); /* alone: completes at once */
+    assert_int_equal(ja3.gen, 2);
+    assert_string_equal(ja3.protocol, "other");
     fx_free(f);
 }
 
@@ -705,7 +753,8 @@ test_leave_batch(void **state)
     lm[0].group_instance_id = S("inst-t");
     assert_int_equal(sl_group_leave(f->gc, 20, S("g"), lm, 1, e), SL_OK);
     assert_int_equal(e[0], SL_ERR_FENCED_INSTANCE_ID);
-    assert_int_equal(sl_group_leave(f->gc, 20, S("nogroup"), lm, 2, e), SL_OK);
+    assert_int_equal(sl_group_leave(f->gc, 20, S("nogroup"), lm, 2, e),
+                     SL_ERR_UNKNOWN_MEMBER_ID);
     assert_int_equal(e[0], SL_ERR_UNKNOWN_MEMBER_ID);
     assert_int_equal(e[1], SL_ERR_UNKNOWN_MEMBER_ID);
     fx_free(f);
@@ -835,6 +884,7 @@ main(void)
         cmocka_unit_test(test_rebalance_timeout),
         cmocka_unit_test(test_pending_sync_timeout),
         cmocka_unit_test(test_static_restart_without_rebalance),
+        cmocka_unit_test(test_static_restart_legacy_and_failure),
         cmocka_unit_test(test_static_fencing),
         cmocka_unit_test(test_max_size),
         cmocka_unit_test(test_leader_leaves_mid_sync),
