@@ -8,9 +8,9 @@
  * commits waiting for the store. Runs with the coordinator lock held except
  * the public entry points, which take it.
  *
- * Not yet: expiry of offsets of non-empty consumer groups for topics no
- * member subscribes to (Kafka 2.1+ does that too); pending transactional
- * offsets (the has_pending_txn hook answers require_stable).
+ * Not yet: pending transactional offsets (the store's has_pending_txn
+ * hook answers require_stable), and excluding offsets with a commit in
+ * flight from expiry.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +137,9 @@ sl_group_commit_validate(sl_group_t *g, const sl_group_commit_req_t *req,
     if (g->state == SL_GROUP_STATE_DEAD) {
         return SL_ERR_COORDINATOR_NOT_AVAILABLE;
     }
+    if (req->generation_id < 0 && g->state == SL_GROUP_STATE_EMPTY) {
+        return SL_OK; /* admin or manual-assignment consumer */
+    }
     if (req->generation_id >= 0 || req->member_id.len > 0 ||
         req->group_instance_id.len >= 0) {
         if (req->group_instance_id.len >= 0) {
@@ -232,10 +235,10 @@ sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
     if (req->group_id.len <= 0) {
         err = SL_ERR_INVALID_GROUP_ID;
     } else if ((g = sl_group_find(gc, req->group_id)) == NULL) {
-        /* Only simple commits create a group; members of a group that
-         * does not exist get ILLEGAL_GENERATION (GROUP_ID_NOT_FOUND from
+        /* Only generation -1 commits create a group; members of a group
+         * that does not exist get ILLEGAL_GENERATION (GROUP_ID_NOT_FOUND from
          * OffsetCommit v9, mapped by the API layer). */
-        if (req->generation_id >= 0 || req->member_id.len > 0) {
+        if (req->generation_id >= 0) {
             err = SL_ERR_ILLEGAL_GENERATION;
         } else if ((g = sl_group_create(gc, req->group_id)) == NULL) {
             err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
@@ -322,62 +325,90 @@ out:
     return err;
 }
 
-/* ---- OffsetDelete -------------------------------------------------------- */
+/* ---- subscriptions --------------------------------------------------------
+ */
 
-/* Whether a member of consumer group <g> subscribes to <topic>, from the
- * ConsumerProtocolSubscription in its metadata. Undecodable metadata counts
- * as no subscription, as in Kafka. */
 static bool
-sl_group_subscribed(const sl_group_t *g, sl_str_t topic)
+sl_group_is_consumer(const sl_group_t *g)
+{
+    static const sl_str_t consumer = {"consumer", 8};
+
+    return sl_gstr_eq(&g->protocol_type, consumer);
+}
+
+/*
+ * Whether consumer group <g> subscribes to <topic>: 1 yes, 0 no, -1 not
+ * known (not a consumer group, no protocol chosen yet, or a member's
+ * metadata does not parse). Like Kafka, every member's
+ * ConsumerProtocolSubscription is read with the v0 layout, the prefix of
+ * all versions.
+ */
+static int
+sl_group_topic_subscribed(const sl_group_t *g, sl_str_t topic)
 {
     sl_msg_consumer_protocol_subscription_t s;
     sl_arena_t *a;
-    bool found = false;
+    int found = 0;
     int32_t i, j, t;
 
-    for (i = 0; i < g->members_count && !found; i++) {
+    if (!sl_group_is_consumer(g)) {
+        return -1;
+    }
+    if (g->members_count == 0) {
+        return 0;
+    }
+    if (g->protocol_name.ptr == NULL) {
+        return -1;
+    }
+    for (i = 0; i < g->members_count; i++) {
         const sl_gmember_t *m = g->members[i];
+        const sl_gstr_t *md = NULL;
+        sl_rd_t rd;
+        int16_t v;
+        sl_err_t err;
 
-        for (j = 0; j < m->protocols_count && !found; j++) {
-            sl_rd_t rd;
-            int16_t v;
-
-            if (!sl_gstr_eq(&m->protocols[j].name,
-                            sl_gstr_view(&g->protocol_name)) &&
-                g->protocol_name.ptr != NULL) {
-                continue;
+        for (j = 0; j < m->protocols_count; j++) {
+            if (sl_gstr_eq(&m->protocols[j].name,
+                           sl_gstr_view(&g->protocol_name))) {
+                md = &m->protocols[j].metadata;
             }
-            a = sl_arena_create(
-                1024, 64 * (size_t)m->protocols[j].metadata.len + 65536);
-            if (a == NULL) {
-                return true; /* be safe: refuse the delete */
-            }
-            sl_rd_init(&rd, m->protocols[j].metadata.ptr,
-                       (size_t)m->protocols[j].metadata.len);
-            sl_rd_i16(&rd, &v);
-            if (sl_rd_error(&rd) == SL_OK && v >= 0 &&
-                sl_msg_consumer_protocol_subscription_decode(&rd, v > 3 ? 3 : v,
-                                                             a, &s) == SL_OK) {
-                for (t = 0; t < s.topics_count; t++) {
-                    found = found || sl_str_eq(s.topics[t], topic);
-                }
-            }
-            sl_arena_destroy(a);
         }
+        if (md == NULL || md->ptr == NULL) {
+            return -1;
+        }
+        a = sl_arena_create(1024, 64 * (size_t)md->len + 65536);
+        if (a == NULL) {
+            return -1;
+        }
+        sl_rd_init(&rd, md->ptr, (size_t)md->len);
+        sl_rd_i16(&rd, &v);
+        err = sl_rd_error(&rd);
+        if (err == SL_OK && v >= 0) {
+            err = sl_msg_consumer_protocol_subscription_decode(&rd, 0, a, &s);
+        }
+        if (err != SL_OK || v < 0) {
+            sl_arena_destroy(a);
+            return -1;
+        }
+        for (t = 0; t < s.topics_count; t++) {
+            found = found || sl_str_eq(s.topics[t], topic);
+        }
+        sl_arena_destroy(a);
     }
     return found;
 }
+
+/* ---- OffsetDelete -------------------------------------------------------- */
 
 sl_err_t
 sl_group_offset_delete(sl_group_coord_t *gc, int64_t now_ms, sl_str_t group_id,
                        const sl_group_tp_t *tps, int32_t n, sl_err_t *errors)
 {
-    static const sl_str_t consumer = {"consumer", 8};
     sl_goffset_t *o;
     sl_group_t *g;
     sl_err_t err = SL_OK;
-    bool is_consumer;
     int32_t i;
+    int sub;
 
     (void)now_ms;
     sl_group_coord_lock(gc);
@@ -386,15 +417,15 @@ sl_group_offset_delete(sl_group_coord_t *gc, int64_t now_ms, sl_str_t group_id,
         err = SL_ERR_GROUP_ID_NOT_FOUND;
         goto out;
     }
-    is_consumer = sl_gstr_eq(&g->protocol_type, consumer);
-    if (g->state != SL_GROUP_STATE_EMPTY && !is_consumer) {
+    if (g->state != SL_GROUP_STATE_EMPTY && !sl_group_is_consumer(g)) {
         err = SL_ERR_NON_EMPTY_GROUP;
         goto out;
     }
     for (i = 0; i < n; i++) {
         errors[i] = SL_OK;
-        if (g->state != SL_GROUP_STATE_EMPTY &&
-            sl_group_subscribed(g, tps[i].topic)) {
+        /* Unknown subscriptions of a consumer group count as subscribed. */
+        sub = sl_group_topic_subscribed(g, tps[i].topic);
+        if (sub == 1 || (sub < 0 && sl_group_is_consumer(g))) {
             errors[i] = SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC;
             continue;
         }
@@ -412,19 +443,35 @@ out:
 
 /* ---- retention ----------------------------------------------------------- */
 
-/* When offset <o> of Empty group <g> expires: its explicit expire time, or
- * retention after the group became empty (groups with a protocol type) or
- * after the commit (simple groups). */
+/*
+ * When offset <o> of <g> expires, INT64_MAX if it does not (Kafka's
+ * offsetExpirationCondition):
+ *   no protocol type (simple group)   commit time + retention
+ *   Empty, with a protocol type       time it became Empty + retention
+ *   Stable consumer group             commit time + retention, only for
+ *                                     topics no member subscribes to
+ *   otherwise                         never
+ * An explicit expire timestamp (OffsetCommit v2-v4) replaces base+retention.
+ */
 static int64_t
 sl_group_offset_expiry(const sl_group_coord_t *gc, const sl_group_t *g,
                        const sl_goffset_t *o)
 {
     int64_t base;
 
+    if (!sl_gstr_is_set(&g->protocol_type)) {
+        base = o->commit_ts;
+    } else if (g->state == SL_GROUP_STATE_EMPTY) {
+        base = g->state_ts;
+    } else if (g->state == SL_GROUP_STATE_STABLE &&
+               sl_group_topic_subscribed(g, sl_gstr_view(&o->topic)) == 0) {
+        base = o->commit_ts;
+    } else {
+        return INT64_MAX;
+    }
     if (o->expire_ts >= 0) {
         return o->expire_ts;
     }
-    base = sl_gstr_is_set(&g->protocol_type) ? g->state_ts : o->commit_ts;
     return base + gc->cfg.offsets_retention_ms;
 }
 
@@ -435,15 +482,14 @@ sl_group_offsets_deadline(const sl_group_coord_t *gc, const sl_group_t *g)
     int64_t e;
     int32_t i;
 
-    if (g->state != SL_GROUP_STATE_EMPTY) {
-        return t;
-    }
     for (i = 0; i < g->offsets_count; i++) {
         e = sl_group_offset_expiry(gc, g, &g->offsets[i]);
         t = e < t ? e : t;
     }
-    if (g->offsets_count == 0 && g->pending_count == 0) {
-        t = g->state_ts + gc->cfg.retention_check_ms;
+    if (g->state == SL_GROUP_STATE_EMPTY && g->offsets_count == 0 &&
+        g->pending_count == 0) {
+        e = g->state_ts + gc->cfg.retention_check_ms;
+        t = e < t ? e : t;
     }
     return t;
 }
@@ -453,9 +499,6 @@ sl_group_expire_offsets(sl_group_coord_t *gc, sl_group_t *g, int64_t now_ms)
 {
     int32_t i;
 
-    if (g->state != SL_GROUP_STATE_EMPTY) {
-        return;
-    }
     for (i = g->offsets_count - 1; i >= 0; i--) {
         sl_goffset_t *o = &g->offsets[i];
 
@@ -467,7 +510,8 @@ sl_group_expire_offsets(sl_group_coord_t *gc, sl_group_t *g, int64_t now_ms)
     }
     /* An Empty group with nothing left goes away (after the check
      * interval, so a group that just emptied stays describable). */
-    if (g->offsets_count == 0 && g->pending_count == 0 &&
+    if (g->state == SL_GROUP_STATE_EMPTY && g->offsets_count == 0 &&
+        g->pending_count == 0 &&
         now_ms >= g->state_ts + gc->cfg.retention_check_ms) {
         sl_group_persist_group(gc, g, true, now_ms, NULL, NULL);
         sl_group_remove(gc, g);

@@ -222,6 +222,12 @@ test_commit_member_rules(void **state)
     assert_int_equal(c.errors[0], SL_ERR_FENCED_INSTANCE_ID);
     commit(f, 4, "g", j.member, "i9", 1, "t", 0, 11, "m", -1, &c);
     assert_int_equal(c.errors[0], SL_ERR_UNKNOWN_MEMBER_ID);
+    /* Generation -1 commits to an Empty group pass, even with a member
+     * id (Kafka checks the generation first). */
+    commit(f, 4, "e", "someone", NULL, -1, "t", 0, 1, "", -1, &c);
+    gt_flush(f->st, SL_OK);
+    assert_int_equal(c.errors[0], SL_OK);
+    assert_int_equal(fetched(f, "e", "t", 0, false, NULL), 1);
     /* A simple commit to a group with members. */
     commit(f, 4, "g", "", NULL, -1, "t", 0, 11, "m", -1, &c);
     assert_int_equal(c.errors[0], SL_ERR_UNKNOWN_MEMBER_ID);
@@ -369,11 +375,18 @@ test_offset_retention(void **state)
     member_join(f, 10000, "g", "i1", "consumer", "t", &j);
     leader_sync(f, 10000, "g", &j, "i1");
     commit(f, 10000, "g", j.member, "i1", 1, "t", 0, 42, "", -1, &c);
+    commit(f, 10000, "g", j.member, "i1", 1, "u", 0, 43, "", -1, &c);
     gt_flush(f->st, SL_OK);
+    /* Stable: offsets of topics nobody subscribes to expire by commit
+     * time; subscribed ones stay. */
+    sl_group_coord_tick(f->gc, 10999);
+    assert_int_equal(fetched(f, "g", "u", 0, false, NULL), 43);
+    sl_group_coord_tick(f->gc, 11000);
+    assert_int_equal(fetched(f, "g", "u", 0, false, NULL), -1);
     assert_int_equal(
         sl_group_heartbeat(f->gc, 19000, S("g"), S(j.member), S("i1"), 1),
         SL_OK);
-    sl_group_coord_tick(f->gc, 19000); /* non-empty: no expiry */
+    sl_group_coord_tick(f->gc, 19000); /* subscribed: no expiry */
     assert_int_equal(fetched(f, "g", "t", 0, false, NULL), 42);
     lm.member_id = S(j.member);
     lm.group_instance_id = S("i1");
@@ -409,6 +422,29 @@ test_offset_delete(void **state)
     assert_null(f->st->rec[f->st->n - 1].value);
     assert_int_equal(sl_group_offset_delete(f->gc, 2, S("zz"), tps, 2, errs),
                      SL_ERR_GROUP_ID_NOT_FOUND);
+    /* Unparsable subscriptions of a consumer group count as subscribed. */
+    {
+        sl_group_protocol_t p = {{"range", 5}, {(const uint8_t *)"\x00", 1}};
+        sl_group_join_req_t r;
+        gt_join_t b;
+
+        memset(&r, 0, sizeof(r));
+        r.group_id = S("bad");
+        r.member_id = S("");
+        r.group_instance_id = S("i1");
+        r.protocol_type = S("consumer");
+        r.protocols = &p;
+        r.protocols_count = 1;
+        r.session_timeout_ms = 10000;
+        r.rebalance_timeout_ms = 10000;
+        memset(&b, 0, sizeof(b));
+        sl_group_join(f->gc, 0, &r, gt_join_cb, &b);
+        assert_int_equal(b.err, SL_OK);
+        assert_int_equal(
+            sl_group_offset_delete(f->gc, 2, S("bad"), tps, 2, errs), SL_OK);
+        assert_int_equal(errs[0], SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC);
+        assert_int_equal(errs[1], SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC);
+    }
     /* A non-consumer group with members. */
     member_join(f, 0, "k", "i1", "connect", "t1", &k);
     assert_int_equal(sl_group_offset_delete(f->gc, 2, S("k"), tps, 2, errs),
