@@ -347,6 +347,7 @@ sl_group_coord_create(const sl_group_config_t *cfg,
         gc->store = *store;
     }
     gc->done_tail = &gc->done_head;
+    gc->refs = 1;
     if (getrandom(&gc->id_seed, sizeof(gc->id_seed), 0) !=
         (ssize_t)sizeof(gc->id_seed)) {
         gc->id_seed = (uint64_t)(uintptr_t)gc * 0x9e3779b97f4a7c15ULL;
@@ -354,6 +355,12 @@ sl_group_coord_create(const sl_group_config_t *cfg,
     return gc;
 }
 
+/*
+ * Close the coordinator: free every group and answer parked requests
+ * COORDINATOR_NOT_AVAILABLE. Appends still in flight keep it allocated
+ * until the store completes them (libuv's close-callback pattern); their
+ * commits are answered then.
+ */
 void
 sl_group_coord_destroy(sl_group_coord_t *gc)
 {
@@ -361,6 +368,7 @@ sl_group_coord_destroy(sl_group_coord_t *gc)
         return;
     }
     sl_group_coord_lock(gc);
+    gc->closed = true;
     while (gc->groups_count > 0) {
         sl_group_t *g = gc->groups[gc->groups_count - 1];
 
@@ -369,10 +377,20 @@ sl_group_coord_destroy(sl_group_coord_t *gc)
         sl_group_fail_parked(gc, g, SL_ERR_COORDINATOR_NOT_AVAILABLE);
         sl_group_free(g);
     }
+    sl_group_coord_unref_unlock(gc);
+}
+
+void
+sl_group_coord_unref_unlock(sl_group_coord_t *gc)
+{
+    bool last = --gc->refs == 0;
+
     sl_group_coord_unlock(gc);
-    free(gc->groups);
-    pthread_mutex_destroy(&gc->lock);
-    free(gc);
+    if (last) {
+        free(gc->groups);
+        pthread_mutex_destroy(&gc->lock);
+        free(gc);
+    }
 }
 
 void

@@ -93,7 +93,9 @@ typedef struct sl_group_store_s {
 sl_group_coord_t *sl_group_coord_create(const sl_group_config_t *cfg,
                                         const sl_group_store_t *store);
 
-/* Destroy; parked requests are answered COORDINATOR_NOT_AVAILABLE first. */
+/* Destroy: parked requests are answered COORDINATOR_NOT_AVAILABLE. The
+ * store must still complete (or fail) every append in flight; the memory is
+ * freed after the last one, and their commits are answered then. */
 void sl_group_coord_destroy(sl_group_coord_t *gc);
 
 /* Fire every deadline <= now_ms. @thread any @locks coordinator */

@@ -115,6 +115,8 @@ struct sl_group_coord_s {
     sl_gdone_t **done_tail;
     uint64_t id_seed;
     uint64_t id_counter;
+    int32_t refs; /* the owner's, plus one per append in flight */
+    bool closed;  /* destroyed by the owner; freed at refs == 0 */
 };
 
 /* ---- owned strings (coord.c) ---- */
@@ -131,6 +133,9 @@ sl_bytes_t sl_gbytes_arena(sl_arena_t *a, sl_bytes_t b);
 void sl_group_coord_lock(sl_group_coord_t *gc);
 /* Release the lock and run queued completions. */
 void sl_group_coord_unlock(sl_group_coord_t *gc);
+/* Drop one reference (lock held); frees <gc> after unlocking when it was
+ * the last one. Replaces sl_group_coord_unlock(). */
+void sl_group_coord_unref_unlock(sl_group_coord_t *gc);
 sl_group_t *sl_group_find(sl_group_coord_t *gc, sl_str_t id);
 sl_group_t *sl_group_create(sl_group_coord_t *gc, sl_str_t id);
 /* Remove <g> from the coordinator and free it (state becomes Dead). */

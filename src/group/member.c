@@ -1128,6 +1128,15 @@ sl_group_leader_sync(sl_group_coord_t *gc, sl_group_t *g,
     return SL_OK;
 }
 
+/* SyncGroup v5+: a protocol type or name that both sides have and that
+ * differ (Kafka's isProtocolInconsistent()). */
+static bool
+sl_group_inconsistent(const sl_gstr_t *group_value, sl_str_t req_value)
+{
+    return req_value.len >= 0 && group_value->ptr != NULL &&
+           !sl_gstr_eq(group_value, req_value);
+}
+
 void
 sl_group_sync(sl_group_coord_t *gc, int64_t now_ms,
               const sl_group_sync_req_t *req, sl_group_sync_cb cb, void *arg)
@@ -1146,10 +1155,8 @@ sl_group_sync(sl_group_coord_t *gc, int64_t now_ms,
         /* err set */
     } else if (req->generation_id != g->generation) {
         err = SL_ERR_ILLEGAL_GENERATION;
-    } else if ((req->protocol_type.len >= 0 &&
-                !sl_gstr_eq(&g->protocol_type, req->protocol_type)) ||
-               (req->protocol_name.len >= 0 &&
-                !sl_gstr_eq(&g->protocol_name, req->protocol_name))) {
+    } else if (sl_group_inconsistent(&g->protocol_type, req->protocol_type) ||
+               sl_group_inconsistent(&g->protocol_name, req->protocol_name)) {
         err = SL_ERR_INCONSISTENT_GROUP_PROTOCOL;
     } else if (g->state == SL_GROUP_STATE_EMPTY) {
         err = SL_ERR_UNKNOWN_MEMBER_ID;

@@ -39,12 +39,12 @@ sl_group_append_done(void *arg, sl_err_t err)
     sl_group_append_t *ap = arg;
     sl_group_coord_t *gc = ap->gc;
 
+    sl_group_coord_lock(gc);
     if (ap->cb != NULL) {
-        sl_group_coord_lock(gc);
-        ap->cb(gc, ap->ctx, err);
-        sl_group_coord_unlock(gc);
+        ap->cb(gc, ap->ctx, err); /* after destroy: finds no group */
     }
     free(ap);
+    sl_group_coord_unref_unlock(gc);
 }
 
 /* Hand one record to the store. Without a store (or when out of memory),
@@ -71,6 +71,7 @@ sl_group_append(sl_group_coord_t *gc, int32_t partition, const uint8_t *key,
     ap->gc = gc;
     ap->cb = cb;
     ap->ctx = ctx;
+    gc->refs++;
     gc->store.append(gc->store.ctx, partition, key, key_len, value, value_len,
                      sl_group_append_done, ap);
 }
