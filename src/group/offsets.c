@@ -219,7 +219,7 @@ sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
                        void *arg)
 {
     sl_group_commit_op_t *op = calloc(1, sizeof(*op));
-    sl_group_t *g;
+    sl_group_t *g = NULL;
     sl_err_t err = SL_OK;
     int32_t i, n = req->parts_count < 0 ? 0 : req->parts_count;
 
