@@ -153,7 +153,7 @@ th_join_cb(void *arg, const sl_group_join_result_t *r)
 static void
 th_sync_cb(void *arg, const sl_group_sync_result_t *r)
 {
-    *(sl_err_t *)arg = r->error;
+    atomic_store((atomic_int *)arg, r->error);
 }
 
 static void
@@ -167,7 +167,7 @@ test_threads(void **state)
     sl_group_join_req_t j;
     sl_group_sync_req_t s;
     pthread_t ts, t1, t2, t3;
-    sl_err_t serr = -1;
+    atomic_int serr = -1;
 
     (void)state;
     pthread_mutex_init(&st->mu, NULL);
@@ -193,10 +193,10 @@ test_threads(void **state)
     s.group_instance_id = s.protocol_type = s.protocol_name = sl_fz_s(NULL);
     s.generation_id = 1;
     sl_group_sync(c->gc, 0, &s, th_sync_cb, &serr);
-    while (*(volatile sl_err_t *)&serr == -1) {
+    while (atomic_load(&serr) == -1) {
         sched_yield(); /* the store thread persists the assignment */
     }
-    assert_int_equal(serr, SL_OK);
+    assert_int_equal(atomic_load(&serr), SL_OK);
     pthread_create(&t1, NULL, th_client_main, c);
     pthread_create(&t2, NULL, th_client_main, c);
     pthread_create(&t3, NULL, th_tick_main, c);
