@@ -37,6 +37,7 @@ sl_group_config_defaults(sl_group_config_t *cfg)
     cfg->max_session_timeout_ms = 1800000;
     cfg->initial_rebalance_delay_ms = 3000;
     cfg->max_size = INT32_MAX;
+    cfg->new_member_join_timeout_ms = 300000;
     cfg->offsets_retention_ms = 7LL * 24 * 3600 * 1000;
     cfg->retention_check_ms = 600000;
     cfg->offset_metadata_max_bytes = 4096;

@@ -59,6 +59,7 @@ typedef struct sl_group_config_s {
     int32_t max_session_timeout_ms;     /* group.max.session.timeout.ms */
     int32_t initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms */
     int32_t max_size;                   /* group.max.size */
+    int32_t new_member_join_timeout_ms; /* Kafka: 5 minutes */
     int64_t offsets_retention_ms;       /* offsets.retention.minutes */
     int64_t retention_check_ms;        /* offsets.retention.check.interval.ms */
     int32_t offset_metadata_max_bytes; /* offset.metadata.max.bytes */

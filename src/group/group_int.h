@@ -39,6 +39,7 @@ typedef struct sl_gmember_s {
     sl_group_sync_cb sync_cb; /* non-NULL while awaiting sync */
     void *sync_arg;
     bool pending_sync; /* joined this generation but not synced yet */
+    bool is_new;       /* added, no join completed yet: see member.c */
 } sl_gmember_t;
 
 typedef struct sl_gpending_s {

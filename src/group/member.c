@@ -17,8 +17,12 @@
  *                       timeout--> PreparingRebalance
  *
  * A member awaiting join or sync is kept alive; others expire after their
- * session timeout. Static members (group.instance.id) that do not rejoin are
- * kept across a rebalance and expire only by session timeout (KIP-345).
+ * session timeout. A new member (no join completed yet) is the exception:
+ * its parked JoinGroup times out after the new-member join timeout, so
+ * clients that gave up do not pile up in a long rebalance (Kafka's
+ * hasSatisfiedHeartbeat()). Static members (group.instance.id) that do not
+ * rejoin are kept across a rebalance and expire only by session timeout
+ * (KIP-345).
  *
  * Owns: nothing beyond the groups' members (allocated here, freed in
  * coord.c). Every function runs with the coordinator lock held except the
@@ -575,6 +579,7 @@ sl_group_complete_join(sl_group_coord_t *gc, sl_group_t *g, int64_t now_ms)
 
         m->session_deadline = now_ms + m->session_timeout_ms;
         m->pending_sync = true;
+        m->is_new = false;
         if (m->join_cb != NULL) {
             sl_group_answer_join(gc, m->join_cb, m->join_arg, SL_OK, g,
                                  sl_gstr_view(&m->id), m == leader, false);
@@ -609,7 +614,9 @@ sl_group_member_update(sl_gmember_t *m, const sl_group_join_req_t *req,
     m->rebalance_timeout_ms = req->rebalance_timeout_ms < 0
                                   ? req->session_timeout_ms
                                   : req->rebalance_timeout_ms;
-    m->session_deadline = now_ms + m->session_timeout_ms;
+    if (!m->is_new) {
+        m->session_deadline = now_ms + m->session_timeout_ms;
+    }
     return SL_OK;
 }
 
@@ -659,6 +666,8 @@ sl_group_add_member(sl_group_coord_t *gc, sl_group_t *g,
     m->id = *id; /* ownership moves */
     id->ptr = NULL;
     id->len = -1;
+    m->is_new = true;
+    m->session_deadline = now_ms + gc->cfg.new_member_join_timeout_ms;
     g->members[g->members_count++] = m;
     if (g->members_count == 1) {
         sl_gstr_set(&g->protocol_type, req->protocol_type.ptr,
@@ -1282,6 +1291,13 @@ sl_group_leave(sl_group_coord_t *gc, int64_t now_ms, sl_str_t group_id,
 
 /* ---- timers ------------------------------------------------------------ */
 
+/* Whether <m>'s session deadline applies now (see the file head). */
+static bool
+sl_group_member_timed(const sl_gmember_t *m)
+{
+    return m->is_new || (m->join_cb == NULL && m->sync_cb == NULL);
+}
+
 static sl_gmember_t *
 sl_group_first_expired(const sl_group_t *g, int64_t now_ms)
 {
@@ -1290,8 +1306,7 @@ sl_group_first_expired(const sl_group_t *g, int64_t now_ms)
     for (i = 0; i < g->members_count; i++) {
         const sl_gmember_t *m = g->members[i];
 
-        if (m->join_cb == NULL && m->sync_cb == NULL &&
-            m->session_deadline <= now_ms) {
+        if (sl_group_member_timed(m) && m->session_deadline <= now_ms) {
             return g->members[i];
         }
     }
@@ -1365,8 +1380,7 @@ sl_group_member_deadline(const sl_group_t *g)
     for (i = 0; i < g->members_count; i++) {
         const sl_gmember_t *m = g->members[i];
 
-        if (m->join_cb == NULL && m->sync_cb == NULL &&
-            m->session_deadline < t) {
+        if (sl_group_member_timed(m) && m->session_deadline < t) {
             t = m->session_deadline;
         }
     }

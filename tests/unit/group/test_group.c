@@ -488,6 +488,40 @@ test_rebalance_timeout(void **state)
 }
 
 static void
+test_new_member_join_timeout(void **state)
+{
+    fx_t *f = fx_new(0, INT32_MAX);
+    sl_group_store_t store = {f->st, gt_append, gt_has_pending_txn};
+    char a[256], b[256];
+    gt_join_t ja, jc;
+    int n;
+
+    (void)state;
+    sl_group_coord_destroy(f->gc);
+    f->cfg.new_member_join_timeout_ms = 5000;
+    f->gc = sl_group_coord_create(&f->cfg, &store);
+    two_stable(f, a, b);
+    join_new(f, 1000, "C", &jc); /* a new member waits in the rebalance */
+    join(f, 1100, a, NULL, "A", &ja);
+    assert_int_equal(hb(f, 5000, b, NULL, 2), SL_ERR_REBALANCE_IN_PROGRESS);
+    sl_group_coord_tick(f->gc, 5999);
+    assert_int_equal(jc.calls, 0);
+    /* The new member's join expires; known members wait for the rest. */
+    sl_group_coord_tick(f->gc, 6000);
+    assert_int_equal(jc.calls, 1);
+    assert_int_equal(jc.err, SL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(ja.calls, 0);
+    assert_int_equal(state_of(f, "g", &n), SL_GROUP_STATE_PREPARING_REBALANCE);
+    assert_int_equal(n, 2);
+    /* B rejoins: complete without C. */
+    join(f, 6100, b, NULL, "B", &jc);
+    assert_int_equal(ja.calls, 1);
+    assert_int_equal(ja.gen, 3);
+    assert_int_equal(ja.nmembers, 2);
+    fx_free(f);
+}
+
+static void
 test_pending_sync_timeout(void **state)
 {
     fx_t *f = fx_new(0, INT32_MAX);
@@ -882,6 +916,7 @@ main(void)
         cmocka_unit_test(test_invalid_requests),
         cmocka_unit_test(test_session_expiry),
         cmocka_unit_test(test_rebalance_timeout),
+        cmocka_unit_test(test_new_member_join_timeout),
         cmocka_unit_test(test_pending_sync_timeout),
         cmocka_unit_test(test_static_restart_without_rebalance),
         cmocka_unit_test(test_static_restart_legacy_and_failure),
