@@ -398,7 +398,7 @@ test_batches_well_formed(void **state)
 static int64_t
 sl_golden_zz(const uint8_t **p, const uint8_t *end)
 {
-    int64_t v;
+    int64_t v = 0;
     size_t n = sl_varint_dec_s64(*p, end, &v);
 
     assert_true(n > 0);
