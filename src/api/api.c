@@ -31,6 +31,13 @@ static const sl_api_handler_t sl_api_table[] = {
     {1, 4, 4, 17, sl_api_fetch_handle},
     {2, 1, 1, 10, sl_api_list_offsets_handle},
     {3, 0, 0, 12, sl_api_metadata_handle},
+    {8, 2, 2, 9, sl_api_offset_commit_handle},
+    {9, 1, 1, 9, sl_api_offset_fetch_handle},
+    {10, 0, 0, 6, sl_api_find_coordinator_handle},
+    {11, 0, 0, 9, sl_api_join_group_handle},
+    {12, 0, 0, 4, sl_api_heartbeat_handle},
+    {13, 0, 0, 5, sl_api_leave_group_handle},
+    {14, 0, 0, 5, sl_api_sync_group_handle},
     {18, 0, 0, 4, sl_api_versions_handle},
     {19, 2, 2, 7, sl_api_create_topics_handle},
     {20, 1, 1, 6, sl_api_delete_topics_handle},
@@ -117,7 +124,7 @@ sl_api_create(const sl_config_t *cfg)
     if (api->fetch_purgatory == NULL || api->fsess == NULL) {
         goto fail;
     }
-    if (sl_api_open_storage(api) != SL_OK) {
+    if (sl_api_open_storage(api) != SL_OK || sl_api_groups_open(api) != SL_OK) {
         goto fail;
     }
     return api;
@@ -141,6 +148,7 @@ sl_api_destroy(sl_api_t *api)
     }
     /* Waiting fetches are answered by the purgatory's destruction. */
     sl_purgatory_destroy(api->fetch_purgatory);
+    sl_api_groups_close(api); /* before storage: its appends need the flusher */
     sl_api_close_storage(api);
     sl_fsess_cache_destroy(api->fsess);
     pthread_cond_destroy(&api->retention_cond);

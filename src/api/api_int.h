@@ -17,6 +17,7 @@
 #include "api/fetch_session.h"
 #include "api/purgatory.h"
 #include "cluster/metastore.h"
+#include "group/group.h"
 #include "log/flusher.h"
 #include "log/partlog.h"
 
@@ -58,6 +59,15 @@ struct sl_api_s {
     pthread_mutex_t retention_lock;
     pthread_cond_t retention_cond;
     bool stopping;
+    /* Group coordinator and its storage (api/group_store.c). */
+    sl_group_coord_t *groups;
+    pthread_mutex_t gs_lock;
+    pthread_cond_t gs_cond;
+    struct sl_gs_deferred_s *gs_deferred;
+    pthread_t gs_thread;
+    bool gs_started;
+    bool gs_stopping;
+    atomic_bool gs_topic_ready;
 };
 
 /* ---- broker.c ---- */
@@ -121,7 +131,26 @@ typedef struct sl_api_dupkey_s {
 #define SL_API_DUP_LATER 2
 uint8_t *sl_api_dup_marks(sl_arena_t *a, sl_api_dupkey_t *keys, int32_t n);
 
+/* ---- group_store.c ---- */
+
+/* Create the group coordinator, load it from __consumer_offsets, start its
+ * ticker. @thread main, after sl_api_open_storage() */
+sl_err_t sl_api_groups_open(sl_api_t *api);
+/* Stop the ticker, answer parked group requests, free the coordinator once
+ * its appends in flight completed. Before sl_api_close_storage(). */
+void sl_api_groups_close(sl_api_t *api);
+
 /* ---- handlers ---- */
+sl_err_t sl_api_find_coordinator_handle(sl_api_req_t *r, const void *req,
+                                        void *resp);
+sl_err_t sl_api_join_group_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_sync_group_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_heartbeat_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_leave_group_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_offset_commit_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
+sl_err_t sl_api_offset_fetch_handle(sl_api_req_t *r, const void *req,
+                                    void *resp);
 sl_err_t sl_api_metadata_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_produce_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_fetch_handle(sl_api_req_t *r, const void *req, void *resp);
