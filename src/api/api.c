@@ -38,6 +38,8 @@ static const sl_api_handler_t sl_api_table[] = {
     {12, 0, 0, 4, sl_api_heartbeat_handle},
     {13, 0, 0, 5, sl_api_leave_group_handle},
     {14, 0, 0, 5, sl_api_sync_group_handle},
+    {15, 0, 0, 5, sl_api_describe_groups_handle},
+    {16, 0, 0, 5, sl_api_list_groups_handle},
     {18, 0, 0, 4, sl_api_versions_handle},
     {19, 2, 2, 7, sl_api_create_topics_handle},
     {20, 1, 1, 6, sl_api_delete_topics_handle},
@@ -47,7 +49,9 @@ static const sl_api_handler_t sl_api_table[] = {
     {33, 0, 0, 2, sl_api_alter_configs_handle},
     {35, 1, 1, 4, sl_api_describe_log_dirs_handle},
     {37, 0, 0, 3, sl_api_create_partitions_handle},
+    {42, 0, 0, 2, sl_api_delete_groups_handle},
     {44, 0, 0, 1, sl_api_incremental_alter_configs_handle},
+    {47, 0, 0, 0, sl_api_offset_delete_handle},
     {60, 0, 0, 1, sl_api_describe_cluster_handle},
     {75, 0, 0, 0, sl_api_describe_topic_partitions_handle},
 };

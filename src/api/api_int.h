@@ -106,6 +106,7 @@ sl_err_t sl_api_advertised(sl_api_req_t *r, sl_str_t *host, int32_t *port);
 /* Authorized-operations bit sets (no ACLs yet: everything). */
 int32_t sl_api_topic_authorized_ops(void);
 int32_t sl_api_cluster_authorized_ops(void);
+int32_t sl_api_group_authorized_ops(void);
 
 /* Copy a wire string to a C string in the arena (NULL when out of memory
  * or when it holds a NUL byte). */
@@ -151,6 +152,13 @@ sl_err_t sl_api_offset_commit_handle(sl_api_req_t *r, const void *req,
                                      void *resp);
 sl_err_t sl_api_offset_fetch_handle(sl_api_req_t *r, const void *req,
                                     void *resp);
+sl_err_t sl_api_describe_groups_handle(sl_api_req_t *r, const void *req,
+                                       void *resp);
+sl_err_t sl_api_list_groups_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_delete_groups_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
+sl_err_t sl_api_offset_delete_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
 sl_err_t sl_api_metadata_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_produce_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_fetch_handle(sl_api_req_t *r, const void *req, void *resp);

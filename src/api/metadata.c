@@ -32,6 +32,13 @@ sl_api_topic_authorized_ops(void)
     return SL_OPS_TOPIC;
 }
 
+/* Groups: READ 3, DELETE 6, DESCRIBE 8. */
+int32_t
+sl_api_group_authorized_ops(void)
+{
+    return (1 << 3) | (1 << 6) | (1 << 8);
+}
+
 int32_t
 sl_api_cluster_authorized_ops(void)
 {
