@@ -24,12 +24,12 @@ sl_main_usage(FILE *f)
 {
     const sl_config_key_t *k;
 
-    fprintf(f,
-            "usage: sluice [--config FILE] [--override KEY=VALUE]...\n"
-            "       sluice --help | --version\n\n"
-            "A Kafka-wire-compatible broker. Configuration uses Kafka's names;\n"
-            "KAFKA_* environment variables override the file (KAFKA_LOG_DIRS\n"
-            "for log.dirs), and --override wins over both.\n\nKeys:\n");
+    fprintf(
+        f, "usage: sluice [--config FILE] [--override KEY=VALUE]...\n"
+           "       sluice --help | --version\n\n"
+           "A Kafka-wire-compatible broker. Configuration uses Kafka's names;\n"
+           "KAFKA_* environment variables override the file (KAFKA_LOG_DIRS\n"
+           "for log.dirs), and --override wins over both.\n\nKeys:\n");
     for (k = sl_config_keys(); k->name != NULL; k++) {
         fprintf(f, "  %-28s %s (default: %s)\n", k->name, k->doc,
                 k->dflt ? k->dflt : "unset");
@@ -61,7 +61,7 @@ sl_main_config(int argc, char **argv, sl_config_t *cfg)
         if (strcmp(argv[i], "--help-keys") == 0) {
             /* Machine-readable key list: name, type, default, doc. */
             const sl_config_key_t *k;
-            static const char *const types[] = {"string", "int", "long",
+            static const char *const types[] = {"string",  "int",  "long",
                                                 "boolean", "list", "double"};
             for (k = sl_config_keys(); k->name != NULL; k++) {
                 printf("%s\t%s\t%s\t%s\n", k->name,
@@ -102,8 +102,8 @@ sl_main_config(int argc, char **argv, sl_config_t *cfg)
         kv = argv[++i];
         eq = strchr(kv, '=');
         if (eq == NULL) {
-            fprintf(stderr, "sluice: --override expects KEY=VALUE, got \"%s\"\n",
-                    kv);
+            fprintf(stderr,
+                    "sluice: --override expects KEY=VALUE, got \"%s\"\n", kv);
             return -1;
         }
         *eq = '\0';
@@ -160,8 +160,10 @@ sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
     n = sl_server_parse_listeners(sl_config_str(cfg, "listeners"),
                                   sc->listeners, SL_SERVER_MAX_LISTENERS, &why);
     if (n < 0) {
-        sl_log_error("config", "invalid value for listeners: %s (expected "
-                     "NAME://host:port[,NAME://host:port...])", why);
+        sl_log_error("config",
+                     "invalid value for listeners: %s (expected "
+                     "NAME://host:port[,NAME://host:port...])",
+                     why);
         return -1;
     }
     for (int i = 0; i < n; i++) {
@@ -171,20 +173,23 @@ sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
 
         for (int j = 0; j < i; j++) {
             if (strcmp(sc->listeners[i].name, sc->listeners[j].name) == 0) {
-                sl_log_error("config", "invalid value for listeners: listener "
+                sl_log_error("config",
+                             "invalid value for listeners: listener "
                              "name %s appears twice",
                              sc->listeners[i].name);
                 return -1;
             }
         }
         if (proto == NULL) {
-            sl_log_error("config", "invalid value for listeners: listener %s "
+            sl_log_error("config",
+                         "invalid value for listeners: listener %s "
                          "has no entry in listener.security.protocol.map",
                          sc->listeners[i].name);
             return -1;
         }
         if (strcmp(proto, "PLAINTEXT") != 0) {
-            sl_log_error("config", "invalid value for listeners: listener %s "
+            sl_log_error("config",
+                         "invalid value for listeners: listener %s "
                          "uses security protocol %s, not supported yet "
                          "(allowed: PLAINTEXT)",
                          sc->listeners[i].name, proto);
@@ -192,9 +197,11 @@ sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
         }
     }
     sc->nlisteners = n;
-    sc->socket_request_max_bytes = sl_config_int(cfg, "socket.request.max.bytes");
+    sc->socket_request_max_bytes =
+        sl_config_int(cfg, "socket.request.max.bytes");
     sc->max_connections = sl_config_int(cfg, "max.connections");
-    sc->connections_max_idle_ms = sl_config_long(cfg, "connections.max.idle.ms");
+    sc->connections_max_idle_ms =
+        sl_config_long(cfg, "connections.max.idle.ms");
     sc->network_threads = sl_config_int(cfg, "num.network.threads");
     sc->queued_max_request_bytes =
         sl_config_long(cfg, "queued.max.request.bytes");

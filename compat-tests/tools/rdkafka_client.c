@@ -124,12 +124,11 @@ do_produce(const char *bootstrap, const char *topic, long count, int argc,
         snprintf(key, sizeof(key), "%ld", id);
         fill_value(val, vsize, id);
         for (;;) {
-            e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                  RD_KAFKA_V_KEY(key, strlen(key)),
-                                  RD_KAFKA_V_VALUE(val, vsize),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_OPAQUE((void *)(intptr_t)id),
-                                  RD_KAFKA_V_END);
+            e = rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                RD_KAFKA_V_VALUE(val, vsize),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_OPAQUE((void *)(intptr_t)id), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 10);
                 continue;
@@ -199,7 +198,8 @@ do_consume(const char *bootstrap, const char *topic, long expected, int argc,
         }
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                fprintf(stderr, "consume error: %s\n", rd_kafka_message_errstr(m));
+                fprintf(stderr, "consume error: %s\n",
+                        rd_kafka_message_errstr(m));
             }
             rd_kafka_message_destroy(m);
             continue;
@@ -209,7 +209,8 @@ do_consume(const char *bootstrap, const char *topic, long expected, int argc,
         {
             char key[32] = "";
             long id;
-            size_t kl = m->key_len < sizeof(key) - 1 ? m->key_len : sizeof(key) - 1;
+            size_t kl =
+                m->key_len < sizeof(key) - 1 ? m->key_len : sizeof(key) - 1;
             memcpy(key, m->key, kl);
             id = atol(key);
             printf("MSG %d %lld %s %zu %d\n", (int)m->partition,
@@ -228,7 +229,8 @@ int
 main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s produce|consume BOOTSTRAP TOPIC N [k=v...]\n",
+        fprintf(stderr,
+                "usage: %s produce|consume BOOTSTRAP TOPIC N [k=v...]\n",
                 argv[0]);
         return 2;
     }

@@ -87,10 +87,10 @@ sl_api_create(const sl_config_t *cfg)
         return NULL;
     }
     api->cfg = cfg;
-    api->node_id = sl_config_is_set(cfg, "broker.id") &&
-                           !sl_config_is_set(cfg, "node.id")
-                       ? sl_config_int(cfg, "broker.id")
-                       : sl_config_int(cfg, "node.id");
+    api->node_id =
+        sl_config_is_set(cfg, "broker.id") && !sl_config_is_set(cfg, "node.id")
+            ? sl_config_int(cfg, "broker.id")
+            : sl_config_int(cfg, "node.id");
     pthread_rwlock_init(&api->plock, NULL);
     pthread_mutex_init(&api->admin_lock, NULL);
     pthread_mutex_init(&api->retention_lock, NULL);
@@ -107,15 +107,17 @@ sl_api_create(const sl_config_t *cfg)
     memcpy(api->data_dir, dirs, n);
     api->data_dir[n] = '\0';
     if (strchr(dirs, ',') != NULL) {
-        sl_log_warn("api", "several log.dirs given: only the first is used "
-                    "dir=%s", api->data_dir);
+        sl_log_warn("api",
+                    "several log.dirs given: only the first is used "
+                    "dir=%s",
+                    api->data_dir);
     }
     adv = sl_config_str(cfg, "advertised.listeners");
     if (adv == NULL || adv[0] == '\0') {
         adv = sl_config_str(cfg, "listeners");
     }
-    api->nadvertised = sl_server_parse_listeners(
-        adv, api->advertised, SL_SERVER_MAX_LISTENERS, &why);
+    api->nadvertised = sl_server_parse_listeners(adv, api->advertised,
+                                                 SL_SERVER_MAX_LISTENERS, &why);
     if (api->nadvertised < 0) {
         sl_log_error("config", "invalid value for advertised.listeners: %s",
                      why);
@@ -250,8 +252,8 @@ sl_api_write_response(sl_out_t *out, int16_t key, int16_t version,
     if (err == SL_OK) {
         err = codec->encode(&wr, body_version, body);
     }
-    if (err == SL_OK && (sl_wr_written(&wr) != memlen ||
-                         wr.ext_total != ext || cuts.n != cuts.cap)) {
+    if (err == SL_OK && (sl_wr_written(&wr) != memlen || wr.ext_total != ext ||
+                         cuts.n != cuts.cap)) {
         err = SL_ERR__PROTO; /* size() and encode() disagree: a bug */
     }
     if (err != SL_OK) {
@@ -279,8 +281,8 @@ sl_api_write_response(sl_out_t *out, int16_t key, int16_t version,
         }
         *s = r->exts[i];
         r->exts[i].seg = NULL; /* the chunk owns the reference now */
-        err = sl_out_append_file(&tmp, s->fd, s->pos, s->len,
-                                 sl_api_slice_free, s);
+        err = sl_out_append_file(&tmp, s->fd, s->pos, s->len, sl_api_slice_free,
+                                 s);
         prev = cuts.at[i];
     }
     if (err == SL_OK) {
@@ -341,7 +343,8 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
 
     *rp = NULL;
     if (len < 8) {
-        sl_log_warn("api", "closing connection peer=%s reason=\"frame of %zu "
+        sl_log_warn("api",
+                    "closing connection peer=%s reason=\"frame of %zu "
                     "bytes is too short for a request header\"",
                     sl_conn_peer(c), len);
         return SL_ERR__CLOSED;
@@ -353,7 +356,8 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
     h = sl_api_find(key);
     codec = sl_api_codec(key);
     if (h == NULL || codec == NULL) {
-        sl_log_warn("api", "closing connection peer=%s reason=\"unsupported "
+        sl_log_warn("api",
+                    "closing connection peer=%s reason=\"unsupported "
                     "api key=%d version=%d\"",
                     sl_conn_peer(c), key, version);
         return SL_ERR__CLOSED;
@@ -362,7 +366,8 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
         if (key == 18 && version > h->max_version) {
             return sl_api_versions_unsupported(&q->out, version, corr, h);
         }
-        sl_log_warn("api", "closing connection peer=%s reason=\"unsupported "
+        sl_log_warn("api",
+                    "closing connection peer=%s reason=\"unsupported "
                     "version key=%d version=%d supported=%d-%d\"",
                     sl_conn_peer(c), key, version, h->min_version,
                     h->max_version);
@@ -394,7 +399,8 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
         err = codec->req.decode(&rd, version, arena, req);
     }
     if (err != SL_OK) {
-        sl_log_warn("api", "closing connection peer=%s reason=\"malformed "
+        sl_log_warn("api",
+                    "closing connection peer=%s reason=\"malformed "
                     "request key=%d version=%d err=%s\"",
                     sl_conn_peer(c), key, version, sl_err_name(err));
         return SL_ERR__CLOSED;
@@ -417,7 +423,8 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
                                     hdr.correlation_id, &codec->resp, resp, r);
     }
     if (err != SL_OK) {
-        sl_log_warn("api", "closing connection peer=%s reason=\"handler "
+        sl_log_warn("api",
+                    "closing connection peer=%s reason=\"handler "
                     "failed key=%d version=%d err=%s\"",
                     sl_conn_peer(c), key, version, sl_err_name(err));
         return SL_ERR__CLOSED;
@@ -449,7 +456,8 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
                                        &sl_api_codec(r->key)->resp, r->resp, r);
     }
     if (status != SL_OK) {
-        sl_log_warn("api", "closing connection peer=%s reason=\"request "
+        sl_log_warn("api",
+                    "closing connection peer=%s reason=\"request "
                     "failed key=%d version=%d err=%s\"",
                     sl_conn_peer(q->conn), r->key, r->version,
                     sl_err_name(status));

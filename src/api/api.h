@@ -37,10 +37,10 @@ typedef struct sl_api_req_s {
     int16_t version;
     int32_t correlation_id;
     sl_str_t client_id;
-    const void *body;     /* the decoded request */
-    void *resp;           /* the response being filled */
-    bool no_response;     /* acks=0 produce: send nothing */
-    void *user;           /* the handler's parked state */
+    const void *body; /* the decoded request */
+    void *resp;       /* the response being filled */
+    bool no_response; /* acks=0 produce: send nothing */
+    void *user;       /* the handler's parked state */
     /* Log ranges sent with sendfile, in the order the encoder meets the
      * response's external records fields (sl_wire_external); each holds a
      * segment reference, handed to the output on success. */

@@ -147,14 +147,16 @@ sl_err_t sl_api_find_coordinator_handle(sl_api_req_t *r, const void *req,
 sl_err_t sl_api_join_group_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_sync_group_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_heartbeat_handle(sl_api_req_t *r, const void *req, void *resp);
-sl_err_t sl_api_leave_group_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_leave_group_handle(sl_api_req_t *r, const void *req,
+                                   void *resp);
 sl_err_t sl_api_offset_commit_handle(sl_api_req_t *r, const void *req,
                                      void *resp);
 sl_err_t sl_api_offset_fetch_handle(sl_api_req_t *r, const void *req,
                                     void *resp);
 sl_err_t sl_api_describe_groups_handle(sl_api_req_t *r, const void *req,
                                        void *resp);
-sl_err_t sl_api_list_groups_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_list_groups_handle(sl_api_req_t *r, const void *req,
+                                   void *resp);
 sl_err_t sl_api_delete_groups_handle(sl_api_req_t *r, const void *req,
                                      void *resp);
 sl_err_t sl_api_offset_delete_handle(sl_api_req_t *r, const void *req,
@@ -188,7 +190,7 @@ sl_err_t sl_api_describe_log_dirs_handle(sl_api_req_t *r, const void *req,
 /* api/records.c */
 sl_err_t sl_api_delete_records_handle(sl_api_req_t *r, const void *req,
                                       void *resp);
-sl_err_t sl_api_offset_for_leader_epoch_handle(sl_api_req_t *r,
-                                               const void *req, void *resp);
+sl_err_t sl_api_offset_for_leader_epoch_handle(sl_api_req_t *r, const void *req,
+                                               void *resp);
 
 #endif

@@ -86,7 +86,8 @@ sl_api_log_config(sl_api_t *api, const sl_topic_config_map_t *m,
     c->flush_ms = sl_topic_config_long(b, m, "flush.ms");
     c->max_message_bytes =
         (int32_t)sl_topic_config_long(b, m, "max.message.bytes");
-    c->file_delete_delay_ms = sl_topic_config_long(b, m, "file.delete.delay.ms");
+    c->file_delete_delay_ms =
+        sl_topic_config_long(b, m, "file.delete.delay.ms");
     k = sl_topic_config_find("message.timestamp.type");
     if (k != NULL) {
         sl_topic_config_value(b, m, k, buf, sizeof(buf));
@@ -185,13 +186,15 @@ sl_api_open_partition(sl_api_t *api, const sl_topic_info_t *info, int32_t p,
     memset(&st, 0, sizeof(st));
     err = sl_partlog_open(&o, out, &st);
     if (err != SL_OK) {
-        sl_log_error("api", "cannot open partition log topic=%s partition=%d "
+        sl_log_error("api",
+                     "cannot open partition log topic=%s partition=%d "
                      "err=%s",
                      info->name, (int)p, sl_err_name(err));
         return err;
     }
     if (st.recovered && (st.truncated_bytes > 0 || st.indexes_rebuilt > 0)) {
-        sl_log_warn("api", "partition recovered topic=%s partition=%d "
+        sl_log_warn("api",
+                    "partition recovered topic=%s partition=%d "
                     "truncated_bytes=%lld indexes_rebuilt=%d",
                     info->name, (int)p, (long long)st.truncated_bytes,
                     (int)st.indexes_rebuilt);
@@ -208,8 +211,10 @@ sl_api_open_partition(sl_api_t *api, const sl_topic_info_t *info, int32_t p,
 static sl_err_t
 sl_api_sync_topic(sl_api_t *api, const sl_topic_info_t *info, bool clean)
 {
-    size_t b = sl_api_hash(info->name, strlen(info->name)) % SL_API_TOPIC_BUCKETS;
-    sl_ptopic_t *t = sl_api_ptopic(api, info->name, (int32_t)strlen(info->name));
+    size_t b =
+        sl_api_hash(info->name, strlen(info->name)) % SL_API_TOPIC_BUCKETS;
+    sl_ptopic_t *t =
+        sl_api_ptopic(api, info->name, (int32_t)strlen(info->name));
     sl_partlog_t **logs;
     sl_log_config_t lc;
     sl_err_t err = SL_OK;
@@ -239,7 +244,8 @@ sl_api_sync_topic(sl_api_t *api, const sl_topic_info_t *info, bool clean)
     sl_api_log_config(api, &info->configs, &lc);
     for (i = 0; i < t->n; i++) {
         if (t->logs[i] == NULL) {
-            sl_err_t e = sl_api_open_partition(api, info, i, clean, &t->logs[i]);
+            sl_err_t e =
+                sl_api_open_partition(api, info, i, clean, &t->logs[i]);
             if (e != SL_OK && err == SL_OK) {
                 err = e;
             }
@@ -293,7 +299,8 @@ sl_api_topic_deleted(sl_api_t *api, const char *name)
         if (t->logs[i] != NULL) {
             sl_flusher_remove(api->flusher, t->logs[i]);
             if (sl_partlog_delete(t->logs[i]) != SL_OK) {
-                sl_log_warn("api", "could not delete all files of topic=%s "
+                sl_log_warn("api",
+                            "could not delete all files of topic=%s "
                             "partition=%d",
                             name, (int)i);
             }
@@ -339,7 +346,8 @@ sl_api_remove_strays(sl_api_t *api)
         return;
     }
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || strcmp(e->d_name, "__sluice_metadata") == 0) {
+        if (e->d_name[0] == '.' ||
+            strcmp(e->d_name, "__sluice_metadata") == 0) {
             continue;
         }
         dash = strrchr(e->d_name, '-');
@@ -400,7 +408,8 @@ static void *
 sl_api_retention_main(void *arg)
 {
     sl_api_t *api = arg;
-    int64_t ret_every = sl_config_long(api->cfg, "log.retention.check.interval.ms");
+    int64_t ret_every =
+        sl_config_long(api->cfg, "log.retention.check.interval.ms");
     int64_t ckpt_every =
         sl_config_long(api->cfg, "log.flush.offset.checkpoint.interval.ms");
     int64_t next_ret = sl_clock_mono_ms() + ret_every;
@@ -448,7 +457,8 @@ sl_api_retention_main(void *arg)
                         sl_partlog_retain(t->logs[i], sl_clock_wall_ms(),
                                           &deleted) == SL_OK &&
                         deleted > 0) {
-                        sl_log_info("api", "retention deleted segments "
+                        sl_log_info("api",
+                                    "retention deleted segments "
                                     "topic=%s partition=%d count=%d",
                                     t->name, (int)i, deleted);
                     }
@@ -496,7 +506,8 @@ sl_api_open_storage(sl_api_t *api)
     l.clean = stat(marker, &st) == 0;
     l.err = SL_OK;
     if (!l.clean && sl_metastore_topic_count(api->meta) > 0) {
-        sl_log_warn("api", "last stop was not clean: recovering partition logs");
+        sl_log_warn("api",
+                    "last stop was not clean: recovering partition logs");
     }
     pthread_rwlock_wrlock(&api->plock);
     sl_metastore_foreach(api->meta, sl_api_load_topic, &l);
@@ -571,7 +582,8 @@ sl_api_close_storage(sl_api_t *api)
                 fclose(f);
             }
         } else {
-            sl_log_warn("api", "a partition log did not flush: no "
+            sl_log_warn("api",
+                        "a partition log did not flush: no "
                         "clean-shutdown marker, the next start recovers");
         }
         sl_metastore_close(api->meta);
@@ -598,8 +610,8 @@ sl_api_advertised(sl_api_req_t *r, sl_str_t *host, int32_t *port)
         }
     }
     h = spec != NULL ? spec->host : "";
-    *port = spec != NULL && spec->port != 0 ? spec->port
-                                             : sl_conn_local_port(c);
+    *port =
+        spec != NULL && spec->port != 0 ? spec->port : sl_conn_local_port(c);
     /* A wildcard or empty host: the address the client reached us on. */
     if (h[0] == '\0' || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0) {
         h = sl_conn_local_host(c);

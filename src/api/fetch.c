@@ -32,7 +32,7 @@ typedef sl_msg_fetch_resp_fetchable_topic_response_t sl_fr_topic_t;
 
 /* One partition to fetch. */
 typedef struct sl_fetch_item_s {
-    sl_str_t topic;  /* by name (v<13), or the name found for the id */
+    sl_str_t topic; /* by name (v<13), or the name found for the id */
     sl_uuid_t topic_id;
     bool by_id;
     int32_t partition;
@@ -40,8 +40,8 @@ typedef struct sl_fetch_item_s {
     int32_t max_bytes;
     int32_t current_leader_epoch;
     int32_t last_fetched_epoch;
-    bool in_request;         /* named in this request (sessions) */
-    sl_fsess_part_t *sp;     /* session entry, or NULL */
+    bool in_request;     /* named in this request (sessions) */
+    sl_fsess_part_t *sp; /* session entry, or NULL */
     /* Result of the last read. */
     sl_fr_part_t out;
     sl_log_slice_t slice;
@@ -123,7 +123,8 @@ sl_fetch_read_all(sl_fetch_op_t *op)
         if (latest < 0) {
             latest = 0;
         }
-        if (it->current_leader_epoch >= 0 && it->current_leader_epoch != latest) {
+        if (it->current_leader_epoch >= 0 &&
+            it->current_leader_epoch != latest) {
             o->error_code = (int16_t)(it->current_leader_epoch < latest
                                           ? SL_ERR_FENCED_LEADER_EPOCH
                                           : SL_ERR_UNKNOWN_LEADER_EPOCH);
@@ -135,7 +136,8 @@ sl_fetch_read_all(sl_fetch_op_t *op)
 
             sl_partlog_end_offset_for_epoch(pl, it->last_fetched_epoch, &e,
                                             &end);
-            if (e >= 0 && (e != it->last_fetched_epoch || end < it->fetch_offset)) {
+            if (e >= 0 &&
+                (e != it->last_fetched_epoch || end < it->fetch_offset)) {
                 o->diverging_epoch_present = true;
                 o->diverging_epoch.epoch = e;
                 o->diverging_epoch.end_offset = end;
@@ -160,8 +162,8 @@ sl_fetch_read_all(sl_fetch_op_t *op)
         if (err != SL_OK) {
             it->slice.seg = NULL;
             it->slice.len = 0;
-            o->error_code = sl_err_to_wire(err == SL_ERR__CORRUPT ? SL_ERR__IO
-                                                                  : err);
+            o->error_code =
+                sl_err_to_wire(err == SL_ERR__CORRUPT ? SL_ERR__IO : err);
             continue;
         }
         if (it->slice.len > 0) {
@@ -207,8 +209,8 @@ sl_fetch_build_response(sl_fetch_op_t *op)
     resp->throttle_time_ms = 0;
     resp->error_code = 0;
     resp->session_id = op->sess != NULL ? sl_fsess_id(op->sess) : 0;
-    topics = sl_arena_calloc(r->arena, (size_t)(op->nitems > 0 ? op->nitems : 1),
-                             sizeof(*topics));
+    topics = sl_arena_calloc(
+        r->arena, (size_t)(op->nitems > 0 ? op->nitems : 1), sizeof(*topics));
     if (topics == NULL) {
         return SL_ERR__NOMEM;
     }
@@ -217,11 +219,10 @@ sl_fetch_build_response(sl_fetch_op_t *op)
         bool include = true;
 
         if (it->sp != NULL) {
-            include = sl_fsess_note(it->sp, it->in_request,
-                                    it->slice.len > 0, it->out.high_watermark,
-                                    it->out.last_stable_offset,
-                                    it->out.log_start_offset,
-                                    it->out.error_code);
+            include = sl_fsess_note(
+                it->sp, it->in_request, it->slice.len > 0,
+                it->out.high_watermark, it->out.last_stable_offset,
+                it->out.log_start_offset, it->out.error_code);
             if (op->kind != SL_FSESS_INCREMENTAL) {
                 include = true;
             }
@@ -232,9 +233,8 @@ sl_fetch_build_response(sl_fetch_op_t *op)
             continue;
         }
         /* Group consecutive items of one topic. */
-        if (t == NULL ||
-            (it->by_id ? !sl_uuid_eq(&t->topic_id, &it->topic_id)
-                       : !sl_str_eq(t->topic, it->topic))) {
+        if (t == NULL || (it->by_id ? !sl_uuid_eq(&t->topic_id, &it->topic_id)
+                                    : !sl_str_eq(t->topic, it->topic))) {
             t = &topics[nt++];
             sl_msg_fetch_resp_fetchable_topic_response_init(t);
             t->topic = it->topic.len >= 0 ? it->topic : (sl_str_t){"", 0};
@@ -381,8 +381,8 @@ sl_api_fetch_handle(sl_api_req_t *r, const void *reqp, void *respp)
     /* Session bookkeeping: add or update what the request names. */
     for (ti = 0; ti < req->topics_count; ti++) {
         const sl_msg_fetch_req_fetch_topic_t *ft = &req->topics[ti];
-        sl_str_t name = by_id ? sl_fetch_topic_name(api, &ft->topic_id)
-                              : ft->topic;
+        sl_str_t name =
+            by_id ? sl_fetch_topic_name(api, &ft->topic_id) : ft->topic;
 
         for (pi = 0; pi < ft->partitions_count; pi++) {
             const sl_msg_fetch_req_fetch_partition_t *fp = &ft->partitions[pi];
@@ -443,10 +443,10 @@ sl_api_fetch_handle(sl_api_req_t *r, const void *reqp, void *respp)
             it->topic_id = sp->topic_id;
             if (by_id) {
                 sl_str_t nm = sl_fetch_topic_name(api, &sp->topic_id);
-                it->topic.ptr = nm.ptr != NULL
-                                    ? sl_arena_memdup(r->arena, nm.ptr,
-                                                      (size_t)nm.len + 1)
-                                    : NULL;
+                it->topic.ptr =
+                    nm.ptr != NULL
+                        ? sl_arena_memdup(r->arena, nm.ptr, (size_t)nm.len + 1)
+                        : NULL;
                 it->topic.len = nm.ptr != NULL ? nm.len : -1;
             } else {
                 it->topic.ptr = sp->topic;
@@ -477,12 +477,12 @@ sl_api_fetch_handle(sl_api_req_t *r, const void *reqp, void *respp)
     } else {
         for (ti = 0; ti < req->topics_count; ti++) {
             const sl_msg_fetch_req_fetch_topic_t *ft = &req->topics[ti];
-            sl_str_t name = by_id ? sl_fetch_topic_name(api, &ft->topic_id)
-                                  : ft->topic;
+            sl_str_t name =
+                by_id ? sl_fetch_topic_name(api, &ft->topic_id) : ft->topic;
 
             if (by_id && name.ptr != NULL) {
-                name.ptr = sl_arena_memdup(r->arena, name.ptr,
-                                           (size_t)name.len + 1);
+                name.ptr =
+                    sl_arena_memdup(r->arena, name.ptr, (size_t)name.len + 1);
             }
             for (pi = 0; pi < ft->partitions_count; pi++) {
                 const sl_msg_fetch_req_fetch_partition_t *fp =
@@ -517,8 +517,7 @@ sl_api_fetch_handle(sl_api_req_t *r, const void *reqp, void *respp)
                       : 0;
     }
     avail = sl_fetch_read_all(op);
-    if (req->max_wait_ms <= 0 || sl_fetch_ready(op, avail) ||
-        op->nitems == 0) {
+    if (req->max_wait_ms <= 0 || sl_fetch_ready(op, avail) || op->nitems == 0) {
         err = sl_fetch_build_response(op);
         sl_fetch_release_slices(op);
         sl_fetch_end_session(op);

@@ -271,13 +271,12 @@ sl_fsess_parts(sl_fsess_t *s, int *n)
 }
 
 bool
-sl_fsess_note(sl_fsess_part_t *p, bool in_request, bool has_records,
-              int64_t hw, int64_t lso, int64_t log_start, int16_t error)
+sl_fsess_note(sl_fsess_part_t *p, bool in_request, bool has_records, int64_t hw,
+              int64_t lso, int64_t log_start, int16_t error)
 {
-    bool include = in_request || has_records || !p->sent ||
-                   p->hw_sent != hw || p->lso_sent != lso ||
-                   p->log_start_sent != log_start || p->error_sent != error ||
-                   error != 0;
+    bool include = in_request || has_records || !p->sent || p->hw_sent != hw ||
+                   p->lso_sent != lso || p->log_start_sent != log_start ||
+                   p->error_sent != error || error != 0;
 
     p->sent = true;
     p->hw_sent = hw;

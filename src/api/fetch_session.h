@@ -31,7 +31,7 @@ typedef struct sl_fsess_s sl_fsess_t;
 
 /* One partition of a session: what the client asked and what it was told. */
 typedef struct sl_fsess_part_s {
-    char *topic;        /* owned; "" when the session works by topic id */
+    char *topic; /* owned; "" when the session works by topic id */
     sl_uuid_t topic_id;
     int32_t partition;
     int64_t fetch_offset;
@@ -66,9 +66,8 @@ void sl_fsess_cache_destroy(sl_fsess_cache_t *c);
  * INVALID_FETCH_SESSION_EPOCH. Epoch -1 with an id closes that session and
  * is SESSIONLESS.
  */
-sl_err_t sl_fsess_begin(sl_fsess_cache_t *c, int32_t session_id,
-                        int32_t epoch, int64_t now_ms, sl_fsess_kind_e *kind,
-                        sl_fsess_t **s);
+sl_err_t sl_fsess_begin(sl_fsess_cache_t *c, int32_t session_id, int32_t epoch,
+                        int64_t now_ms, sl_fsess_kind_e *kind, sl_fsess_t **s);
 
 /* For NEW: create an empty session (NULL when the cache refuses; the
  * response then carries session id 0). */

@@ -129,8 +129,8 @@ sl_gs_append(void *ctx, int32_t partition, const uint8_t *key, size_t key_len,
     }
     w = malloc(sizeof(*w));
     sl_api_plock_rd(api);
-    pl = sl_api_partition(api, SL_GROUPS_TOPIC, (int32_t)strlen(SL_GROUPS_TOPIC),
-                          partition, &err);
+    pl = sl_api_partition(api, SL_GROUPS_TOPIC,
+                          (int32_t)strlen(SL_GROUPS_TOPIC), partition, &err);
     if (pl != NULL && w != NULL) {
         err = sl_partlog_append(pl, batch, blen, -1, SL_PARTLOG_F_CRC_CHECKED,
                                 sl_clock_wall_ms(), &ai);
@@ -151,7 +151,8 @@ sl_gs_append(void *ctx, int32_t partition, const uint8_t *key, size_t key_len,
     if (w != NULL || err != SL_OK) {
         free(w);
         if (err != SL_OK) {
-            sl_log_warn("group", "cannot store group record partition=%d err=%s",
+            sl_log_warn("group",
+                        "cannot store group record partition=%d err=%s",
                         (int)partition, sl_err_name(err));
             sl_gs_defer(api, done, done_arg, SL_ERR_COORDINATOR_NOT_AVAILABLE);
         }
@@ -199,10 +200,12 @@ sl_gs_load_partition(sl_api_t *api, sl_partlog_t *pl, int64_t *records)
             sl_record_t r;
 
             next = b.base_offset + b.last_offset_delta + 1;
-            if (sl_batch_is_control(&b) || b.base_offset + b.last_offset_delta < off) {
+            if (sl_batch_is_control(&b) ||
+                b.base_offset + b.last_offset_delta < off) {
                 continue;
             }
-            if (sl_batch_records(&b, 64u << 20, &recs, &rlen, &owned) != SL_OK) {
+            if (sl_batch_records(&b, 64u << 20, &recs, &rlen, &owned) !=
+                SL_OK) {
                 continue;
             }
             sl_record_iter_init(&ri, recs, rlen, b.records_count);
@@ -210,10 +213,10 @@ sl_gs_load_partition(sl_api_t *api, sl_partlog_t *pl, int64_t *records)
                 if (r.key == NULL || r.key_len <= 0) {
                     continue;
                 }
-                if (sl_group_coord_load(api->groups, sl_clock_wall_ms(), r.key,
-                                        (size_t)r.key_len, r.value,
-                                        r.value_len < 0 ? 0 : (size_t)r.value_len)
-                    == SL_OK) {
+                if (sl_group_coord_load(
+                        api->groups, sl_clock_wall_ms(), r.key,
+                        (size_t)r.key_len, r.value,
+                        r.value_len < 0 ? 0 : (size_t)r.value_len) == SL_OK) {
                     (*records)++;
                 }
             }
@@ -269,15 +272,19 @@ sl_api_groups_open(sl_api_t *api)
     pthread_mutex_init(&api->gs_lock, NULL);
     pthread_cond_init(&api->gs_cond, NULL);
     sl_group_config_defaults(&gcfg);
-    gcfg.min_session_timeout_ms = sl_config_int(c, "group.min.session.timeout.ms");
-    gcfg.max_session_timeout_ms = sl_config_int(c, "group.max.session.timeout.ms");
+    gcfg.min_session_timeout_ms =
+        sl_config_int(c, "group.min.session.timeout.ms");
+    gcfg.max_session_timeout_ms =
+        sl_config_int(c, "group.max.session.timeout.ms");
     gcfg.initial_rebalance_delay_ms =
         sl_config_int(c, "group.initial.rebalance.delay.ms");
     gcfg.max_size = sl_config_int(c, "group.max.size");
     gcfg.offsets_retention_ms =
         (int64_t)sl_config_int(c, "offsets.retention.minutes") * 60000;
-    gcfg.retention_check_ms = sl_config_long(c, "offsets.retention.check.interval.ms");
-    gcfg.offset_metadata_max_bytes = sl_config_int(c, "offset.metadata.max.bytes");
+    gcfg.retention_check_ms =
+        sl_config_long(c, "offsets.retention.check.interval.ms");
+    gcfg.offset_metadata_max_bytes =
+        sl_config_int(c, "offset.metadata.max.bytes");
     gcfg.offsets_partitions = sl_config_int(c, "offsets.topic.num.partitions");
     memset(&store, 0, sizeof(store));
     store.ctx = api;

@@ -99,9 +99,9 @@ sl_api_find_coordinator_handle(sl_api_req_t *r, const void *reqp, void *respp)
         return SL_OK;
     }
     resp->coordinators = sl_arena_calloc(
-        r->arena, (size_t)(req->coordinator_keys_count > 0
-                               ? req->coordinator_keys_count
-                               : 0),
+        r->arena,
+        (size_t)(req->coordinator_keys_count > 0 ? req->coordinator_keys_count
+                                                 : 0),
         sizeof(*resp->coordinators));
     if (resp->coordinators == NULL && req->coordinator_keys_count > 0) {
         return SL_ERR__NOMEM;
@@ -172,7 +172,8 @@ sl_api_join_group_handle(sl_api_req_t *r, const void *reqp, void *respp)
     int32_t i, n = req->protocols_count > 0 ? req->protocols_count : 0;
 
     (void)respp;
-    protos = sl_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), sizeof(*protos));
+    protos =
+        sl_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), sizeof(*protos));
     if (protos == NULL) {
         return SL_ERR__NOMEM;
     }
@@ -194,7 +195,8 @@ sl_api_join_group_handle(sl_api_req_t *r, const void *reqp, void *respp)
     j.reason = req->reason;
     j.require_known_member_id = r->version >= 4;
     j.supports_skip_assignment = r->version >= 9;
-    sl_group_join(r->api->groups, sl_clock_wall_ms(), &j, sl_groups_join_done, r);
+    sl_group_join(r->api->groups, sl_clock_wall_ms(), &j, sl_groups_join_done,
+                  r);
     return SL_ERR__AGAIN;
 }
 
@@ -237,12 +239,15 @@ sl_api_sync_group_handle(sl_api_req_t *r, const void *reqp, void *respp)
     s.group_id = req->group_id;
     s.member_id = req->member_id;
     s.group_instance_id = req->group_instance_id;
-    s.protocol_type = r->version >= 5 ? req->protocol_type : (sl_str_t){NULL, -1};
-    s.protocol_name = r->version >= 5 ? req->protocol_name : (sl_str_t){NULL, -1};
+    s.protocol_type =
+        r->version >= 5 ? req->protocol_type : (sl_str_t){NULL, -1};
+    s.protocol_name =
+        r->version >= 5 ? req->protocol_name : (sl_str_t){NULL, -1};
     s.generation_id = req->generation_id;
     s.assignments = as;
     s.assignments_count = n;
-    sl_group_sync(r->api->groups, sl_clock_wall_ms(), &s, sl_groups_sync_done, r);
+    sl_group_sync(r->api->groups, sl_clock_wall_ms(), &s, sl_groups_sync_done,
+                  r);
     return SL_ERR__AGAIN;
 }
 
@@ -320,7 +325,8 @@ sl_api_leave_group_handle(sl_api_req_t *r, const void *reqp, void *respp)
 /* ---- OffsetCommit ---- */
 
 typedef sl_msg_offset_commit_resp_offset_commit_response_topic_t sl_oc_topic_t;
-typedef sl_msg_offset_commit_resp_offset_commit_response_partition_t sl_oc_part_t;
+typedef sl_msg_offset_commit_resp_offset_commit_response_partition_t
+    sl_oc_part_t;
 
 static void
 sl_groups_commit_done(void *arg, const sl_err_t *errors, int32_t count)
@@ -348,7 +354,8 @@ sl_api_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_msg_offset_commit_resp_t *resp = respp;
     sl_group_commit_req_t c;
     sl_group_commit_part_t *parts;
-    int32_t ti, pi, n = 0, k = 0, nt = req->topics_count > 0 ? req->topics_count : 0;
+    int32_t ti, pi, n = 0, k = 0,
+                    nt = req->topics_count > 0 ? req->topics_count : 0;
 
     for (ti = 0; ti < nt; ti++) {
         n += req->topics[ti].partitions_count > 0
@@ -379,7 +386,8 @@ sl_api_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
         for (pi = 0; pi < np; pi++) {
             sl_msg_offset_commit_resp_offset_commit_response_partition_init(
                 &ot->partitions[pi]);
-            ot->partitions[pi].partition_index = t->partitions[pi].partition_index;
+            ot->partitions[pi].partition_index =
+                t->partitions[pi].partition_index;
             parts[k].topic = t->name;
             parts[k].partition = t->partitions[pi].partition_index;
             parts[k].offset = t->partitions[pi].committed_offset;
@@ -412,9 +420,10 @@ typedef struct sl_of_out_s {
 } sl_of_out_t;
 
 static sl_err_t
-sl_groups_fetch_one(sl_api_req_t *r, sl_str_t group_id, const sl_group_tp_t *tps,
-                    int32_t n, bool all, bool require_stable,
-                    sl_group_offset_t **offs, int32_t *noffs, sl_of_out_t *o)
+sl_groups_fetch_one(sl_api_req_t *r, sl_str_t group_id,
+                    const sl_group_tp_t *tps, int32_t n, bool all,
+                    bool require_stable, sl_group_offset_t **offs,
+                    int32_t *noffs, sl_of_out_t *o)
 {
     int32_t i, j;
     sl_err_t err;
@@ -424,10 +433,10 @@ sl_groups_fetch_one(sl_api_req_t *r, sl_str_t group_id, const sl_group_tp_t *tps
     if (err != SL_OK) {
         return err;
     }
-    o->topic_names =
-        sl_arena_calloc(r->arena, (size_t)(*noffs > 0 ? *noffs : 1), sizeof(sl_str_t));
-    o->topic_of =
-        sl_arena_calloc(r->arena, (size_t)(*noffs > 0 ? *noffs : 1), sizeof(int32_t));
+    o->topic_names = sl_arena_calloc(
+        r->arena, (size_t)(*noffs > 0 ? *noffs : 1), sizeof(sl_str_t));
+    o->topic_of = sl_arena_calloc(r->arena, (size_t)(*noffs > 0 ? *noffs : 1),
+                                  sizeof(int32_t));
     if (o->topic_names == NULL || o->topic_of == NULL) {
         return SL_ERR__NOMEM;
     }
@@ -447,24 +456,24 @@ sl_groups_fetch_one(sl_api_req_t *r, sl_str_t group_id, const sl_group_tp_t *tps
 }
 
 /* Flatten request topics (name + partition list) into tps. */
-#define SL_GROUPS_FLATTEN(r, topics, count, tps_out, n_out)                   \
-    do {                                                                      \
-        int32_t t_, p_, k_ = 0, tot_ = 0;                                     \
-        for (t_ = 0; t_ < (count); t_++) {                                    \
-            tot_ += (topics)[t_].partition_indexes_count > 0                  \
-                        ? (topics)[t_].partition_indexes_count                \
-                        : 0;                                                  \
-        }                                                                     \
-        (tps_out) = sl_arena_calloc((r)->arena, (size_t)(tot_ > 0 ? tot_ : 1),\
-                                    sizeof(sl_group_tp_t));                   \
-        for (t_ = 0; (tps_out) != NULL && t_ < (count); t_++) {               \
-            for (p_ = 0; p_ < (topics)[t_].partition_indexes_count; p_++) {   \
-                (tps_out)[k_].topic = (topics)[t_].name;                      \
-                (tps_out)[k_].partition = (topics)[t_].partition_indexes[p_]; \
-                k_++;                                                         \
-            }                                                                 \
-        }                                                                     \
-        (n_out) = k_;                                                         \
+#define SL_GROUPS_FLATTEN(r, topics, count, tps_out, n_out)                    \
+    do {                                                                       \
+        int32_t t_, p_, k_ = 0, tot_ = 0;                                      \
+        for (t_ = 0; t_ < (count); t_++) {                                     \
+            tot_ += (topics)[t_].partition_indexes_count > 0                   \
+                        ? (topics)[t_].partition_indexes_count                 \
+                        : 0;                                                   \
+        }                                                                      \
+        (tps_out) = sl_arena_calloc((r)->arena, (size_t)(tot_ > 0 ? tot_ : 1), \
+                                    sizeof(sl_group_tp_t));                    \
+        for (t_ = 0; (tps_out) != NULL && t_ < (count); t_++) {                \
+            for (p_ = 0; p_ < (topics)[t_].partition_indexes_count; p_++) {    \
+                (tps_out)[k_].topic = (topics)[t_].name;                       \
+                (tps_out)[k_].partition = (topics)[t_].partition_indexes[p_];  \
+                k_++;                                                          \
+            }                                                                  \
+        }                                                                      \
+        (n_out) = k_;                                                          \
     } while (0)
 
 sl_err_t
@@ -496,17 +505,19 @@ sl_api_offset_fetch_handle(sl_api_req_t *r, const void *reqp, void *respp)
             resp->topics_count = 0;
             return SL_OK;
         }
-        resp->topics = sl_arena_calloc(r->arena, (size_t)(o.ntopics > 0 ? o.ntopics : 1),
-                                       sizeof(*resp->topics));
+        resp->topics =
+            sl_arena_calloc(r->arena, (size_t)(o.ntopics > 0 ? o.ntopics : 1),
+                            sizeof(*resp->topics));
         if (resp->topics == NULL) {
             return SL_ERR__NOMEM;
         }
         for (t = 0; t < o.ntopics; t++) {
-            sl_msg_offset_fetch_resp_offset_fetch_response_topic_init(&resp->topics[t]);
+            sl_msg_offset_fetch_resp_offset_fetch_response_topic_init(
+                &resp->topics[t]);
             resp->topics[t].name = o.topic_names[t];
-            resp->topics[t].partitions = sl_arena_calloc(
-                r->arena, (size_t)(noffs > 0 ? noffs : 1),
-                sizeof(*resp->topics[t].partitions));
+            resp->topics[t].partitions =
+                sl_arena_calloc(r->arena, (size_t)(noffs > 0 ? noffs : 1),
+                                sizeof(*resp->topics[t].partitions));
             if (resp->topics[t].partitions == NULL) {
                 return SL_ERR__NOMEM;
             }
@@ -534,9 +545,9 @@ sl_api_offset_fetch_handle(sl_api_req_t *r, const void *reqp, void *respp)
         return SL_OK;
     }
 
-    resp->groups = sl_arena_calloc(r->arena,
-                                   (size_t)(req->groups_count > 0 ? req->groups_count : 1),
-                                   sizeof(*resp->groups));
+    resp->groups = sl_arena_calloc(
+        r->arena, (size_t)(req->groups_count > 0 ? req->groups_count : 1),
+        sizeof(*resp->groups));
     if (resp->groups == NULL) {
         return SL_ERR__NOMEM;
     }
@@ -563,17 +574,19 @@ sl_api_offset_fetch_handle(sl_api_req_t *r, const void *reqp, void *respp)
             og->error_code = sl_err_to_wire(err);
             continue;
         }
-        og->topics = sl_arena_calloc(r->arena, (size_t)(o.ntopics > 0 ? o.ntopics : 1),
-                                     sizeof(*og->topics));
+        og->topics =
+            sl_arena_calloc(r->arena, (size_t)(o.ntopics > 0 ? o.ntopics : 1),
+                            sizeof(*og->topics));
         if (og->topics == NULL) {
             return SL_ERR__NOMEM;
         }
         for (t = 0; t < o.ntopics; t++) {
-            sl_msg_offset_fetch_resp_offset_fetch_response_topics_init(&og->topics[t]);
+            sl_msg_offset_fetch_resp_offset_fetch_response_topics_init(
+                &og->topics[t]);
             og->topics[t].name = o.topic_names[t];
-            og->topics[t].partitions = sl_arena_calloc(
-                r->arena, (size_t)(noffs > 0 ? noffs : 1),
-                sizeof(*og->topics[t].partitions));
+            og->topics[t].partitions =
+                sl_arena_calloc(r->arena, (size_t)(noffs > 0 ? noffs : 1),
+                                sizeof(*og->topics[t].partitions));
             if (og->topics[t].partitions == NULL) {
                 return SL_ERR__NOMEM;
             }

@@ -66,18 +66,19 @@ sl_api_describe_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
             continue;
         }
         g->group_state = sl_gadm_cstr(sl_group_state_name(d.state));
-        g->protocol_type = d.protocol_type.len >= 0 ? d.protocol_type
-                                                    : sl_gadm_cstr("");
-        g->protocol_data = d.protocol_name.len >= 0 ? d.protocol_name
-                                                    : sl_gadm_cstr("");
-        g->members = sl_arena_calloc(r->arena,
-                                     (size_t)(d.members_count > 0 ? d.members_count : 1),
-                                     sizeof(*g->members));
+        g->protocol_type =
+            d.protocol_type.len >= 0 ? d.protocol_type : sl_gadm_cstr("");
+        g->protocol_data =
+            d.protocol_name.len >= 0 ? d.protocol_name : sl_gadm_cstr("");
+        g->members = sl_arena_calloc(
+            r->arena, (size_t)(d.members_count > 0 ? d.members_count : 1),
+            sizeof(*g->members));
         if (g->members == NULL) {
             return SL_ERR__NOMEM;
         }
         for (m = 0; m < d.members_count; m++) {
-            sl_msg_describe_groups_resp_described_group_member_t *o = &g->members[m];
+            sl_msg_describe_groups_resp_described_group_member_t *o =
+                &g->members[m];
 
             sl_msg_describe_groups_resp_described_group_member_init(o);
             o->member_id = d.members[m].member_id;
@@ -101,12 +102,11 @@ sl_api_list_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
     int32_t i, n;
     sl_err_t err;
 
-    err = sl_group_list(r->api->groups,
-                        r->version >= 4 ? req->states_filter : NULL,
-                        r->version >= 4 ? req->states_filter_count : 0,
-                        r->version >= 5 ? req->types_filter : NULL,
-                        r->version >= 5 ? req->types_filter_count : 0, r->arena,
-                        &ls, &n);
+    err = sl_group_list(
+        r->api->groups, r->version >= 4 ? req->states_filter : NULL,
+        r->version >= 4 ? req->states_filter_count : 0,
+        r->version >= 5 ? req->types_filter : NULL,
+        r->version >= 5 ? req->types_filter_count : 0, r->arena, &ls, &n);
     if (err == SL_ERR__NOMEM) {
         return err;
     }
@@ -122,9 +122,11 @@ sl_api_list_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
     for (i = 0; i < n; i++) {
         sl_msg_list_groups_resp_listed_group_init(&resp->groups[i]);
         resp->groups[i].group_id = ls[i].group_id;
-        resp->groups[i].protocol_type =
-            ls[i].protocol_type.len >= 0 ? ls[i].protocol_type : sl_gadm_cstr("");
-        resp->groups[i].group_state = sl_gadm_cstr(sl_group_state_name(ls[i].state));
+        resp->groups[i].protocol_type = ls[i].protocol_type.len >= 0
+                                            ? ls[i].protocol_type
+                                            : sl_gadm_cstr("");
+        resp->groups[i].group_state =
+            sl_gadm_cstr(sl_group_state_name(ls[i].state));
         resp->groups[i].group_type = sl_gadm_cstr("classic");
     }
     resp->groups_count = n;
@@ -144,7 +146,8 @@ sl_api_delete_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
         return SL_ERR__NOMEM;
     }
     for (i = 0; i < n; i++) {
-        sl_msg_delete_groups_resp_deletable_group_result_init(&resp->results[i]);
+        sl_msg_delete_groups_resp_deletable_group_result_init(
+            &resp->results[i]);
         resp->results[i].group_id = req->groups_names[i];
         resp->results[i].error_code = sl_err_to_wire(sl_group_delete(
             r->api->groups, sl_clock_wall_ms(), req->groups_names[i]));
@@ -158,12 +161,15 @@ sl_api_offset_delete_handle(sl_api_req_t *r, const void *reqp, void *respp)
 {
     const sl_msg_offset_delete_req_t *req = reqp;
     sl_msg_offset_delete_resp_t *resp = respp;
-    int32_t ti, pi, k = 0, n = 0, nt = req->topics_count > 0 ? req->topics_count : 0;
+    int32_t ti, pi, k = 0, n = 0,
+                    nt = req->topics_count > 0 ? req->topics_count : 0;
     sl_group_tp_t *tps;
     sl_err_t *errs, err;
 
     for (ti = 0; ti < nt; ti++) {
-        n += req->topics[ti].partitions_count > 0 ? req->topics[ti].partitions_count : 0;
+        n += req->topics[ti].partitions_count > 0
+                 ? req->topics[ti].partitions_count
+                 : 0;
     }
     tps = sl_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), sizeof(*tps));
     errs = sl_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), sizeof(*errs));
@@ -188,8 +194,11 @@ sl_api_offset_delete_handle(sl_api_req_t *r, const void *reqp, void *respp)
     }
     k = 0;
     for (ti = 0; ti < nt; ti++) {
-        int32_t np = req->topics[ti].partitions_count > 0 ? req->topics[ti].partitions_count : 0;
-        sl_msg_offset_delete_resp_offset_delete_response_topic_t *t = &resp->topics[ti];
+        int32_t np = req->topics[ti].partitions_count > 0
+                         ? req->topics[ti].partitions_count
+                         : 0;
+        sl_msg_offset_delete_resp_offset_delete_response_topic_t *t =
+            &resp->topics[ti];
 
         sl_msg_offset_delete_resp_offset_delete_response_topic_init(t);
         t->name = req->topics[ti].name;

@@ -40,8 +40,8 @@ sl_api_list_offsets_handle(sl_api_req_t *r, const void *reqp, void *respp)
 
         sl_msg_list_offsets_resp_list_offsets_topic_response_init(ot);
         ot->name = rt->name;
-        ot->partitions = sl_arena_calloc(r->arena, (size_t)np,
-                                         sizeof(sl_lo_part_t));
+        ot->partitions =
+            sl_arena_calloc(r->arena, (size_t)np, sizeof(sl_lo_part_t));
         if (ot->partitions == NULL && np > 0) {
             sl_api_punlock(api);
             return SL_ERR__NOMEM;

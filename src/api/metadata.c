@@ -18,11 +18,11 @@
  * ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
  * ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12, CREATE_TOKENS 13,
  * DESCRIBE_TOKENS 14. */
-#define SL_OPS_TOPIC                                                          \
-    ((1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) |        \
+#define SL_OPS_TOPIC                                                           \
+    ((1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) |         \
      (1 << 10) | (1 << 11))
-#define SL_OPS_CLUSTER                                                        \
-    ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) |      \
+#define SL_OPS_CLUSTER                                                         \
+    ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) |       \
      (1 << 12) | (1 << 13) | (1 << 14))
 #define SL_OPS_NOT_REQUESTED INT32_MIN
 
@@ -49,8 +49,8 @@ typedef sl_msg_metadata_resp_metadata_response_topic_t sl_md_topic_t;
 typedef sl_msg_metadata_resp_metadata_response_partition_t sl_md_part_t;
 
 static sl_err_t
-sl_metadata_fill_topic(sl_api_req_t *r, const sl_topic_info_t *t,
-                       bool with_ops, sl_md_topic_t *out)
+sl_metadata_fill_topic(sl_api_req_t *r, const sl_topic_info_t *t, bool with_ops,
+                       sl_md_topic_t *out)
 {
     int32_t i, node = sl_metastore_node_id(r->api->meta);
     int32_t *replica;
@@ -88,8 +88,8 @@ sl_metadata_fill_topic(sl_api_req_t *r, const sl_topic_info_t *t,
 
 /* A topic entry that carries only an error. */
 static void
-sl_metadata_topic_error(sl_md_topic_t *out, sl_str_t name,
-                        const sl_uuid_t *id, int16_t err, bool with_ops)
+sl_metadata_topic_error(sl_md_topic_t *out, sl_str_t name, const sl_uuid_t *id,
+                        int16_t err, bool with_ops)
 {
     out->error_code = err;
     out->name = name;
@@ -136,8 +136,8 @@ sl_api_metadata_handle(sl_api_req_t *r, const void *reqp, void *respp)
             : SL_OPS_NOT_REQUESTED;
 
     /* v0: an empty list means all topics; v1+: null means all. */
-    all_topics = req->topics_count < 0 ||
-                 (r->version == 0 && req->topics_count == 0);
+    all_topics =
+        req->topics_count < 0 || (r->version == 0 && req->topics_count == 0);
     if (all_topics) {
         err = sl_metastore_snapshot(api->meta, r->arena, &all, &nall, NULL);
         if (err != SL_OK) {
@@ -148,8 +148,8 @@ sl_api_metadata_handle(sl_api_req_t *r, const void *reqp, void *respp)
             return SL_ERR__NOMEM;
         }
         for (i = 0; i < nall; i++) {
-            err = sl_metadata_fill_topic(r, &all[i], with_ops,
-                                         &resp->topics[i]);
+            err =
+                sl_metadata_fill_topic(r, &all[i], with_ops, &resp->topics[i]);
             if (err != SL_OK) {
                 return err;
             }
@@ -202,8 +202,9 @@ sl_api_metadata_handle(sl_api_req_t *r, const void *reqp, void *respp)
             err = sl_metastore_auto_create(api->meta, name, &created);
             if (err == SL_OK) {
                 if (created) {
-                    sl_log_info("api", "topic auto-created topic=%s client=%.*s",
-                                name, (int)r->client_id.len,
+                    sl_log_info("api",
+                                "topic auto-created topic=%s client=%.*s", name,
+                                (int)r->client_id.len,
                                 r->client_id.len > 0 ? r->client_id.ptr : "");
                     sl_api_topic_changed(api, name);
                 }

@@ -72,7 +72,8 @@ sl_produce_validate(sl_api_t *api, const uint8_t *data, size_t len,
                     const sl_log_config_t *lc, int64_t before_max,
                     int64_t after_max, int64_t now, const char **why)
 {
-    size_t max_out = (size_t)sl_config_int(api->cfg, "socket.request.max.bytes");
+    size_t max_out =
+        (size_t)sl_config_int(api->cfg, "socket.request.max.bytes");
     sl_batch_seq_t it;
     sl_batch_t b;
     size_t partial;
@@ -150,20 +151,22 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
         atomic_init(&w->pending, 1);
     }
     r->no_response = req->acks == 0;
-    resp->responses = sl_arena_calloc(r->arena,
-                                      (size_t)(req->topic_data_count > 0
-                                                   ? req->topic_data_count
-                                                   : 0),
-                                      sizeof(sl_pr_topic_t));
+    resp->responses = sl_arena_calloc(
+        r->arena,
+        (size_t)(req->topic_data_count > 0 ? req->topic_data_count : 0),
+        sizeof(sl_pr_topic_t));
     if (resp->responses == NULL && req->topic_data_count > 0) {
         return SL_ERR__NOMEM;
     }
-    resp->responses_count = req->topic_data_count > 0 ? req->topic_data_count : 0;
+    resp->responses_count =
+        req->topic_data_count > 0 ? req->topic_data_count : 0;
 
     for (ti = 0; ti < resp->responses_count; ti++) {
-        const sl_msg_produce_req_topic_produce_data_t *td = &req->topic_data[ti];
+        const sl_msg_produce_req_topic_produce_data_t *td =
+            &req->topic_data[ti];
         sl_pr_topic_t *tr = &resp->responses[ti];
-        int32_t np = td->partition_data_count > 0 ? td->partition_data_count : 0;
+        int32_t np =
+            td->partition_data_count > 0 ? td->partition_data_count : 0;
         sl_topic_config_map_t *cfgmap = NULL;
         sl_topic_info_t info;
         sl_log_config_t lc;
@@ -173,8 +176,8 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
 
         sl_msg_produce_resp_topic_produce_response_init(tr);
         tr->name = td->name;
-        tr->partition_responses = sl_arena_calloc(r->arena, (size_t)np,
-                                                  sizeof(sl_pr_part_t));
+        tr->partition_responses =
+            sl_arena_calloc(r->arena, (size_t)np, sizeof(sl_pr_part_t));
         if (tr->partition_responses == NULL && np > 0) {
             return SL_ERR__NOMEM;
         }
@@ -207,7 +210,8 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
             pr->index = pd->index;
             pr->base_offset = -1;
             err = topic_err;
-            if (err == SL_OK && (pd->index < 0 || pd->index >= info.partitions)) {
+            if (err == SL_OK &&
+                (pd->index < 0 || pd->index >= info.partitions)) {
                 err = SL_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             }
             if (err == SL_OK && (pd->records.len <= 0)) {
@@ -243,10 +247,9 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                                 slot->w = w;
                                 slot->part = pr;
                                 atomic_fetch_add(&w->pending, 1);
-                                err = sl_flusher_wait(api->flusher, pl,
-                                                      ai.last_offset,
-                                                      sl_produce_durable_cb,
-                                                      slot);
+                                err = sl_flusher_wait(
+                                    api->flusher, pl, ai.last_offset,
+                                    sl_produce_durable_cb, slot);
                                 if (err != SL_OK) {
                                     atomic_fetch_sub(&w->pending, 1);
                                 }
@@ -264,7 +267,8 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                                                            pd->index));
                 } else if (err == SL_ERR__IO || err == SL_ERR__NOMEM ||
                            err == SL_ERR__NOENT) {
-                    sl_log_warn("api", "append failed topic=%s partition=%d "
+                    sl_log_warn("api",
+                                "append failed topic=%s partition=%d "
                                 "err=%s",
                                 name, (int)pd->index, sl_err_name(err));
                     err = err == SL_ERR__IO ? SL_ERR_KAFKA_STORAGE_ERROR
@@ -282,7 +286,8 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                     pr->error_message.ptr = why;
                     pr->error_message.len = (int32_t)strlen(why);
                 }
-                sl_log_debug("api", "produce rejected topic=%.*s partition=%d "
+                sl_log_debug("api",
+                             "produce rejected topic=%.*s partition=%d "
                              "err=%s why=%s",
                              (int)td->name.len, td->name.ptr, (int)pd->index,
                              sl_err_name(err), why ? why : "-");
@@ -290,7 +295,8 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
         }
     }
     if (r->no_response && any_error) {
-        sl_log_info("api", "closing connection: acks=0 produce failed "
+        sl_log_info("api",
+                    "closing connection: acks=0 produce failed "
                     "peer=%s",
                     sl_conn_peer(r->req->conn));
         return SL_ERR__CLOSED;

@@ -129,12 +129,10 @@ sl_heap_down(sl_purgatory_t *p, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < p->nheap &&
-            p->heap[l]->deadline_ms < p->heap[m]->deadline_ms) {
+        if (l < p->nheap && p->heap[l]->deadline_ms < p->heap[m]->deadline_ms) {
             m = l;
         }
-        if (r < p->nheap &&
-            p->heap[r]->deadline_ms < p->heap[m]->deadline_ms) {
+        if (r < p->nheap && p->heap[r]->deadline_ms < p->heap[m]->deadline_ms) {
             m = r;
         }
         if (m == i) {

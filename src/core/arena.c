@@ -154,7 +154,8 @@ sl_arena_alloc(sl_arena_t *a, size_t n)
     }
     if (need > a->chunk / 4 || c == NULL) {
         /* A chunk of its own; keep filling the current head. */
-        sl_arena_chunk_t *big = sl_arena_chunk_new(need > a->chunk ? need : a->chunk);
+        sl_arena_chunk_t *big =
+            sl_arena_chunk_new(need > a->chunk ? need : a->chunk);
         if (big == NULL) {
             return NULL;
         }

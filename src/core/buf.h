@@ -19,7 +19,8 @@ typedef struct sl_buf_s {
 
 void sl_buf_init(sl_buf_t *b);
 void sl_buf_free(sl_buf_t *b);
-/* Make room for at least <n> more bytes after len. @returns SL_OK or __NOMEM. */
+/* Make room for at least <n> more bytes after len. @returns SL_OK or __NOMEM.
+ */
 sl_err_t sl_buf_reserve(sl_buf_t *b, size_t n);
 sl_err_t sl_buf_append(sl_buf_t *b, const void *p, size_t n);
 /* Drop <n> bytes from the front; compacts when everything was consumed. */

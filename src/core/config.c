@@ -27,9 +27,11 @@ static const sl_config_key_t sl_config_table[] = {
     {"listeners", SL_CONFIG_LIST, "PLAINTEXT://:9092", 0, 0, NULL,
      "Listeners as NAME://host:port, comma-separated."},
     {"listener.security.protocol.map", SL_CONFIG_LIST,
-     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_"
+     "SSL",
      0, 0, NULL,
-     "Security protocol of each listener name (NAME:PROTOCOL, comma-separated)."},
+     "Security protocol of each listener name (NAME:PROTOCOL, "
+     "comma-separated)."},
     {"advertised.listeners", SL_CONFIG_LIST, NULL, 0, 0, NULL,
      "Addresses given to clients; defaults to listeners."},
     {"log.dirs", SL_CONFIG_LIST, NULL, 0, 0, NULL,
@@ -158,8 +160,8 @@ static const sl_config_key_t sl_config_table[] = {
      "Most members a classic group may have."},
     {"offsets.retention.minutes", SL_CONFIG_INT, "10080", 1, I32MAX, NULL,
      "How long committed offsets of an empty group are kept."},
-    {"offsets.retention.check.interval.ms", SL_CONFIG_LONG, "600000", 1,
-     I64MAX, NULL, "How often expired committed offsets are removed."},
+    {"offsets.retention.check.interval.ms", SL_CONFIG_LONG, "600000", 1, I64MAX,
+     NULL, "How often expired committed offsets are removed."},
     {"offset.metadata.max.bytes", SL_CONFIG_INT, "4096", 0, I32MAX, NULL,
      "Largest metadata string an offset commit may carry."},
     {"offsets.topic.num.partitions", SL_CONFIG_INT, "50", 1, I32MAX, NULL,
@@ -466,8 +468,8 @@ sl_config_load_file(sl_config_t *cfg, const char *path)
     sl_err_t err = SL_OK;
 
     if (f == NULL) {
-        sl_log_error("config", "cannot open config file path=%s errno=%d",
-                     path, errno);
+        sl_log_error("config", "cannot open config file path=%s errno=%d", path,
+                     errno);
         return SL_ERR__IO;
     }
     while (fgets(line, sizeof(line), f) != NULL) {

@@ -29,15 +29,15 @@ enum sl_err_wire_e {
 /* Local errors: never on the wire. Kept well below -1 so that they cannot
  * collide with UNKNOWN_SERVER_ERROR (-1). */
 enum sl_err_local_e {
-    SL_ERR__AGAIN = -1000,  /* try again later (would block) */
-    SL_ERR__NOMEM = -1001,  /* allocation failed or arena cap reached */
-    SL_ERR__IO = -1002,     /* file or socket I/O failed */
-    SL_ERR__CORRUPT = -1003,/* bytes on disk or in a batch are inconsistent */
-    SL_ERR__PROTO = -1004,  /* malformed wire bytes */
-    SL_ERR__CLOSED = -1005, /* peer closed or object shut down */
-    SL_ERR__INVAL = -1006,  /* invalid argument from a caller */
-    SL_ERR__NOENT = -1007,  /* not found */
-    SL_ERR__TOOBIG = -1008, /* a size limit was exceeded */
+    SL_ERR__AGAIN = -1000,   /* try again later (would block) */
+    SL_ERR__NOMEM = -1001,   /* allocation failed or arena cap reached */
+    SL_ERR__IO = -1002,      /* file or socket I/O failed */
+    SL_ERR__CORRUPT = -1003, /* bytes on disk or in a batch are inconsistent */
+    SL_ERR__PROTO = -1004,   /* malformed wire bytes */
+    SL_ERR__CLOSED = -1005,  /* peer closed or object shut down */
+    SL_ERR__INVAL = -1006,   /* invalid argument from a caller */
+    SL_ERR__NOENT = -1007,   /* not found */
+    SL_ERR__TOOBIG = -1008,  /* a size limit was exceeded */
     SL_ERR__UNSUPPORTED = -1009, /* codec or feature not available */
 };
 
@@ -59,7 +59,9 @@ int16_t sl_err_to_wire(sl_err_t err);
  * stop at the origin of bad-input errors. */
 void sl_err_trap(const char *file, int line, sl_err_t err);
 
-#define SL_CORRUPT() (sl_err_trap(__FILE__, __LINE__, SL_ERR__CORRUPT), SL_ERR__CORRUPT)
-#define SL_PROTO_ERR() (sl_err_trap(__FILE__, __LINE__, SL_ERR__PROTO), SL_ERR__PROTO)
+#define SL_CORRUPT()                                                           \
+    (sl_err_trap(__FILE__, __LINE__, SL_ERR__CORRUPT), SL_ERR__CORRUPT)
+#define SL_PROTO_ERR()                                                         \
+    (sl_err_trap(__FILE__, __LINE__, SL_ERR__PROTO), SL_ERR__PROTO)
 
 #endif

@@ -53,15 +53,15 @@ struct sl_conn_s {
     sl_conn_t *prev, *next; /* thread's live list, or zombie list */
     sl_conn_t *inbox_next;  /* new connections handed to the thread */
     sl_buf_t in;
-    sl_out_t out;            /* bytes of finished responses, in order */
-    sl_req_t *pending_head;  /* requests not yet moved to out, in order */
+    sl_out_t out;           /* bytes of finished responses, in order */
+    sl_req_t *pending_head; /* requests not yet moved to out, in order */
     sl_req_t *pending_tail;
-    int outstanding;         /* requests posted and not yet finished */
+    int outstanding; /* requests posted and not yet finished */
     int listener;
-    bool busy;               /* a request is in a worker's hands */
-    bool muted;              /* not reading: queued.max.request.bytes */
-    bool closing;            /* close once out is flushed */
-    bool dead;               /* socket closed, on the zombie list */
+    bool busy;    /* a request is in a worker's hands */
+    bool muted;   /* not reading: queued.max.request.bytes */
+    bool closing; /* close once out is flushed */
+    bool dead;    /* socket closed, on the zombie list */
     int64_t last_active;
     char peer[64];
     char local_host[INET6_ADDRSTRLEN];
@@ -100,9 +100,9 @@ struct sl_server_s {
     int nthreads;
     unsigned next_thread;
     atomic_int nconns;
-    atomic_llong queued_bytes;  /* frames of requests not yet finished */
-    atomic_int outstanding;     /* requests not yet finished, all conns */
-    atomic_bool draining;       /* stop taking new requests */
+    atomic_llong queued_bytes; /* frames of requests not yet finished */
+    atomic_int outstanding;    /* requests not yet finished, all conns */
+    atomic_bool draining;      /* stop taking new requests */
 };
 
 static void sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev,
@@ -111,8 +111,8 @@ static void sl_conn_dispatch(sl_conn_t *c);
 static void sl_conn_write(sl_conn_t *c);
 
 int
-sl_server_parse_listeners(const char *value, sl_listener_spec_t *specs,
-                          int max, const char **why)
+sl_server_parse_listeners(const char *value, sl_listener_spec_t *specs, int max,
+                          const char **why)
 {
     const char *p = value, *sep, *end, *hp, *colon;
     int n = 0;
@@ -414,7 +414,8 @@ sl_conn_dispatch(sl_conn_t *c)
     size = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
            ((uint32_t)p[2] << 8) | p[3];
     if ((int32_t)size < 0 || size > (uint32_t)s->cfg.socket_request_max_bytes) {
-        sl_log_warn("net", "closing connection peer=%s reason=\"request size "
+        sl_log_warn("net",
+                    "closing connection peer=%s reason=\"request size "
                     "%d exceeds socket.request.max.bytes %d\"",
                     c->peer, (int32_t)size,
                     (int)s->cfg.socket_request_max_bytes);
@@ -689,8 +690,8 @@ sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
         if (atomic_load(&s->draining) ||
             (s->cfg.max_connections > 0 &&
              atomic_load(&s->nconns) >= s->cfg.max_connections)) {
-            sl_log_warn("net", "refusing connection peer=%s:%d reason=%s",
-                        host, port,
+            sl_log_warn("net", "refusing connection peer=%s:%d reason=%s", host,
+                        port,
                         atomic_load(&s->draining) ? "shutting down"
                                                   : "max.connections");
             close(fd);
@@ -778,15 +779,16 @@ sl_server_listen_one(sl_server_t *s, int i)
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        sl_log_error("net", "cannot listen listener=%s host=%s port=%d "
+        sl_log_error("net",
+                     "cannot listen listener=%s host=%s port=%d "
                      "error=\"%s\"",
                      spec->name, spec->host, spec->port, strerror(err));
         return SL_ERR__IO;
     }
     getsockname(fd, (struct sockaddr *)&ss, &slen);
-    s->listeners[i].port = ntohs(ss.ss_family == AF_INET6
-                                     ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                     : ((struct sockaddr_in *)&ss)->sin_port);
+    s->listeners[i].port =
+        ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                       : ((struct sockaddr_in *)&ss)->sin_port);
     s->listeners[i].srv = s;
     s->listeners[i].index = i;
     s->listeners[i].ev.fd = fd;
@@ -803,7 +805,8 @@ sl_server_listen_one(sl_server_t *s, int i)
     return SL_OK;
 }
 
-/* ---- server --------------------------------------------------------------- */
+/* ---- server ---------------------------------------------------------------
+ */
 
 sl_server_t *
 sl_server_create(const sl_server_config_t *cfg, sl_workpool_t *wp,

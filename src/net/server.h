@@ -39,7 +39,7 @@ struct sl_req_s {
     /* Set by the server; read-only for handlers. */
     const uint8_t *frame;
     size_t len;
-    sl_conn_t *conn;   /* only for sl_conn_peer()/sl_conn_listener() */
+    sl_conn_t *conn; /* only for sl_conn_peer()/sl_conn_listener() */
     int64_t received_ms;
     /* Filled by the handler: the whole response frame, size prefix included. */
     sl_out_t out;
@@ -88,9 +88,8 @@ int sl_server_parse_listeners(const char *value, sl_listener_spec_t *specs,
                               int max, const char **why);
 
 /* @thread main */
-sl_server_t *sl_server_create(const sl_server_config_t *cfg,
-                              sl_workpool_t *wp, sl_server_request_cb cb,
-                              void *ctx);
+sl_server_t *sl_server_create(const sl_server_config_t *cfg, sl_workpool_t *wp,
+                              sl_server_request_cb cb, void *ctx);
 
 /* Bind every listener and start the network threads.
  * @returns SL_OK or __IO (logged). @thread main */

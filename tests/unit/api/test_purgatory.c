@@ -17,8 +17,8 @@
 
 typedef struct {
     sl_delayed_t d;
-    atomic_int ready;      /* condition */
-    atomic_int answered;   /* how many times answered */
+    atomic_int ready;    /* condition */
+    atomic_int answered; /* how many times answered */
     atomic_int expired;
     atomic_int *freed;
 } op_t;

@@ -51,9 +51,8 @@ test_file_env_override(void **state)
     assert_int_equal(sl_config_load_env(cfg, env), SL_OK);
     assert_int_equal(sl_config_int(cfg, "max.connections"), 7);
     assert_int_equal(sl_config_long(cfg, "connections.max.idle.ms"), 1234);
-    assert_int_equal(sl_config_set(cfg, "max.connections", "9", why,
-                                   sizeof(why)),
-                     SL_OK);
+    assert_int_equal(
+        sl_config_set(cfg, "max.connections", "9", why, sizeof(why)), SL_OK);
     assert_int_equal(sl_config_int(cfg, "max.connections"), 9);
     assert_int_equal(sl_config_check(cfg), SL_OK); /* unknown: warning */
     sl_config_destroy(cfg);
@@ -66,23 +65,23 @@ test_invalid_values(void **state)
     char why[256];
 
     (void)state;
-    assert_int_equal(sl_config_set(cfg, "max.connections", "abc", why,
-                                   sizeof(why)),
-                     SL_ERR__INVAL);
+    assert_int_equal(
+        sl_config_set(cfg, "max.connections", "abc", why, sizeof(why)),
+        SL_ERR__INVAL);
     assert_non_null(strstr(why, "max.connections"));
-    assert_int_equal(sl_config_set(cfg, "socket.request.max.bytes", "0", why,
-                                   sizeof(why)),
-                     SL_ERR__INVAL);
-    assert_int_equal(sl_config_set(cfg, "node.id", "99999999999", why,
-                                   sizeof(why)),
-                     SL_ERR__INVAL);
-    assert_int_equal(sl_config_set(cfg, "sluice.log.level", "loud", why,
-                                   sizeof(why)),
-                     SL_ERR__INVAL);
+    assert_int_equal(
+        sl_config_set(cfg, "socket.request.max.bytes", "0", why, sizeof(why)),
+        SL_ERR__INVAL);
+    assert_int_equal(
+        sl_config_set(cfg, "node.id", "99999999999", why, sizeof(why)),
+        SL_ERR__INVAL);
+    assert_int_equal(
+        sl_config_set(cfg, "sluice.log.level", "loud", why, sizeof(why)),
+        SL_ERR__INVAL);
     assert_non_null(strstr(why, "debug|info"));
-    assert_int_equal(sl_config_set(cfg, "sluice.log.level", "WARN", why,
-                                   sizeof(why)),
-                     SL_OK);
+    assert_int_equal(
+        sl_config_set(cfg, "sluice.log.level", "WARN", why, sizeof(why)),
+        SL_OK);
     sl_config_destroy(cfg);
 }
 

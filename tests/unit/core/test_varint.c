@@ -23,9 +23,9 @@ test_zigzag_examples(void **state)
 static void
 test_round_trip(void **state)
 {
-    static const int64_t vals[] = {0, 1, -1, 63, -64, 64, 127, 128, 300,
-                                   -300, INT32_MAX, INT32_MIN, INT64_MAX,
-                                   INT64_MIN, 1LL << 40};
+    static const int64_t vals[] = {
+        0,   1,    -1,        63,        -64,       64,        127,      128,
+        300, -300, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, 1LL << 40};
     uint8_t buf[16];
     size_t i, n, m;
     int64_t out64;

@@ -33,8 +33,13 @@ static void
 test_parse_listeners_bad(void **state)
 {
     static const char *const bad[] = {
-        "", "127.0.0.1:9092", "PLAINTEXT://host", "PLAINTEXT://host:99999",
-        "PLAINTEXT://host:12x", "://h:1", "P://[::1:9092",
+        "",
+        "127.0.0.1:9092",
+        "PLAINTEXT://host",
+        "PLAINTEXT://host:99999",
+        "PLAINTEXT://host:12x",
+        "://h:1",
+        "P://[::1:9092",
         "A://h:1,B://h:2,C://h:3,D://h:4,E://h:5"};
     sl_listener_spec_t s[4];
     const char *why;
