@@ -33,7 +33,7 @@ gen-check:
 	@sh protocol/gen/check.sh
 
 format:
-	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c' | grep -v '^src/proto/gen/')
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'compat-tests/*.c' | grep -v '^src/proto/gen/')
 
 clean:
 	rm -rf build build-san build-fuzz
