@@ -116,6 +116,40 @@ sl_main_config(int argc, char **argv, sl_config_t *cfg)
     return sl_config_check(cfg) == SL_OK ? 0 : -1;
 }
 
+/* The security protocol of listener <name> in a
+ * listener.security.protocol.map value ("NAME:PROTO,..."), in a static
+ * buffer; NULL when the name is not mapped. */
+static const char *
+sl_main_listener_protocol(const char *map, const char *name)
+{
+    static char proto[32];
+    size_t nl = strlen(name), pl;
+    const char *p = map, *colon, *end;
+
+    while (p != NULL && *p != '\0') {
+        while (*p == ' ' || *p == ',') {
+            p++;
+        }
+        end = strchr(p, ',');
+        if (end == NULL) {
+            end = p + strlen(p);
+        }
+        colon = memchr(p, ':', (size_t)(end - p));
+        if (colon != NULL && (size_t)(colon - p) == nl &&
+            strncmp(p, name, nl) == 0) {
+            pl = (size_t)(end - colon - 1);
+            if (pl >= sizeof(proto)) {
+                return NULL;
+            }
+            memcpy(proto, colon + 1, pl);
+            proto[pl] = '\0';
+            return proto;
+        }
+        p = end;
+    }
+    return NULL;
+}
+
 static int
 sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
 {
@@ -131,10 +165,29 @@ sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
         return -1;
     }
     for (int i = 0; i < n; i++) {
-        if (strcmp(sc->listeners[i].name, "PLAINTEXT") != 0) {
+        const char *proto = sl_main_listener_protocol(
+            sl_config_str(cfg, "listener.security.protocol.map"),
+            sc->listeners[i].name);
+
+        for (int j = 0; j < i; j++) {
+            if (strcmp(sc->listeners[i].name, sc->listeners[j].name) == 0) {
+                sl_log_error("config", "invalid value for listeners: listener "
+                             "name %s appears twice",
+                             sc->listeners[i].name);
+                return -1;
+            }
+        }
+        if (proto == NULL) {
             sl_log_error("config", "invalid value for listeners: listener %s "
-                         "is not supported yet (allowed: PLAINTEXT)",
+                         "has no entry in listener.security.protocol.map",
                          sc->listeners[i].name);
+            return -1;
+        }
+        if (strcmp(proto, "PLAINTEXT") != 0) {
+            sl_log_error("config", "invalid value for listeners: listener %s "
+                         "uses security protocol %s, not supported yet "
+                         "(allowed: PLAINTEXT)",
+                         sc->listeners[i].name, proto);
             return -1;
         }
     }

@@ -31,6 +31,8 @@ class Broker:
             data_dir = self._tmp.name
         self.data_dir = data_dir
         self.overrides = dict(overrides or {})
+        self.extra_args = []
+        self.pass_env = False  # pass KAFKA_* variables through to the broker
         self.proc = None
         self.log_path = os.path.join(tempfile.gettempdir(), "sluice-test-%d.log" % self.port)
 
@@ -44,7 +46,8 @@ class Broker:
                 "--override", "log.dirs=%s" % self.data_dir]
         for k, v in self.overrides.items():
             args += ["--override", "%s=%s" % (k, v)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
+        args += self.extra_args
+        env = {k: v for k, v in os.environ.items() if self.pass_env or not k.startswith("KAFKA_")}
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + timeout

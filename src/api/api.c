@@ -32,6 +32,17 @@ static const sl_api_handler_t sl_api_table[] = {
     {2, 1, 1, 10, sl_api_list_offsets_handle},
     {3, 0, 0, 12, sl_api_metadata_handle},
     {18, 0, 0, 4, sl_api_versions_handle},
+    {19, 2, 2, 7, sl_api_create_topics_handle},
+    {20, 1, 1, 6, sl_api_delete_topics_handle},
+    {21, 0, 0, 2, sl_api_delete_records_handle},
+    {23, 2, 2, 4, sl_api_offset_for_leader_epoch_handle},
+    {32, 1, 1, 4, sl_api_describe_configs_handle},
+    {33, 0, 0, 2, sl_api_alter_configs_handle},
+    {35, 1, 1, 4, sl_api_describe_log_dirs_handle},
+    {37, 0, 0, 3, sl_api_create_partitions_handle},
+    {44, 0, 0, 1, sl_api_incremental_alter_configs_handle},
+    {60, 0, 0, 1, sl_api_describe_cluster_handle},
+    {75, 0, 0, 0, sl_api_describe_topic_partitions_handle},
 };
 
 const sl_api_handler_t *
@@ -70,6 +81,7 @@ sl_api_create(const sl_config_t *cfg)
                        ? sl_config_int(cfg, "broker.id")
                        : sl_config_int(cfg, "node.id");
     pthread_rwlock_init(&api->plock, NULL);
+    pthread_mutex_init(&api->admin_lock, NULL);
     pthread_mutex_init(&api->retention_lock, NULL);
     pthread_cond_init(&api->retention_cond, NULL);
     dirs = sl_config_str(cfg, "log.dirs");
@@ -134,6 +146,7 @@ sl_api_destroy(sl_api_t *api)
     pthread_cond_destroy(&api->retention_cond);
     pthread_mutex_destroy(&api->retention_lock);
     pthread_rwlock_destroy(&api->plock);
+    pthread_mutex_destroy(&api->admin_lock);
     free(api);
 }
 

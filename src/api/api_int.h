@@ -44,6 +44,11 @@ struct sl_api_s {
      * partition log, and (write) while topics come and go. */
     pthread_rwlock_t plock;
     sl_ptopic_t *topics[SL_API_TOPIC_BUCKETS];
+    /* Serialises the admin APIs' topic changes (create, grow, reconfigure,
+     * delete), so that a metadata change and the registry update after it
+     * are one step: a delete racing a re-create of the same name cannot
+     * drop the new topic's logs. Taken before plock, never inside it. */
+    pthread_mutex_t admin_lock;
     /* Advertised listeners: parallel to the server's listeners. */
     sl_listener_spec_t advertised[SL_SERVER_MAX_LISTENERS];
     int nadvertised;
@@ -96,11 +101,57 @@ int32_t sl_api_cluster_authorized_ops(void);
  * or when it holds a NUL byte). */
 char *sl_api_cstr(sl_arena_t *a, sl_str_t s);
 
+/* A copy of C string <s> in the arena as a wire string (null for NULL or
+ * when out of memory). (api/topics.c) */
+sl_str_t sl_api_str(sl_arena_t *a, const char *s);
+
+/* Duplicates in one admin request (Kafka answers a repeated name or
+ * resource with one INVALID_REQUEST entry). A key is a tag (e.g. a
+ * resource type) and bytes; keys with len < 0 are never duplicates. The
+ * marks, indexed by idx: SL_API_DUP_FIRST on the first copy, _LATER on the
+ * others. Sorts <keys>. @returns NULL when out of memory. (api/topics.c) */
+typedef struct sl_api_dupkey_s {
+    int32_t tag;
+    const char *ptr;
+    int32_t len;
+    int32_t idx; /* 0..n-1, each once */
+} sl_api_dupkey_t;
+#define SL_API_DUP_NONE 0
+#define SL_API_DUP_FIRST 1
+#define SL_API_DUP_LATER 2
+uint8_t *sl_api_dup_marks(sl_arena_t *a, sl_api_dupkey_t *keys, int32_t n);
+
 /* ---- handlers ---- */
 sl_err_t sl_api_metadata_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_produce_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_fetch_handle(sl_api_req_t *r, const void *req, void *resp);
 sl_err_t sl_api_list_offsets_handle(sl_api_req_t *r, const void *req,
                                     void *resp);
+/* api/topics.c */
+sl_err_t sl_api_create_topics_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
+sl_err_t sl_api_delete_topics_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
+sl_err_t sl_api_create_partitions_handle(sl_api_req_t *r, const void *req,
+                                         void *resp);
+sl_err_t sl_api_describe_topic_partitions_handle(sl_api_req_t *r,
+                                                 const void *req, void *resp);
+/* api/configs.c */
+sl_err_t sl_api_describe_configs_handle(sl_api_req_t *r, const void *req,
+                                        void *resp);
+sl_err_t sl_api_alter_configs_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
+sl_err_t sl_api_incremental_alter_configs_handle(sl_api_req_t *r,
+                                                 const void *req, void *resp);
+/* api/cluster.c */
+sl_err_t sl_api_describe_cluster_handle(sl_api_req_t *r, const void *req,
+                                        void *resp);
+sl_err_t sl_api_describe_log_dirs_handle(sl_api_req_t *r, const void *req,
+                                         void *resp);
+/* api/records.c */
+sl_err_t sl_api_delete_records_handle(sl_api_req_t *r, const void *req,
+                                      void *resp);
+sl_err_t sl_api_offset_for_leader_epoch_handle(sl_api_req_t *r,
+                                               const void *req, void *resp);
 
 #endif

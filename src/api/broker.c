@@ -51,12 +51,15 @@ sl_api_cstr(sl_arena_t *a, sl_str_t s)
 {
     char *p;
 
-    if (s.len < 0 || memchr(s.ptr, '\0', (size_t)s.len) != NULL) {
+    if (s.len < 0 ||
+        (s.len > 0 && memchr(s.ptr, '\0', (size_t)s.len) != NULL)) {
         return NULL;
     }
     p = sl_arena_alloc(a, (size_t)s.len + 1);
     if (p != NULL) {
-        memcpy(p, s.ptr, (size_t)s.len);
+        if (s.len > 0) { /* an empty string may have no pointer */
+            memcpy(p, s.ptr, (size_t)s.len);
+        }
         p[s.len] = '\0';
     }
     return p;
