@@ -19,7 +19,6 @@ const { Kafka, logLevel, CompressionTypes } = require('kafkajs');
 const REPO = path.resolve(__dirname, '..', '..');
 const GROUPS = 'consumer groups (FindCoordinator/JoinGroup/SyncGroup/Heartbeat/OffsetCommit/OffsetFetch): issue 5';
 const IDEMPOTENCE = 'idempotent producer (InitProducerId, producer-id/sequence checks): issue 6';
-const ADMIN = 'admin API, being added (CreateTopics, CreatePartitions, DescribeConfigs, DeleteTopics)';
 const TXN = 'transactions (InitProducerId with transactional.id, AddPartitionsToTxn, EndTxn): issue 6';
 
 let broker; // { proc, port, dir }
@@ -185,7 +184,7 @@ test('produce with keys and headers to three partitions, read back in order', { 
   }
 });
 
-test('admin: create, describe and delete topics', { timeout: 60000, todo: ADMIN }, async () => {
+test('admin: create, describe and delete topics', { timeout: 60000 }, async () => {
   const admin = client('admin').admin();
   await admin.connect();
   const topic = topicName('admin');
