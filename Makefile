@@ -2,10 +2,11 @@
 #   make run    install missing packages, build, start a broker on 127.0.0.1:9092 (data in ./data)
 #   make test   install missing packages, then every test (scripts/run-tests)
 #   make fuzz   each fuzzer for FUZZ_SECONDS (default 60)
+#   make compat-full   every broker test of librdkafka's own test suite (not just the gate)
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test fuzz gen gen-check format clean
+.PHONY: all deps build run test fuzz compat-full gen gen-check format clean
 
 all: build
 
@@ -25,6 +26,9 @@ test: deps
 
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-tests fuzz
+
+compat-full: build
+	@LIBRDKAFKA=all scripts/run-tests librdkafka
 
 gen:
 	python3 protocol/gen/gen.py --out src/proto/gen
