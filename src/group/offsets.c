@@ -242,6 +242,11 @@ sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
             err = SL_ERR_ILLEGAL_GENERATION;
         } else if ((g = sl_group_create(gc, req->group_id)) == NULL) {
             err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
+        } else {
+            /* Empty since now: expiry of empty groups counts from here,
+             * not from time zero (which removed the group at the next
+             * tick, before its first commit was stored). */
+            sl_group_set_state(g, SL_GROUP_STATE_EMPTY, now_ms);
         }
     } else {
         err = sl_group_commit_validate(g, req, now_ms);

@@ -328,6 +328,24 @@ test_simple_commit_and_fetch(void **state)
     fx_free(f);
 }
 
+/* Regression: a simple commit creates its group; the group must not be
+ * expired as "empty since time zero" by a tick before the commit is
+ * stored (the offset was lost). */
+static void
+test_simple_commit_survives_tick(void **state)
+{
+    fx_t *f = fx_new(0);
+    gt_commit_t c;
+
+    (void)state;
+    commit(f, 10000000, "late", "", NULL, -1, "t", 0, 42, NULL, -1, &c);
+    sl_group_coord_tick(f->gc, 10000050);
+    gt_flush(f->st, SL_OK);
+    assert_int_equal(c.errors[0], SL_OK);
+    assert_int_equal(fetched(f, "late", "t", 0, false, NULL), 42);
+    fx_free(f);
+}
+
 static void
 test_offset_retention(void **state)
 {
@@ -673,6 +691,7 @@ main(void)
         cmocka_unit_test(test_partition_for),
         cmocka_unit_test(test_commit_member_rules),
         cmocka_unit_test(test_simple_commit_and_fetch),
+        cmocka_unit_test(test_simple_commit_survives_tick),
         cmocka_unit_test(test_offset_retention),
         cmocka_unit_test(test_offset_delete),
         cmocka_unit_test(test_records_and_reload),
