@@ -335,13 +335,14 @@ sl_groups_commit_done(void *arg, const sl_err_t *errors, int32_t count)
     sl_msg_offset_commit_resp_t *resp = r->resp;
     int32_t ti, pi, k = 0;
 
+    /* Partitions refused before the commit (unknown topic or partition)
+     * carry their error already and were not passed to the coordinator. */
     for (ti = 0; ti < resp->topics_count; ti++) {
         for (pi = 0; pi < resp->topics[ti].partitions_count; pi++) {
             if (resp->topics[ti].partitions[pi].error_code == 0 && k < count) {
                 resp->topics[ti].partitions[pi].error_code =
-                    sl_err_to_wire(errors[k]);
+                    sl_err_to_wire(errors[k++]);
             }
-            k++;
         }
     }
     sl_api_finish(r, SL_OK);
@@ -354,6 +355,8 @@ sl_api_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_msg_offset_commit_resp_t *resp = respp;
     sl_group_commit_req_t c;
     sl_group_commit_part_t *parts;
+    sl_ptopic_t *pt;
+    bool known;
     int32_t ti, pi, n = 0, k = 0,
                     nt = req->topics_count > 0 ? req->topics_count : 0;
 
@@ -388,6 +391,17 @@ sl_api_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
                 &ot->partitions[pi]);
             ot->partitions[pi].partition_index =
                 t->partitions[pi].partition_index;
+            /* Kafka refuses commits for partitions that do not exist. */
+            sl_api_plock_rd(r->api);
+            pt = sl_api_ptopic(r->api, t->name.ptr, t->name.len);
+            known = pt != NULL && t->partitions[pi].partition_index >= 0 &&
+                    t->partitions[pi].partition_index < pt->n;
+            sl_api_punlock(r->api);
+            if (!known) {
+                ot->partitions[pi].error_code =
+                    (int16_t)SL_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
             parts[k].topic = t->name;
             parts[k].partition = t->partitions[pi].partition_index;
             parts[k].offset = t->partitions[pi].committed_offset;
@@ -402,8 +416,11 @@ sl_api_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
     c.group_instance_id = req->group_instance_id;
     c.generation_id = req->generation_id_or_member_epoch;
     c.retention_ms = r->version <= 4 ? req->retention_time_ms : -1;
+    if (k == 0 && n > 0) {
+        return SL_OK; /* every partition refused: nothing to commit */
+    }
     c.parts = parts;
-    c.parts_count = n;
+    c.parts_count = k;
     sl_group_offset_commit(r->api->groups, sl_clock_wall_ms(), &c,
                            sl_groups_commit_done, r);
     return SL_ERR__AGAIN;
