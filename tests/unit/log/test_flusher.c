@@ -277,7 +277,9 @@ test_flush_ms(void **state)
     sl_partlog_set_config(fx->pl, &fx->cfg);
     fx_start(fx, SL_FLUSH_POLICY_ONLY, 0);
     app(fx, 3);
-    assert_int_equal(sl_partlog_recovery_point(fx->pl), 0);
+    /* No waiter asks for a flush: flush.ms alone must make the appends
+     * durable. (Whether it is still 0 right after the append depends on
+     * scheduling: a loaded runner may already be past 30 ms.) */
     for (i = 0; i < 5000 && sl_partlog_recovery_point(fx->pl) < 3; i++) {
         usleep(1000);
     }
