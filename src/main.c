@@ -276,6 +276,7 @@ main(int argc, char **argv)
     }
     sl_log_info("main", "shutting down signal=%s",
                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    sl_api_drain(api);
     sl_server_stop(srv, 10000);
     rc = 0;
 

@@ -147,6 +147,17 @@ sl_api_set_server(sl_api_t *api, sl_server_t *srv)
 }
 
 void
+sl_api_drain(sl_api_t *api)
+{
+    if (api->fetch_purgatory != NULL) {
+        sl_purgatory_expire_all(api->fetch_purgatory);
+    }
+    if (api->groups != NULL) {
+        sl_group_coord_unload(api->groups);
+    }
+}
+
+void
 sl_api_destroy(sl_api_t *api)
 {
     if (api == NULL) {

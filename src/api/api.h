@@ -71,6 +71,11 @@ typedef struct sl_api_handler_s {
 sl_api_t *sl_api_create(const sl_config_t *cfg);
 /* The server the handlers answer through (advertised listeners). */
 void sl_api_set_server(sl_api_t *api, sl_server_t *srv);
+/* Shutdown begins: answer requests that wait on other clients or on time
+ * (long-poll fetches with what there is, JoinGroup and SyncGroup with
+ * NOT_COORDINATOR) so the server's drain is not held up by them; later
+ * ones are answered at once. Call before sl_server_stop(). @thread main */
+void sl_api_drain(sl_api_t *api);
 /* Close storage (flush, clean-shutdown marker) and free. @thread main */
 void sl_api_destroy(sl_api_t *api);
 

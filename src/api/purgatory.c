@@ -32,6 +32,7 @@ struct sl_purgatory_s {
     size_t nheap, capheap;
     int watched;
     bool stopping;
+    bool draining; /* sl_purgatory_expire_all(): every deadline is now */
     pthread_t thread;
 };
 
@@ -169,7 +170,7 @@ sl_purgatory_main(void *arg)
     pthread_mutex_lock(&p->lock);
     while (!p->stopping) {
         now = sl_now_ms();
-        if (p->nheap > 0 && p->heap[0]->deadline_ms <= now) {
+        if (p->nheap > 0 && (p->draining || p->heap[0]->deadline_ms <= now)) {
             d = sl_heap_pop(p);
             pthread_mutex_unlock(&p->lock);
             sl_delayed_run(d, true);
@@ -209,6 +210,15 @@ sl_purgatory_create(const char *name)
     snprintf(tname, sizeof(tname), "sl-%.12s", name);
     pthread_setname_np(p->thread, tname);
     return p;
+}
+
+void
+sl_purgatory_expire_all(sl_purgatory_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->draining = true;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
 }
 
 void

@@ -53,6 +53,11 @@ sl_purgatory_t *sl_purgatory_create(const char *name);
  * is not completed, so waiting requests are answered). */
 void sl_purgatory_destroy(sl_purgatory_t *p);
 
+/* Shutdown: from now on every deadline counts as passed, so waiting
+ * operations (and those watched later) are answered at once by the expiry
+ * thread with what there is. */
+void sl_purgatory_expire_all(sl_purgatory_t *p);
+
 /* Prepare an operation: one reference, for the caller. */
 void sl_delayed_init(sl_delayed_t *d);
 void sl_delayed_ref(sl_delayed_t *d);

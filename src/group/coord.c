@@ -382,6 +382,19 @@ sl_group_coord_destroy(sl_group_coord_t *gc)
 }
 
 void
+sl_group_coord_unload(sl_group_coord_t *gc)
+{
+    int32_t i;
+
+    sl_group_coord_lock(gc);
+    gc->unloaded = true;
+    for (i = 0; i < gc->groups_count; i++) {
+        sl_group_fail_parked(gc, gc->groups[i], SL_ERR_NOT_COORDINATOR);
+    }
+    sl_group_coord_unlock(gc);
+}
+
+void
 sl_group_coord_unref_unlock(sl_group_coord_t *gc)
 {
     bool last = --gc->refs == 0;

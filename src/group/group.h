@@ -99,6 +99,12 @@ sl_group_coord_t *sl_group_coord_create(const sl_group_config_t *cfg,
  * freed after the last one, and their commits are answered then. */
 void sl_group_coord_destroy(sl_group_coord_t *gc);
 
+/* Shutdown (Kafka's group unload): answer every parked JoinGroup and
+ * SyncGroup NOT_COORDINATOR now, and every later one at once, so a broker
+ * that stops does not wait for rebalances of clients that went away.
+ * Groups and offsets stay as they are. @locks coordinator */
+void sl_group_coord_unload(sl_group_coord_t *gc);
+
 /* Fire every deadline <= now_ms. @thread any @locks coordinator */
 void sl_group_coord_tick(sl_group_coord_t *gc, int64_t now_ms);
 

@@ -116,8 +116,9 @@ struct sl_group_coord_s {
     sl_gdone_t **done_tail;
     uint64_t id_seed;
     uint64_t id_counter;
-    int32_t refs; /* the owner's, plus one per append in flight */
-    bool closed;  /* destroyed by the owner; freed at refs == 0 */
+    int32_t refs;  /* the owner's, plus one per append in flight */
+    bool closed;   /* destroyed by the owner; freed at refs == 0 */
+    bool unloaded; /* shutting down: joins and syncs get NOT_COORDINATOR */
 };
 
 /* ---- owned strings (coord.c) ---- */

@@ -989,7 +989,9 @@ sl_group_join(sl_group_coord_t *gc, int64_t now_ms,
     sl_err_t err = SL_OK;
 
     sl_group_coord_lock(gc);
-    if (!sl_group_str_set(req->group_id)) {
+    if (gc->unloaded) {
+        err = SL_ERR_NOT_COORDINATOR;
+    } else if (!sl_group_str_set(req->group_id)) {
         err = SL_ERR_INVALID_GROUP_ID;
     } else if (req->session_timeout_ms < gc->cfg.min_session_timeout_ms ||
                req->session_timeout_ms > gc->cfg.max_session_timeout_ms) {
@@ -1155,7 +1157,9 @@ sl_group_sync(sl_group_coord_t *gc, int64_t now_ms,
     sl_err_t err;
 
     sl_group_coord_lock(gc);
-    if ((g = sl_group_find(gc, req->group_id)) == NULL) {
+    if (gc->unloaded) {
+        err = SL_ERR_NOT_COORDINATOR;
+    } else if ((g = sl_group_find(gc, req->group_id)) == NULL) {
         err = SL_ERR_UNKNOWN_MEMBER_ID;
     } else if (g->state == SL_GROUP_STATE_DEAD) {
         err = SL_ERR_COORDINATOR_NOT_AVAILABLE;

@@ -155,6 +155,37 @@ test_expiry(void **state)
     assert_int_equal(atomic_load(&freed), 2);
 }
 
+/* Shutdown: expire_all answers an operation with an hour to wait, and one
+ * watched afterwards, without waiting for their deadlines. */
+static void
+test_expire_all(void **state)
+{
+    sl_purgatory_t *p = sl_purgatory_create("test");
+    atomic_int freed = 0;
+    uint64_t k = 9;
+    op_t *a = op_new(3600000, &freed), *b = op_new(3600000, &freed);
+    int64_t t0 = sl_now_ms();
+
+    (void)state;
+    sl_delayed_ref(&a->d);
+    sl_delayed_ref(&b->d);
+    assert_int_equal(sl_purgatory_watch(p, &a->d, &k, 1), SL_OK);
+    sl_purgatory_expire_all(p);
+    assert_int_equal(sl_purgatory_watch(p, &b->d, &k, 1), SL_OK);
+    while ((atomic_load(&a->expired) == 0 || atomic_load(&b->expired) == 0) &&
+           sl_now_ms() - t0 < 60000) {
+        sleep_ms(5);
+    }
+    assert_int_equal(atomic_load(&a->answered), 1);
+    assert_int_equal(atomic_load(&b->answered), 1);
+    sl_delayed_unref(&a->d);
+    sl_delayed_unref(&b->d);
+    sl_delayed_unref(&a->d);
+    sl_delayed_unref(&b->d);
+    sl_purgatory_destroy(p);
+    assert_int_equal(atomic_load(&freed), 2);
+}
+
 typedef struct {
     sl_purgatory_t *p;
     uint64_t key;
@@ -214,6 +245,7 @@ main(void)
         cmocka_unit_test(test_complete_by_key),
         cmocka_unit_test(test_ready_before_watch),
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_expire_all),
         cmocka_unit_test(test_race_exactly_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

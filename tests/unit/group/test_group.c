@@ -904,6 +904,31 @@ test_destroy_answers_parked(void **state)
     free(f);
 }
 
+/* Shutdown: a JoinGroup waiting for a member that went away (A joined,
+ * B's join waits for A's rejoin) is answered NOT_COORDINATOR by unload, as
+ * is every later join; the group and its members stay (no rebalance). */
+static void
+test_unload_answers_parked(void **state)
+{
+    fx_t *f = fx_new(0, INT32_MAX);
+    char a[256], b[256];
+    gt_join_t j, late;
+
+    (void)state;
+    two_stable(f, a, b);
+    join(f, 10, a, NULL, "A", &j);
+    assert_int_equal(j.calls, 0); /* waits for B */
+    sl_group_coord_unload(f->gc);
+    assert_int_equal(j.calls, 1);
+    assert_int_equal(j.err, SL_ERR_NOT_COORDINATOR);
+    join(f, 20, b, NULL, "B", &late);
+    assert_int_equal(late.calls, 1);
+    assert_int_equal(late.err, SL_ERR_NOT_COORDINATOR);
+    assert_int_equal(state_of(f, "g", NULL),
+                     SL_GROUP_STATE_PREPARING_REBALANCE);
+    fx_free(f);
+}
+
 int
 main(void)
 {
@@ -927,6 +952,7 @@ main(void)
         cmocka_unit_test(test_describe_list_delete),
         cmocka_unit_test(test_sync_store_failure),
         cmocka_unit_test(test_destroy_answers_parked),
+        cmocka_unit_test(test_unload_answers_parked),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
