@@ -129,7 +129,7 @@ typedef struct sl_txn_markers_s {
                          bool commit, const sl_txn_tp_t *parts, int32_t n);
 } sl_txn_markers_t;
 
-/* Next producer id into *out; SL_OK, or an error to answer with. */
+/* next(): a producer id into *out; SL_OK, or an error to answer with. */
 typedef struct sl_txn_pid_source_s {
     void *ctx;
     sl_err_t (*next)(void *ctx, int64_t *out);
@@ -153,8 +153,7 @@ void sl_txn_coord_tick(sl_txn_coord_t *tc, int64_t now_ms);
 /* Earliest pending deadline, INT64_MAX if none. */
 int64_t sl_txn_coord_next_deadline(sl_txn_coord_t *tc);
 
-/* Kafka's partition of __transaction_state for <txn_id>:
- * abs(javaStringHashCode(txn_id)) % partitions. */
+/* abs(javaStringHashCode(txn_id)) % partitions, as Kafka. */
 int32_t sl_txn_partition_for(sl_str_t txn_id, int32_t partitions);
 
 /*
@@ -165,7 +164,7 @@ int32_t sl_txn_partition_for(sl_str_t txn_id, int32_t partitions);
  */
 sl_err_t sl_txn_wire_error(sl_err_t err, int16_t api_key, int16_t version);
 
-/* Every answer: error, then the producer id and epoch (-1 when none). */
+/* Every answer: error, producer id and epoch (-1 when none). */
 typedef void (*sl_txn_cb)(void *arg, sl_err_t err, int64_t producer_id,
                           int16_t producer_epoch);
 
@@ -231,7 +230,6 @@ void sl_txn_end(sl_txn_coord_t *tc, int64_t now_ms, const sl_txn_end_req_t *req,
                 sl_txn_cb cb, void *arg);
 
 /* ---- DescribeTransactions, ListTransactions ---------------------------- */
-
 typedef struct sl_txn_desc_topic_s {
     sl_str_t topic;
     int32_t *partitions;
