@@ -452,6 +452,8 @@ sl_txn_add_sat(int64_t a, int64_t b)
 static int64_t
 sl_txn_deadline(const sl_txn_coord_t *tc, const sl_txn_t *t)
 {
+    int64_t d;
+
     if (t->phase == SL_TPHASE_MARKERS_RETRY ||
         t->phase == SL_TPHASE_COMPLETE_RETRY) {
         return t->retry_at;
@@ -461,13 +463,14 @@ sl_txn_deadline(const sl_txn_coord_t *tc, const sl_txn_t *t)
     }
     if (t->m.state == SL_TXN_STATE_ONGOING) {
         /* Kafka aborts once start + timeout < now. */
-        return sl_txn_add_sat(sl_txn_add_sat(t->m.start_ts, t->m.timeout_ms),
-                              1);
+        d = sl_txn_add_sat(sl_txn_add_sat(t->m.start_ts, t->m.timeout_ms), 1);
+    } else if (sl_txn_expirable(t)) {
+        d = sl_txn_add_sat(t->m.update_ts, tc->cfg.id_expiration_ms);
+    } else {
+        return INT64_MAX;
     }
-    if (sl_txn_expirable(t)) {
-        return sl_txn_add_sat(t->m.update_ts, tc->cfg.id_expiration_ms);
-    }
-    return INT64_MAX;
+    /* After a failed abort or tombstone: not before the backoff. */
+    return d > t->retry_at ? d : t->retry_at;
 }
 
 static void sl_txn_expire_done(void *arg, sl_err_t err);
@@ -494,7 +497,8 @@ sl_txn_expire(sl_txn_coord_t *tc, sl_txn_t *t)
     if ((x = malloc(sizeof(*x))) == NULL ||
         sl_txn_record_encode(id, NULL, 0, &k, &kl, &v, &vl) != SL_OK) {
         free(x);
-        return; /* retried at the next tick */
+        t->retry_at = tc->now + tc->cfg.retry_backoff_ms;
+        return;
     }
     x->tc = tc;
     x->t = t;
@@ -522,6 +526,7 @@ sl_txn_expire_done(void *arg, sl_err_t err)
             sl_txn_remove(tc, x->t);
         } else {
             x->t->pending = false;
+            x->t->retry_at = tc->now + tc->cfg.retry_backoff_ms;
         }
     }
     free(x);

@@ -117,6 +117,21 @@ sl_txn_wait_answer(sl_txn_coord_t *tc, sl_txn_t *t, sl_err_t err, int64_t pid,
     }
 }
 
+/* Views of <m>'s partitions (malloc'd array, NULL when out of memory). */
+static sl_txn_tp_t *
+sl_txn_tps(const sl_tmeta_t *m)
+{
+    sl_txn_tp_t *tps = calloc((size_t)m->parts_count + 1, sizeof(*tps));
+    int32_t i;
+
+    for (i = 0; tps != NULL && i < m->parts_count; i++) {
+        tps[i].topic.ptr = m->parts[i].topic;
+        tps[i].topic.len = m->parts[i].topic_len;
+        tps[i].partition = m->parts[i].partition;
+    }
+    return tps;
+}
+
 /* ---- completions ----------------------------------------------------- */
 
 /* Finish <op> with <err>; lock held. Frees <op>. */
@@ -153,6 +168,7 @@ sl_txn_op_finish(sl_txn_coord_t *tc, sl_top_t *op, sl_err_t err)
             if (op->fence) {
                 t->failed_fence = true;
             }
+            t->retry_at = tc->now + tc->cfg.retry_backoff_ms;
             sl_txn_wait_answer(tc, t, sl_txn_append_error(err), -1, -1);
         }
         break;
@@ -168,22 +184,20 @@ sl_txn_op_finish(sl_txn_coord_t *tc, sl_top_t *op, sl_err_t err)
         }
         break;
     case SL_TOP_MARKERS:
-        if (err == SL_OK) {
-            sl_txn_tp_t *tps = NULL;
-            int32_t i, n = t->m.parts_count;
+        if (err == SL_OK && tc->markers.txn_complete != NULL) {
+            sl_txn_tp_t *tps = sl_txn_tps(&t->m);
 
-            if (tc->markers.txn_complete != NULL &&
-                (tps = calloc((size_t)n + 1, sizeof(*tps))) != NULL) {
-                for (i = 0; i < n; i++) {
-                    tps[i].topic.ptr = t->m.parts[i].topic;
-                    tps[i].topic.len = t->m.parts[i].topic_len;
-                    tps[i].partition = t->m.parts[i].partition;
-                }
+            if (tps == NULL) {
+                err = SL_ERR__NOMEM; /* the hook must not be skipped */
+            } else {
                 tc->markers.txn_complete(
                     tc->markers.ctx, t->m.producer_id, t->m.producer_epoch,
-                    t->m.state == SL_TXN_STATE_PREPARE_COMMIT, tps, n);
+                    t->m.state == SL_TXN_STATE_PREPARE_COMMIT, tps,
+                    t->m.parts_count);
+                free(tps);
             }
-            free(tps);
+        }
+        if (err == SL_OK) {
             sl_txn_append_complete(tc, t);
         } else {
             t->phase = SL_TPHASE_MARKERS_RETRY;
@@ -295,7 +309,7 @@ sl_txn_send_markers(sl_txn_coord_t *tc, sl_txn_t *t)
 {
     sl_txn_tp_t *tps;
     sl_top_t *op;
-    int32_t i, n = t->m.parts_count;
+    int32_t n = t->m.parts_count;
 
     t->phase = SL_TPHASE_MARKERS;
     op = sl_txn_op_new(tc, t, SL_TOP_MARKERS, NULL, NULL);
@@ -306,14 +320,9 @@ sl_txn_send_markers(sl_txn_coord_t *tc, sl_txn_t *t)
         sl_txn_op_finish(tc, op, SL_OK);
         return;
     }
-    if ((tps = calloc((size_t)n, sizeof(*tps))) == NULL) {
+    if ((tps = sl_txn_tps(&t->m)) == NULL) {
         sl_txn_op_finish(tc, op, SL_ERR__NOMEM);
         return;
-    }
-    for (i = 0; i < n; i++) {
-        tps[i].topic.ptr = t->m.parts[i].topic;
-        tps[i].topic.len = t->m.parts[i].topic_len;
-        tps[i].partition = t->m.parts[i].partition;
     }
     tc->refs++;
     tc->markers.write(tc->markers.ctx, t->m.producer_id, t->m.producer_epoch,
@@ -350,6 +359,8 @@ sl_txn_fence_abort(sl_txn_coord_t *tc, sl_txn_t *t, sl_twait_e wait,
     m->producer_epoch = fenced;
     m->last_producer_epoch = SL_TXN_NO_EPOCH;
     if (sl_tmeta_copy(&t->transit, m) != SL_OK) {
+        t->failed_fence = true; /* the bump above was not logged */
+        t->retry_at = tc->now + tc->cfg.retry_backoff_ms;
         sl_txn_answer(tc, cb, arg, SL_ERR_COORDINATOR_NOT_AVAILABLE, -1, -1);
         return;
     }

@@ -36,8 +36,7 @@
  * Locking: one mutex per coordinator. Callbacks are queued while it is held
  * and invoked after it is released, so a callback may call back in.
  *
- * Owned by: whoever creates the coordinator (the broker, at wiring time).
- */
+ * Owned by: whoever creates the coordinator (the broker, at wiring time). */
 #ifndef SL_TXN_TXN_H
 #define SL_TXN_TXN_H
 
@@ -117,7 +116,8 @@ typedef struct sl_txn_store_s {
  * as done, as in Kafka); any error makes the coordinator retry all of them
  * after retry_backoff_ms (markers are idempotent for the partition logs).
  * txn_complete (may be NULL) runs, locked, after the markers are written:
- * the hook for the group coordinator's pending transactional offsets.
+ * the hook for the group coordinator's pending transactional offsets. It
+ * may run twice for one transaction (again after a restart in Prepare*).
  */
 typedef struct sl_txn_markers_s {
     void *ctx;

@@ -784,6 +784,44 @@ test_timeout_aborts(void **state)
     fx_free(f);
 }
 
+/* A timed-out abort or an expiry whose record fails is retried after the
+ * backoff, not at every tick. */
+static void
+test_timer_failures_back_off(void **state)
+{
+    sl_txn_config_t c = cfg_tv(1);
+    fx_t *f;
+    tt_res_t r;
+
+    (void)state;
+    c.id_expiration_ms = 100000;
+    c.retry_backoff_ms = 500;
+    f = fx_new_cfg(&c, true);
+    tt_init(f, 0, ID, 1000, -1, -1, &r);
+    tt_settle(f->e);
+    tt_add(f, 0, ID, 1000, 0, "t:0", 1, &r);
+    tt_settle(f->e);
+    sl_txn_coord_tick(f->tc, 2000);
+    assert_true(tt_store_one(f->e, SL_ERR_NOT_ENOUGH_REPLICAS));
+    assert_int_equal(tt_state(f, ID), SL_TXN_STATE_ONGOING);
+    assert_int_equal(sl_txn_coord_next_deadline(f->tc), 2500);
+    sl_txn_coord_tick(f->tc, 2499);
+    assert_int_equal(f->e->nspend, 0);
+    sl_txn_coord_tick(f->tc, 2500);
+    tt_settle(f->e);
+    assert_int_equal(tt_state(f, ID), SL_TXN_STATE_COMPLETE_ABORT);
+    /* The failed fence was not bumped twice: epoch 1 on the markers. */
+    assert_int_equal(f->e->mk[0].epoch, 1);
+    sl_txn_coord_tick(f->tc, 200000);
+    assert_true(tt_store_one(f->e, SL_ERR__IO));
+    assert_int_equal(sl_txn_coord_next_deadline(f->tc), 200500);
+    sl_txn_coord_tick(f->tc, 200500);
+    tt_settle(f->e);
+    assert_int_equal(tt_describe(f, ID).error,
+                     SL_ERR_TRANSACTIONAL_ID_NOT_FOUND);
+    fx_free(f);
+}
+
 static void
 test_id_expiry(void **state)
 {
@@ -1025,6 +1063,7 @@ main(void)
         cmocka_unit_test(test_tv2_delayed_end_rejected),
         cmocka_unit_test(test_tv2_epoch_overflow),
         cmocka_unit_test(test_timeout_aborts),
+        cmocka_unit_test(test_timer_failures_back_off),
         cmocka_unit_test(test_id_expiry),
         cmocka_unit_test(test_loading_rejects),
         cmocka_unit_test(test_destroy_answers_waiters),
