@@ -18,7 +18,7 @@
 #include "txn/txn.h"
 #include "txn/txn_int.h"
 
-#define TT_MAX 512
+#define TT_MAX 8192
 
 typedef struct tt_record_s {
     int32_t partition;
@@ -31,6 +31,7 @@ typedef struct tt_record_s {
 typedef struct tt_pend_s {
     sl_txn_done_cb done;
     void *arg;
+    int rec; /* index in rec[] (appends only) */
 } tt_pend_t;
 
 typedef struct tt_marker_s {
@@ -79,6 +80,7 @@ tt_append(void *ctx, int32_t partition, const uint8_t *key, size_t key_len,
     r->value_len = value_len;
     e->spend[e->nspend].done = done;
     e->spend[e->nspend].arg = done_arg;
+    e->spend[e->nspend].rec = e->nrec - 1;
     e->nspend++;
 }
 
