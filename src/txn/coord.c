@@ -442,10 +442,30 @@ sl_txn_expirable(const sl_txn_t *t)
             t->m.state == SL_TXN_STATE_COMPLETE_ABORT);
 }
 
+/* a + b, saturated: loaded timestamps and timeouts may be anything. */
 static int64_t
 sl_txn_add_sat(int64_t a, int64_t b)
 {
-    return a > INT64_MAX - b ? INT64_MAX : a + b;
+    if (b > 0 && a > INT64_MAX - b) {
+        return INT64_MAX;
+    }
+    if (b < 0 && a < INT64_MIN - b) {
+        return INT64_MIN;
+    }
+    return a + b;
+}
+
+/* a - b, saturated. */
+static int64_t
+sl_txn_sub_sat(int64_t a, int64_t b)
+{
+    if (b < 0 && a > INT64_MAX + b) {
+        return INT64_MAX;
+    }
+    if (b > 0 && a < INT64_MIN + b) {
+        return INT64_MIN;
+    }
+    return a - b;
 }
 
 /* When <t> needs the clock next, INT64_MAX if never. */
@@ -699,7 +719,8 @@ sl_txn_list_match(const sl_txn_t *t, int64_t now_ms,
         return false;
     }
     /* KIP-994: only transactions that have run longer than the filter. */
-    if (req->duration_ms >= 0 && now_ms - t->m.start_ts <= req->duration_ms) {
+    if (req->duration_ms >= 0 &&
+        sl_txn_sub_sat(now_ms, t->m.start_ts) <= req->duration_ms) {
         return false;
     }
     return true;

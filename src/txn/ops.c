@@ -670,6 +670,9 @@ sl_txn_end_prepare(sl_txn_coord_t *tc, sl_txn_t *t, const sl_txn_end_req_t *req,
     int64_t next = SL_TXN_NO_PID;
     sl_err_t err;
 
+    if (bump && t->m.producer_epoch == INT16_MAX) {
+        return SL_ERR_PRODUCER_FENCED; /* no client holds INT16_MAX */
+    }
     if (bump && sl_txn_epoch_exhausted(t->m.producer_epoch) &&
         (err = sl_txn_next_pid(tc, &next)) != SL_OK) {
         return err;

@@ -196,7 +196,7 @@ sl_txn_record_decode(sl_arena_t *a, const uint8_t *key, size_t key_len,
         sl_msg_transaction_log_value_decode(&rd, ver, a, &v) != SL_OK ||
         v.transaction_status < 0 ||
         v.transaction_status > SL_TXN_STATE_PREPARE_EPOCH_FENCE ||
-        v.producer_id < 0) {
+        v.producer_id < 0 || v.producer_epoch < 0) {
         return SL_CORRUPT();
     }
     m->producer_id = v.producer_id;

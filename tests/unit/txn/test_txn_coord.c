@@ -674,6 +674,15 @@ test_tv2_empty_and_complete_table(void **state)
     tt_end(f, T0, ID, 1000, 2, true, 2, &r);
     TT_EXPECT(r, SL_OK);
     assert_int_equal(r.epoch, 3);
+    /* CompleteCommit: a current-epoch abort bumps, with no markers. */
+    nmk = f->e->nmk;
+    tt_end(f, T0 + 9, ID, 1000, 3, false, 2, &r);
+    tt_settle(f->e);
+    TT_EXPECT(r, SL_OK);
+    assert_int_equal(r.epoch, 4);
+    assert_int_equal(f->e->nmk, nmk);
+    assert_int_equal(tt_state(f, ID), SL_TXN_STATE_COMPLETE_ABORT);
+    assert_int_equal(tt_describe(f, ID).start_ms, T0 + 9);
     fx_free(f);
 }
 

@@ -464,6 +464,9 @@ test_hostile_records(void **state)
     put32(buf + 17, 0x7fffffff);
     assert_int_equal(sl_txn_coord_load(f->tc, k, kl, buf, vl), SL_ERR__CORRUPT);
     memcpy(buf, v, vl);
+    put16(buf + 10, -3); /* a negative epoch */
+    assert_int_equal(sl_txn_coord_load(f->tc, k, kl, buf, vl), SL_ERR__CORRUPT);
+    memcpy(buf, v, vl);
     put16(buf, 7); /* unknown value version */
     assert_int_equal(sl_txn_coord_load(f->tc, k, kl, buf, vl), SL_ERR__CORRUPT);
     /* Random corruption: never a crash; whatever loads is consistent. */
