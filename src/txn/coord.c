@@ -236,6 +236,7 @@ sl_txn_coord_unref_unlock(sl_txn_coord_t *tc)
             sl_txn_free(tc->txns[i]);
         }
         free(tc->txns);
+        free(tc->buckets);
         pthread_mutex_destroy(&tc->lock);
         free(tc);
     }
@@ -276,20 +277,62 @@ sl_txn_clock(sl_txn_coord_t *tc, int64_t now_ms)
 
 /* ---- transactional ids ------------------------------------------------- */
 
+/* FNV-1a of the id's bytes. */
+static uint64_t
+sl_txn_hash(sl_str_t id)
+{
+    uint64_t h = 14695981039346656037ULL;
+    int32_t i;
+
+    for (i = 0; i < id.len; i++) {
+        h = (h ^ (uint8_t)id.ptr[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
 sl_txn_t *
 sl_txn_find(sl_txn_coord_t *tc, sl_str_t id)
 {
-    int32_t i;
+    uint64_t h;
+    sl_txn_t *t;
 
-    for (i = 0; i < tc->txns_count; i++) {
-        sl_txn_t *t = tc->txns[i];
-
-        if (t->id_len == id.len &&
+    if (tc->nbuckets == 0 || id.len < 0) {
+        return NULL;
+    }
+    h = sl_txn_hash(id);
+    for (t = tc->buckets[h & (tc->nbuckets - 1)]; t != NULL; t = t->hnext) {
+        if (t->hash == h && t->id_len == id.len &&
             (id.len == 0 || memcmp(t->id, id.ptr, (size_t)id.len) == 0)) {
             return t;
         }
     }
     return NULL;
+}
+
+/* Keep at most one transaction per bucket on average. */
+static sl_err_t
+sl_txn_rehash(sl_txn_coord_t *tc)
+{
+    uint32_t n = tc->nbuckets == 0 ? 64 : tc->nbuckets * 2;
+    sl_txn_t **b;
+    int32_t i;
+
+    if ((uint32_t)tc->txns_count < tc->nbuckets) {
+        return SL_OK;
+    }
+    if (n == 0 || (b = calloc(n, sizeof(*b))) == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    for (i = 0; i < tc->txns_count; i++) {
+        sl_txn_t *t = tc->txns[i];
+
+        t->hnext = b[t->hash & (n - 1)];
+        b[t->hash & (n - 1)] = t;
+    }
+    free(tc->buckets);
+    tc->buckets = b;
+    tc->nbuckets = n;
+    return SL_OK;
 }
 
 sl_txn_t *
@@ -299,7 +342,7 @@ sl_txn_create(sl_txn_coord_t *tc, sl_str_t id)
     sl_txn_t *t;
     int32_t cap;
 
-    if (id.len < 0) {
+    if (id.len < 0 || sl_txn_rehash(tc) != SL_OK) {
         return NULL;
     }
     if (tc->txns_count == tc->txns_cap) {
@@ -325,6 +368,10 @@ sl_txn_create(sl_txn_coord_t *tc, sl_str_t id)
     t->m.producer_epoch = t->m.last_producer_epoch = SL_TXN_NO_EPOCH;
     t->m.state = SL_TXN_STATE_EMPTY;
     t->m.start_ts = -1;
+    t->hash = sl_txn_hash(id);
+    t->hnext = tc->buckets[t->hash & (tc->nbuckets - 1)];
+    tc->buckets[t->hash & (tc->nbuckets - 1)] = t;
+    t->slot = tc->txns_count;
     tc->txns[tc->txns_count++] = t;
     return t;
 }
@@ -344,14 +391,14 @@ sl_txn_free(sl_txn_t *t)
 void
 sl_txn_remove(sl_txn_coord_t *tc, sl_txn_t *t)
 {
-    int32_t i;
+    sl_txn_t **pp = &tc->buckets[t->hash & (tc->nbuckets - 1)];
 
-    for (i = 0; i < tc->txns_count; i++) {
-        if (tc->txns[i] == t) {
-            tc->txns[i] = tc->txns[--tc->txns_count];
-            break;
-        }
+    while (*pp != t) {
+        pp = &(*pp)->hnext;
     }
+    *pp = t->hnext;
+    tc->txns[t->slot] = tc->txns[--tc->txns_count];
+    tc->txns[t->slot]->slot = t->slot;
     if (t->wait != SL_TWAIT_NONE) {
         sl_txn_answer(tc, t->wait_cb, t->wait_arg,
                       SL_ERR_COORDINATOR_NOT_AVAILABLE, -1, -1);

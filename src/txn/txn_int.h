@@ -61,6 +61,9 @@ typedef enum sl_twait_e {
 } sl_twait_e;
 
 typedef struct sl_txn_s {
+    struct sl_txn_s *hnext; /* hash chain */
+    uint64_t hash;
+    int32_t slot; /* index in tc->txns */
     char *id;
     int32_t id_len;
     int32_t partition; /* of __transaction_state */
@@ -91,9 +94,11 @@ struct sl_txn_coord_s {
     sl_txn_store_t store;
     sl_txn_markers_t markers;
     sl_txn_pid_source_t pids;
-    sl_txn_t **txns;
+    sl_txn_t **txns; /* for iteration, in no order */
     int32_t txns_count;
     int32_t txns_cap;
+    sl_txn_t **buckets; /* by id: chained, a power of two many */
+    uint32_t nbuckets;
     sl_tdone_t *done_head;
     sl_tdone_t **done_tail;
     int64_t now;  /* the latest clock reading seen: for completions */
