@@ -199,25 +199,19 @@ sl_txn_coord_lock(sl_txn_coord_t *tc)
     pthread_mutex_lock(&tc->lock);
 }
 
-/* Release the lock, then run queued completions one at a time, each with
- * the lock released (a callback may re-enter the coordinator). */
-void
-sl_txn_coord_unlock(sl_txn_coord_t *tc)
+/* Run queued completions one at a time, each with the lock released (a
+ * callback may re-enter the coordinator); returns with the lock held. */
+static void
+sl_txn_coord_drain(sl_txn_coord_t *tc)
 {
     sl_tdone_t *d;
 
-    for (;;) {
-        d = tc->done_head;
-        if (d != NULL) {
-            tc->done_head = d->next;
-            if (tc->done_head == NULL) {
-                tc->done_tail = &tc->done_head;
-            }
+    while ((d = tc->done_head) != NULL) {
+        tc->done_head = d->next;
+        if (tc->done_head == NULL) {
+            tc->done_tail = &tc->done_head;
         }
         pthread_mutex_unlock(&tc->lock);
-        if (d == NULL) {
-            return;
-        }
         d->cb(d->arg, d->err, d->producer_id, d->producer_epoch);
         free(d);
         pthread_mutex_lock(&tc->lock);
@@ -225,12 +219,26 @@ sl_txn_coord_unlock(sl_txn_coord_t *tc)
 }
 
 void
+sl_txn_coord_unlock(sl_txn_coord_t *tc)
+{
+    sl_txn_coord_drain(tc);
+    pthread_mutex_unlock(&tc->lock);
+}
+
+/*
+ * The reference is dropped only after the queue is drained: while this
+ * thread runs callbacks with the lock released, its reference keeps <tc>
+ * from being freed by another thread's last unref.
+ */
+void
 sl_txn_coord_unref_unlock(sl_txn_coord_t *tc)
 {
-    bool last = --tc->refs == 0;
+    bool last;
     int32_t i;
 
-    sl_txn_coord_unlock(tc);
+    sl_txn_coord_drain(tc);
+    last = --tc->refs == 0;
+    pthread_mutex_unlock(&tc->lock);
     if (last) {
         for (i = 0; i < tc->txns_count; i++) {
             sl_txn_free(tc->txns[i]);
