@@ -267,7 +267,6 @@ sim_step(sim_t *s)
     tt_env_t *e = s->f->e;
     uint32_t what = rnd(s, 100);
     req_t *q;
-    char parts[64];
 
     if (what < 12) {
         sl_txn_init_req_t r;
@@ -324,7 +323,6 @@ sim_step(sim_t *s)
          * the live coordinator even with appends and markers in flight. */
         sim_restart_check(s);
     }
-    (void)parts;
     sim_check_markers(s);
 }
 
