@@ -146,49 +146,140 @@ sl_tmeta_copy(sl_tmeta_t *dst, const sl_tmeta_t *src)
     return SL_OK;
 }
 
+/* Order of partitions: topic bytes, then topic length, then partition. */
+static int
+sl_ttp_cmp(const char *ta, int32_t la, int32_t pa, const char *tb, int32_t lb,
+           int32_t pb)
+{
+    int32_t n = la < lb ? la : lb;
+    int c = n > 0 ? memcmp(ta, tb, (size_t)n) : 0;
+
+    if (c != 0) {
+        return c;
+    }
+    if (la != lb) {
+        return la < lb ? -1 : 1;
+    }
+    return pa < pb ? -1 : (pa > pb ? 1 : 0);
+}
+
+static int
+sl_ttp_qsort_cmp(const void *a, const void *b)
+{
+    const sl_txn_tp_t *x = a, *y = b;
+
+    return sl_ttp_cmp(x->topic.ptr, x->topic.len, x->partition, y->topic.ptr,
+                      y->topic.len, y->partition);
+}
+
 bool
 sl_tmeta_has_part(const sl_tmeta_t *m, sl_str_t topic, int32_t p)
 {
-    int32_t i, len = topic.len < 0 ? 0 : topic.len;
+    int32_t lo = 0, hi = m->parts_count, len = topic.len < 0 ? 0 : topic.len;
 
-    for (i = 0; i < m->parts_count; i++) {
-        const sl_ttp_t *t = &m->parts[i];
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        const sl_ttp_t *t = &m->parts[mid];
+        int c =
+            sl_ttp_cmp(t->topic, t->topic_len, t->partition, topic.ptr, len, p);
 
-        if (t->partition == p && t->topic_len == len &&
-            (len == 0 || memcmp(t->topic, topic.ptr, (size_t)len) == 0)) {
+        if (c == 0) {
             return true;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
     return false;
 }
 
+/*
+ * Merge <n> partitions (any order, duplicates allowed) into <m>'s sorted,
+ * duplicate-free set in O((m + n) log n): a request or a record may hold
+ * very many. On failure <m> is unchanged.
+ */
+sl_err_t
+sl_tmeta_add_parts(sl_tmeta_t *m, const sl_txn_tp_t *tps, int32_t n)
+{
+    sl_txn_tp_t *in;
+    sl_ttp_t *out;
+    char **fresh;
+    int32_t i = 0, j = 0, k = 0, nf = 0;
+
+    if (n <= 0) {
+        return SL_OK;
+    }
+    in = malloc((size_t)n * sizeof(*in));
+    out = malloc(((size_t)m->parts_count + (size_t)n) * sizeof(*out));
+    fresh = malloc((size_t)n * sizeof(*fresh));
+    if (in == NULL || out == NULL || fresh == NULL) {
+        goto nomem;
+    }
+    for (i = 0; i < n; i++) {
+        in[i] = tps[i];
+        if (in[i].topic.len <= 0) {
+            in[i].topic.ptr = "";
+            in[i].topic.len = 0;
+        }
+    }
+    qsort(in, (size_t)n, sizeof(*in), sl_ttp_qsort_cmp);
+    i = 0;
+    while (i < m->parts_count || j < n) {
+        const sl_ttp_t *a = i < m->parts_count ? &m->parts[i] : NULL;
+        int c;
+
+        if (j > 0 && j < n && sl_ttp_qsort_cmp(&in[j], &in[j - 1]) == 0) {
+            j++; /* a duplicate in the request */
+            continue;
+        }
+        c = a == NULL ? 1
+            : j == n
+                ? -1
+                : sl_ttp_cmp(a->topic, a->topic_len, a->partition,
+                             in[j].topic.ptr, in[j].topic.len, in[j].partition);
+        if (c <= 0) {
+            out[k++] = *a;
+            i++;
+            j += c == 0;
+            continue;
+        }
+        if ((fresh[nf] = malloc((size_t)in[j].topic.len + 1)) == NULL) {
+            goto nomem;
+        }
+        memcpy(fresh[nf], in[j].topic.ptr, (size_t)in[j].topic.len);
+        fresh[nf][in[j].topic.len] = '\0';
+        out[k].topic = fresh[nf++];
+        out[k].topic_len = in[j].topic.len;
+        out[k].partition = in[j].partition;
+        k++;
+        j++;
+    }
+    free(m->parts);
+    m->parts = out;
+    m->parts_count = k;
+    free(in);
+    free(fresh);
+    return SL_OK;
+nomem:
+    while (nf > 0) {
+        free(fresh[--nf]);
+    }
+    free(in);
+    free(out);
+    free(fresh);
+    return SL_ERR__NOMEM;
+}
+
 sl_err_t
 sl_tmeta_add_part(sl_tmeta_t *m, sl_str_t topic, int32_t p)
 {
-    int32_t len = topic.len < 0 ? 0 : topic.len;
-    sl_ttp_t *n;
-    char *s;
+    sl_txn_tp_t tp;
 
-    if (sl_tmeta_has_part(m, topic, p)) {
-        return SL_OK;
-    }
-    n = realloc(m->parts, ((size_t)m->parts_count + 1) * sizeof(*n));
-    if (n == NULL) {
-        return SL_ERR__NOMEM;
-    }
-    m->parts = n;
-    if ((s = malloc((size_t)len + 1)) == NULL) {
-        return SL_ERR__NOMEM;
-    }
-    if (len > 0) {
-        memcpy(s, topic.ptr, (size_t)len);
-    }
-    s[len] = '\0';
-    n[m->parts_count].topic = s;
-    n[m->parts_count].topic_len = len;
-    n[m->parts_count].partition = p;
-    m->parts_count++;
-    return SL_OK;
+    tp.topic = topic;
+    tp.partition = p;
+    return sl_tmeta_add_parts(m, &tp, 1);
 }
 
 /* ---- lock and completions --------------------------------------------- */
@@ -680,11 +771,13 @@ sl_txn_arena_str(sl_arena_t *a, const char *p, int32_t len)
     return r;
 }
 
-/* Group <m>'s partitions by topic into out->topics. */
+/* Group <m>'s partitions by topic into out->topics (they are sorted, so a
+ * topic's partitions are adjacent). */
 static sl_err_t
 sl_txn_describe_topics(const sl_tmeta_t *m, sl_arena_t *a, sl_txn_desc_t *out)
 {
-    int32_t i, j;
+    sl_txn_desc_topic_t *dt = NULL;
+    int32_t i;
 
     out->topics =
         sl_arena_calloc(a, (size_t)m->parts_count + 1, sizeof(*out->topics));
@@ -693,20 +786,12 @@ sl_txn_describe_topics(const sl_tmeta_t *m, sl_arena_t *a, sl_txn_desc_t *out)
     }
     for (i = 0; i < m->parts_count; i++) {
         const sl_ttp_t *p = &m->parts[i];
-        sl_txn_desc_topic_t *dt = NULL;
 
-        for (j = 0; j < out->topics_count; j++) {
-            if (out->topics[j].topic.len == p->topic_len &&
-                memcmp(out->topics[j].topic.ptr, p->topic,
-                       (size_t)p->topic_len) == 0) {
-                dt = &out->topics[j];
-                break;
-            }
-        }
-        if (dt == NULL) {
+        if (dt == NULL || dt->topic.len != p->topic_len ||
+            memcmp(dt->topic.ptr, p->topic, (size_t)p->topic_len) != 0) {
             dt = &out->topics[out->topics_count++];
             dt->topic = sl_txn_arena_str(a, p->topic, p->topic_len);
-            dt->partitions = sl_arena_calloc(a, (size_t)m->parts_count,
+            dt->partitions = sl_arena_calloc(a, (size_t)(m->parts_count - i),
                                              sizeof(*dt->partitions));
             if (dt->topic.ptr == NULL || dt->partitions == NULL) {
                 return SL_ERR__NOMEM;

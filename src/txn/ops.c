@@ -588,13 +588,11 @@ sl_txn_add_partitions(sl_txn_coord_t *tc, int64_t now_ms,
         err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
         goto out;
     }
-    for (i = 0; i < req->parts_count; i++) {
-        if (sl_tmeta_add_part(&t->transit, req->parts[i].topic,
-                              req->parts[i].partition) != SL_OK) {
-            sl_tmeta_clear(&t->transit);
-            err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
-            goto out;
-        }
+    if (sl_tmeta_add_parts(&t->transit, req->parts, req->parts_count) !=
+        SL_OK) {
+        sl_tmeta_clear(&t->transit);
+        err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
+        goto out;
     }
     if (t->m.state != SL_TXN_STATE_ONGOING) {
         t->transit.start_ts = now_ms; /* a new transaction starts */

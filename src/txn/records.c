@@ -34,15 +34,16 @@
 
 #define SL_TXN_KEY_VERSION 0
 
-/* Group <m>'s partitions by topic into a malloc'd schema array. */
+/* Group <m>'s partitions by topic into a malloc'd schema array (they are
+ * sorted, so each topic's partitions are adjacent). */
 static sl_err_t
 sl_txn_group_parts(const sl_tmeta_t *m,
                    sl_msg_transaction_log_value_partitions_schema_t **out,
                    int32_t *out_n, int32_t **ids_out)
 {
-    sl_msg_transaction_log_value_partitions_schema_t *ps;
+    sl_msg_transaction_log_value_partitions_schema_t *ps, *cur = NULL;
     int32_t *ids;
-    int32_t i, j, n = 0, used = 0;
+    int32_t i, n = 0;
 
     ps = calloc((size_t)m->parts_count + 1, sizeof(*ps));
     ids = calloc((size_t)m->parts_count + 1, sizeof(*ids));
@@ -51,32 +52,19 @@ sl_txn_group_parts(const sl_tmeta_t *m,
         free(ids);
         return SL_ERR__NOMEM;
     }
-    /* One pass per distinct topic keeps each topic's ids contiguous. */
     for (i = 0; i < m->parts_count; i++) {
         const sl_ttp_t *p = &m->parts[i];
-        bool seen = false;
 
-        for (j = 0; j < i && !seen; j++) {
-            seen =
-                m->parts[j].topic_len == p->topic_len &&
-                memcmp(m->parts[j].topic, p->topic, (size_t)p->topic_len) == 0;
+        if (cur == NULL || cur->topic.len != p->topic_len ||
+            memcmp(cur->topic.ptr, p->topic, (size_t)p->topic_len) != 0) {
+            cur = &ps[n++];
+            sl_msg_transaction_log_value_partitions_schema_init(cur);
+            cur->topic.ptr = p->topic;
+            cur->topic.len = p->topic_len;
+            cur->partition_ids = &ids[i];
         }
-        if (seen) {
-            continue;
-        }
-        sl_msg_transaction_log_value_partitions_schema_init(&ps[n]);
-        ps[n].topic.ptr = p->topic;
-        ps[n].topic.len = p->topic_len;
-        ps[n].partition_ids = &ids[used];
-        for (j = i; j < m->parts_count; j++) {
-            if (m->parts[j].topic_len == p->topic_len &&
-                memcmp(m->parts[j].topic, p->topic, (size_t)p->topic_len) ==
-                    0) {
-                ids[used++] = m->parts[j].partition;
-                ps[n].partition_ids_count++;
-            }
-        }
-        n++;
+        ids[i] = p->partition;
+        cur->partition_ids_count++;
     }
     *out = ps;
     *out_n = n;
@@ -168,9 +156,12 @@ sl_txn_record_decode(sl_arena_t *a, const uint8_t *key, size_t key_len,
 {
     sl_msg_transaction_log_key_t k;
     sl_msg_transaction_log_value_t v;
+    sl_txn_tp_t *tps;
     sl_rd_t rd;
     int16_t ver;
     int32_t i, j;
+    size_t n = 0;
+    sl_err_t err;
 
     memset(m, 0, sizeof(*m));
     sl_rd_init(&rd, key, key_len);
@@ -221,18 +212,30 @@ sl_txn_record_decode(sl_arena_t *a, const uint8_t *key, size_t key_len,
     if (m->state == SL_TXN_STATE_EMPTY) {
         return SL_OK;
     }
+    /* Every id was decoded from 4 bytes of <value>: the count is bounded. */
+    for (i = 0; i < v.transaction_partitions_count; i++) {
+        n += (size_t)v.transaction_partitions[i].partition_ids_count;
+    }
+    if (n == 0) {
+        return SL_OK;
+    }
+    if ((tps = malloc(n * sizeof(*tps))) == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    n = 0;
     for (i = 0; i < v.transaction_partitions_count; i++) {
         const sl_msg_transaction_log_value_partitions_schema_t *p =
             &v.transaction_partitions[i];
 
         for (j = 0; j < p->partition_ids_count; j++) {
-            if (sl_tmeta_add_part(m, p->topic, p->partition_ids[j]) != SL_OK) {
-                sl_tmeta_clear(m);
-                return SL_ERR__NOMEM;
-            }
+            tps[n].topic = p->topic;
+            tps[n].partition = p->partition_ids[j];
+            n++;
         }
     }
-    return SL_OK;
+    err = sl_tmeta_add_parts(m, tps, (int32_t)n);
+    free(tps);
+    return err;
 }
 
 sl_err_t

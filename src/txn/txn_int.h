@@ -37,7 +37,7 @@ typedef struct sl_tmeta_s {
     int16_t last_producer_epoch; /* not persisted: -1 after loading */
     int32_t timeout_ms;
     sl_txn_state_e state;
-    sl_ttp_t *parts;
+    sl_ttp_t *parts; /* sorted by (topic, partition), no duplicates */
     int32_t parts_count;
     int64_t start_ts; /* -1: no transaction open */
     int64_t update_ts;
@@ -123,8 +123,10 @@ void sl_txn_free(sl_txn_t *t);
 /* ---- metadata snapshots (coord.c) ---- */
 void sl_tmeta_clear(sl_tmeta_t *m); /* frees the partitions */
 sl_err_t sl_tmeta_copy(sl_tmeta_t *dst, const sl_tmeta_t *src);
+/* Partitions are kept sorted (topic, partition) and without duplicates. */
 bool sl_tmeta_has_part(const sl_tmeta_t *m, sl_str_t topic, int32_t p);
 sl_err_t sl_tmeta_add_part(sl_tmeta_t *m, sl_str_t topic, int32_t p);
+sl_err_t sl_tmeta_add_parts(sl_tmeta_t *m, const sl_txn_tp_t *tps, int32_t n);
 bool sl_txn_epoch_exhausted(int16_t epoch);
 
 /* ---- operations (ops.c) ---- */

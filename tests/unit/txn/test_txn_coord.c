@@ -374,6 +374,61 @@ test_add_partitions(void **state)
     fx_free(f);
 }
 
+/* Very many partitions (a large request, duplicates, any order) are merged
+ * into a sorted set without quadratic work, logged and described. */
+static void
+test_many_partitions(void **state)
+{
+    fx_t *f = fx_ready(NULL);
+    enum { N = 60000, TOPICS = 7 };
+    sl_txn_tp_t *tp = calloc(N, sizeof(*tp));
+    static const char *const topics[TOPICS] = {"g", "a", "f", "b",
+                                               "e", "c", "d"};
+    sl_txn_add_req_t q;
+    sl_txn_desc_t d;
+    sl_err_t *errs = calloc(N, sizeof(*errs));
+    tt_res_t r;
+    int32_t total = 0;
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        /* Each (topic, partition) twice, scattered (7919 is prime to N). */
+        int u = i % (N / 2), at = (int)(((int64_t)i * 7919) % N);
+
+        tp[at].topic = S(topics[u % TOPICS]);
+        tp[at].partition = u / TOPICS;
+    }
+    memset(&q, 0, sizeof(q));
+    q.transactional_id = S(ID);
+    q.producer_id = 1000;
+    q.producer_epoch = 0;
+    q.parts = tp;
+    q.parts_count = N;
+    q.client_tv = 1;
+    memset(&r, 0, sizeof(r));
+    sl_txn_add_partitions(f->tc, T0, &q, tt_cb, &r);
+    tt_settle(f->e);
+    TT_EXPECT(r, SL_OK);
+    d = tt_describe(f, ID);
+    assert_int_equal(d.topics_count, TOPICS);
+    for (int i = 0; i < d.topics_count; i++) {
+        assert_int_equal(d.topics[i].topic.ptr[0], 'a' + i);
+        for (int j = 1; j < d.topics[i].partitions_count; j++) {
+            assert_true(d.topics[i].partitions[j] >
+                        d.topics[i].partitions[j - 1]);
+        }
+        total += d.topics[i].partitions_count;
+    }
+    assert_int_equal(total, N / 2);
+    assert_int_equal(sl_txn_verify_partitions(f->tc, &q, errs), SL_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(errs[i], SL_OK);
+    }
+    free(errs);
+    free(tp);
+    fx_free(f);
+}
+
 static void
 test_add_offsets_and_verify(void **state)
 {
@@ -385,6 +440,7 @@ test_add_offsets_and_verify(void **state)
     sl_err_t errs[2];
 
     (void)state;
+    memset(&r, 0, sizeof(r));
     sl_txn_add_offsets(f->tc, T0, S(ID), 1000, 0, S("my-group"), 1, tt_cb, &r);
     tt_settle(f->e);
     d = tt_describe(f, ID);
@@ -1060,6 +1116,7 @@ main(void)
         cmocka_unit_test(test_reinit_while_ongoing_fences),
         cmocka_unit_test(test_fence_append_failure),
         cmocka_unit_test(test_add_partitions),
+        cmocka_unit_test(test_many_partitions),
         cmocka_unit_test(test_add_offsets_and_verify),
         cmocka_unit_test(test_end_commit_v1),
         cmocka_unit_test(test_end_abort_v1),
