@@ -285,8 +285,8 @@ sl_err_t sl_txn_list(sl_txn_coord_t *tc, int64_t now_ms,
 
 /* Apply one record read back from __transaction_state (value NULL =
  * tombstone); later records override earlier ones. Only while loading.
- * @returns SL_OK, SL_ERR__CORRUPT (state unchanged), SL_ERR__INVAL (not
- * loading), SL_ERR__NOMEM. */
+ * @returns SL_OK, SL_ERR__CORRUPT (state unchanged), SL_ERR__UNSUPPORTED
+ * (unknown key version: skip it, as Kafka), SL_ERR__INVAL, SL_ERR__NOMEM. */
 sl_err_t sl_txn_coord_load(sl_txn_coord_t *tc, const uint8_t *key,
                            size_t key_len, const uint8_t *value,
                            size_t value_len);
