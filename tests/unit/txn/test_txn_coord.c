@@ -226,6 +226,19 @@ test_init_epoch_exhaustion(void **state)
     TT_EXPECT(r, SL_OK);
     assert_int_equal(r.pid, 1000);
     assert_int_equal(r.epoch, 0);
+
+    /* A stale epoch of the old id is fenced, not rotated again. */
+    tt_init(f, T0, ID, 60000, 7, 5, &r);
+    TT_EXPECT(r, SL_ERR_PRODUCER_FENCED);
+    fx_free(f);
+
+    /* Exhausted with a KIP-360 epoch that is not the current one. */
+    f = fx_new_cfg(NULL, false);
+    load_meta(f, ID, &m);
+    sl_txn_coord_load_done(f->tc, T0);
+    tt_init(f, T0, ID, 60000, 7, 12, &r);
+    TT_EXPECT(r, SL_ERR_PRODUCER_FENCED);
+    assert_int_equal(f->e->nrec, 0);
     fx_free(f);
 
     /* Without KIP-360 fields as well. */
@@ -657,13 +670,21 @@ static void
 test_tv2_bump_at_every_end(void **state)
 {
     fx_t *f = fx_ready(NULL);
-    tt_res_t r;
+    tt_res_t r, r2;
 
     (void)state;
     tt_add(f, T0, ID, 1000, 0, "t:0", 2, &r);
     tt_settle(f->e);
     tt_end(f, T0 + 1, ID, 1000, 0, true, 2, &r);
+    /* A retry while Prepare* is being logged, then while the markers are
+     * written: wait. */
+    tt_end(f, T0 + 1, ID, 1000, 0, true, 2, &r2);
+    TT_EXPECT(r2, SL_ERR_CONCURRENT_TRANSACTIONS);
     assert_true(tt_store_one(f->e, SL_OK));
+    tt_end(f, T0 + 1, ID, 1000, 0, true, 2, &r2);
+    TT_EXPECT(r2, SL_ERR_CONCURRENT_TRANSACTIONS);
+    tt_end(f, T0 + 1, ID, 1000, 1, true, 2, &r2); /* the new epoch: early */
+    TT_EXPECT(r2, SL_ERR_PRODUCER_FENCED);
     /* The markers carry the bumped epoch. */
     assert_int_equal(f->e->mk[0].epoch, 1);
     tt_settle(f->e);
