@@ -331,6 +331,10 @@ sl_partlog_truncate_to(sl_partlog_t *pl, int64_t offset)
     if (sl_partlog_epoch_trim_end(pl, pl->leo)) {
         (void)sl_partlog_save_epochs(pl);
     }
+    if (err == SL_OK) {
+        /* producer state of the shorter log: snapshot below + replay */
+        err = sl_partlog_pstate_rebuild(pl);
+    }
 out:
     if (err != SL_OK) {
         atomic_store(&pl->offline, true);
