@@ -140,6 +140,12 @@ sl_partlog_checkpoint(sl_partlog_t *pl)
         pthread_mutex_lock(&pl->lock);
         err = sl_ckpt_write_offset(pl->dir, SL_CKPT_LOG_START, pl->topic,
                                    pl->partition, pl->log_start);
+        /* producer state too, when there is any and it moved: a restart
+         * after a crash then replays only what came since */
+        if (err == SL_OK && pl->pstate != NULL &&
+            sl_pstate_count(pl->pstate) > 0 && pl->pstate_snap_off != pl->leo) {
+            (void)sl_partlog_pstate_snapshot(pl);
+        }
         pthread_mutex_unlock(&pl->lock);
     }
     return err;
