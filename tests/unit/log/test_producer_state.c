@@ -484,7 +484,7 @@ fx_fill(fx_t *fx, int k)
     }
 }
 
-/* The last five batches of producer 42 (of k) are duplicates at their
+/* The last five batches of producer 42 (of k >= 5) are duplicates at their
  * offsets; nothing is written for them. */
 static void
 fx_expect_dups(fx_t *fx, int k)
@@ -554,6 +554,22 @@ test_partlog_crash_restart(void **state)
     fx->pl = fx_open(fx, false);
     fx_fill(fx, 0);
     fx_expect_dups(fx, 23);
+}
+
+static void
+test_partlog_checkpoint_snapshot(void **state)
+{
+    fx_t *fx = *state;
+    char path[600];
+
+    fx_fill(fx, 5); /* no roll yet: no snapshot */
+    assert_int_equal(count_snapshots(fx->dir), 0);
+    assert_int_equal(sl_partlog_checkpoint(fx->pl), SL_OK);
+    snprintf(path, sizeof(path), "%s/%020d.snapshot", fx->dir, 10);
+    assert_int_equal(access(path, F_OK), 0);
+    sl_partlog_abandon(fx->pl);
+    fx->pl = fx_open(fx, false);
+    fx_expect_dups(fx, 5);
 }
 
 static void
@@ -641,6 +657,8 @@ main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_partlog_crash_restart, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_partlog_checkpoint_snapshot,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_partlog_corrupt_snapshot_rebuilds,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_partlog_truncate, fx_setup,
