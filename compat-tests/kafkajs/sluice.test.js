@@ -17,7 +17,6 @@ const path = require('node:path');
 const { Kafka, logLevel, CompressionTypes } = require('kafkajs');
 
 const REPO = path.resolve(__dirname, '..', '..');
-const IDEMPOTENCE = 'idempotent producer (InitProducerId, producer-id/sequence checks): issue 6';
 const TXN = 'transactions (InitProducerId with transactional.id, AddPartitionsToTxn, EndTxn): issue 6';
 
 let broker; // { proc, port, dir }
@@ -297,7 +296,7 @@ test('consumer group: two members get a balanced assignment, commit, restart res
     assert.deepEqual(later.sort(), ['b0', 'b1']);
   });
 
-test('idempotent producer', { timeout: 60000, todo: IDEMPOTENCE }, async () => {
+test('idempotent producer', { timeout: 60000 }, async () => {
   const topic = topicName('idem');
   const producer = client('idem').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();

@@ -14,6 +14,8 @@
  *       arrived or 30 s passed without one; prints
  *       "MSG <partition> <offset> <key> <value-length> <value-ok>" where
  *       value-ok is 1 when the value matches the pattern of its id.
+ *       With eof.exit=1 it stops as soon as every partition has been read
+ *       to its end (EXPECTED is then only an upper bound).
  *
  * Only for tests: loopback brokers started by the test itself.
  */
@@ -71,6 +73,7 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 static long rate;
+static int eof_exit;
 
 static rd_kafka_conf_t *
 make_conf(const char *bootstrap, int argc, char **argv, long *start,
@@ -94,6 +97,10 @@ make_conf(const char *bootstrap, int argc, char **argv, long *start,
             *vsize = (size_t)atol(eq + 1);
         } else if (strcmp(argv[i], "rate") == 0) {
             rate = atol(eq + 1);
+        } else if (strcmp(argv[i], "eof.exit") == 0) {
+            eof_exit = atoi(eq + 1);
+            rd_kafka_conf_set(conf, "enable.partition.eof",
+                              eof_exit ? "true" : "false", err, sizeof(err));
         } else if (rd_kafka_conf_set(conf, argv[i], eq + 1, err, sizeof(err)) !=
                    RD_KAFKA_CONF_OK) {
             fprintf(stderr, "%s\n", err);
@@ -165,7 +172,8 @@ do_consume(const char *bootstrap, const char *topic, long expected, int argc,
     const rd_kafka_metadata_t *md;
     rd_kafka_topic_partition_list_t *parts;
     rd_kafka_t *rk;
-    int idle = 0, i;
+    int idle = 0, i, nparts, neof = 0;
+    char *at_eof;
 
     rd_kafka_conf_set(conf, "group.id", "rdkafka-client", err, sizeof(err));
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
@@ -183,6 +191,8 @@ do_consume(const char *bootstrap, const char *topic, long expected, int argc,
         rd_kafka_topic_destroy(rkt);
     }
     parts = rd_kafka_topic_partition_list_new(16);
+    nparts = md->topics[0].partition_cnt;
+    at_eof = calloc((size_t)nparts + 1, 1);
     for (i = 0; i < md->topics[0].partition_cnt; i++) {
         rd_kafka_topic_partition_list_add(parts, topic, i)->offset =
             RD_KAFKA_OFFSET_BEGINNING;
@@ -196,6 +206,14 @@ do_consume(const char *bootstrap, const char *topic, long expected, int argc,
             idle++;
             continue;
         }
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->partition >= 0 &&
+            m->partition < nparts && !at_eof[m->partition]) {
+            at_eof[m->partition] = 1;
+            if (++neof == nparts) {
+                rd_kafka_message_destroy(m);
+                break;
+            }
+        }
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 fprintf(stderr, "consume error: %s\n",
@@ -206,6 +224,11 @@ do_consume(const char *bootstrap, const char *topic, long expected, int argc,
         }
         idle = 0;
         got++;
+        if (m->partition >= 0 && m->partition < nparts &&
+            at_eof[m->partition]) {
+            at_eof[m->partition] = 0;
+            neof--;
+        }
         {
             char key[32] = "";
             long id;
@@ -219,6 +242,7 @@ do_consume(const char *bootstrap, const char *topic, long expected, int argc,
         }
         rd_kafka_message_destroy(m);
     }
+    free(at_eof);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     printf("DONE consumed=%ld\n", got);

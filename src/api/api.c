@@ -44,6 +44,7 @@ static const sl_api_handler_t sl_api_table[] = {
     {19, 2, 2, 7, sl_api_create_topics_handle},
     {20, 1, 1, 6, sl_api_delete_topics_handle},
     {21, 0, 0, 2, sl_api_delete_records_handle},
+    {22, 0, 0, 5, sl_api_init_producer_id_handle},
     {23, 2, 2, 4, sl_api_offset_for_leader_epoch_handle},
     {32, 1, 1, 4, sl_api_describe_configs_handle},
     {33, 0, 0, 2, sl_api_alter_configs_handle},
@@ -53,6 +54,7 @@ static const sl_api_handler_t sl_api_table[] = {
     {44, 0, 0, 1, sl_api_incremental_alter_configs_handle},
     {47, 0, 0, 0, sl_api_offset_delete_handle},
     {60, 0, 0, 1, sl_api_describe_cluster_handle},
+    {61, 0, 0, 0, sl_api_describe_producers_handle},
     {75, 0, 0, 0, sl_api_describe_topic_partitions_handle},
 };
 

@@ -17,6 +17,7 @@
 #include "api/fetch_session.h"
 #include "api/purgatory.h"
 #include "cluster/metastore.h"
+#include "cluster/producer_ids.h"
 #include "group/group.h"
 #include "log/flusher.h"
 #include "log/partlog.h"
@@ -68,6 +69,8 @@ struct sl_api_s {
     bool gs_started;
     bool gs_stopping;
     atomic_bool gs_topic_ready;
+    /* Producer ids for InitProducerId (api/init_producer_id.c). */
+    sl_pid_alloc_t *pids;
 };
 
 /* ---- broker.c ---- */
@@ -142,6 +145,10 @@ sl_err_t sl_api_groups_open(sl_api_t *api);
 void sl_api_groups_close(sl_api_t *api);
 
 /* ---- handlers ---- */
+sl_err_t sl_api_init_producer_id_handle(sl_api_req_t *r, const void *req,
+                                        void *resp);
+sl_err_t sl_api_describe_producers_handle(sl_api_req_t *r, const void *req,
+                                          void *resp);
 sl_err_t sl_api_find_coordinator_handle(sl_api_req_t *r, const void *req,
                                         void *resp);
 sl_err_t sl_api_join_group_handle(sl_api_req_t *r, const void *req, void *resp);

@@ -412,6 +412,7 @@ sl_api_retention_main(void *arg)
         sl_config_long(api->cfg, "log.retention.check.interval.ms");
     int64_t ckpt_every =
         sl_config_long(api->cfg, "log.flush.offset.checkpoint.interval.ms");
+    int64_t pid_expiry = sl_config_long(api->cfg, "producer.id.expiration.ms");
     int64_t next_ret = sl_clock_mono_ms() + ret_every;
     int64_t next_ckpt = sl_clock_mono_ms() + ckpt_every;
     struct timespec ts;
@@ -465,6 +466,10 @@ sl_api_retention_main(void *arg)
                     if (do_ckpt) {
                         (void)sl_partlog_checkpoint(t->logs[i]);
                     }
+                    if (do_ret) {
+                        (void)sl_partlog_expire_producers(
+                            t->logs[i], sl_clock_wall_ms(), pid_expiry);
+                    }
                 }
             }
         }
@@ -491,6 +496,9 @@ sl_api_open_storage(sl_api_t *api)
     }
     err = sl_metastore_open(api->data_dir, api->node_id, api->cfg, &api->meta);
     if (err != SL_OK) {
+        return err;
+    }
+    if ((err = sl_pid_alloc_open(api->data_dir, &api->pids)) != SL_OK) {
         return err;
     }
     sl_flusher_opts_init(&fo);
@@ -589,6 +597,8 @@ sl_api_close_storage(sl_api_t *api)
         sl_metastore_close(api->meta);
         api->meta = NULL;
     }
+    sl_pid_alloc_close(api->pids);
+    api->pids = NULL;
 }
 
 /* ---- advertised listeners ---- */

@@ -88,6 +88,9 @@ static const sl_config_key_t sl_config_table[] = {
      "Size a partition may keep before old segments go (-1: no limit)."},
     {"log.retention.check.interval.ms", SL_CONFIG_LONG, "300000", 1, I64MAX,
      NULL, "How often segments are checked against retention."},
+    {"producer.id.expiration.ms", SL_CONFIG_LONG, "86400000", 1, I64MAX, NULL,
+     "Idle time after which a partition forgets an idempotent producer "
+     "(checked with retention)."},
     {"log.cleanup.policy", SL_CONFIG_LIST, "delete", 0, 0, "compact|delete",
      "What happens to old segments: delete, compact, or both."},
     {"log.index.size.max.bytes", SL_CONFIG_INT, "10485760", 4, I32MAX, NULL,

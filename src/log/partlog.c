@@ -576,6 +576,9 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
     pl->epochs_dirty = false;
     atomic_store(&pl->rp, pl->leo);
     pl->hwm = pl->leo;
+    if ((err = sl_partlog_pstate_rebuild(pl)) != SL_OK) {
+        return err;
+    }
     if (pl->dir_dirty && (err = sl_file_sync_dir(pl->dir)) != SL_OK) {
         return err;
     }
@@ -646,6 +649,7 @@ sl_partlog_abandon(sl_partlog_t *pl)
     }
     free(pl->segs);
     free(pl->epochs);
+    sl_pstate_destroy(pl->pstate);
     free(pl->dir);
     free(pl->topic);
     pthread_mutex_destroy(&pl->lock);
@@ -664,6 +668,11 @@ sl_partlog_close(sl_partlog_t *pl, int64_t now_ms)
         if (err == SL_OK) {
             err = sl_partlog_checkpoint(pl);
         }
+        pthread_mutex_lock(&pl->lock);
+        if (err == SL_OK && pl->pstate_snap_off != pl->leo) {
+            (void)sl_partlog_pstate_snapshot(pl);
+        }
+        pthread_mutex_unlock(&pl->lock);
     }
     sl_partlog_abandon(pl);
     return err;
@@ -718,6 +727,8 @@ sl_partlog_roll_locked(sl_partlog_t *pl, int64_t now_ms)
     if (sl_segment_size(old) == 0) {
         return SL_OK;
     }
+    /* the producer state up to the new base: a restart replays from here */
+    (void)sl_partlog_pstate_snapshot(pl);
     err = sl_segment_create(pl->dir, pl->leo, &pl->cfg, &seg);
     if (err != SL_OK) {
         return err;
@@ -791,6 +802,7 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
 {
     sl_batch_seq_t it;
     sl_batch_t b;
+    sl_pstate_undo_t undo;
     int64_t span, next;
     bool broken, was_empty;
     sl_segment_t *seg;
@@ -819,6 +831,12 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
         pthread_mutex_unlock(&pl->lock);
         return err == SL_ERR__NOMEM ? err : SL_ERR__IO;
     }
+    /* idempotence: a retried batch is answered, a bad one refused */
+    err = sl_partlog_pstate_check(pl, data, len, &undo, info);
+    if (err != SL_OK || info->duplicate) {
+        pthread_mutex_unlock(&pl->lock);
+        return err;
+    }
     /* assign offsets in place */
     next = pl->leo;
     sl_batch_seq_init(&it, data, len, SL_BATCH_F_NOCRC);
@@ -844,6 +862,7 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
     was_empty = sl_segment_size(seg) == 0;
     err = sl_segment_append(seg, data, len, &broken);
     if (err != SL_OK) {
+        sl_pstate_rollback(pl->pstate, &undo);
         if (broken) {
             atomic_store(&pl->offline, true);
             sl_log_error("log.partlog",
@@ -854,6 +873,7 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
         pthread_mutex_unlock(&pl->lock);
         return err == SL_ERR__NOMEM ? err : SL_ERR__IO;
     }
+    sl_pstate_commit(pl->pstate, &undo);
     info->base_offset = pl->leo;
     info->last_offset = next - 1;
     if (was_empty) {

@@ -21,6 +21,7 @@
 
 #include "core/err.h"
 #include "log/log.h"
+#include "log/producer_state.h"
 #include "log/segment.h"
 
 typedef struct sl_partlog_s sl_partlog_t;
@@ -57,6 +58,8 @@ typedef struct sl_append_info_s {
     int64_t max_ts_offset;   /* last offset of the batch holding it */
     int32_t batches;
     int64_t records;
+    bool duplicate; /* a retried idempotent batch: nothing was written,
+                       base/last offset are the original ones */
 } sl_append_info_t;
 
 /* A range of one segment's .log for sendfile/pread; holds a reference. */
@@ -100,8 +103,13 @@ sl_err_t sl_partlog_delete(sl_partlog_t *pl);
  * index say so. The batches are visible to readers when this returns
  * (acks=1); durability is the flusher's (acks=all).
  * @thread any   @locks takes the partition lock
+ * Batches with a producer id go through the producer state first: a
+ * retry of one of the producer's last five batches is not written again
+ * (info->duplicate, with its original offsets).
  * @returns SL_OK, SL_ERR_CORRUPT_MESSAGE, SL_ERR_INVALID_RECORD,
  *          SL_ERR_MESSAGE_TOO_LARGE, SL_ERR__INVAL (no batches),
+ *          SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+ *          SL_ERR_INVALID_PRODUCER_EPOCH,
  *          SL_ERR__IO (disk failed: nothing appended; offline if it could
  *          not be undone or the log is already offline)
  */
@@ -199,6 +207,15 @@ const char *sl_partlog_topic(const sl_partlog_t *pl);
 int32_t sl_partlog_partition(const sl_partlog_t *pl);
 /* The topic id from partition.metadata; false if none. */
 bool sl_partlog_topic_id(const sl_partlog_t *pl, uint8_t id[16]);
+
+/* Producer state (idempotence, log/producer_state.h): copy up to <cap>
+ * entries into out[]; @returns the total. @locks takes the partition lock */
+size_t sl_partlog_producers(sl_partlog_t *pl, sl_pstate_entry_t *out,
+                            size_t cap);
+/* Forget producers idle for <expiration_ms> (producer.id.expiration.ms).
+ * @returns how many. @locks takes the partition lock */
+size_t sl_partlog_expire_producers(sl_partlog_t *pl, int64_t now_ms,
+                                   int64_t expiration_ms);
 
 /* One pointer for the flusher's per-partition state. @locks flusher's */
 void *sl_partlog_flusher_slot(const sl_partlog_t *pl);

@@ -140,6 +140,12 @@ sl_partlog_checkpoint(sl_partlog_t *pl)
         pthread_mutex_lock(&pl->lock);
         err = sl_ckpt_write_offset(pl->dir, SL_CKPT_LOG_START, pl->topic,
                                    pl->partition, pl->log_start);
+        /* producer state too, when there is any and it moved: a restart
+         * after a crash then replays only what came since */
+        if (err == SL_OK && pl->pstate != NULL &&
+            sl_pstate_count(pl->pstate) > 0 && pl->pstate_snap_off != pl->leo) {
+            (void)sl_partlog_pstate_snapshot(pl);
+        }
         pthread_mutex_unlock(&pl->lock);
     }
     return err;
@@ -330,6 +336,10 @@ sl_partlog_truncate_to(sl_partlog_t *pl, int64_t offset)
     }
     if (sl_partlog_epoch_trim_end(pl, pl->leo)) {
         (void)sl_partlog_save_epochs(pl);
+    }
+    if (err == SL_OK) {
+        /* producer state of the shorter log: snapshot below + replay */
+        err = sl_partlog_pstate_rebuild(pl);
     }
 out:
     if (err != SL_OK) {

@@ -14,6 +14,7 @@
 #include "log/ckpt.h"
 #include "log/partlog.h"
 #include "log/log.h"
+#include "log/producer_state.h"
 #include "log/segment.h"
 
 typedef struct sl_partlog_seg_s {
@@ -51,6 +52,9 @@ struct sl_partlog_s {
     bool epochs_dirty, epochs_rebuild;
 
     void *fslot; /* the flusher's, under its lock */
+
+    sl_pstate_t *pstate;     /* idempotent producers (partlog_pstate.c) */
+    int64_t pstate_snap_off; /* state known on disk up to here, or -1 */
 };
 
 /* Helpers of partlog.c for partlog_admin.c; all @locks lock. */
@@ -60,5 +64,17 @@ size_t sl_partlog_find_seg(sl_partlog_t *pl, int64_t offset);
 sl_err_t sl_partlog_save_epochs(sl_partlog_t *pl);
 bool sl_partlog_epoch_trim_end(sl_partlog_t *pl, int64_t end);
 bool sl_partlog_epoch_trim_start(sl_partlog_t *pl, int64_t start);
+
+/* Producer state (partlog_pstate.c); all @locks lock. Rebuild: newest
+ * snapshot at or below the log end, then replay batch headers to the end
+ * (creates pl->pstate). Snapshot: write <leo>.snapshot. Check: validate
+ * and apply the batches of an append that will start at leo; a duplicate
+ * sets info->duplicate with its offsets and changes nothing; commit or
+ * roll back <u> after the write. */
+sl_err_t sl_partlog_pstate_rebuild(sl_partlog_t *pl);
+sl_err_t sl_partlog_pstate_snapshot(sl_partlog_t *pl);
+sl_err_t sl_partlog_pstate_check(sl_partlog_t *pl, const uint8_t *data,
+                                 size_t len, sl_pstate_undo_t *u,
+                                 sl_append_info_t *info);
 
 #endif

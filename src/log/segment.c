@@ -152,6 +152,9 @@ sl_segment_decode_header(const uint8_t *p, int64_t room, sl_seg_batch_t *b)
     b->base_ts = (int64_t)sl_segment_get64(p + 27);
     b->max_ts = (int64_t)sl_segment_get64(p + 35);
     b->records_count = (int32_t)sl_segment_get32(p + 57);
+    b->producer_id = (int64_t)sl_segment_get64(p + 43);
+    b->producer_epoch = (int16_t)((p[51] << 8) | p[52]);
+    b->base_sequence = (int32_t)sl_segment_get32(p + 53);
     if (len < SL_SEG_HDR - 12 || p[16] != 2) {
         return SL_CORRUPT();
     }

@@ -34,6 +34,9 @@ typedef struct sl_seg_batch_s {
     int64_t base_ts;
     int64_t max_ts;
     int32_t records_count;
+    int64_t producer_id; /* -1 unless idempotent */
+    int16_t producer_epoch;
+    int32_t base_sequence;
 } sl_seg_batch_t;
 
 /* Called for every valid batch a scan passes (recovery feeds the leader
