@@ -42,6 +42,7 @@
 
 #include "core/log.h"
 #include "log/ckpt.h"
+#include "log/cleaner.h"
 #include "log/file.h"
 #include "log/partlog_int.h"
 #include "proto/batch.h"
@@ -64,6 +65,11 @@ sl_log_config_init(sl_log_config_t *c)
     c->log_append_time = false;
     c->max_message_bytes = 1048588;
     c->file_delete_delay_ms = 60000;
+    c->compact = false;
+    c->delete_retention_ms = 24LL * 3600 * 1000;
+    c->min_compaction_lag_ms = 0;
+    c->max_compaction_lag_ms = INT64_MAX;
+    c->min_cleanable_ratio = 0.5;
 }
 
 sl_segment_t *
@@ -501,6 +507,10 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
     sl_err_t err;
 
     if (o->create && (err = sl_file_mkdir(pl->dir)) != SL_OK) {
+        return err;
+    }
+    /* finish or undo a segment swap the cleaner left behind */
+    if ((err = sl_cleaner_recover_dir(pl->dir)) != SL_OK) {
         return err;
     }
     err = sl_file_list(pl->dir, sl_partlog_list_cb, &l);
