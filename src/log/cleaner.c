@@ -65,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/varint.h"
 #include "log/ckpt.h"
@@ -826,6 +827,14 @@ sl_cl_snapshot(sl_cl_pass_t *c)
     return SL_OK;
 }
 
+/* Where sealed segment i ends: the next one's base (a sealed segment's own
+ * next offset is not loaded by a clean open, and compaction leaves gaps). */
+static int64_t
+sl_cl_seg_end(const sl_cl_pass_t *c, size_t i)
+{
+    return i + 1 < c->nsegs ? sl_segment_base(c->segs[i + 1]) : c->active_base;
+}
+
 /* Pick the dirty section [segs[*di], segs[*ei]) and say whether a pass is
  * due. */
 static bool
@@ -837,16 +846,14 @@ sl_cl_plan(sl_cl_pass_t *c, bool force, int64_t first_dirty, size_t *di,
     size_t i;
     bool due = force;
 
-    for (i = 0;
-         i < c->nsegs && sl_segment_next_offset(c->segs[i]) <= first_dirty;
-         i++) {
+    for (i = 0; i < c->nsegs && sl_cl_seg_end(c, i) <= first_dirty; i++) {
         clean += sl_segment_size(c->segs[i]);
     }
     *di = i;
     for (; i < c->nsegs; i++) {
         sl_segment_t *s = c->segs[i];
 
-        if (sl_segment_next_offset(s) > c->hwm ||
+        if (sl_cl_seg_end(c, i) > c->hwm ||
             (lag > 0 && sl_segment_max_ts(s) > c->now_ms - lag)) {
             break;
         }
@@ -881,6 +888,8 @@ sl_cleaner_clean(sl_partlog_t *pl, const sl_cleaner_opts_t *o, int64_t now_ms,
     int64_t first_dirty, end, group_bytes;
     size_t di, ei, i, j;
     sl_err_t err;
+
+    int64_t t0 = sl_clock_mono_ms(); /* for the log line only */
 
     memset(st, 0, sizeof(*st));
     memset(&c, 0, sizeof(c));
@@ -938,8 +947,7 @@ sl_cleaner_clean(sl_partlog_t *pl, const sl_cleaner_opts_t *o, int64_t now_ms,
 
             if (group_bytes + sz > c.cfg.segment_bytes ||
                 group_bytes + sz > INT32_MAX ||
-                sl_segment_next_offset(c.segs[j]) - 1 -
-                        sl_segment_base(c.segs[i]) >
+                sl_cl_seg_end(&c, j) - 1 - sl_segment_base(c.segs[i]) >
                     INT32_MAX) {
                 break;
             }
@@ -955,12 +963,13 @@ sl_cleaner_clean(sl_partlog_t *pl, const sl_cleaner_opts_t *o, int64_t now_ms,
     sl_log_info("log.cleaner",
                 "cleaned topic=%s partition=%d dirty=%lld-%lld keys=%lld "
                 "read=%lld written=%lld records=%lld kept=%lld groups=%d "
-                "err=%s",
+                "ms=%lld err=%s",
                 pl->topic, (int)pl->partition, (long long)first_dirty,
                 (long long)end, (long long)st->map_keys,
                 (long long)st->bytes_read, (long long)st->bytes_written,
                 (long long)st->records_read, (long long)st->records_kept,
-                (int)st->groups_swapped, sl_err_name(err));
+                (int)st->groups_swapped, (long long)(sl_clock_mono_ms() - t0),
+                sl_err_name(err));
     sl_cl_pass_free(&c);
     return err;
 }
