@@ -49,7 +49,9 @@
  *      .swap files); .cleaned, orphan .swap index files and .deleted files
  *      are removed by the open. So a crash leaves either the old or the new
  *      segments, never a mix.
- *   6. Write the checkpoint (the end of the cleaned section).
+ *   The checkpoint (the end of the cleaned section) is written before the
+ *   first swap: the partition log's open reads it (see partlog.c,
+ *   sl_partlog_drop_empty_tail).
  *
  * Readers keep references to old segments and keep reading their (renamed
  * or unlinked) files. Offsets never change and the log start offset does
@@ -939,6 +941,15 @@ sl_cleaner_clean(sl_partlog_t *pl, const sl_cleaner_opts_t *o, int64_t now_ms,
     st->cleaned = true;
     st->first_dirty = first_dirty;
     st->end = end;
+    /* The checkpoint goes first: it also tells the partition log's open
+     * that the segments below it may end in a gap left by compaction (an
+     * empty segment after them is then a roll, not the rest of a corrupt
+     * one). A pass that fails after it leaves that part less compacted,
+     * never wrong. */
+    if (end != first_dirty) {
+        err = sl_ckpt_write_offset(pl->dir, SL_CLEANER_CKPT, pl->topic,
+                                   pl->partition, end);
+    }
     /* groups of consecutive segments that fit one segment */
     for (i = 0; i < ei && err == SL_OK; i = j) {
         group_bytes = sl_segment_size(c.segs[i]);
@@ -957,8 +968,6 @@ sl_cleaner_clean(sl_partlog_t *pl, const sl_cleaner_opts_t *o, int64_t now_ms,
     }
     if (err == SL_OK) {
         pl->clean_horizon_ms = c.min_horizon;
-        err = sl_ckpt_write_offset(pl->dir, SL_CLEANER_CKPT, pl->topic,
-                                   pl->partition, end);
     }
     sl_log_info("log.cleaner",
                 "cleaned topic=%s partition=%d dirty=%lld-%lld keys=%lld "

@@ -323,8 +323,15 @@ sl_partlog_drop_empty_tail(sl_partlog_t *pl, size_t scanned,
                            sl_partlog_stats_t *st)
 {
     sl_segment_t *last, *prev;
+    int64_t cleaned = -1;
     sl_err_t err;
 
+    /* below the cleaner checkpoint, compaction may have removed the last
+     * records of a segment: a gap before the next base is no corruption */
+    if (sl_ckpt_read_offset(pl->dir, SL_CLEANER_CKPT, pl->topic, pl->partition,
+                            &cleaned) != SL_OK) {
+        cleaned = -1;
+    }
     while (pl->nsegs > 1) {
         last = pl->segs[pl->nsegs - 1].seg;
         prev = pl->segs[pl->nsegs - 2].seg;
@@ -347,7 +354,8 @@ sl_partlog_drop_empty_tail(sl_partlog_t *pl, size_t scanned,
             st->indexes_rebuilt++;
             scanned = pl->nsegs - 2;
         }
-        if (sl_segment_base(last) <= sl_segment_next_offset(prev)) {
+        if (sl_segment_base(last) <= sl_segment_next_offset(prev) ||
+            sl_segment_base(last) <= cleaned) {
             break;
         }
         st->segments_dropped++;

@@ -4,7 +4,8 @@
  * its offset, order and the log start/end offsets are kept, the active
  * segment is untouched, tombstones stay until delete.retention.ms after
  * the clean that first saw them, min.compaction.lag.ms holds records back,
- * compressed batches keep their codec, keyless records go, a reader
+ * compressed batches keep their codec, keyless records go, the end
+ * offset survives a crash after a clean left a gap at its end, a reader
  * holding an old segment keeps reading it, and a crash injected at every
  * file operation of a clean (failing renames, unlinks, syncs, or a power
  * cut after N bytes) reopens to the old or the new log, never a loss or a
@@ -469,6 +470,30 @@ test_reader_keeps_old_segment(void **state)
     sl_log_slice_release(&s);
 }
 
+/* The cleaned segment before an empty active one ends in a gap (its last
+ * records went); a crash and reopen must not take that for corruption and
+ * move the end offset back. */
+static void
+test_end_offset_kept_after_crash(void **state)
+{
+    fx_t *fx = *state;
+    int vals[2] = {1, 2}, i;
+    int64_t end;
+
+    for (i = 0; i < 50; i++) {
+        put(fx->pl, i % 5, i, TS0);
+    }
+    app(fx->pl, NULL, vals, 2, 0, TS0); /* keyless: removed by the clean */
+    assert_int_equal(sl_partlog_roll(fx->pl, TS0), SL_OK);
+    end = sl_partlog_end_offset(fx->pl);
+    assert_int_equal(end, 52);
+    clean(fx->pl, TS0, false);
+    sl_partlog_abandon(fx->pl);
+    fx->pl = fx_open(fx);
+    assert_int_equal(sl_partlog_end_offset(fx->pl), end);
+    assert_int_equal(put(fx->pl, 7, 99, TS0), end);
+}
+
 /* After a crash during a clean and a reopen: every offset is either in the
  * old log (all updates) or the cleaned one; nothing lost, no duplicates. */
 static void
@@ -578,6 +603,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_compressed_and_keyless, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reader_keeps_old_segment, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_end_offset_kept_after_crash, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_crash_at_every_step, setup,
                                         teardown),
