@@ -713,7 +713,54 @@ sl_cl_swap(sl_cl_pass_t *c, size_t from, size_t to, sl_segment_t *cs)
     return err;
 }
 
-/* Rewrite segs[from, to) into one cleaned segment and swap it in. */
+/* Copy the batches of <seg> below file position <upto> unchanged into the
+ * cleaned segment <cs> (the part before a single segment's first
+ * change). */
+static sl_err_t
+sl_cl_copy_prefix(sl_cl_pass_t *c, sl_segment_t *seg, int64_t upto,
+                  sl_segment_t *cs)
+{
+    sl_cl_reader_t r;
+    uint8_t *buf = NULL, *out = NULL;
+    size_t cap = 0, ocap = 0, olen = 0, n;
+    const uint8_t *p;
+    bool broken;
+    sl_err_t err;
+
+    sl_cl_reader_init(&r, seg, &buf, &cap, &c->st->bytes_read);
+    r.limit = upto;
+    while ((err = sl_cl_reader_next(&r, &buf, &cap, &p, &n)) == SL_OK) {
+        if ((err = sl_cl_reserve(&out, &ocap, olen, n)) != SL_OK) {
+            break;
+        }
+        memcpy(out + olen, p, n);
+        olen += n;
+        if (olen >= SL_CL_OUT_FLUSH) {
+            err = sl_segment_append(cs, out, olen, &broken);
+            c->st->bytes_written += (int64_t)olen;
+            olen = 0;
+            if (err != SL_OK) {
+                break;
+            }
+        }
+    }
+    if (err == SL_ERR__NOENT) {
+        err = SL_OK;
+        if (olen > 0) {
+            err = sl_segment_append(cs, out, olen, &broken);
+            c->st->bytes_written += (int64_t)olen;
+        }
+    }
+    free(buf);
+    free(out);
+    return err;
+}
+
+/*
+ * Rewrite segs[from, to) into one cleaned segment and swap it in. A single
+ * segment that nothing changes is left alone, and its cleaned copy is only
+ * started at its first change (the bytes before are copied then).
+ */
 static sl_err_t
 sl_cl_clean_group(sl_cl_pass_t *c, size_t from, size_t to)
 {
@@ -722,13 +769,8 @@ sl_cl_clean_group(sl_cl_pass_t *c, size_t from, size_t to)
     const uint8_t *p;
     size_t n, k;
     bool changed = to - from > 1;
-    sl_err_t err;
+    sl_err_t err = SL_OK;
 
-    err = sl_segment_create_sfx(c->pl->dir, sl_segment_base(c->segs[from]),
-                                ".cleaned", &c->cfg, &cs);
-    if (err != SL_OK) {
-        return err;
-    }
     c->olen = 0;
     for (k = from; k < to && err == SL_OK; k++) {
         sl_cl_reader_init(&r, c->segs[k], &c->rbuf, &c->rcap,
@@ -736,6 +778,20 @@ sl_cl_clean_group(sl_cl_pass_t *c, size_t from, size_t to)
         while ((err = sl_cl_reader_next(&r, &c->rbuf, &c->rcap, &p, &n)) ==
                SL_OK) {
             err = sl_cl_clean_batch(c, p, n, &changed);
+            if (err == SL_OK && !changed) {
+                c->olen = 0; /* identical so far: nothing to write yet */
+                continue;
+            }
+            if (err == SL_OK && cs == NULL) {
+                err = sl_segment_create_sfx(c->pl->dir,
+                                            sl_segment_base(c->segs[from]),
+                                            ".cleaned", &c->cfg, &cs);
+                if (err == SL_OK && to - from == 1) {
+                    /* this batch starts at pos + at - n */
+                    err = sl_cl_copy_prefix(
+                        c, c->segs[k], r.pos + (int64_t)r.at - (int64_t)n, cs);
+                }
+            }
             if (err == SL_OK && c->olen >= SL_CL_OUT_FLUSH) {
                 err = sl_cl_flush_out(c, cs);
             }
@@ -747,8 +803,8 @@ sl_cl_clean_group(sl_cl_pass_t *c, size_t from, size_t to)
             err = SL_OK;
         }
     }
-    if (err == SL_OK && !changed) {
-        goto drop; /* nothing to gain */
+    if (cs == NULL) {
+        return err; /* nothing to gain, or failed before writing */
     }
     if (err == SL_OK) {
         err = sl_cl_flush_out(c, cs);
@@ -775,7 +831,6 @@ sl_cl_clean_group(sl_cl_pass_t *c, size_t from, size_t to)
         }
         err = SL_OK; /* the list changed: forget this group */
     }
-drop:
     (void)sl_segment_unlink(cs);
     sl_segment_unref(cs);
     return err;
