@@ -44,12 +44,11 @@
  *           list (microseconds: renames only);
  *        d. fsync the directory, unlink the .deleted files.
  *      Recovery (sl_cleaner_recover_dir, cleaner_recover.c, before the
- *      log opens): a
- *      <B>.log.swap completes the swap (deletes segments with bases in
- *      (B, last offset of the swap] and the old <B> files, renames the
- *      .swap files); .cleaned, orphan .swap index files and .deleted files
- *      are removed by the open. So a crash leaves either the old or the new
- *      segments, never a mix.
+ *      log opens): a <B>.log.swap completes the swap (deletes segments
+ *      with bases in (B, last offset of the swap] and the old <B> files,
+ *      renames the .swap files); .cleaned, orphan .swap index files and
+ *      .deleted files are removed by the open. So a crash leaves either
+ *      the old or the new segments, never a mix.
  *   The checkpoint (the end of the cleaned section) is written before the
  *   first swap: the partition log's open reads it (see partlog.c,
  *   sl_partlog_drop_empty_tail).
