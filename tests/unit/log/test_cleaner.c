@@ -6,8 +6,9 @@
  * the clean that first saw them, min.compaction.lag.ms holds records back,
  * compressed batches keep their codec, keyless records go, the end
  * offset survives a crash after a clean left a gap at its end, a reader
- * holding an old segment keeps reading it, and a crash injected at every
- * file operation of a clean (failing renames, unlinks, syncs, or a power
+ * holding an old segment keeps reading it, a reader thread sees whole
+ * valid batches while cleans swap segments under it, and a crash injected at
+ * every file operation of a clean (failing renames, unlinks, syncs, or a power
  * cut after N bytes) reopens to the old or the new log, never a loss or a
  * duplicate.
  */
@@ -22,6 +23,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "log/cleaner.h"
@@ -494,6 +497,82 @@ test_end_offset_kept_after_crash(void **state)
     assert_int_equal(put(fx->pl, 7, 99, TS0), end);
 }
 
+typedef struct rd_arg_s {
+    sl_partlog_t *pl;
+    atomic_bool stop;
+    atomic_llong reads;
+    int64_t errors;
+} rd_arg_t;
+
+/* Read the whole log again and again: every batch whole with a good CRC,
+ * offsets increasing, each value the one written at its offset. */
+static void *
+rd_main(void *arg)
+{
+    rd_arg_t *a = arg;
+    static uint8_t buf[1 << 16];
+    sl_batch_seq_t it;
+    sl_batch_t b;
+    size_t len;
+
+    while (!atomic_load(&a->stop)) {
+        int64_t off = 0, last = -1;
+
+        while (off < sl_partlog_end_offset(a->pl)) {
+            if (sl_partlog_read_copy(a->pl, off, true, -1, buf, sizeof(buf),
+                                     &len) != SL_OK) {
+                a->errors++;
+                break;
+            }
+            if (len == 0) {
+                break;
+            }
+            sl_batch_seq_init(&it, buf, len, 0);
+            while (sl_batch_seq_next(&it, &b, NULL) == SL_OK) {
+                if (sl_batch_validate_records(&b, 1 << 20, 0) != SL_OK ||
+                    b.base_offset <= last) {
+                    a->errors++;
+                }
+                last = b.base_offset + b.last_offset_delta;
+                off = last + 1;
+            }
+            atomic_fetch_add(&a->reads, 1);
+        }
+    }
+    return NULL;
+}
+
+static void
+test_reads_during_cleaning(void **state)
+{
+    fx_t *fx = *state;
+    rd_arg_t a;
+    pthread_t t;
+    int round, i;
+
+    memset(&a, 0, sizeof(a));
+    atomic_init(&a.stop, false);
+    atomic_init(&a.reads, 0);
+    a.pl = fx->pl;
+    for (i = 0; i < 100; i++) {
+        put(fx->pl, i % 10, i, TS0);
+    }
+    assert_int_equal(pthread_create(&t, NULL, rd_main, &a), 0);
+    for (round = 0; round < 20; round++) {
+        for (i = 0; i < 60; i++) {
+            put(fx->pl, i % 10, i, TS0);
+        }
+        assert_int_equal(sl_partlog_roll(fx->pl, TS0), SL_OK);
+        clean(fx->pl, TS0, true);
+    }
+    while (atomic_load(&a.reads) == 0) {
+        usleep(1000); /* a loaded machine may not have run it yet */
+    }
+    atomic_store(&a.stop, true);
+    pthread_join(t, NULL);
+    assert_int_equal(a.errors, 0);
+}
+
 /* After a crash during a clean and a reopen: every offset is either in the
  * old log (all updates) or the cleaned one; nothing lost, no duplicates. */
 static void
@@ -605,6 +684,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_reader_keeps_old_segment, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_end_offset_kept_after_crash, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reads_during_cleaning, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_crash_at_every_step, setup,
                                         teardown),
