@@ -924,6 +924,11 @@ sl_cl_plan(sl_cl_pass_t *c, bool force, int64_t first_dirty, size_t *di,
     }
     if (*di < *ei) {
         first_ts = sl_segment_first_ts(c->segs[*di]);
+        if (first_ts < 0) {
+            /* not known after a clean open: its largest is later, so a
+             * safe stand-in (the pass may come a little late) */
+            first_ts = sl_segment_max_ts(c->segs[*di]);
+        }
         if (first_ts >= 0 && c->cfg.max_compaction_lag_ms < INT64_MAX &&
             c->now_ms - first_ts > c->cfg.max_compaction_lag_ms) {
             due = true;

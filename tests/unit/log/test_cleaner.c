@@ -3,7 +3,8 @@
  * partition log with a fake clock: the newest record per key stays with
  * its offset, order and the log start/end offsets are kept, the active
  * segment is untouched, tombstones stay until delete.retention.ms after
- * the clean that first saw them, min.compaction.lag.ms holds records back,
+ * the clean that first saw them, min.compaction.lag.ms holds records back
+ * and max.compaction.lag.ms forces a pass,
  * compressed batches keep their codec, keyless records go, the end
  * offset survives a crash after a clean left a gap at its end, a reader
  * holding an old segment keeps reading it, a reader thread sees whole
@@ -401,6 +402,32 @@ test_min_compaction_lag(void **state)
 }
 
 static void
+test_max_compaction_lag(void **state)
+{
+    fx_t *fx = *state;
+    int64_t last_off[10];
+    int last_val[10], i;
+    sl_cleaner_stats_t st;
+
+    fx->cfg.min_cleanable_ratio = 0.99;
+    fx->cfg.max_compaction_lag_ms = 60000;
+    sl_partlog_set_config(fx->pl, &fx->cfg);
+    fill(fx, 300, 10, 1, last_off, last_val);
+    assert_true(clean(fx->pl, TS0 + 1000, false).cleaned); /* first one */
+    for (i = 0; i < 3; i++) {
+        put(fx->pl, i, 500 + i, TS0 + 1000);
+    }
+    assert_int_equal(sl_partlog_roll(fx->pl, TS0 + 1000), SL_OK);
+    /* little dirt, too young for max.compaction.lag.ms: no pass */
+    st = clean(fx->pl, TS0 + 30000, false);
+    assert_false(st.cleaned);
+    /* older than max.compaction.lag.ms: a pass, whatever the ratio */
+    st = clean(fx->pl, TS0 + 1000 + 60003, false);
+    assert_true(st.cleaned);
+    assert_true(st.first_dirty > 0);
+}
+
+static void
 test_compressed_and_keyless(void **state)
 {
     fx_t *fx = *state;
@@ -678,6 +705,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_compaction_lag, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_max_compaction_lag, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_compressed_and_keyless, setup,
                                         teardown),
