@@ -1,7 +1,7 @@
 /*
  * api/broker.c: the broker context behind the handlers: opening and closing
  * the data directory, the partition registry, topic life cycle hooks,
- * retention, advertised listeners.
+ * retention and compaction (log/cleaner.h), advertised listeners.
  *
  * Data directory (the first of log.dirs, else log.dir):
  *   meta.properties, __sluice_metadata/   the metadata store (cluster/)
