@@ -918,7 +918,7 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
 {
     sl_segment_t *seg;
     sl_seg_batch_t b, ub;
-    int64_t limit, end;
+    int64_t limit, end, sbase;
     bool bounded;
     size_t i;
     sl_err_t err;
@@ -956,12 +956,14 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
         if (err != SL_ERR__NOENT) {
             break;
         }
-        /* nothing at or after offset in this segment: the next one */
+        /* nothing at or after offset in this segment: the next one. Its
+         * base is read before the unref: the cleaner or retention may have
+         * taken it out of the list meanwhile, and ours was the last ref */
+        sbase = sl_segment_base(seg);
         sl_segment_unref(seg);
         pthread_mutex_lock(&pl->lock);
         i = sl_partlog_find_seg(pl, offset);
-        while (i < pl->nsegs &&
-               sl_segment_base(pl->segs[i].seg) <= sl_segment_base(seg)) {
+        while (i < pl->nsegs && sl_segment_base(pl->segs[i].seg) <= sbase) {
             i++;
         }
     }

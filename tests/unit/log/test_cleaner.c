@@ -3,7 +3,8 @@
  * partition log with a fake clock: the newest record per key stays with
  * its offset, order and the log start/end offsets are kept, the active
  * segment is untouched, tombstones stay until delete.retention.ms after
- * the clean that first saw them, min.compaction.lag.ms holds records back
+ * the clean that first saw them (record timestamps unchanged), so do
+ * transaction markers, min.compaction.lag.ms holds records back
  * and max.compaction.lag.ms forces a pass,
  * compressed batches keep their codec, keyless records go, the end
  * offset survives a crash after a clean left a gap at its end, a reader
@@ -51,6 +52,9 @@ typedef struct rec_s {
     char key[32];
     char val[32]; /* "" with null set for tombstones */
     bool null;
+    int64_t ts;   /* record timestamp */
+    bool horizon; /* its batch has a delete horizon */
+    bool control;
 } rec_t;
 
 static sl_partlog_t *
@@ -202,6 +206,10 @@ collect(sl_partlog_t *pl, rec_t *out, int cap, int *codecs)
                              (int)r.key_len, (const char *)r.key);
                 }
                 out[n].null = r.value == NULL;
+                out[n].ts = b.base_timestamp + r.timestamp_delta;
+                out[n].horizon =
+                    (b.attributes & SL_BATCH_ATTR_DELETE_HORIZON) != 0;
+                out[n].control = sl_batch_is_control(&b);
                 if (r.value != NULL) {
                     snprintf(out[n].val, sizeof(out[n].val), "%.*s",
                              (int)r.value_len, (const char *)r.value);
@@ -357,6 +365,9 @@ test_tombstones(void **state)
     n = collect(fx->pl, r, MAXREC, NULL);
     for (i = 0, tombs = 0; i < n; i++) {
         tombs += r[i].null;
+        /* the horizon is in the batch; record timestamps do not change */
+        assert_int_equal(r[i].horizon, r[i].null);
+        assert_int_equal(r[i].ts, TS0);
     }
     assert_int_equal(tombs, 5); /* kept: the horizon is t1 + 1 day */
     assert_int_equal(n, 11);
@@ -377,6 +388,45 @@ test_tombstones(void **state)
     }
     assert_int_equal(sl_partlog_log_start(fx->pl), 0);
     assert_int_equal(sl_partlog_end_offset(fx->pl), 106);
+}
+
+static void
+test_control_batches(void **state)
+{
+    fx_t *fx = *state;
+    static rec_t r[MAXREC];
+    sl_append_info_t info;
+    uint8_t *b;
+    size_t len;
+    int n, i;
+    int64_t t1 = TS0 + 5000;
+
+    for (i = 0; i < 20; i++) {
+        put(fx->pl, i % 2, i, TS0);
+    }
+    assert_int_equal(sl_control_build(77, 3, true, 5, TS0, &b, &len), SL_OK);
+    assert_int_equal(sl_partlog_append(fx->pl, b, len, -1, 0, TS0, &info),
+                     SL_OK);
+    free(b);
+    assert_int_equal(sl_partlog_roll(fx->pl, TS0), SL_OK);
+    put(fx->pl, 9, 1, TS0);
+
+    clean(fx->pl, t1, false);
+    n = collect(fx->pl, r, MAXREC, NULL);
+    assert_int_equal(n, 2 + 1 + 1);
+    assert_true(r[2].control);
+    assert_true(r[2].horizon); /* kept until t1 + delete.retention.ms */
+    assert_int_equal(r[2].off, 20);
+    assert_int_equal(r[2].ts, TS0);
+    clean(fx->pl, t1 + DAY - 1, false);
+    assert_int_equal(collect(fx->pl, r, MAXREC, NULL), 4);
+    clean(fx->pl, t1 + DAY, false);
+    n = collect(fx->pl, r, MAXREC, NULL);
+    assert_int_equal(n, 3);
+    for (i = 0; i < n; i++) {
+        assert_false(r[i].control);
+    }
+    assert_int_equal(sl_partlog_end_offset(fx->pl), 22);
 }
 
 static void
@@ -704,6 +754,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_dirty_ratio_and_checkpoint, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_control_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_compaction_lag, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_max_compaction_lag, setup,
