@@ -524,6 +524,25 @@ sl_cl_emit_rebuilt(sl_cl_pass_t *c, const sl_batch_t *b, int32_t kept,
     return SL_OK;
 }
 
+/* Whether record <r> of batch <b> stays; <expired>: b's delete horizon
+ * passed. Markers of control batches are decided per batch. */
+static bool
+sl_cl_keep(const sl_cl_pass_t *c, const sl_batch_t *b, const sl_record_t *r,
+           bool expired)
+{
+    if (sl_batch_is_control(b)) {
+        return true;
+    }
+    if (r->key == NULL) {
+        return false; /* keyless records have no place here */
+    }
+    if (sl_cl_map_get(&c->map, r->key, (size_t)r->key_len) >
+        b->base_offset + r->offset_delta) {
+        return false; /* a newer value of the key follows */
+    }
+    return r->value != NULL || !expired; /* a tombstone until its time */
+}
+
 /*
  * Clean one batch into c->out. *changed is set when the output differs
  * from the input.
@@ -537,7 +556,7 @@ sl_cl_clean_batch(sl_cl_pass_t *c, const uint8_t *p, size_t n, bool *changed)
     const uint8_t *recs;
     uint8_t *owned = NULL;
     size_t rlen;
-    bool has_h, set_h, control, tomb = false;
+    bool has_h, set_h, control, expired, tomb = false;
     int64_t horizon, old_h;
     int32_t kept = 0;
     sl_err_t err;
@@ -547,14 +566,13 @@ sl_cl_clean_batch(sl_cl_pass_t *c, const uint8_t *p, size_t n, bool *changed)
     }
     has_h = (b.attributes & SL_BATCH_ATTR_DELETE_HORIZON) != 0;
     old_h = has_h ? b.base_timestamp : -1;
+    expired = has_h && c->now_ms >= old_h;
     control = sl_batch_is_control(&b);
     c->st->records_read += b.records_count;
-    if (control) {
+    if (control && expired) {
         /* markers go once their horizon passed; until then, keep as is */
-        if (has_h && c->now_ms >= old_h) {
-            *changed = true;
-            return SL_OK;
-        }
+        *changed = true;
+        return SL_OK;
     }
     err = sl_batch_records(&b, SL_CL_MAX_RECORDS, &recs, &rlen, &owned);
     if (err != SL_OK) {
@@ -563,24 +581,10 @@ sl_cl_clean_batch(sl_cl_pass_t *c, const uint8_t *p, size_t n, bool *changed)
     /* first pass over the records: what stays */
     sl_record_iter_init(&it, recs, rlen, b.records_count);
     while ((err = sl_record_iter_next(&it, &r)) == SL_OK) {
-        int64_t off = b.base_offset + r.offset_delta, newest;
-
-        if (!control) {
-            if (r.key == NULL) {
-                continue; /* keyless records have no place here */
-            }
-            newest = sl_cl_map_get(&c->map, r.key, (size_t)r.key_len);
-            if (newest > off) {
-                continue; /* a newer value of the key follows */
-            }
-            if (r.value == NULL) {
-                if (has_h && c->now_ms >= old_h) {
-                    continue; /* the tombstone's time is over */
-                }
-                tomb = true;
-            }
+        if (sl_cl_keep(c, &b, &r, expired)) {
+            tomb = tomb || (!control && r.value == NULL);
+            kept++;
         }
-        kept++;
     }
     if (err != SL_ERR__NOENT) {
         free(owned);
@@ -616,13 +620,9 @@ sl_cl_clean_batch(sl_cl_pass_t *c, const uint8_t *p, size_t n, bool *changed)
     c->rlen = 0;
     sl_record_iter_init(&it, recs, rlen, b.records_count);
     while (sl_record_iter_next(&it, &r) == SL_OK) {
-        int64_t off = b.base_offset + r.offset_delta;
         int64_t ts = b.base_timestamp + r.timestamp_delta;
 
-        if (!control &&
-            (r.key == NULL ||
-             sl_cl_map_get(&c->map, r.key, (size_t)r.key_len) > off ||
-             (r.value == NULL && has_h && c->now_ms >= old_h))) {
+        if (!sl_cl_keep(c, &b, &r, expired)) {
             continue;
         }
         err = sl_cl_encode_record(c, &r,
