@@ -68,7 +68,9 @@ sl_err_t sl_cleaner_clean(struct sl_partlog_s *pl, const sl_cleaner_opts_t *o,
  * Recovery of the swap protocol in partition directory <dir>, before the
  * log is opened: a "<B>.log.swap" means a cleaned segment was committed;
  * the old segments it replaces (bases in (B, last offset of the swap])
- * are deleted and the swap files renamed to their final names. Leftover
+ * are deleted and the swap files renamed to their final names (a damaged
+ * swap, CRC or structure, is dropped while <B>.log is still there, else
+ * cut at its first bad batch). Leftover
  * ".cleaned" files (an uncommitted clean) are left to the partition log's
  * open, which removes them with the ".deleted" ones.
  * @thread any (before the log is open)

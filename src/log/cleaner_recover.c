@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/crc32c.h"
 #include "core/log.h"
 #include "log/cleaner.h"
 #include "log/file.h"
@@ -20,6 +21,7 @@
 #include "proto/batch.h"
 
 #define SL_CL_PATH 4096
+#define SL_CL_CRC_BUF 65536
 
 /* ---- recovery ----------------------------------------------------------- */
 
@@ -86,21 +88,56 @@ sl_cl_parse_base(const char *name, int64_t *base, const char **rest)
     return true;
 }
 
-/* The last offset of the batches in file <path> (-1 when empty); a torn
- * or bad tail is cut (the file was synced before it became a .swap, so
- * that only happens on a damaged disk). */
+/* Whether the CRC-32C of the batch at <pos> (<size> bytes, header h)
+ * matches, streaming through buf[SL_CL_CRC_BUF]. */
 static sl_err_t
-sl_cl_swap_last(const char *path, int64_t *last)
+sl_cl_crc_ok(int fd, const uint8_t *h, int64_t pos, int64_t size, uint8_t *buf,
+             bool *ok)
 {
-    uint8_t h[SL_BATCH_HEADER_SIZE];
+    uint32_t crc = 0, want;
+    int64_t off = pos + 21, end = pos + size;
+    size_t n, got;
+    sl_err_t err;
+
+    want = ((uint32_t)h[17] << 24) | ((uint32_t)h[18] << 16) |
+           ((uint32_t)h[19] << 8) | (uint32_t)h[20];
+    *ok = false;
+    while (off < end) {
+        n = (size_t)(end - off < SL_CL_CRC_BUF ? end - off : SL_CL_CRC_BUF);
+        if ((err = sl_file_read_at(fd, buf, n, off, &got)) != SL_OK) {
+            return err;
+        }
+        if (got != n) {
+            return SL_OK;
+        }
+        crc = sl_crc32c(crc, buf, n);
+        off += (int64_t)n;
+    }
+    *ok = crc == want;
+    return SL_OK;
+}
+
+/* Walk the batches of swap file <path> (segment base <base>): *last
+ * gets the last offset (-1 when empty), *bad the position of the first
+ * batch that is torn or not a valid continuation (-1 when none). */
+static sl_err_t
+sl_cl_swap_scan(const char *path, int64_t base, int64_t *last, int64_t *bad)
+{
+    uint8_t h[SL_BATCH_HEADER_SIZE], *buf;
     sl_seg_batch_t b;
     int64_t size, mtime, pos = 0;
     size_t got;
+    bool ok;
     int fd;
     sl_err_t err;
 
     *last = -1;
-    if ((err = sl_file_open(path, O_RDWR, &fd)) != SL_OK) {
+    *bad = -1;
+    if ((buf = malloc(SL_CL_CRC_BUF)) == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    if ((err = sl_file_open(path, O_RDONLY, &fd)) != SL_OK) {
+        free(buf);
         return err;
     }
     err = sl_file_size(fd, &size, &mtime);
@@ -111,20 +148,65 @@ sl_cl_swap_last(const char *path, int64_t *last)
         }
         if (got < sizeof(h) ||
             sl_segment_decode_header(h, size - pos, &b) != SL_OK ||
-            b.last_offset < *last) {
-            sl_log_warn("log.cleaner", "cutting bad swap file path=%s pos=%lld",
-                        path, (long long)pos);
-            err = sl_file_truncate(fd, pos);
+            b.base_offset < base || b.base_offset <= *last) {
+            *bad = pos;
+            break;
+        }
+        if ((err = sl_cl_crc_ok(fd, h, pos, b.size, buf, &ok)) != SL_OK) {
+            break;
+        }
+        if (!ok) {
+            *bad = pos;
             break;
         }
         *last = b.last_offset;
         pos += b.size;
     }
+    sl_file_close(&fd);
+    free(buf);
+    return err;
+}
+
+/* Cut swap file <path> at <pos> and sync it. */
+static sl_err_t
+sl_cl_swap_cut(const char *path, int64_t pos)
+{
+    int fd;
+    sl_err_t err;
+
+    if ((err = sl_file_open(path, O_RDWR, &fd)) != SL_OK) {
+        return err;
+    }
+    err = sl_file_truncate(fd, pos);
     if (err == SL_OK) {
         err = sl_file_datasync(fd);
     }
     sl_file_close(&fd);
     return err;
+}
+
+/* A damaged swap whose old segments are all still there (the first one,
+ * <base>.log, is the first renamed away) is dropped: the old ones win. */
+static sl_err_t
+sl_cl_swap_drop(const char *dir, int64_t base)
+{
+    static const char *const sfx[3] = {".log.swap", ".index.swap",
+                                       ".timeindex.swap"};
+    char p[SL_CL_PATH];
+    sl_err_t err;
+    int k;
+
+    for (k = 0; k < 3; k++) {
+        if (!sl_segment_path(p, sizeof(p), dir, base, sfx[k])) {
+            return SL_ERR__INVAL;
+        }
+        if ((err = sl_file_unlink(p)) != SL_OK && err != SL_ERR__NOENT) {
+            return err;
+        }
+    }
+    sl_log_warn("log.cleaner", "dropped a damaged swap dir=%s base=%lld", dir,
+                (long long)base);
+    return SL_OK;
 }
 
 /* Complete the swap of <base>. */
@@ -133,7 +215,7 @@ sl_cl_complete(const char *dir, const sl_cl_names_t *l, int64_t base)
 {
     static const char *const ext[3] = {".index", ".timeindex", ".log"};
     char from[SL_CL_PATH], to[SL_CL_PATH];
-    int64_t last, x;
+    int64_t last, bad, x;
     const char *rest;
     size_t i;
     int k;
@@ -142,8 +224,22 @@ sl_cl_complete(const char *dir, const sl_cl_names_t *l, int64_t base)
     if (!sl_segment_path(from, sizeof(from), dir, base, ".log.swap")) {
         return SL_ERR__INVAL;
     }
-    if ((err = sl_cl_swap_last(from, &last)) != SL_OK) {
+    if ((err = sl_cl_swap_scan(from, base, &last, &bad)) != SL_OK) {
         return err;
+    }
+    if (bad >= 0) {
+        /* it was synced before it became a .swap: a damaged disk */
+        if (!sl_segment_path(to, sizeof(to), dir, base, ".log")) {
+            return SL_ERR__INVAL;
+        }
+        if (sl_file_exists(to)) {
+            return sl_cl_swap_drop(dir, base);
+        }
+        sl_log_error("log.cleaner", "cutting a damaged swap path=%s pos=%lld",
+                     from, (long long)bad);
+        if ((err = sl_cl_swap_cut(from, bad)) != SL_OK) {
+            return err;
+        }
     }
     for (i = 0; i < l->n; i++) {
         if (!sl_cl_parse_base(l->v[i], &x, &rest) || x <= base || x > last ||

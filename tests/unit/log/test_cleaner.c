@@ -9,10 +9,11 @@
  * compressed batches keep their codec, keyless records go, the end
  * offset survives a crash after a clean left a gap at its end, a reader
  * holding an old segment keeps reading it, a reader thread sees whole
- * valid batches while cleans swap segments under it, and a crash injected at
- * every file operation of a clean (failing renames, unlinks, syncs, or a power
- * cut after N bytes) reopens to the old or the new log, never a loss or a
- * duplicate.
+ * valid batches while cleans swap segments under it, a garbage .swap
+ * file neither crashes the open nor replaces intact segments, and a crash
+ * injected at every file operation of a clean (failing renames, unlinks, syncs,
+ * or a power cut after N bytes) reopens to the old or the new log, never a loss
+ * or a duplicate.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -574,6 +575,51 @@ test_end_offset_kept_after_crash(void **state)
     assert_int_equal(put(fx->pl, 7, 99, TS0), end);
 }
 
+/* Hostile leftovers: a .log.swap of garbage never crashes the open; next
+ * to the intact segment it claims to replace, the old data wins. */
+static void
+test_damaged_swap(void **state)
+{
+    fx_t *fx = *state;
+    static rec_t r[MAXREC];
+    int64_t bases[64], last_off[10];
+    int last_val[10], n, trial;
+    size_t nb;
+    uint8_t junk[400];
+    char p[700];
+    FILE *f;
+
+    fill(fx, 200, 10, 1, last_off, last_val);
+    n = collect(fx->pl, r, MAXREC, NULL);
+    nb = sl_partlog_segment_bases(fx->pl, bases, 64);
+    assert_true(nb > 3);
+    srand(7);
+    for (trial = 0; trial < 60; trial++) {
+        int64_t base = trial % 2 ? bases[1 + trial % (nb - 2)] : 990000 + trial;
+        size_t len = (size_t)(rand() % (int)sizeof(junk)), i;
+
+        sl_partlog_abandon(fx->pl);
+        fx->pl = NULL;
+        for (i = 0; i < len; i++) {
+            junk[i] = (uint8_t)rand();
+        }
+        if (trial % 3 == 0 && len > 61) {
+            /* a plausible header: magic 2, sane length */
+            memset(junk, 0, 24);
+            junk[11] = 49;
+            junk[16] = 2;
+        }
+        snprintf(p, sizeof(p), "%s/%020lld.log.swap", fx->dir, (long long)base);
+        f = fopen(p, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(junk, 1, len, f), len);
+        fclose(f);
+        fx->pl = fx_open(fx);
+        assert_int_equal(collect(fx->pl, r, MAXREC, NULL), n);
+        assert_int_equal(sl_partlog_end_offset(fx->pl), 200);
+    }
+}
+
 typedef struct rd_arg_s {
     sl_partlog_t *pl;
     atomic_bool stop;
@@ -765,6 +811,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_end_offset_kept_after_crash, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_swap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_during_cleaning, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_crash_at_every_step, setup,
