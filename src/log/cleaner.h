@@ -19,8 +19,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-
-struct sl_partlog_s;
+#include "log/partlog.h"
 
 /* The per-partition checkpoint of the first dirty (not yet cleaned)
  * offset, in Kafka's one-entry offset checkpoint format. */
@@ -61,7 +60,7 @@ void sl_cleaner_opts_init(sl_cleaner_opts_t *o);
  * @returns SL_OK (st->cleaned says whether a pass ran), SL_ERR__IO,
  *          SL_ERR__NOMEM, SL_ERR__CORRUPT (a bad batch; nothing swapped)
  */
-sl_err_t sl_cleaner_clean(struct sl_partlog_s *pl, const sl_cleaner_opts_t *o,
+sl_err_t sl_cleaner_clean(sl_partlog_t *pl, const sl_cleaner_opts_t *o,
                           int64_t now_ms, sl_cleaner_stats_t *st);
 
 /*
