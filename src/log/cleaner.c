@@ -860,6 +860,10 @@ sl_cl_snapshot(sl_cl_pass_t *c)
 
     pthread_mutex_lock(&pl->lock);
     c->cfg = pl->cfg;
+    if (!c->cfg.compact) {
+        pthread_mutex_unlock(&pl->lock);
+        return SL_OK; /* not ours: no references taken */
+    }
     c->nsegs = pl->nsegs - 1;
     c->active_base = sl_segment_base(pl->segs[pl->nsegs - 1].seg);
     c->hwm = pl->hwm;
