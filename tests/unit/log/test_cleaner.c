@@ -315,6 +315,21 @@ test_newest_per_key(void **state)
 }
 
 static void
+test_delete_policy_untouched(void **state)
+{
+    fx_t *fx = *state;
+    static rec_t r[MAXREC];
+    int64_t last_off[10];
+    int last_val[10];
+
+    fx->cfg.compact = false;
+    sl_partlog_set_config(fx->pl, &fx->cfg);
+    fill(fx, 100, 10, 1, last_off, last_val);
+    assert_false(clean(fx->pl, TS0, true).cleaned);
+    assert_int_equal(collect(fx->pl, r, MAXREC, NULL), 100);
+}
+
+static void
 test_dirty_ratio_and_checkpoint(void **state)
 {
     fx_t *fx = *state;
@@ -797,6 +812,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_newest_per_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_policy_untouched, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_dirty_ratio_and_checkpoint, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
