@@ -314,6 +314,43 @@ test_newest_per_key(void **state)
     assert_int_equal(sl_partlog_end_offset(fx->pl), end);
 }
 
+/* A key map smaller than the dirty keys: each pass covers the whole
+ * segments that fit, the next pass goes on from there; nothing is lost. */
+static void
+test_small_dedupe_buffer(void **state)
+{
+    fx_t *fx = *state;
+    static rec_t r[MAXREC];
+    static int64_t newest[2000];
+    sl_cleaner_opts_t o;
+    sl_cleaner_stats_t st;
+    int i, n, passes = 0, k;
+    int64_t end;
+
+    for (i = 0; i < 3000; i++) {
+        k = i % 2000;
+        newest[k] = put(fx->pl, k, i, TS0);
+    }
+    assert_int_equal(sl_partlog_roll(fx->pl, TS0), SL_OK);
+    end = sl_partlog_end_offset(fx->pl);
+    sl_cleaner_opts_init(&o);
+    o.dedupe_buffer_size = 1; /* the smallest map: 1,024 slots */
+    o.force = true;           /* the dirty ratio would wait for more */
+    do {
+        assert_int_equal(sl_cleaner_clean(fx->pl, &o, TS0, &st), SL_OK);
+        assert_true(st.map_keys <= 1024);
+        passes++;
+    } while (st.cleaned && st.end < end && passes < 50);
+    assert_true(passes > 1);
+    assert_int_equal(st.end, end);
+    n = collect(fx->pl, r, MAXREC, NULL);
+    assert_int_equal(n, 2000);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(sscanf(r[i].key, "k%d", &k), 1);
+        assert_int_equal(r[i].off, newest[k]);
+    }
+}
+
 static void
 test_delete_policy_untouched(void **state)
 {
@@ -812,6 +849,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_newest_per_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_small_dedupe_buffer, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_delete_policy_untouched, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dirty_ratio_and_checkpoint, setup,
