@@ -65,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -653,6 +654,16 @@ sl_cl_flush_out(sl_cl_pass_t *c, sl_segment_t *cs)
     return err;
 }
 
+/* Monotonic microseconds, for the stats only. */
+static int64_t
+sl_cl_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Swap the group segs[from, to) for the committed (.swap) segment <cs>.
  * @returns SL_OK, SL_ERR__AGAIN (the list changed meanwhile), SL_ERR__IO */
 static sl_err_t
@@ -660,9 +671,11 @@ sl_cl_swap(sl_cl_pass_t *c, size_t from, size_t to, sl_segment_t *cs)
 {
     sl_partlog_t *pl = c->pl;
     size_t i, k, n = to - from;
+    int64_t t0;
     sl_err_t err = SL_OK;
 
     pthread_mutex_lock(&pl->lock);
+    t0 = sl_cl_mono_us();
     i = sl_partlog_find_seg(pl, sl_segment_base(c->segs[from]));
     if (atomic_load(&pl->offline) || i + n >= pl->nsegs) {
         pthread_mutex_unlock(&pl->lock);
@@ -698,7 +711,11 @@ sl_cl_swap(sl_cl_pass_t *c, size_t from, size_t to, sl_segment_t *cs)
             (pl->nsegs - i - n) * sizeof(pl->segs[0]));
     pl->nsegs -= n - 1;
     pl->dir_dirty = true;
+    t0 = sl_cl_mono_us() - t0;
     pthread_mutex_unlock(&pl->lock);
+    if (t0 > c->st->lock_us_max) {
+        c->st->lock_us_max = t0;
+    }
 
     /* the list's references to the old segments are now ours */
     err = sl_file_sync_dir(pl->dir);
@@ -1034,13 +1051,13 @@ sl_cleaner_clean(sl_partlog_t *pl, const sl_cleaner_opts_t *o, int64_t now_ms,
     sl_log_info("log.cleaner",
                 "cleaned topic=%s partition=%d dirty=%lld-%lld keys=%lld "
                 "read=%lld written=%lld records=%lld kept=%lld groups=%d "
-                "ms=%lld err=%s",
+                "ms=%lld lock_us=%lld err=%s",
                 pl->topic, (int)pl->partition, (long long)first_dirty,
                 (long long)end, (long long)st->map_keys,
                 (long long)st->bytes_read, (long long)st->bytes_written,
                 (long long)st->records_read, (long long)st->records_kept,
                 (int)st->groups_swapped, (long long)(sl_clock_mono_ms() - t0),
-                sl_err_name(err));
+                (long long)st->lock_us_max, sl_err_name(err));
     sl_cl_pass_free(&c);
     return err;
 }

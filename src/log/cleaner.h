@@ -43,6 +43,7 @@ typedef struct sl_cleaner_stats_s {
     int64_t map_keys; /* distinct keys of the dirty section */
     int32_t groups_swapped;
     int32_t segments_removed;
+    int64_t lock_us_max; /* longest hold of the partition lock by a swap */
 } sl_cleaner_stats_t;
 
 /* Defaults: Kafka's 128 MiB map, no force. */
