@@ -1,7 +1,7 @@
 /*
  * api/broker.c: the broker context behind the handlers: opening and closing
  * the data directory, the partition registry, topic life cycle hooks,
- * retention, advertised listeners.
+ * retention and compaction (log/cleaner.h), advertised listeners.
  *
  * Data directory (the first of log.dirs, else log.dir):
  *   meta.properties, __sluice_metadata/   the metadata store (cluster/)
@@ -30,6 +30,7 @@
 #include "api/api_int.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "log/cleaner.h"
 
 #define SL_CLEAN_MARKER ".kafka_cleanshutdown"
 
@@ -88,6 +89,19 @@ sl_api_log_config(sl_api_t *api, const sl_topic_config_map_t *m,
         (int32_t)sl_topic_config_long(b, m, "max.message.bytes");
     c->file_delete_delay_ms =
         sl_topic_config_long(b, m, "file.delete.delay.ms");
+    c->compact =
+        sl_topic_config_list_contains(b, m, "cleanup.policy", "compact");
+    if (!sl_topic_config_list_contains(b, m, "cleanup.policy", "delete")) {
+        c->retention_ms = -1; /* compact only: the cleaner's, no retention */
+        c->retention_bytes = -1;
+    }
+    c->delete_retention_ms = sl_topic_config_long(b, m, "delete.retention.ms");
+    c->min_compaction_lag_ms =
+        sl_topic_config_long(b, m, "min.compaction.lag.ms");
+    c->max_compaction_lag_ms =
+        sl_topic_config_long(b, m, "max.compaction.lag.ms");
+    c->min_cleanable_ratio =
+        sl_topic_config_double(b, m, "min.cleanable.dirty.ratio");
     k = sl_topic_config_find("message.timestamp.type");
     if (k != NULL) {
         sl_topic_config_value(b, m, k, buf, sizeof(buf));
@@ -415,9 +429,15 @@ sl_api_retention_main(void *arg)
     int64_t pid_expiry = sl_config_long(api->cfg, "producer.id.expiration.ms");
     int64_t next_ret = sl_clock_mono_ms() + ret_every;
     int64_t next_ckpt = sl_clock_mono_ms() + ckpt_every;
+    /* log compaction (log/cleaner.h) runs here too, every
+     * log.cleaner.backoff.ms, so it never races retention */
+    int64_t clean_every = sl_config_long(api->cfg, "log.cleaner.backoff.ms");
+    int64_t next_clean = sl_clock_mono_ms() + clean_every;
+    sl_cleaner_opts_t co;
+    sl_cleaner_stats_t cst;
     struct timespec ts;
     sl_ptopic_t *t;
-    bool do_ret, do_ckpt;
+    bool do_ret, do_ckpt, do_clean;
     size_t b;
     int32_t i;
     int deleted;
@@ -426,10 +446,21 @@ sl_api_retention_main(void *arg)
         ckpt_every = INT64_MAX / 4;
         next_ckpt = INT64_MAX / 2;
     }
+    sl_cleaner_opts_init(&co);
+    co.dedupe_buffer_size =
+        sl_config_long(api->cfg, "log.cleaner.dedupe.buffer.size");
+    if (!sl_config_bool(api->cfg, "log.cleaner.enable") || clean_every < 0) {
+        clean_every = INT64_MAX / 4;
+        next_clean = INT64_MAX / 2;
+    }
     pthread_mutex_lock(&api->retention_lock);
     while (!api->stopping) {
         int64_t now = sl_clock_mono_ms();
         int64_t wait = (next_ret < next_ckpt ? next_ret : next_ckpt) - now;
+
+        if (next_clean - now < wait) {
+            wait = next_clean - now;
+        }
 
         if (wait > 0) {
             ts = sl_clock_deadline(CLOCK_REALTIME, wait);
@@ -444,6 +475,10 @@ sl_api_retention_main(void *arg)
         }
         if (do_ckpt) {
             next_ckpt = now + ckpt_every;
+        }
+        do_clean = now >= next_clean;
+        if (do_clean) {
+            next_clean = now + clean_every;
         }
         pthread_mutex_unlock(&api->retention_lock);
         pthread_rwlock_rdlock(&api->plock);
@@ -462,6 +497,10 @@ sl_api_retention_main(void *arg)
                                     "retention deleted segments "
                                     "topic=%s partition=%d count=%d",
                                     t->name, (int)i, deleted);
+                    }
+                    if (do_clean) {
+                        (void)sl_cleaner_clean(t->logs[i], &co,
+                                               sl_clock_wall_ms(), &cst);
                     }
                     if (do_ckpt) {
                         (void)sl_partlog_checkpoint(t->logs[i]);

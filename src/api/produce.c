@@ -17,6 +17,8 @@
  * Fetches waiting on a partition are woken after each append.
  */
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,6 +29,38 @@
 #include "proto/gen/produce.h"
 
 typedef sl_msg_produce_resp_partition_produce_response_t sl_pr_part_t;
+typedef sl_msg_produce_resp_batch_index_and_error_message_t sl_pr_rec_err_t;
+
+/* Kafka's message for a keyless record on a compacted topic; the handler
+ * appends " in topic partition <topic>-<p>." */
+static const char sl_produce_nokey[] =
+    "Compacted topic cannot accept message without key";
+
+/* The index of the first keyless record of <b> (-1: none). */
+static int32_t
+sl_produce_keyless(const sl_batch_t *b, size_t max_out)
+{
+    const uint8_t *recs;
+    uint8_t *owned;
+    size_t n;
+    sl_record_iter_t it;
+    sl_record_t rec;
+    int32_t i = 0;
+
+    if (sl_batch_records(b, max_out, &recs, &n, &owned) != SL_OK) {
+        return -1; /* validated before: cannot happen */
+    }
+    sl_record_iter_init(&it, recs, n, b->records_count);
+    while (sl_record_iter_next(&it, &rec) == SL_OK) {
+        if (rec.key == NULL) {
+            free(owned);
+            return i;
+        }
+        i++;
+    }
+    free(owned);
+    return -1;
+}
 typedef sl_msg_produce_resp_topic_produce_response_t sl_pr_topic_t;
 
 /* State of an acks=-1 request waiting for the disk. */
@@ -70,7 +104,8 @@ sl_produce_durable_cb(void *arg, sl_err_t err, int64_t durable)
 static sl_err_t
 sl_produce_validate(sl_api_t *api, const uint8_t *data, size_t len,
                     const sl_log_config_t *lc, int64_t before_max,
-                    int64_t after_max, int64_t now, const char **why)
+                    int64_t after_max, int64_t now, const char **why,
+                    int32_t *bad_record)
 {
     size_t max_out =
         (size_t)sl_config_int(api->cfg, "socket.request.max.bytes");
@@ -105,6 +140,11 @@ sl_produce_validate(sl_api_t *api, const uint8_t *data, size_t len,
             *why = "invalid records";
             return err == SL_ERR__TOOBIG || err < 0 ? SL_ERR_CORRUPT_MESSAGE
                                                     : err;
+        }
+        if (lc->compact &&
+            (*bad_record = sl_produce_keyless(&b, max_out)) >= 0) {
+            *why = sl_produce_nokey;
+            return SL_ERR_INVALID_RECORD;
         }
         if (!lc->log_append_time && b.records_count > 0 &&
             ((b.max_timestamp > now && b.max_timestamp - now > after_max) ||
@@ -203,6 +243,7 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                 &td->partition_data[pi];
             sl_pr_part_t *pr = &tr->partition_responses[pi];
             const char *why = NULL;
+            int32_t bad_record = -1;
             sl_append_info_t ai;
             sl_partlog_t *pl;
 
@@ -219,9 +260,9 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                 why = "no records";
             }
             if (err == SL_OK) {
-                err = sl_produce_validate(api, pd->records.ptr,
-                                          (size_t)pd->records.len, &lc,
-                                          before_max, after_max, now, &why);
+                err = sl_produce_validate(
+                    api, pd->records.ptr, (size_t)pd->records.len, &lc,
+                    before_max, after_max, now, &why, &bad_record);
             }
             if (err == SL_OK) {
                 sl_api_plock_rd(api);
@@ -282,6 +323,28 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                 pr->error_code = sl_err_to_wire(err);
                 pr->base_offset = -1;
                 pr->log_append_time_ms = -1;
+                if (why == sl_produce_nokey) {
+                    /* Kafka 4: "... without key in topic partition t-p.",
+                     * as the partition's and the record's error */
+                    size_t cap = strlen(why) + (size_t)td->name.len + 48;
+                    char *m = sl_arena_alloc(r->arena, cap);
+                    sl_pr_rec_err_t *re =
+                        sl_arena_zalloc(r->arena, sizeof(*re));
+
+                    if (m != NULL && re != NULL) {
+                        snprintf(m, cap, "%s in topic partition %.*s-%d.", why,
+                                 (int)td->name.len, td->name.ptr,
+                                 (int)pd->index);
+                        why = m;
+                        sl_msg_produce_resp_batch_index_and_error_message_init(
+                            re);
+                        re->batch_index = bad_record;
+                        re->batch_index_error_message.ptr = m;
+                        re->batch_index_error_message.len = (int32_t)strlen(m);
+                        pr->record_errors = re;
+                        pr->record_errors_count = 1;
+                    }
+                }
                 if (why != NULL && r->version >= 8) {
                     pr->error_message.ptr = why;
                     pr->error_message.len = (int32_t)strlen(why);

@@ -25,6 +25,12 @@ typedef struct sl_log_config_s {
     /* file.delete.delay.ms: kept for DescribeConfigs. Segment files are
      * unlinked at once; readers keep their open descriptors. */
     int64_t file_delete_delay_ms;
+    /* compaction (log/cleaner.h); retention still follows retention.* */
+    bool compact;                  /* cleanup.policy holds "compact" */
+    int64_t delete_retention_ms;   /* delete.retention.ms, 1 day */
+    int64_t min_compaction_lag_ms; /* min.compaction.lag.ms, 0 */
+    int64_t max_compaction_lag_ms; /* max.compaction.lag.ms, INT64_MAX */
+    double min_cleanable_ratio;    /* min.cleanable.dirty.ratio, 0.5 */
 } sl_log_config_t;
 
 /* Kafka's defaults. */

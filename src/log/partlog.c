@@ -42,6 +42,7 @@
 
 #include "core/log.h"
 #include "log/ckpt.h"
+#include "log/cleaner.h"
 #include "log/file.h"
 #include "log/partlog_int.h"
 #include "proto/batch.h"
@@ -64,6 +65,11 @@ sl_log_config_init(sl_log_config_t *c)
     c->log_append_time = false;
     c->max_message_bytes = 1048588;
     c->file_delete_delay_ms = 60000;
+    c->compact = false;
+    c->delete_retention_ms = 24LL * 3600 * 1000;
+    c->min_compaction_lag_ms = 0;
+    c->max_compaction_lag_ms = INT64_MAX;
+    c->min_cleanable_ratio = 0.5;
 }
 
 sl_segment_t *
@@ -317,8 +323,15 @@ sl_partlog_drop_empty_tail(sl_partlog_t *pl, size_t scanned,
                            sl_partlog_stats_t *st)
 {
     sl_segment_t *last, *prev;
+    int64_t cleaned = -1;
     sl_err_t err;
 
+    /* below the cleaner checkpoint, compaction may have removed the last
+     * records of a segment: a gap before the next base is no corruption */
+    if (sl_ckpt_read_offset(pl->dir, SL_CLEANER_CKPT, pl->topic, pl->partition,
+                            &cleaned) != SL_OK) {
+        cleaned = -1;
+    }
     while (pl->nsegs > 1) {
         last = pl->segs[pl->nsegs - 1].seg;
         prev = pl->segs[pl->nsegs - 2].seg;
@@ -341,7 +354,8 @@ sl_partlog_drop_empty_tail(sl_partlog_t *pl, size_t scanned,
             st->indexes_rebuilt++;
             scanned = pl->nsegs - 2;
         }
-        if (sl_segment_base(last) <= sl_segment_next_offset(prev)) {
+        if (sl_segment_base(last) <= sl_segment_next_offset(prev) ||
+            sl_segment_base(last) <= cleaned) {
             break;
         }
         st->segments_dropped++;
@@ -501,6 +515,10 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
     sl_err_t err;
 
     if (o->create && (err = sl_file_mkdir(pl->dir)) != SL_OK) {
+        return err;
+    }
+    /* finish or undo a segment swap the cleaner left behind */
+    if ((err = sl_cleaner_recover_dir(pl->dir)) != SL_OK) {
         return err;
     }
     err = sl_file_list(pl->dir, sl_partlog_list_cb, &l);
@@ -920,7 +938,7 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
 {
     sl_segment_t *seg;
     sl_seg_batch_t b, ub;
-    int64_t limit, end;
+    int64_t limit, end, sbase;
     bool bounded;
     size_t i;
     sl_err_t err;
@@ -958,12 +976,14 @@ sl_partlog_read(sl_partlog_t *pl, int64_t offset, size_t max_bytes,
         if (err != SL_ERR__NOENT) {
             break;
         }
-        /* nothing at or after offset in this segment: the next one */
+        /* nothing at or after offset in this segment: the next one. Its
+         * base is read before the unref: the cleaner or retention may have
+         * taken it out of the list meanwhile, and ours was the last ref */
+        sbase = sl_segment_base(seg);
         sl_segment_unref(seg);
         pthread_mutex_lock(&pl->lock);
         i = sl_partlog_find_seg(pl, offset);
-        while (i < pl->nsegs &&
-               sl_segment_base(pl->segs[i].seg) <= sl_segment_base(seg)) {
+        while (i < pl->nsegs && sl_segment_base(pl->segs[i].seg) <= sbase) {
             i++;
         }
     }

@@ -1,6 +1,7 @@
 /*
- * log/partlog_int.h: the partition log's struct, shared by partlog.c and
- * partlog_admin.c only (sqlite's *Int.h). Nothing else includes it.
+ * log/partlog_int.h: the partition log's struct, shared by partlog.c,
+ * partlog_admin.c and cleaner.c only (sqlite's *Int.h). Nothing else
+ * includes it.
  */
 #ifndef SL_LOG_PARTLOG_INT_H
 #define SL_LOG_PARTLOG_INT_H
@@ -55,6 +56,9 @@ struct sl_partlog_s {
 
     sl_pstate_t *pstate;     /* idempotent producers (partlog_pstate.c) */
     int64_t pstate_snap_off; /* state known on disk up to here, or -1 */
+    /* cleaner.c's, touched by the cleaner thread only: the earliest delete
+     * horizon left in the cleaned log (0 = unknown: clean once) */
+    int64_t clean_horizon_ms;
 };
 
 /* Helpers of partlog.c for partlog_admin.c; all @locks lock. */

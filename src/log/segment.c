@@ -75,6 +75,7 @@ struct sl_segment_s {
     atomic_int refs;
     int64_t base;
     char *dir;
+    char sfx[16]; /* file name suffix ("" or cleaner's ".cleaned"...) */
     int log_fd, oidx_fd, tidx_fd;
     _Atomic int64_t size; /* committed bytes of the .log */
 
@@ -242,9 +243,11 @@ sl_segment_open_files(sl_segment_t *seg, int flags)
     int i;
 
     for (i = 0; i < 3; i++) {
-        if (!sl_segment_path(p, sizeof(p), seg->dir, seg->base, ext[i])) {
+        if (!sl_segment_path(p, sizeof(p), seg->dir, seg->base, ext[i]) ||
+            strlen(p) + strlen(seg->sfx) >= sizeof(p)) {
             return SL_ERR__INVAL;
         }
+        strcat(p, seg->sfx);
         err = sl_file_open(p, O_RDWR | (i == 0 ? flags : O_CREAT | flags),
                            fds[i]);
         if (err != SL_OK) {
@@ -258,12 +261,23 @@ sl_err_t
 sl_segment_create(const char *dir, int64_t base, const sl_log_config_t *cfg,
                   sl_segment_t **out)
 {
+    return sl_segment_create_sfx(dir, base, "", cfg, out);
+}
+
+sl_err_t
+sl_segment_create_sfx(const char *dir, int64_t base, const char *sfx,
+                      const sl_log_config_t *cfg, sl_segment_t **out)
+{
     sl_segment_t *seg;
     sl_err_t err;
 
+    if (strlen(sfx) >= sizeof(seg->sfx)) {
+        return SL_ERR__INVAL;
+    }
     if ((seg = sl_segment_alloc(dir, base, cfg)) == NULL) {
         return SL_ERR__NOMEM;
     }
+    strcpy(seg->sfx, sfx);
     err = sl_segment_open_files(seg, O_CREAT | O_TRUNC);
     if (err == SL_OK) {
         int64_t size; /* mtime: retention's clock for batches without one */
@@ -301,15 +315,47 @@ sl_segment_unlink(sl_segment_t *seg)
     int i;
 
     for (i = 0; i < 3; i++) {
-        if (!sl_segment_path(p, sizeof(p), seg->dir, seg->base, ext[i])) {
+        if (!sl_segment_path(p, sizeof(p), seg->dir, seg->base, ext[i]) ||
+            strlen(p) + strlen(seg->sfx) >= sizeof(p)) {
             return SL_ERR__INVAL;
         }
+        strcat(p, seg->sfx);
         err = sl_file_unlink(p);
         if (err != SL_OK && err != SL_ERR__NOENT && first == SL_OK) {
             first = err;
         }
     }
     return first;
+}
+
+sl_err_t
+sl_segment_rename_sfx(sl_segment_t *seg, const char *sfx)
+{
+    char from[SL_SEG_PATH_MAX], to[SL_SEG_PATH_MAX];
+    static const char *const ext[3] = {".index", ".timeindex", ".log"};
+    bool log_first = strcmp(sfx, ".deleted") == 0;
+    sl_err_t err;
+    int i, k;
+
+    if (strlen(sfx) >= sizeof(seg->sfx)) {
+        return SL_ERR__INVAL;
+    }
+    for (k = 0; k < 3; k++) {
+        i = log_first ? (k + 2) % 3 : k;
+        if (!sl_segment_path(from, sizeof(from), seg->dir, seg->base, ext[i]) ||
+            !sl_segment_path(to, sizeof(to), seg->dir, seg->base, ext[i]) ||
+            strlen(from) + strlen(seg->sfx) >= sizeof(from) ||
+            strlen(to) + strlen(sfx) >= sizeof(to)) {
+            return SL_ERR__INVAL;
+        }
+        strcat(from, seg->sfx);
+        strcat(to, sfx);
+        if ((err = sl_file_rename(from, to)) != SL_OK) {
+            return err;
+        }
+    }
+    strcpy(seg->sfx, sfx);
+    return SL_OK;
 }
 
 /* ---- indexes ----------------------------------------------------------- */

@@ -56,6 +56,23 @@ sl_err_t sl_segment_create(const char *dir, int64_t base,
                            const sl_log_config_t *cfg, sl_segment_t **out);
 
 /*
+ * As sl_segment_create(), with <sfx> appended to the three file names
+ * (the cleaner writes "<base>.log.cleaned" and friends). @thread any
+ */
+sl_err_t sl_segment_create_sfx(const char *dir, int64_t base, const char *sfx,
+                               const sl_log_config_t *cfg, sl_segment_t **out);
+
+/*
+ * Rename the segment's three files from their current suffix to <sfx> (""
+ * gives the plain names); open descriptors stay valid. The .log goes last
+ * (it marks the step for recovery), except towards ".deleted", where it
+ * goes first. Not atomic across the three: the cleaner's recovery
+ * (log/cleaner.h) completes a half-done sequence.
+ * @returns SL_OK, SL_ERR__IO, SL_ERR__INVAL   @thread partition owner
+ */
+sl_err_t sl_segment_rename_sfx(sl_segment_t *seg, const char *sfx);
+
+/*
  * Open an existing segment; load both indexes when they look sane (sizes
  * are whole entries, entries increase and point inside the log, the last
  * offset entry names the batch found there), otherwise mark them for
