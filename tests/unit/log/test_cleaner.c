@@ -82,6 +82,9 @@ fx_open(fx_t *fx)
     return fx_open_clean(fx, false);
 }
 
+/* The next sequence of producer 77 (idempotence checks every append). */
+static int32_t app_seq;
+
 static int
 setup(void **state)
 {
@@ -92,6 +95,7 @@ setup(void **state)
     tl_config(&fx->cfg);
     fx->cfg.segment_bytes = 2048;
     fx->cfg.compact = true;
+    app_seq = 0;
     fx->pl = fx_open(fx);
     *state = fx;
     return 0;
@@ -143,7 +147,8 @@ app(sl_partlog_t *pl, const int *keys, const int *vals, int n, int codec,
     bp.codec = codec;
     bp.producer_id = 77;
     bp.producer_epoch = 3;
-    bp.base_sequence = 0;
+    bp.base_sequence = app_seq;
+    app_seq += n;
     assert_int_equal(sl_batch_build(&bp, recs, (size_t)n, &b, &len), SL_OK);
     assert_int_equal(sl_partlog_append(pl, b, len, -1, 0, ts, &info), SL_OK);
     free(b);
@@ -797,6 +802,7 @@ test_crash_at_every_step(void **state)
             sl_partlog_abandon(fx->pl);
             tl_rmtree(fx->dir);
             fx->pl = fx_open(fx);
+            app_seq = 0; /* a new log: producer 77 starts over */
             fill(fx, updates, 10, 1, last_off, last_val);
             end = sl_partlog_end_offset(fx->pl);
             sl_faultfs_install();
@@ -832,6 +838,7 @@ test_power_cut_during_clean(void **state)
         sl_partlog_abandon(fx->pl);
         tl_rmtree(fx->dir);
         fx->pl = fx_open(fx);
+        app_seq = 0; /* a new log: producer 77 starts over */
         fill(fx, updates, 10, 1, last_off, last_val);
         end = sl_partlog_end_offset(fx->pl);
         sl_faultfs_install();
