@@ -17,6 +17,7 @@
 #include "api/fetch_session.h"
 #include "api/purgatory.h"
 #include "cluster/metastore.h"
+#include "group/consumer.h"
 #include "group/group.h"
 #include "log/flusher.h"
 #include "log/partlog.h"
@@ -68,6 +69,8 @@ struct sl_api_s {
     bool gs_started;
     bool gs_stopping;
     atomic_bool gs_topic_ready;
+    /* Consumer protocol (KIP-848) groups (api/consumer_groups.c). */
+    sl_cgroup_coord_t *cgroups;
 };
 
 /* ---- broker.c ---- */
@@ -141,7 +144,24 @@ sl_err_t sl_api_groups_open(sl_api_t *api);
  * its appends in flight completed. Before sl_api_close_storage(). */
 void sl_api_groups_close(sl_api_t *api);
 
+/* ---- consumer_groups.c ---- */
+
+/* Does group.coordinator.rebalance.protocols list "consumer"? */
+bool sl_api_consumer_protocol_enabled(sl_api_t *api);
+/* ListGroups: drop classic entries of consumer groups' ids, add the
+ * consumer groups that pass the filters. */
+sl_err_t sl_api_cg_list_merge(sl_api_req_t *r, const void *req, void *resp);
+/* DeleteGroups of one id, whichever kind of group it is. */
+sl_err_t sl_api_cg_delete(sl_api_req_t *r, sl_str_t group_id);
+/* Is <group_id> a consumer group (with members, when asked)? */
+bool sl_api_cg_is_consumer(sl_api_req_t *r, sl_str_t group_id,
+                           bool with_members);
+
 /* ---- handlers ---- */
+sl_err_t sl_api_consumer_group_heartbeat_handle(sl_api_req_t *r,
+                                                const void *req, void *resp);
+sl_err_t sl_api_consumer_group_describe_handle(sl_api_req_t *r, const void *req,
+                                               void *resp);
 sl_err_t sl_api_find_coordinator_handle(sl_api_req_t *r, const void *req,
                                         void *resp);
 sl_err_t sl_api_join_group_handle(sl_api_req_t *r, const void *req, void *resp);
