@@ -1228,6 +1228,18 @@ sl_cgroup_hb_locked(sl_cgroup_coord_t *cc, int64_t now_ms,
             m->epoch = old->epoch;
             m->prev_epoch = old->prev_epoch;
             m->state = old->state;
+            /* Its subscription too, so only a real change bumps. */
+            m->topics = old->topics;
+            m->topics_count = old->topics_count;
+            old->topics = NULL;
+            old->topics_count = 0;
+            m->assignor = old->assignor;
+            old->assignor = (sl_gstr_t){NULL, -1};
+            m->rebalance_timeout_ms = old->rebalance_timeout_ms;
+            if (sl_cmember_set_regex(m, sl_gstr_view(&old->regex)) != SL_OK) {
+                err = SL_ERR__NOMEM;
+                goto fail;
+            }
             if (!sl_gstr_eq(&old->id, member_id)) {
                 sl_cgroup_persist_member_gone(cc, g, oid, op);
             }

@@ -1,0 +1,925 @@
+/* Unit tests of the consumer group protocol coordinator (group/consumer.h):
+ * heartbeats driven with a fake clock and a fake store, as a client of
+ * KIP-848 would send them. */
+#include "group_test_util.h"
+
+#include "group/consumer.h"
+
+/* Topic ids: first byte 1, 2, 3, ... */
+static sl_cgroup_topic_t topics_v[8];
+static sl_cgroup_topics_t topics;
+
+static void
+set_topics(const char *spec)
+{
+    /* "a:6,b:3": names and partition counts; ids from the name's letter */
+    static char names[8][32];
+    const char *p = spec;
+    int n = 0;
+
+    while (*p != '\0' && n < 8) {
+        const char *colon = strchr(p, ':');
+        size_t len = (size_t)(colon - p);
+
+        memcpy(names[n], p, len);
+        names[n][len] = '\0';
+        memset(&topics_v[n], 0, sizeof(topics_v[n]));
+        topics_v[n].name = S(names[n]);
+        topics_v[n].id.b[0] = (uint8_t)names[n][0];
+        topics_v[n].id.b[1] = (uint8_t)(len > 1 ? names[n][1] : 0);
+        topics_v[n].partitions = atoi(colon + 1);
+        n++;
+        p = strchr(colon, ',');
+        p = p != NULL ? p + 1 : colon + strlen(colon);
+    }
+    topics.v = topics_v;
+    topics.n = n;
+}
+
+/* A client: what it believes it is and owns. */
+typedef struct cl_s {
+    char id[64];
+    char instance[32];
+    int32_t epoch;
+    int owned_n;
+    struct {
+        uint8_t t0, t1;
+        int32_t p;
+    } owned[64];
+    /* last answer */
+    sl_err_t err;
+    bool got_assignment;
+} cl_t;
+
+typedef struct hb_out_s {
+    int calls;
+    sl_err_t err;
+    char member[64];
+    int32_t epoch;
+    bool has;
+    int n;
+    struct {
+        uint8_t t0, t1;
+        int32_t p;
+    } tps[64];
+} hb_out_t;
+
+static void
+hb_cb(void *arg, const sl_cgroup_hb_result_t *r)
+{
+    hb_out_t *o = arg;
+    int32_t i, j;
+
+    o->calls++;
+    o->err = r->error;
+    gt_copy(o->member, sizeof(o->member), r->member_id);
+    o->epoch = r->member_epoch;
+    o->has = r->has_assignment;
+    o->n = 0;
+    for (i = 0; r->has_assignment && i < r->assignment_count; i++) {
+        for (j = 0; j < r->assignment[i].partitions_count && o->n < 64; j++) {
+            o->tps[o->n].t0 = r->assignment[i].topic_id.b[0];
+            o->tps[o->n].t1 = r->assignment[i].topic_id.b[1];
+            o->tps[o->n].p = r->assignment[i].partitions[j];
+            o->n++;
+        }
+    }
+}
+
+static sl_cgroup_coord_t *cc;
+static gt_store_t *store;
+static sl_arena_t *arena;
+static int64_t now;
+
+static int
+setup(void **state)
+{
+    sl_cgroup_config_t cfg;
+    sl_group_store_t st;
+
+    (void)state;
+    store = calloc(1, sizeof(*store));
+    memset(&st, 0, sizeof(st));
+    st.ctx = store;
+    st.append = gt_append;
+    sl_cgroup_config_defaults(&cfg);
+    cfg.max_size = 5;
+    cc = sl_cgroup_coord_create(&cfg, &st);
+    arena = sl_arena_create(4096, 16u << 20);
+    now = 1000000;
+    set_topics("a:6,b:3");
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    sl_cgroup_coord_destroy(cc);
+    gt_store_free(store);
+    sl_arena_destroy(arena);
+    return 0;
+}
+
+typedef struct hb_opt_s {
+    const char *subscribe; /* "a,b"; NULL: unchanged */
+    const char *regex;
+    const char *assignor;
+    int32_t epoch_override; /* INT32_MIN: the client's */
+    bool no_owned;          /* send null TopicPartitions */
+    int16_t version;
+} hb_opt_t;
+
+/* One heartbeat of <c> as a well-behaved client; returns the error. */
+static sl_err_t
+hb_opt(cl_t *c, const char *group, const hb_opt_t *o)
+{
+    sl_cgroup_hb_req_t q;
+    sl_str_t names[8];
+    sl_cgroup_tps_t owned[8];
+    int32_t parts[8][64];
+    hb_out_t out;
+    int n = 0, i;
+
+    memset(&q, 0, sizeof(q));
+    memset(&out, 0, sizeof(out));
+    q.version = o->version;
+    q.group_id = S(group);
+    q.member_id = S(c->id);
+    q.member_epoch =
+        o->epoch_override != INT32_MIN ? o->epoch_override : c->epoch;
+    q.instance_id = c->instance[0] ? S(c->instance) : NUL;
+    q.rack_id = NUL;
+    q.rebalance_timeout_ms = q.member_epoch == 0 ? 300000 : -1;
+    q.subscribed_topic_regex = o->regex ? S(o->regex) : NUL;
+    q.server_assignor = o->assignor ? S(o->assignor) : NUL;
+    q.client_id = S("client");
+    q.client_host = S("/127.0.0.1");
+    if (o->subscribe != NULL) {
+        static char buf[128];
+        char *save = NULL, *tok;
+
+        snprintf(buf, sizeof(buf), "%s", o->subscribe);
+        for (tok = strtok_r(buf, ",", &save); tok != NULL;
+             tok = strtok_r(NULL, ",", &save)) {
+            names[n++] = S(tok);
+        }
+        q.subscribed_topic_names = names;
+        q.subscribed_topic_names_count = n;
+    }
+    n = 0;
+    if (q.member_epoch != 0) {
+        for (i = 0; i < c->owned_n; i++) {
+            int k;
+
+            for (k = 0; k < n; k++) {
+                if (owned[k].topic_id.b[0] == c->owned[i].t0 &&
+                    owned[k].topic_id.b[1] == c->owned[i].t1) {
+                    break;
+                }
+            }
+            if (k == n) {
+                memset(&owned[n], 0, sizeof(owned[n]));
+                owned[n].topic_id.b[0] = c->owned[i].t0;
+                owned[n].topic_id.b[1] = c->owned[i].t1;
+                owned[n].partitions = parts[n];
+                n++;
+            }
+            parts[k][owned[k].partitions_count++] = c->owned[i].p;
+        }
+    }
+    q.owned = o->no_owned ? NULL : owned;
+    q.owned_count = n;
+    sl_cgroup_heartbeat(cc, now, &q, &topics, arena, hb_cb, &out);
+    gt_flush(store, SL_OK);
+    assert_int_equal(out.calls, 1);
+    c->err = out.err;
+    c->got_assignment = out.has;
+    if (out.err == SL_OK) {
+        snprintf(c->id, sizeof(c->id), "%s", out.member);
+        c->epoch = out.epoch;
+        if (out.has) {
+            c->owned_n = out.n;
+            for (i = 0; i < out.n; i++) {
+                c->owned[i].t0 = out.tps[i].t0;
+                c->owned[i].t1 = out.tps[i].t1;
+                c->owned[i].p = out.tps[i].p;
+            }
+        }
+    }
+    return out.err;
+}
+
+static sl_err_t
+hb(cl_t *c, const char *group, const char *subscribe)
+{
+    hb_opt_t o = {subscribe, NULL, NULL, INT32_MIN, false, 1};
+
+    return hb_opt(c, group, &o);
+}
+
+static void
+cl_init(cl_t *c, const char *id)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->id, sizeof(c->id), "%s", id);
+}
+
+static int
+owns(const cl_t *c, char topic, int32_t p)
+{
+    for (int i = 0; i < c->owned_n; i++) {
+        if (c->owned[i].t0 == (uint8_t)topic && c->owned[i].p == p) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+owns_topic(const cl_t *c, char topic)
+{
+    int n = 0;
+
+    for (int i = 0; i < c->owned_n; i++) {
+        n += c->owned[i].t0 == (uint8_t)topic;
+    }
+    return n;
+}
+
+/* Heartbeat everyone until the group is Stable (at most <rounds>). */
+static void
+converge(cl_t *cs, int n, const char *group)
+{
+    sl_cgroup_desc_t d;
+
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < n; i++) {
+            assert_int_equal(hb(&cs[i], group, NULL), SL_OK);
+        }
+        assert_int_equal(sl_cgroup_describe(cc, S(group), arena, &d), SL_OK);
+        if (d.state == SL_CGROUP_STATE_STABLE) {
+            return;
+        }
+    }
+    fail_msg("group did not become Stable");
+}
+
+/* Every partition of the image owned exactly once among <cs>. */
+static void
+assert_exact_cover(const cl_t *cs, int n, const char *topics_list)
+{
+    for (int t = 0; t < topics.n; t++) {
+        char name = topics.v[t].name.ptr[0];
+
+        if (strchr(topics_list, name) == NULL) {
+            continue;
+        }
+        for (int32_t p = 0; p < topics.v[t].partitions; p++) {
+            int k = 0;
+
+            for (int i = 0; i < n; i++) {
+                k += owns(&cs[i], name, p);
+            }
+            assert_int_equal(k, 1);
+        }
+    }
+}
+
+/* ---- tests ---- */
+
+static void
+test_join_gets_id_epoch_assignment(void **state)
+{
+    hb_opt_t o = {"a", NULL, NULL, INT32_MIN, false, 0};
+    sl_cgroup_desc_t d;
+    cl_t c;
+
+    (void)state;
+    cl_init(&c, ""); /* v0: the coordinator names the member */
+    assert_int_equal(hb_opt(&c, "g", &o), SL_OK);
+    assert_true(strlen(c.id) > 10);
+    assert_int_equal(c.epoch, 1);
+    assert_true(c.got_assignment);
+    assert_int_equal(c.owned_n, 6);
+    assert_int_equal(owns_topic(&c, 'a'), 6);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.state, SL_CGROUP_STATE_STABLE);
+    assert_int_equal(d.group_epoch, 1);
+    assert_int_equal(d.assignment_epoch, 1);
+    assert_int_equal(d.members_count, 1);
+    assert_true(str_is(d.members[0].member_id, c.id));
+    assert_true(str_is(d.assignor_name, "uniform"));
+    /* A plain heartbeat without changes carries no assignment. */
+    assert_int_equal(hb(&c, "g", NULL), SL_OK);
+    assert_false(c.got_assignment);
+    assert_int_equal(c.epoch, 1);
+}
+
+static void
+test_second_member_waits_for_revocation(void **state)
+{
+    cl_t a, b;
+
+    (void)state;
+    cl_init(&a, "ma");
+    cl_init(&b, "mb");
+    assert_int_equal(hb(&a, "g", "a"), SL_OK);
+    assert_int_equal(a.owned_n, 6);
+    /* b joins: new group epoch 2; a still owns everything, so b moves to
+     * epoch 2 with nothing yet (its partitions are unreleased). */
+    assert_int_equal(hb(&b, "g", "a"), SL_OK);
+    assert_int_equal(b.epoch, 2);
+    assert_int_equal(b.owned_n, 0);
+    /* a must revoke three partitions first, staying at epoch 1. */
+    assert_int_equal(hb(&a, "g", NULL), SL_OK);
+    assert_int_equal(a.epoch, 1);
+    assert_true(a.got_assignment);
+    assert_int_equal(a.owned_n, 3);
+    /* b still gets nothing: a has not confirmed the revocation yet. */
+    assert_int_equal(hb(&b, "g", NULL), SL_OK);
+    assert_int_equal(b.owned_n, 0);
+    /* a confirms (its owned partitions no longer include them): epoch 2. */
+    assert_int_equal(hb(&a, "g", NULL), SL_OK);
+    assert_int_equal(a.epoch, 2);
+    assert_int_equal(a.owned_n, 3);
+    assert_int_equal(hb(&b, "g", NULL), SL_OK);
+    assert_int_equal(b.epoch, 2);
+    assert_int_equal(b.owned_n, 3);
+    {
+        cl_t both[2] = {a, b};
+
+        assert_exact_cover(both, 2, "a");
+    }
+}
+
+static void
+test_uniform_balanced_and_sticky(void **state)
+{
+    cl_t cs[4];
+    int before[4][9], moved = 0;
+
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "m%d", i);
+        cl_init(&cs[i], id);
+        assert_int_equal(hb(&cs[i], "g", "a,b"), SL_OK);
+    }
+    converge(cs, 3, "g");
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cs[i].owned_n, 3); /* 9 partitions, 3 members */
+    }
+    assert_exact_cover(cs, 3, "ab");
+    for (int i = 0; i < 3; i++) {
+        for (int p = 0; p < 9; p++) {
+            before[i][p] =
+                p < 6 ? owns(&cs[i], 'a', p) : owns(&cs[i], 'b', p - 6);
+        }
+    }
+    cl_init(&cs[3], "m3");
+    assert_int_equal(hb(&cs[3], "g", "a,b"), SL_OK);
+    converge(cs, 4, "g");
+    for (int i = 0; i < 4; i++) {
+        assert_true(cs[i].owned_n == 2 || cs[i].owned_n == 3);
+    }
+    assert_exact_cover(cs, 4, "ab");
+    /* Sticky: only the partitions the new member needs moved. */
+    for (int i = 0; i < 3; i++) {
+        for (int p = 0; p < 9; p++) {
+            int now_owned =
+                p < 6 ? owns(&cs[i], 'a', p) : owns(&cs[i], 'b', p - 6);
+
+            moved += before[i][p] && !now_owned;
+        }
+    }
+    assert_int_equal(moved, cs[3].owned_n);
+    assert_int_equal(cs[3].owned_n, 2);
+}
+
+static void
+test_uniform_heterogeneous(void **state)
+{
+    cl_t cs[2];
+
+    (void)state;
+    cl_init(&cs[0], "m0");
+    cl_init(&cs[1], "m1");
+    assert_int_equal(hb(&cs[0], "g", "a,b"), SL_OK);
+    assert_int_equal(hb(&cs[1], "g", "b"), SL_OK);
+    converge(cs, 2, "g");
+    /* m1 can only take b; balance: m0 gets a (6), m1 all of b (3). */
+    assert_int_equal(owns_topic(&cs[0], 'a'), 6);
+    assert_int_equal(owns_topic(&cs[1], 'b'), 3);
+    assert_int_equal(owns_topic(&cs[1], 'a'), 0);
+    assert_exact_cover(cs, 2, "ab");
+}
+
+static void
+test_range_assignor(void **state)
+{
+    hb_opt_t o = {"a,b", NULL, "range", INT32_MIN, false, 1};
+    cl_t cs[2];
+    sl_cgroup_desc_t d;
+
+    (void)state;
+    cl_init(&cs[0], "m-2");
+    cl_init(&cs[1], "m-1");
+    assert_int_equal(hb_opt(&cs[0], "g", &o), SL_OK);
+    assert_int_equal(hb_opt(&cs[1], "g", &o), SL_OK);
+    converge(cs, 2, "g");
+    /* Sorted by member id: m-1 first: a 0-2, b 0-1; m-2: a 3-5, b 2. */
+    for (int p = 0; p < 3; p++) {
+        assert_true(owns(&cs[1], 'a', p));
+        assert_true(owns(&cs[0], 'a', p + 3));
+    }
+    assert_true(owns(&cs[1], 'b', 0) && owns(&cs[1], 'b', 1));
+    assert_true(owns(&cs[0], 'b', 2));
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_true(str_is(d.assignor_name, "range"));
+}
+
+static void
+test_session_timeout_removes_member(void **state)
+{
+    cl_t cs[2];
+    sl_cgroup_desc_t d;
+
+    (void)state;
+    cl_init(&cs[0], "m0");
+    cl_init(&cs[1], "m1");
+    assert_int_equal(hb(&cs[0], "g", "a"), SL_OK);
+    assert_int_equal(hb(&cs[1], "g", "a"), SL_OK);
+    converge(cs, 2, "g");
+    now += 30000;
+    assert_int_equal(hb(&cs[0], "g", NULL), SL_OK);
+    now += 16000; /* m1's last heartbeat was 46 s ago, m0's 16 s ago */
+    sl_cgroup_coord_tick(cc, now);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.members_count, 1);
+    assert_true(str_is(d.members[0].member_id, "m0"));
+    assert_int_equal(hb(&cs[0], "g", NULL), SL_OK);
+    assert_int_equal(cs[0].owned_n, 6);
+    assert_int_equal(hb(&cs[1], "g", NULL), SL_ERR_UNKNOWN_MEMBER_ID);
+}
+
+static void
+test_rebalance_timeout_fences_slow_revoker(void **state)
+{
+    cl_t a, b;
+    sl_cgroup_desc_t d;
+    hb_opt_t keep = {NULL, NULL, NULL, INT32_MIN, false, 1};
+
+    (void)state;
+    cl_init(&a, "ma");
+    cl_init(&b, "mb");
+    assert_int_equal(hb(&a, "g", "a"), SL_OK);
+    assert_int_equal(hb(&b, "g", "a"), SL_OK);
+    /* a is told to revoke but keeps claiming all six partitions, while
+     * heartbeating in time: its rebalance timeout (300 s) fences it. */
+    int owned_n = a.owned_n, rounds = 0;
+
+    for (;;) {
+        assert_int_equal(hb_opt(&a, "g", &keep), SL_OK);
+        assert_int_equal(a.epoch, 1);
+        a.owned_n = owned_n; /* a misbehaves: still owns everything */
+        assert_int_equal(hb(&b, "g", NULL), SL_OK);
+        assert_int_equal(b.owned_n, 0);
+        now += 40000;
+        sl_cgroup_coord_tick(cc, now);
+        assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+        if (d.members_count == 1) {
+            break;
+        }
+        assert_true(++rounds < 10);
+    }
+    assert_int_equal(rounds, 7); /* fenced at 320 s, not before 300 s */
+    assert_true(str_is(d.members[0].member_id, "mb"));
+    assert_int_equal(hb(&b, "g", NULL), SL_OK);
+    assert_int_equal(b.owned_n, 6);
+}
+
+static void
+test_static_member_leave_and_rejoin(void **state)
+{
+    cl_t a, b, c;
+    sl_cgroup_desc_t d;
+    hb_opt_t leave = {NULL, NULL, NULL, -2, false, 1};
+    int32_t group_epoch;
+
+    (void)state;
+    cl_init(&a, "ma");
+    snprintf(a.instance, sizeof(a.instance), "i1");
+    cl_init(&b, "mb");
+    assert_int_equal(hb(&a, "g", "a"), SL_OK);
+    assert_int_equal(hb(&b, "g", "a"), SL_OK);
+    {
+        cl_t cs[2] = {a, b};
+
+        converge(cs, 2, "g");
+        a = cs[0];
+        b = cs[1];
+    }
+    assert_int_equal(a.owned_n, 3);
+    /* Another member with the same instance id while i1 is active. */
+    cl_init(&c, "mc");
+    snprintf(c.instance, sizeof(c.instance), "i1");
+    assert_int_equal(hb(&c, "g", "a"), SL_ERR_UNRELEASED_INSTANCE_ID);
+    /* i1 leaves with -2: it keeps its partitions, no rebalance. */
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    group_epoch = d.group_epoch;
+    assert_int_equal(hb_opt(&a, "g", &leave), SL_OK);
+    assert_int_equal(a.epoch, -2);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.members_count, 2);
+    assert_int_equal(d.group_epoch, group_epoch);
+    /* It comes back under a new member id and gets the same partitions. */
+    cl_init(&c, "mc");
+    snprintf(c.instance, sizeof(c.instance), "i1");
+    assert_int_equal(hb(&c, "g", "a"), SL_OK);
+    assert_int_equal(c.owned_n, 3);
+    for (int i = 0; i < a.owned_n; i++) {
+        assert_true(owns(&c, (char)a.owned[i].t0, a.owned[i].p));
+    }
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.members_count, 2);
+    assert_int_equal(d.group_epoch, group_epoch);
+    assert_int_equal(d.state, SL_CGROUP_STATE_STABLE);
+    /* The old member id is gone. */
+    a.epoch = group_epoch;
+    assert_int_equal(hb(&a, "g", NULL), SL_ERR_UNKNOWN_MEMBER_ID);
+}
+
+static void
+test_fencing_and_validation_errors(void **state)
+{
+    cl_t a, x;
+    hb_opt_t o = {NULL, NULL, NULL, INT32_MIN, false, 1};
+
+    (void)state;
+    cl_init(&a, "ma");
+    assert_int_equal(hb(&a, "g", "a"), SL_OK);
+    /* A greater epoch than the coordinator's. */
+    o.epoch_override = a.epoch + 1;
+    assert_int_equal(hb_opt(&a, "g", &o), SL_ERR_FENCED_MEMBER_EPOCH);
+    /* A smaller epoch that is not the previous one. */
+    cl_init(&x, "mx");
+    assert_int_equal(hb(&x, "g", "a"), SL_OK); /* group epoch 2 */
+    assert_int_equal(hb(&a, "g", NULL), SL_OK);
+    assert_int_equal(hb(&a, "g", NULL), SL_OK);
+    assert_int_equal(a.epoch, 2);
+    o.epoch_override = 0;
+    /* epoch 0 with owned partitions is an invalid join */
+    assert_int_equal(hb_opt(&a, "g", &o), SL_ERR_INVALID_REQUEST);
+    /* Unknown member, unknown group. */
+    cl_init(&x, "nobody");
+    x.epoch = 1;
+    assert_int_equal(hb(&x, "g", NULL), SL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(hb(&x, "nogroup", NULL), SL_ERR_GROUP_ID_NOT_FOUND);
+    /* First request without a subscription. */
+    cl_init(&x, "m-new");
+    assert_int_equal(hb(&x, "g", NULL), SL_ERR_INVALID_REQUEST);
+    /* v1 without a member id. */
+    cl_init(&x, "");
+    assert_int_equal(hb(&x, "g", "a"), SL_ERR_INVALID_REQUEST);
+    /* Unknown assignor, bad regex. */
+    cl_init(&x, "m-new");
+    o = (hb_opt_t){"a", NULL, "sticky", INT32_MIN, false, 1};
+    assert_int_equal(hb_opt(&x, "g", &o), SL_ERR_UNSUPPORTED_ASSIGNOR);
+    o = (hb_opt_t){NULL, "t(", NULL, INT32_MIN, false, 1};
+    assert_int_equal(hb_opt(&x, "g", &o), SL_ERR_INVALID_REGULAR_EXPRESSION);
+    /* Member epoch -3. */
+    o = (hb_opt_t){"a", NULL, NULL, -3, false, 1};
+    assert_int_equal(hb_opt(&x, "g", &o), SL_ERR_INVALID_REQUEST);
+    /* Group size (5 in this test's config). */
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "f%d", i);
+        cl_init(&x, id);
+        assert_int_equal(hb(&x, "g", "a"), SL_OK);
+    }
+    cl_init(&x, "f9");
+    assert_int_equal(hb(&x, "g", "a"), SL_ERR_GROUP_MAX_SIZE_REACHED);
+}
+
+static void
+test_previous_epoch_accepted_with_subset(void **state)
+{
+    cl_t a, b, late;
+    hb_opt_t o = {NULL, NULL, NULL, INT32_MIN, false, 1};
+
+    (void)state;
+    cl_init(&a, "ma");
+    cl_init(&b, "mb");
+    assert_int_equal(hb(&a, "g", "a"), SL_OK);
+    assert_int_equal(hb(&b, "g", "a"), SL_OK);
+    assert_int_equal(hb(&a, "g", NULL), SL_OK); /* revoking, epoch 1 */
+    assert_int_equal(hb(&a, "g", NULL), SL_OK); /* epoch 2 */
+    assert_int_equal(a.epoch, 2);
+    /* A late heartbeat at the previous epoch owning a subset is fine. */
+    late = a;
+    late.epoch = 1;
+    o.epoch_override = 1;
+    assert_int_equal(hb_opt(&late, "g", &o), SL_OK);
+    assert_int_equal(late.epoch, 2);
+    /* ...but not when it claims partitions it does not have. */
+    late = a;
+    late.owned_n = 6;
+    for (int i = 0; i < 6; i++) {
+        late.owned[i].t0 = 'a';
+        late.owned[i].t1 = 0;
+        late.owned[i].p = i;
+    }
+    assert_int_equal(hb_opt(&late, "g", &o), SL_ERR_FENCED_MEMBER_EPOCH);
+}
+
+static void
+test_subscription_change(void **state)
+{
+    cl_t a;
+    sl_cgroup_desc_t d;
+
+    (void)state;
+    cl_init(&a, "ma");
+    assert_int_equal(hb(&a, "g", "a"), SL_OK);
+    assert_int_equal(owns_topic(&a, 'a'), 6);
+    assert_int_equal(hb(&a, "g", "b"), SL_OK);
+    /* a's partitions must go first: epoch stays, assignment empties. */
+    assert_int_equal(a.epoch, 1);
+    assert_int_equal(a.owned_n, 0);
+    assert_int_equal(hb(&a, "g", NULL), SL_OK);
+    assert_int_equal(a.epoch, 2);
+    assert_int_equal(owns_topic(&a, 'b'), 3);
+    assert_int_equal(owns_topic(&a, 'a'), 0);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.state, SL_CGROUP_STATE_STABLE);
+    assert_int_equal(d.members[0].subscribed_topic_names_count, 1);
+    assert_true(str_is(d.members[0].subscribed_topic_names[0], "b"));
+}
+
+static void
+test_regex_picks_up_new_topic(void **state)
+{
+    hb_opt_t o = {NULL, "t[0-9]+", NULL, INT32_MIN, false, 1};
+    cl_t a;
+    sl_cgroup_desc_t d;
+
+    (void)state;
+    set_topics("a:6,t1:2,x1:4");
+    cl_init(&a, "ma");
+    assert_int_equal(hb_opt(&a, "g", &o), SL_OK);
+    assert_int_equal(a.owned_n, 2);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.group_epoch, 1);
+    /* t22 appears in the metadata: the next heartbeat picks it up. */
+    set_topics("a:6,t1:2,x1:4,t22:3");
+    assert_int_equal(hb(&a, "g", NULL), SL_OK);
+    assert_int_equal(a.owned_n, 5);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.group_epoch, 2);
+    assert_true(str_is(d.members[0].subscribed_topic_regex, "t[0-9]+"));
+    /* More partitions for t1: picked up as well. */
+    set_topics("a:6,t1:4,x1:4,t22:3");
+    assert_int_equal(hb(&a, "g", NULL), SL_OK);
+    assert_int_equal(a.owned_n, 7);
+}
+
+static void
+test_topic_deletion(void **state)
+{
+    cl_t a;
+    sl_cgroup_desc_t d;
+
+    (void)state;
+    cl_init(&a, "ma");
+    assert_int_equal(hb(&a, "g", "a,b"), SL_OK);
+    assert_int_equal(a.owned_n, 9);
+    set_topics("a:6");
+    assert_int_equal(hb(&a, "g", NULL), SL_OK);
+    /* b's partitions are revoked first, then the new epoch. */
+    assert_int_equal(owns_topic(&a, 'b'), 0);
+    assert_int_equal(hb(&a, "g", NULL), SL_OK);
+    assert_int_equal(a.epoch, 2);
+    assert_int_equal(a.owned_n, 6);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.state, SL_CGROUP_STATE_STABLE);
+}
+
+static void
+test_leave_and_delete(void **state)
+{
+    cl_t a, b;
+    hb_opt_t leave = {NULL, NULL, NULL, -1, false, 1};
+    sl_cgroup_desc_t d;
+    int before;
+
+    (void)state;
+    cl_init(&a, "ma");
+    cl_init(&b, "mb");
+    assert_int_equal(hb(&a, "g", "a"), SL_OK);
+    assert_int_equal(hb(&b, "g", "a"), SL_OK);
+    assert_int_equal(sl_cgroup_delete(cc, S("g")), SL_ERR_NON_EMPTY_GROUP);
+    assert_int_equal(hb_opt(&b, "g", &leave), SL_OK);
+    assert_int_equal(b.epoch, -1);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.members_count, 1);
+    /* a takes everything over once it has heartbeaten. */
+    {
+        cl_t one[1] = {a};
+
+        converge(one, 1, "g");
+        assert_int_equal(one[0].owned_n, 6);
+        a = one[0];
+    }
+    assert_int_equal(hb_opt(&a, "g", &leave), SL_OK);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.state, SL_CGROUP_STATE_EMPTY);
+    before = store->n;
+    assert_int_equal(sl_cgroup_delete(cc, S("g")), SL_OK);
+    assert_true(store->n > before);
+    assert_null(store->rec[store->n - 1].value); /* tombstones */
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d),
+                     SL_ERR_GROUP_ID_NOT_FOUND);
+    assert_int_equal(sl_cgroup_delete(cc, S("g")), SL_ERR_GROUP_ID_NOT_FOUND);
+}
+
+static void
+test_offset_commit_epoch_checks(void **state)
+{
+    cl_t a;
+
+    (void)state;
+    cl_init(&a, "ma");
+    assert_int_equal(hb(&a, "g", "a"), SL_OK);
+    assert_int_equal(
+        sl_cgroup_validate_offsets(cc, S("g"), S("ma"), a.epoch, false, 9),
+        SL_OK);
+    assert_int_equal(
+        sl_cgroup_validate_offsets(cc, S("g"), S("ma"), a.epoch + 1, false, 9),
+        SL_ERR_STALE_MEMBER_EPOCH);
+    assert_int_equal(
+        sl_cgroup_validate_offsets(cc, S("g"), S("zz"), a.epoch, false, 9),
+        SL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(
+        sl_cgroup_validate_offsets(cc, S("g"), S("ma"), a.epoch, false, 8),
+        SL_ERR_UNSUPPORTED_VERSION);
+    /* Admin commit to a group with members; admin fetch is fine. */
+    assert_int_equal(
+        sl_cgroup_validate_offsets(cc, S("g"), S(""), -1, false, 9),
+        SL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(sl_cgroup_validate_offsets(cc, S("g"), NUL, -1, true, 9),
+                     SL_OK);
+    assert_int_equal(
+        sl_cgroup_validate_offsets(cc, S("g"), S("ma"), 0, true, 9),
+        SL_ERR_STALE_MEMBER_EPOCH);
+    /* Not a consumer group: nothing to check here. */
+    assert_int_equal(
+        sl_cgroup_validate_offsets(cc, S("other"), S("x"), 3, false, 9), SL_OK);
+}
+
+/* Replay every record into a fresh coordinator; compare descriptions. */
+static void
+test_records_reload(void **state)
+{
+    sl_cgroup_coord_t *again;
+    sl_cgroup_config_t cfg;
+    sl_cgroup_desc_t d1, d2;
+    cl_t cs[3];
+    hb_opt_t leave = {NULL, NULL, NULL, -1, false, 1};
+    hb_opt_t rx = {NULL, "t.*", NULL, INT32_MIN, false, 1};
+
+    (void)state;
+    set_topics("a:6,b:3,t1:2");
+    cl_init(&cs[0], "m0");
+    cl_init(&cs[1], "m1");
+    cl_init(&cs[2], "m2");
+    snprintf(cs[1].instance, sizeof(cs[1].instance), "inst");
+    assert_int_equal(hb(&cs[0], "g", "a,b"), SL_OK);
+    assert_int_equal(hb(&cs[1], "g", "a"), SL_OK);
+    assert_int_equal(hb_opt(&cs[2], "g", &rx), SL_OK);
+    converge(cs, 3, "g");
+    assert_int_equal(hb_opt(&cs[2], "g", &leave), SL_OK);
+    assert_int_equal(hb(&cs[0], "g", NULL), SL_OK); /* mid-reconciliation */
+    cl_init(&cs[2], "h0");
+    assert_int_equal(hb(&cs[2], "h", "b"), SL_OK);
+    assert_int_equal(hb_opt(&cs[2], "h", &leave), SL_OK); /* h: Empty */
+
+    sl_cgroup_config_defaults(&cfg);
+    again = sl_cgroup_coord_create(&cfg, NULL);
+    for (int i = 0; i < store->n; i++) {
+        assert_int_equal(sl_cgroup_coord_load(again, now, store->rec[i].key,
+                                              store->rec[i].key_len,
+                                              store->rec[i].value,
+                                              store->rec[i].value_len),
+                         SL_OK);
+    }
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d1), SL_OK);
+    assert_int_equal(sl_cgroup_describe(again, S("g"), arena, &d2), SL_OK);
+    assert_int_equal(d1.state, d2.state);
+    assert_int_equal(d1.group_epoch, d2.group_epoch);
+    assert_int_equal(d1.assignment_epoch, d2.assignment_epoch);
+    assert_int_equal(d1.members_count, d2.members_count);
+    for (int i = 0; i < d1.members_count; i++) {
+        const sl_cgroup_member_desc_t *x = &d1.members[i], *y = NULL;
+
+        for (int j = 0; j < d2.members_count; j++) {
+            if (sl_str_eq(d2.members[j].member_id, x->member_id)) {
+                y = &d2.members[j];
+            }
+        }
+        assert_non_null(y);
+        assert_int_equal(x->member_epoch, y->member_epoch);
+        assert_int_equal(x->state, y->state);
+        assert_true(sl_str_eq(x->instance_id, y->instance_id));
+        assert_true(sl_str_eq(x->client_id, y->client_id));
+        assert_int_equal(x->subscribed_topic_names_count,
+                         y->subscribed_topic_names_count);
+        assert_int_equal(x->assignment_count, y->assignment_count);
+        assert_int_equal(x->target_count, y->target_count);
+        for (int k = 0; k < x->assignment_count; k++) {
+            assert_true(sl_uuid_eq(&x->assignment[k].topic_id,
+                                   &y->assignment[k].topic_id));
+            assert_true(sl_str_eq(x->assignment[k].topic_name,
+                                  y->assignment[k].topic_name));
+            assert_int_equal(x->assignment[k].partitions_count,
+                             y->assignment[k].partitions_count);
+        }
+    }
+    assert_int_equal(sl_cgroup_describe(again, S("h"), arena, &d2), SL_OK);
+    assert_int_equal(d2.state, SL_CGROUP_STATE_EMPTY);
+    /* Hostile bytes: errors, no crash. */
+    {
+        uint8_t k[] = {0, 5, 0, 1, 'g'};
+        uint8_t v[] = {0, 0, 0xff, 0xff, 0xff};
+
+        assert_int_equal(
+            sl_cgroup_coord_load(again, now, k, sizeof(k), v, sizeof(v)),
+            SL_ERR__CORRUPT);
+        assert_int_equal(sl_cgroup_coord_load(again, now, k, 1, NULL, 0),
+                         SL_ERR__CORRUPT);
+        k[1] = 2;
+        assert_int_equal(
+            sl_cgroup_coord_load(again, now, k, sizeof(k), v, sizeof(v)),
+            SL_ERR__UNSUPPORTED);
+    }
+    sl_cgroup_coord_destroy(again);
+}
+
+static void
+test_store_failure_reported(void **state)
+{
+    sl_cgroup_hb_req_t q;
+    sl_str_t names[1] = {S("a")};
+    sl_cgroup_tps_t none[1];
+    hb_out_t out;
+
+    (void)state;
+    memset(&q, 0, sizeof(q));
+    memset(&out, 0, sizeof(out));
+    q.version = 1;
+    q.group_id = S("g");
+    q.member_id = S("ma");
+    q.instance_id = NUL;
+    q.rack_id = NUL;
+    q.rebalance_timeout_ms = 1000;
+    q.subscribed_topic_names = names;
+    q.subscribed_topic_names_count = 1;
+    q.subscribed_topic_regex = NUL;
+    q.server_assignor = NUL;
+    q.owned = none;
+    sl_cgroup_heartbeat(cc, now, &q, &topics, arena, hb_cb, &out);
+    assert_int_equal(out.calls, 0); /* waits for the store */
+    gt_flush(store, SL_ERR_COORDINATOR_NOT_AVAILABLE);
+    assert_int_equal(out.calls, 1);
+    assert_int_equal(out.err, SL_ERR_COORDINATOR_NOT_AVAILABLE);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+        T(test_join_gets_id_epoch_assignment),
+        T(test_second_member_waits_for_revocation),
+        T(test_uniform_balanced_and_sticky),
+        T(test_uniform_heterogeneous),
+        T(test_range_assignor),
+        T(test_session_timeout_removes_member),
+        T(test_rebalance_timeout_fences_slow_revoker),
+        T(test_static_member_leave_and_rejoin),
+        T(test_fencing_and_validation_errors),
+        T(test_previous_epoch_accepted_with_subset),
+        T(test_subscription_change),
+        T(test_regex_picks_up_new_topic),
+        T(test_topic_deletion),
+        T(test_leave_and_delete),
+        T(test_offset_commit_epoch_checks),
+        T(test_records_reload),
+        T(test_store_failure_reported),
+#undef T
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
