@@ -230,10 +230,7 @@ sl_cmember_free(sl_cmember_t *m)
     }
     free(m->topics);
     sl_gstr_free(&m->regex);
-    if (m->re != NULL) {
-        regfree(m->re);
-        free(m->re);
-    }
+    sl_cgroup_regex_free(m->re);
     sl_gstr_free(&m->assignor);
     sl_ctps_free(&m->assigned);
     sl_ctps_free(&m->revoking);
@@ -874,25 +871,22 @@ sl_cgroup_hb_validate(const sl_cgroup_hb_req_t *q, sl_cgroup_hb_result_t *r,
                                  q->server_assignor.ptr);
     }
     if (q->subscribed_topic_regex.len > 0) {
-        char *s = sl_arena_alloc(a, (size_t)q->subscribed_topic_regex.len + 8);
-        regex_t re;
+        regex_t *re;
+        sl_err_t err = sl_cgroup_regex_compile(q->subscribed_topic_regex, &re);
 
-        if (s == NULL) {
-            return SL_ERR__NOMEM;
+        if (err == SL_ERR__NOMEM) {
+            return err;
         }
-        snprintf(s, (size_t)q->subscribed_topic_regex.len + 8, "^(%.*s)$",
-                 (int)q->subscribed_topic_regex.len,
-                 q->subscribed_topic_regex.ptr);
-        if (memchr(q->subscribed_topic_regex.ptr, '\0',
-                   (size_t)q->subscribed_topic_regex.len) != NULL ||
-            regcomp(&re, s, REG_EXTENDED | REG_NOSUB) != 0) {
+        if (err != SL_OK) {
             return sl_cgroup_hb_fail(r, a, SL_ERR_INVALID_REGULAR_EXPRESSION,
                                      "SubscribedTopicRegex `%.*s` is not a "
                                      "valid regular expression.",
-                                     (int)q->subscribed_topic_regex.len,
+                                     q->subscribed_topic_regex.len > 300
+                                         ? 300
+                                         : (int)q->subscribed_topic_regex.len,
                                      q->subscribed_topic_regex.ptr);
         }
-        regfree(&re);
+        sl_cgroup_regex_free(re);
     }
     return SL_OK;
 }

@@ -29,40 +29,69 @@
 #include "group/consumer_int.h"
 
 sl_err_t
-sl_cmember_set_regex(sl_cmember_t *m, sl_str_t regex)
+sl_cgroup_regex_compile(sl_str_t regex, regex_t **out)
 {
-    regex_t *re = NULL;
+    regex_t *re;
     char *s;
+    int32_t i;
 
-    if (regex.len > 0) {
-        if (memchr(regex.ptr, '\0', (size_t)regex.len) != NULL) {
-            return SL_ERR_INVALID_REGULAR_EXPRESSION;
-        }
-        if ((s = malloc((size_t)regex.len + 8)) == NULL ||
-            (re = malloc(sizeof(*re))) == NULL) {
-            free(s);
-            return SL_ERR__NOMEM;
-        }
-        snprintf(s, (size_t)regex.len + 8, "^(%.*s)$", (int)regex.len,
-                 regex.ptr);
-        if (regcomp(re, s, REG_EXTENDED | REG_NOSUB) != 0) {
-            free(s);
-            free(re);
-            return SL_ERR_INVALID_REGULAR_EXPRESSION;
-        }
-        free(s);
+    *out = NULL;
+    if (regex.len <= 0) {
+        return SL_OK;
     }
-    if (sl_gstr_set(&m->regex, regex.ptr, regex.len) != SL_OK) {
-        if (re != NULL) {
-            regfree(re);
-            free(re);
+    if (memchr(regex.ptr, '\0', (size_t)regex.len) != NULL) {
+        return SL_ERR_INVALID_REGULAR_EXPRESSION;
+    }
+    /* No backreferences: glibc matches them in exponential time. */
+    for (i = 0; i + 1 < regex.len; i++) {
+        if (regex.ptr[i] == '\\') {
+            if (regex.ptr[i + 1] >= '1' && regex.ptr[i + 1] <= '9') {
+                return SL_ERR_INVALID_REGULAR_EXPRESSION;
+            }
+            i++;
         }
+    }
+    if ((s = malloc((size_t)regex.len + 8)) == NULL) {
         return SL_ERR__NOMEM;
     }
-    if (m->re != NULL) {
-        regfree(m->re);
-        free(m->re);
+    if ((re = malloc(sizeof(*re))) == NULL) {
+        free(s);
+        return SL_ERR__NOMEM;
     }
+    snprintf(s, (size_t)regex.len + 8, "^(%.*s)$", (int)regex.len, regex.ptr);
+    if (regcomp(re, s, REG_EXTENDED | REG_NOSUB) != 0) {
+        free(s);
+        free(re);
+        return SL_ERR_INVALID_REGULAR_EXPRESSION;
+    }
+    free(s);
+    *out = re;
+    return SL_OK;
+}
+
+void
+sl_cgroup_regex_free(regex_t *re)
+{
+    if (re != NULL) {
+        regfree(re);
+        free(re);
+    }
+}
+
+sl_err_t
+sl_cmember_set_regex(sl_cmember_t *m, sl_str_t regex)
+{
+    regex_t *re;
+    sl_err_t err = sl_cgroup_regex_compile(regex, &re);
+
+    if (err != SL_OK) {
+        return err;
+    }
+    if (sl_gstr_set(&m->regex, regex.ptr, regex.len) != SL_OK) {
+        sl_cgroup_regex_free(re);
+        return SL_ERR__NOMEM;
+    }
+    sl_cgroup_regex_free(m->re);
     m->re = re;
     return SL_OK;
 }

@@ -101,6 +101,10 @@ void sl_cmember_remove(sl_cgroup_t *g, sl_cmember_t *m);
 
 /* Does <m> subscribe to topic <name>? (names, or the regex, full match) */
 bool sl_cmember_subscribes(const sl_cmember_t *m, sl_str_t name);
+/* Compile <regex> anchored at both ends (*out NULL for null or "").
+ * @returns SL_OK, INVALID_REGULAR_EXPRESSION, SL_ERR__NOMEM. */
+sl_err_t sl_cgroup_regex_compile(sl_str_t regex, regex_t **out);
+void sl_cgroup_regex_free(regex_t *re);
 /* Set (or clear, for null or "") the member's regex subscription. */
 sl_err_t sl_cmember_set_regex(sl_cmember_t *m, sl_str_t regex);
 /* Is <name> a server-side assignor we have? */

@@ -589,6 +589,8 @@ test_fencing_and_validation_errors(void **state)
     assert_int_equal(hb_opt(&x, "g", &o), SL_ERR_UNSUPPORTED_ASSIGNOR);
     o = (hb_opt_t){NULL, "t(", NULL, INT32_MIN, false, 1};
     assert_int_equal(hb_opt(&x, "g", &o), SL_ERR_INVALID_REGULAR_EXPRESSION);
+    o = (hb_opt_t){NULL, "(a*)*\\1", NULL, INT32_MIN, false, 1};
+    assert_int_equal(hb_opt(&x, "g", &o), SL_ERR_INVALID_REGULAR_EXPRESSION);
     /* Member epoch -3. */
     o = (hb_opt_t){"a", NULL, NULL, -3, false, 1};
     assert_int_equal(hb_opt(&x, "g", &o), SL_ERR_INVALID_REQUEST);
