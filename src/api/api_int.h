@@ -153,6 +153,11 @@ bool sl_api_consumer_protocol_enabled(sl_api_t *api);
 sl_err_t sl_api_cg_list_merge(sl_api_req_t *r, const void *req, void *resp);
 /* DeleteGroups of one id, whichever kind of group it is. */
 sl_err_t sl_api_cg_delete(sl_api_req_t *r, sl_str_t group_id);
+/* OffsetDelete: as sl_group_offset_delete(), but partitions of topics a
+ * consumer group's member subscribes to get GROUP_SUBSCRIBED_TO_TOPIC. */
+sl_err_t sl_api_cg_offset_delete(sl_api_req_t *r, sl_str_t group_id,
+                                 const sl_group_tp_t *tps, int32_t n,
+                                 sl_err_t *errs);
 /* Is <group_id> a consumer group (with members, when asked)? */
 bool sl_api_cg_is_consumer(sl_api_req_t *r, sl_str_t group_id,
                            bool with_members);

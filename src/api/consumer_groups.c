@@ -453,3 +453,43 @@ sl_api_cg_is_consumer(sl_api_req_t *r, sl_str_t group_id, bool with_members)
     }
     return !with_members || members > 0;
 }
+
+sl_err_t
+sl_api_cg_offset_delete(sl_api_req_t *r, sl_str_t group_id,
+                        const sl_group_tp_t *tps, int32_t n, sl_err_t *errs)
+{
+    sl_group_tp_t *pass;
+    sl_err_t *perr, err;
+    int32_t i, k = 0;
+
+    if (!sl_cgroup_exists(r->api->cgroups, group_id, NULL)) {
+        return sl_group_offset_delete(r->api->groups, sl_clock_wall_ms(),
+                                      group_id, tps, n, errs);
+    }
+    pass = sl_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), sizeof(*pass));
+    perr = sl_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), sizeof(*perr));
+    if (pass == NULL || perr == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        if (!sl_cgroup_subscribed(r->api->cgroups, group_id, tps[i].topic)) {
+            pass[k++] = tps[i];
+        }
+    }
+    err = sl_group_offset_delete(r->api->groups, sl_clock_wall_ms(), group_id,
+                                 pass, k, perr);
+    if (err == SL_ERR_GROUP_ID_NOT_FOUND && k < n) {
+        err = SL_OK; /* no offsets yet, but the group exists */
+        for (i = 0; i < k; i++) {
+            perr[i] = SL_OK;
+        }
+    }
+    for (i = 0, k = 0; i < n; i++) {
+        if (sl_cgroup_subscribed(r->api->cgroups, group_id, tps[i].topic)) {
+            errs[i] = SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC;
+        } else {
+            errs[i] = perr[k++];
+        }
+    }
+    return err;
+}

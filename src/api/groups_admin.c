@@ -193,8 +193,7 @@ sl_api_offset_delete_handle(sl_api_req_t *r, const void *reqp, void *respp)
             k++;
         }
     }
-    err = sl_group_offset_delete(r->api->groups, sl_clock_wall_ms(),
-                                 req->group_id, tps, n, errs);
+    err = sl_api_cg_offset_delete(r, req->group_id, tps, n, errs);
     resp->error_code = sl_err_to_wire(err);
     if (err != SL_OK) {
         resp->topics_count = 0;

@@ -1219,8 +1219,10 @@ sl_cgroup_hb_locked(sl_cgroup_coord_t *cc, int64_t now_ms,
                 err = SL_ERR__NOMEM;
                 goto fail;
             }
-            m->epoch = old->epoch;
-            m->prev_epoch = old->prev_epoch;
+            /* Kafka restarts the replacement at epoch 0; it reconciles to
+             * the target below, keeping the partitions. */
+            m->epoch = 0;
+            m->prev_epoch = 0;
             m->state = old->state;
             /* Its subscription too, so only a real change bumps. */
             m->topics = old->topics;
@@ -1425,6 +1427,22 @@ sl_cgroup_exists(sl_cgroup_coord_t *cc, sl_str_t group_id, int32_t *members_out)
     }
     pthread_mutex_unlock(&cc->lock);
     return g != NULL;
+}
+
+bool
+sl_cgroup_subscribed(sl_cgroup_coord_t *cc, sl_str_t group_id, sl_str_t topic)
+{
+    sl_cgroup_t *g;
+    bool yes = false;
+    int32_t i;
+
+    pthread_mutex_lock(&cc->lock);
+    g = sl_cgroup_find(cc, group_id);
+    for (i = 0; g != NULL && i < g->members_count && !yes; i++) {
+        yes = sl_cmember_subscribes(g->members[i], topic);
+    }
+    pthread_mutex_unlock(&cc->lock);
+    return yes;
 }
 
 sl_err_t

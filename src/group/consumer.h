@@ -195,6 +195,10 @@ typedef struct sl_cgroup_listing_s {
     sl_cgroup_state_e state;
 } sl_cgroup_listing_t;
 
+/* Does a member of consumer group <group_id> subscribe to <topic>? */
+bool sl_cgroup_subscribed(sl_cgroup_coord_t *cc, sl_str_t group_id,
+                          sl_str_t topic);
+
 /* Every consumer group: ids and states, from <a>. */
 sl_err_t sl_cgroup_list(sl_cgroup_coord_t *cc, sl_arena_t *a,
                         sl_cgroup_listing_t **out, int32_t *out_n);

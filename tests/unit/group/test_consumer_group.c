@@ -776,6 +776,10 @@ test_offset_commit_epoch_checks(void **state)
     assert_int_equal(
         sl_cgroup_validate_offsets(cc, S("g"), S("ma"), 0, true, 9),
         SL_ERR_STALE_MEMBER_EPOCH);
+    /* OffsetDelete is refused for subscribed topics. */
+    assert_true(sl_cgroup_subscribed(cc, S("g"), S("a")));
+    assert_false(sl_cgroup_subscribed(cc, S("g"), S("b")));
+    assert_false(sl_cgroup_subscribed(cc, S("nogroup"), S("a")));
     /* Not a consumer group: nothing to check here. */
     assert_int_equal(
         sl_cgroup_validate_offsets(cc, S("other"), S("x"), 3, false, 9), SL_OK);
