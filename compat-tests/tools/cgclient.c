@@ -18,7 +18,10 @@
  *                                          <assignment epoch> <members>
  *                                          MEMBER <id> <epoch> <n> t:p...
  *   list                                   LISTED <group> <type> <state>
- *   join <group>                           JOIN <err>  (classic JoinGroup)
+ *   join <group>                           JOIN <err>  (classic JoinGroup v5,
+ *                                          again with the id on
+ *                                          MEMBER_ID_REQUIRED)
+ *   delete <group>                         DELETE <err> (DeleteGroups)
  *   reconnect                              RECONNECT <0|-1> (members kept,
  *                                          e.g. across a broker restart)
  *
@@ -43,6 +46,7 @@
 #include "proto/gen/consumer_group_describe.h"
 #include "proto/gen/consumer_group_heartbeat.h"
 #include "proto/gen/create_topics.h"
+#include "proto/gen/delete_groups.h"
 #include "proto/gen/headers.h"
 #include "proto/gen/join_group.h"
 #include "proto/gen/list_groups.h"
@@ -523,8 +527,36 @@ cmd_join(sl_arena_t *a, char **argv, int argc)
     p.metadata = (sl_bytes_t){meta, (int32_t)sizeof(meta)};
     q.protocols = &p;
     q.protocols_count = 1;
-    if (cg_call(a, 11, 5, &q, &r) == 0) {
-        printf("JOIN %d\n", r.error_code);
+    if (cg_call(a, 11, 5, &q, &r) != 0) {
+        return;
+    }
+    if (r.error_code == 79) { /* MEMBER_ID_REQUIRED (KIP-394) */
+        q.member_id = r.member_id;
+        if (cg_call(a, 11, 5, &q, &r) != 0) {
+            return;
+        }
+    }
+    printf("JOIN %d\n", r.error_code);
+}
+
+static void
+cmd_delete(sl_arena_t *a, char **argv, int argc)
+{
+    sl_msg_delete_groups_req_t q;
+    sl_msg_delete_groups_resp_t r;
+    sl_str_t id;
+
+    if (argc < 2) {
+        printf("USAGE\n");
+        return;
+    }
+    sl_msg_delete_groups_req_init(&q);
+    id = cg_s(argv[1]);
+    q.groups_names = &id;
+    q.groups_names_count = 1;
+    if (cg_call(a, 42, 2, &q, &r) == 0) {
+        printf("DELETE %d\n",
+               r.results_count > 0 ? r.results[0].error_code : -1);
     }
 }
 
@@ -599,6 +631,8 @@ main(int argc, char **argv)
             cmd_list(a);
         } else if (strcmp(args[0], "join") == 0) {
             cmd_join(a, args, n);
+        } else if (strcmp(args[0], "delete") == 0) {
+            cmd_delete(a, args, n);
         } else if (strcmp(args[0], "reconnect") == 0) {
             close(cg_fd);
             cg_fd = cg_connect(argv[1]);
