@@ -437,62 +437,84 @@ sl_cop_release(sl_cop_t *op, sl_err_t err)
 
 /* ---- the group's view of its subscribed topics ------------------------- */
 
+static int
+sl_cgroup_cmp_name(const void *x, const void *y)
+{
+    const sl_gstr_t *a = *(const sl_gstr_t *const *)x;
+    const sl_gstr_t *b = *(const sl_gstr_t *const *)y;
+    int32_t l = a->len < b->len ? a->len : b->len;
+    int c = l > 0 ? memcmp(a->ptr, b->ptr, (size_t)l) : 0;
+
+    return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static int
+sl_cgroup_cmp_ctopic(const void *x, const void *y)
+{
+    const sl_ctopic_t *a = x, *b = y;
+    const sl_gstr_t *pa = &a->name, *pb = &b->name;
+
+    return sl_cgroup_cmp_name(&pa, &pb);
+}
+
 /* Resolve what the members subscribe to from <topics>; when it differs
- * from what the group saw, replace it. @returns true when it changed. */
+ * from what the group saw, replace it. Names are looked up in a sorted
+ * list of every member's names; only regex members are matched one by
+ * one. @returns true when it changed. */
 static bool
 sl_cgroup_refresh_topics(sl_cgroup_t *g, const sl_cgroup_topics_t *topics,
                          sl_err_t *err)
 {
+    const sl_gstr_t **names = NULL;
     sl_ctopic_t *nt;
-    int32_t i, j, n = 0;
+    int32_t i, j, n = 0, nn = 0;
     bool changed;
 
     *err = SL_OK;
+    for (i = 0; i < g->members_count; i++) {
+        nn += g->members[i]->topics_count;
+    }
     nt = calloc((size_t)(topics->n > 0 ? topics->n : 1), sizeof(*nt));
-    if (nt == NULL) {
+    names = calloc((size_t)(nn > 0 ? nn : 1), sizeof(*names));
+    if (nt == NULL || names == NULL) {
+        free(nt);
+        free(names);
         *err = SL_ERR__NOMEM;
         return false;
     }
-    for (i = 0; i < topics->n; i++) {
-        const sl_cgroup_topic_t *t = &topics->v[i];
-
-        for (j = 0; j < g->members_count; j++) {
-            const sl_cmember_t *m = g->members[j];
-            bool by_name = false;
-            int32_t k;
-
-            for (k = 0; k < m->topics_count && !by_name; k++) {
-                by_name = sl_gstr_eq(&m->topics[k], t->name);
-            }
-            if (by_name ||
-                (!t->internal && sl_cmember_subscribes(m, t->name))) {
-                break;
-            }
+    nn = 0;
+    for (i = 0; i < g->members_count; i++) {
+        for (j = 0; j < g->members[i]->topics_count; j++) {
+            names[nn++] = &g->members[i]->topics[j];
         }
-        if (j == g->members_count) {
+    }
+    qsort(names, (size_t)nn, sizeof(*names), sl_cgroup_cmp_name);
+    for (i = 0; i < topics->n && *err == SL_OK; i++) {
+        const sl_cgroup_topic_t *t = &topics->v[i];
+        sl_gstr_t key = {(char *)t->name.ptr, t->name.len};
+        const sl_gstr_t *kp = &key;
+        bool match =
+            t->name.len >= 0 && bsearch(&kp, names, (size_t)nn, sizeof(*names),
+                                        sl_cgroup_cmp_name) != NULL;
+
+        for (j = 0; !match && !t->internal && j < g->members_count; j++) {
+            match = g->members[j]->re != NULL &&
+                    sl_cmember_subscribes(g->members[j], t->name);
+        }
+        if (!match) {
             continue;
         }
-        /* Sorted by name, so the comparison below is order independent. */
-        for (j = n; j > 0; j--) {
-            int32_t l = nt[j - 1].name.len < t->name.len ? nt[j - 1].name.len
-                                                         : t->name.len;
-            int c = memcmp(nt[j - 1].name.ptr, t->name.ptr, (size_t)l);
-
-            if (c < 0 || (c == 0 && nt[j - 1].name.len <= t->name.len)) {
-                break;
-            }
-            nt[j] = nt[j - 1];
-        }
-        memset(&nt[j], 0, sizeof(nt[j]));
-        if (sl_gstr_set(&nt[j].name, t->name.ptr, t->name.len) != SL_OK) {
-            memmove(&nt[j], &nt[j + 1], (size_t)(n - j) * sizeof(*nt));
+        if (sl_gstr_set(&nt[n].name, t->name.ptr, t->name.len) != SL_OK) {
             *err = SL_ERR__NOMEM;
             break;
         }
-        nt[j].id = t->id;
-        nt[j].partitions = t->partitions > 0 ? t->partitions : 0;
+        nt[n].id = t->id;
+        nt[n].partitions = t->partitions > 0 ? t->partitions : 0;
         n++;
     }
+    free(names);
+    /* Sorted by name, so the comparison below is order independent. */
+    qsort(nt, (size_t)n, sizeof(*nt), sl_cgroup_cmp_ctopic);
     changed = n != g->topics_count;
     for (i = 0; i < n && !changed; i++) {
         changed = !sl_gstr_eq(&g->topics[i].name, sl_gstr_view(&nt[i].name)) ||

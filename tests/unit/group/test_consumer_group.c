@@ -552,6 +552,40 @@ test_static_member_leave_and_rejoin(void **state)
 }
 
 static void
+test_static_member_gone_after_session(void **state)
+{
+    cl_t cs[2];
+    hb_opt_t leave = {NULL, NULL, NULL, -2, false, 1};
+    sl_cgroup_desc_t d;
+
+    (void)state;
+    cl_init(&cs[0], "ma");
+    snprintf(cs[0].instance, sizeof(cs[0].instance), "i1");
+    cl_init(&cs[1], "mb");
+    assert_int_equal(hb(&cs[0], "g", "a"), SL_OK);
+    assert_int_equal(hb(&cs[1], "g", "a"), SL_OK);
+    converge(cs, 2, "g");
+    assert_int_equal(hb_opt(&cs[0], "g", &leave), SL_OK);
+    /* i1 does not come back: once its session expires it is removed and
+     * mb takes its partitions. */
+    now += 40000;
+    assert_int_equal(hb(&cs[1], "g", NULL), SL_OK);
+    sl_cgroup_coord_tick(cc, now);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.members_count, 2); /* not yet */
+    now += 10000;
+    sl_cgroup_coord_tick(cc, now);
+    assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
+    assert_int_equal(d.members_count, 1);
+    {
+        cl_t one[1] = {cs[1]};
+
+        converge(one, 1, "g");
+        assert_int_equal(one[0].owned_n, 6);
+    }
+}
+
+static void
 test_fencing_and_validation_errors(void **state)
 {
     cl_t a, x;
@@ -915,6 +949,7 @@ main(void)
         T(test_session_timeout_removes_member),
         T(test_rebalance_timeout_fences_slow_revoker),
         T(test_static_member_leave_and_rejoin),
+        T(test_static_member_gone_after_session),
         T(test_fencing_and_validation_errors),
         T(test_previous_epoch_accepted_with_subset),
         T(test_subscription_change),
