@@ -158,6 +158,10 @@ sl_err_t sl_api_cg_delete(sl_api_req_t *r, sl_str_t group_id);
 sl_err_t sl_api_cg_offset_delete(sl_api_req_t *r, sl_str_t group_id,
                                  const sl_group_tp_t *tps, int32_t n,
                                  sl_err_t *errs);
+/* May a classic member join <group_id>? INCONSISTENT_GROUP_PROTOCOL when
+ * it is a consumer group with members; an empty consumer group is deleted
+ * so that the classic group takes the id over (as Kafka does). */
+sl_err_t sl_api_cg_classic_join(sl_api_req_t *r, sl_str_t group_id);
 /* Is <group_id> a consumer group (with members, when asked)? */
 bool sl_api_cg_is_consumer(sl_api_req_t *r, sl_str_t group_id,
                            bool with_members);

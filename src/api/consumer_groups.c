@@ -493,3 +493,20 @@ sl_api_cg_offset_delete(sl_api_req_t *r, sl_str_t group_id,
     }
     return err;
 }
+
+sl_err_t
+sl_api_cg_classic_join(sl_api_req_t *r, sl_str_t group_id)
+{
+    int32_t members = 0;
+
+    if (!sl_cgroup_exists(r->api->cgroups, group_id, &members)) {
+        return SL_OK;
+    }
+    if (members > 0) {
+        return SL_ERR_INCONSISTENT_GROUP_PROTOCOL;
+    }
+    /* NON_EMPTY_GROUP if a member joined meanwhile: refuse then too. */
+    return sl_cgroup_delete(r->api->cgroups, group_id) == SL_ERR_NON_EMPTY_GROUP
+               ? SL_ERR_INCONSISTENT_GROUP_PROTOCOL
+               : SL_OK;
+}

@@ -171,7 +171,7 @@ sl_api_join_group_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_group_protocol_t *protos;
     int32_t i, n = req->protocols_count > 0 ? req->protocols_count : 0;
 
-    if (sl_api_cg_is_consumer(r, req->group_id, true)) {
+    if (sl_api_cg_classic_join(r, req->group_id) != SL_OK) {
         /* One id, one kind of group: no classic member in a consumer
          * group (Kafka with group.consumer.migration.policy=disabled). */
         sl_msg_join_group_resp_t *resp = respp;
