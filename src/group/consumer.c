@@ -1128,7 +1128,7 @@ sl_cgroup_hb_locked(sl_cgroup_coord_t *cc, int64_t now_ms,
         }
         created_group = true;
     }
-    if (q->member_epoch == 0 && q->version == 0) {
+    if (q->member_epoch == 0 && member_id.len <= 0) { /* v0 */
         sl_cgroup_new_member_id(cc, idbuf, sizeof(idbuf));
         member_id = (sl_str_t){idbuf, (int32_t)strlen(idbuf)};
     }

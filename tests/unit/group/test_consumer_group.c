@@ -907,6 +907,88 @@ test_records_reload(void **state)
     sl_cgroup_coord_destroy(again);
 }
 
+/* Mutated records (hostile disk bytes) never crash the loader, and the
+ * state they leave behind still serves heartbeats. */
+static void
+test_load_mutated_records(void **state)
+{
+    sl_cgroup_coord_t *again;
+    sl_cgroup_config_t cfg;
+    sl_cgroup_listing_t *ls;
+    int32_t nls;
+    uint64_t seed = 42;
+    cl_t cs[3];
+    hb_opt_t rx = {NULL, "[ab]", NULL, INT32_MIN, false, 1};
+
+    (void)state;
+    cl_init(&cs[0], "m0");
+    cl_init(&cs[1], "m1");
+    cl_init(&cs[2], "m2");
+    snprintf(cs[1].instance, sizeof(cs[1].instance), "inst");
+    assert_int_equal(hb(&cs[0], "g", "a,b"), SL_OK);
+    assert_int_equal(hb(&cs[1], "g", "a"), SL_OK);
+    assert_int_equal(hb_opt(&cs[2], "g", &rx), SL_OK);
+    converge(cs, 3, "g");
+    sl_cgroup_config_defaults(&cfg);
+    again = sl_cgroup_coord_create(&cfg, NULL);
+    for (int it = 0; it < 20000; it++) {
+        const gt_record_t *r = &store->rec[it % store->n];
+        uint8_t key[512], val[4096];
+        size_t kl = r->key_len < sizeof(key) ? r->key_len : sizeof(key);
+        size_t vl = r->value_len < sizeof(val) ? r->value_len : sizeof(val);
+        int flips;
+
+        memcpy(key, r->key, kl);
+        if (r->value != NULL) {
+            memcpy(val, r->value, vl);
+        }
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        flips = (int)(seed >> 60) % 4;
+        for (int f = 0; f < flips; f++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            if ((seed >> 33) & 1 && vl > 0) {
+                val[(seed >> 40) % vl] ^= (uint8_t)(1u << ((seed >> 20) % 8));
+            } else if (kl > 2) {
+                key[2 + (seed >> 40) % (kl - 2)] ^=
+                    (uint8_t)(1u << ((seed >> 20) % 8));
+            }
+        }
+        if ((seed >> 50) % 5 == 0 && vl > 0) {
+            vl = (size_t)((seed >> 8) % vl); /* truncated */
+        }
+        (void)sl_cgroup_coord_load(again, now, key, kl,
+                                   r->value != NULL ? val : NULL, vl);
+    }
+    assert_int_equal(sl_cgroup_list(again, arena, &ls, &nls), SL_OK);
+    for (int i = 0; i < nls; i++) {
+        sl_cgroup_desc_t d;
+        sl_cgroup_hb_req_t q;
+        sl_cgroup_tps_t none[1];
+        hb_out_t out;
+
+        assert_int_equal(sl_cgroup_describe(again, ls[i].group_id, arena, &d),
+                         SL_OK);
+        for (int m = 0; m < d.members_count; m++) {
+            memset(&q, 0, sizeof(q));
+            memset(&out, 0, sizeof(out));
+            q.version = 1;
+            q.group_id = ls[i].group_id;
+            q.member_id = d.members[m].member_id;
+            q.member_epoch = d.members[m].member_epoch;
+            q.instance_id = NUL;
+            q.rack_id = NUL;
+            q.rebalance_timeout_ms = -1;
+            q.subscribed_topic_regex = NUL;
+            q.server_assignor = NUL;
+            q.owned = none;
+            sl_cgroup_heartbeat(again, now, &q, &topics, arena, hb_cb, &out);
+            assert_int_equal(out.calls, 1);
+        }
+    }
+    sl_cgroup_coord_tick(again, now + 3600000);
+    sl_cgroup_coord_destroy(again);
+}
+
 static void
 test_store_failure_reported(void **state)
 {
@@ -958,6 +1040,7 @@ main(void)
         T(test_leave_and_delete),
         T(test_offset_commit_epoch_checks),
         T(test_records_reload),
+        T(test_load_mutated_records),
         T(test_store_failure_reported),
 #undef T
     };
