@@ -13,9 +13,10 @@
  * different subscriptions (heterogeneous) it is balanced as far as single
  * moves allow; Kafka's general builder also considers chains of moves.
  *
- * "range": per topic, the subscribed members sorted by member id get
- * contiguous ranges, the first (partitions % members) one partition more,
- * as Kafka's RangeAssignor does; it is not sticky.
+ * "range": per topic, like Kafka's server-side RangeAssignor: members keep
+ * their previous partitions up to the quota (partitions / members, one
+ * more for the first partitions % members), the others get contiguous
+ * ranges of what is left, members taken in member id order.
  *
  * Regex subscriptions use POSIX extended regular expressions (regcomp), an
  * approximation of Kafka's RE2/J syntax, matched against the whole name.
@@ -151,47 +152,99 @@ sl_cgroup_cmp_member_id(const void *x, const void *y)
     return c != 0 ? c : (a->id.len > b->id.len) - (a->id.len < b->id.len);
 }
 
+/* Kafka's server-side range: per topic, the subscribed members (sorted by
+ * member id here) each keep up to the minimum quota of their previous
+ * partitions, lowest first, plus one more while the extra partitions last;
+ * then the members below quota get the unassigned partitions in ranges. */
 static sl_err_t
-sl_cgroup_assign_range(sl_cgroup_t *g, const bool *elig)
+sl_cgroup_assign_range(sl_cgroup_t *g, const bool *elig, const sl_ctps_t *prev)
 {
     int32_t nm = g->members_count, nt = g->topics_count, i, j, k, p;
+    int32_t *subs = calloc((size_t)(nm > 0 ? nm : 1), sizeof(*subs));
+    int32_t *rem = calloc((size_t)(nm > 0 ? nm : 1), sizeof(*rem));
     sl_cmember_t **sorted = calloc((size_t)(nm > 0 ? nm : 1), sizeof(*sorted));
-    sl_cmember_t **subs = calloc((size_t)(nm > 0 ? nm : 1), sizeof(*subs));
+    bool *taken = NULL;
     sl_err_t err = SL_OK;
 
-    if (sorted == NULL || subs == NULL) {
+    if (sorted == NULL || subs == NULL || rem == NULL) {
         err = SL_ERR__NOMEM;
         goto out;
     }
     memcpy(sorted, g->members, (size_t)nm * sizeof(*sorted));
     qsort(sorted, (size_t)nm, sizeof(*sorted), sl_cgroup_cmp_member_id);
     for (j = 0; j < nt && err == SL_OK; j++) {
-        int32_t n = 0, per, extra, start = 0;
+        const sl_uuid_t *tid = &g->topics[j].id;
+        int32_t np = g->topics[j].partitions, n = 0, quota, extra, next = 0;
 
         for (k = 0; k < nm; k++) {
             for (i = 0; i < nm; i++) {
                 if (g->members[i] == sorted[k] && elig[i * nt + j]) {
-                    subs[n++] = sorted[k];
+                    subs[n++] = i;
                 }
             }
         }
-        if (n == 0) {
+        if (n == 0 || np <= 0) {
             continue;
         }
-        per = g->topics[j].partitions / n;
-        extra = g->topics[j].partitions % n;
+        free(taken);
+        if ((taken = calloc((size_t)np, sizeof(*taken))) == NULL) {
+            err = SL_ERR__NOMEM;
+            break;
+        }
+        quota = np / n;
+        extra = np % n;
         for (k = 0; k < n && err == SL_OK; k++) {
-            int32_t len = per + (k < extra ? 1 : 0);
+            const sl_ctps_t *pv = &prev[subs[k]];
+            int32_t had = 0, kept = 0;
 
-            for (p = start; p < start + len && err == SL_OK; p++) {
-                err = sl_ctps_add(&subs[k]->target, &g->topics[j].id, p);
+            /* prev is sorted by (topic, partition): lowest first. */
+            for (p = 0; p < pv->n && err == SL_OK; p++) {
+                if (!sl_uuid_eq(&pv->v[p].topic, tid) || pv->v[p].p < 0 ||
+                    pv->v[p].p >= np) {
+                    continue;
+                }
+                had++;
+                if (taken[pv->v[p].p]) {
+                    continue; /* claimed twice (bad input): first wins */
+                }
+                if (kept < quota ||
+                    (kept == quota && had > quota && extra > 0 && kept < had)) {
+                    if (kept == quota) {
+                        extra--;
+                    }
+                    taken[pv->v[p].p] = true;
+                    kept++;
+                    err = sl_ctps_add(&g->members[subs[k]]->target, tid,
+                                      pv->v[p].p);
+                }
             }
-            start += len;
+            rem[k] = kept > quota ? -1 : quota - kept;
+        }
+        for (k = 0; k < n && err == SL_OK; k++) {
+            int32_t want = rem[k];
+
+            if (want < 0) {
+                continue; /* kept an extra one already */
+            }
+            if (extra > 0) {
+                want++;
+                extra--;
+            }
+            while (want > 0 && next < np && err == SL_OK) {
+                if (!taken[next]) {
+                    taken[next] = true;
+                    err = sl_ctps_add(&g->members[subs[k]]->target, tid, next);
+                    want--;
+                }
+                next++;
+            }
         }
     }
 out:
     free(sorted);
     free(subs);
+    free(rem);
+    free(taken);
     return err;
 }
 
@@ -318,7 +371,7 @@ sl_cgroup_assign(sl_cgroup_t *g, sl_str_t assignor)
         memset(&g->members[i]->target, 0, sizeof(g->members[i]->target));
     }
     if (sl_str_eq(assignor, (sl_str_t){"range", 5})) {
-        err = sl_cgroup_assign_range(g, elig);
+        err = sl_cgroup_assign_range(g, elig, prev);
     } else {
         err = sl_cgroup_assign_uniform(g, elig, prev);
     }

@@ -420,24 +420,37 @@ static void
 test_range_assignor(void **state)
 {
     hb_opt_t o = {"a,b", NULL, "range", INT32_MIN, false, 1};
-    cl_t cs[2];
+    cl_t cs[3];
     sl_cgroup_desc_t d;
 
     (void)state;
     cl_init(&cs[0], "m-2");
     cl_init(&cs[1], "m-1");
     assert_int_equal(hb_opt(&cs[0], "g", &o), SL_OK);
+    assert_int_equal(owns_topic(&cs[0], 'a') + owns_topic(&cs[0], 'b'), 9);
     assert_int_equal(hb_opt(&cs[1], "g", &o), SL_OK);
     converge(cs, 2, "g");
-    /* Sorted by member id: m-1 first: a 0-2, b 0-1; m-2: a 3-5, b 2. */
+    /* m-2 keeps its lowest partitions up to the quota (a: 3; b: 1 and
+     * the extra one); m-1 gets the rest as ranges. */
     for (int p = 0; p < 3; p++) {
-        assert_true(owns(&cs[1], 'a', p));
-        assert_true(owns(&cs[0], 'a', p + 3));
+        assert_true(owns(&cs[0], 'a', p));
+        assert_true(owns(&cs[1], 'a', p + 3));
     }
-    assert_true(owns(&cs[1], 'b', 0) && owns(&cs[1], 'b', 1));
-    assert_true(owns(&cs[0], 'b', 2));
+    assert_true(owns(&cs[0], 'b', 0) && owns(&cs[0], 'b', 1));
+    assert_true(owns(&cs[1], 'b', 2));
     assert_int_equal(sl_cgroup_describe(cc, S("g"), arena, &d), SL_OK);
     assert_true(str_is(d.assignor_name, "range"));
+    /* A third member: quotas a 2, b 1; the others keep their lowest. */
+    cl_init(&cs[2], "m-0");
+    assert_int_equal(hb_opt(&cs[2], "g", &o), SL_OK);
+    converge(cs, 3, "g");
+    assert_true(owns(&cs[0], 'a', 0) && owns(&cs[0], 'a', 1));
+    assert_true(owns(&cs[1], 'a', 3) && owns(&cs[1], 'a', 4));
+    assert_true(owns(&cs[2], 'a', 2) && owns(&cs[2], 'a', 5));
+    assert_true(owns(&cs[0], 'b', 0));
+    assert_true(owns(&cs[1], 'b', 2));
+    assert_true(owns(&cs[2], 'b', 1));
+    assert_exact_cover(cs, 3, "ab");
 }
 
 static void
