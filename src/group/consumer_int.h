@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <regex.h>
+#include <stdatomic.h>
 
 #include "group/consumer.h"
 #include "group/group_int.h"
@@ -77,8 +78,18 @@ struct sl_cgroup_coord_s {
     uint64_t id_counter;
 };
 
-/* An operation waiting for its appends (a heartbeat, or nothing). */
-typedef struct sl_cop_s sl_cop_t;
+#define SL_CGROUP_LEAVE_EPOCH (-1)
+#define SL_CGROUP_STATIC_LEAVE_EPOCH (-2)
+
+/* An operation waiting for its appends: a heartbeat answered when the last
+ * one completed (refs: one per append, plus the caller's). */
+typedef struct sl_cop_s {
+    atomic_int refs;
+    _Atomic sl_err_t err;
+    sl_cgroup_hb_cb cb;
+    void *arg;
+    sl_cgroup_hb_result_t *r;
+} sl_cop_t;
 
 /* ---- topic-partition sets (consumer.c) ---- */
 int sl_ctp_cmp(const sl_ctp_t *x, const sl_ctp_t *y);
@@ -96,6 +107,15 @@ void sl_cgroup_remove(sl_cgroup_coord_t *cc, sl_cgroup_t *g);
 sl_cmember_t *sl_cmember_find(const sl_cgroup_t *g, sl_str_t id);
 sl_cmember_t *sl_cmember_add(sl_cgroup_t *g, sl_str_t id);
 void sl_cmember_remove(sl_cgroup_t *g, sl_cmember_t *m);
+sl_cmember_t *sl_cmember_find_instance(const sl_cgroup_t *g,
+                                       sl_str_t instance_id);
+void sl_cgroup_topics_free(sl_cgroup_t *g);
+/* The assignor the group uses (the most asked for, else the default). */
+sl_str_t sl_cgroup_assignor(const sl_cgroup_coord_t *cc, const sl_cgroup_t *g);
+/* <s> grouped by topic into <a> (topic names from the group's topics). */
+sl_err_t sl_cgroup_tps_out(sl_arena_t *a, const sl_cgroup_t *g,
+                           const sl_ctps_t *s, sl_cgroup_tps_t **out,
+                           int32_t *out_n);
 
 /* ---- assignors (consumer_assign.c) ---- */
 
