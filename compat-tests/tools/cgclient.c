@@ -7,7 +7,7 @@
  * command per stdin line, printing its answers and then "END":
  *
  *   create <topic> <partitions>           CREATE <err>
- *   hb <name> <group> <topics|-> [<assignor|->] [<instance|->]
+ *   hb <name> <group> <topics|re:regex|-> [<assignor|->] [<instance|->]
  *                                          HB <name> <err> <epoch> <n> t:p...
  *   leave <name> <group>                   LEAVE <err> <epoch>
  *   commit <name> <group> <topic> <partition> <offset> [<epoch>]
@@ -291,7 +291,9 @@ cmd_hb(sl_arena_t *a, char **argv, int argc, bool leave)
     q.rebalance_timeout_ms = m->epoch == 0 && !leave ? 60000 : -1;
     q.subscribed_topic_names = NULL;
     q.subscribed_topic_names_count = -1;
-    if (!leave && argc > 3 && strcmp(argv[3], "-") != 0) {
+    if (!leave && argc > 3 && strncmp(argv[3], "re:", 3) == 0) {
+        q.subscribed_topic_regex = cg_s(argv[3] + 3);
+    } else if (!leave && argc > 3 && strcmp(argv[3], "-") != 0) {
         snprintf(buf, sizeof(buf), "%s", argv[3]);
         for (tok = strtok_r(buf, ",", &save); tok != NULL && n < CG_MAX_TOPICS;
              tok = strtok_r(NULL, ",", &save)) {
