@@ -48,8 +48,10 @@ sl_api_describe_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
                 ? sl_api_group_authorized_ops()
                 : INT32_MIN;
         if (sl_api_cg_is_consumer(r, req->groups[i], false)) {
-            /* Kafka: "Group <id> is not a classic group." */
-            g->error_code = (int16_t)SL_ERR_GROUP_ID_NOT_FOUND;
+            /* Kafka: "Group <id> is not a classic group.", GROUP_ID_NOT_FOUND
+             * from v6; before, Dead without an error, as an unknown group. */
+            g->error_code =
+                r->version >= 6 ? (int16_t)SL_ERR_GROUP_ID_NOT_FOUND : 0;
             g->group_state = sl_gadm_cstr("Dead");
             g->protocol_type = sl_gadm_cstr("");
             g->protocol_data = sl_gadm_cstr("");
