@@ -302,7 +302,9 @@ sl_api_consumer_group_describe_handle(sl_api_req_t *r, const void *reqp,
             return err;
         }
         if (err != SL_OK) {
-            bool classic = sl_cg_classic_busy(r, req->group_ids[gi]);
+            sl_group_desc_t cd;
+            bool classic = sl_group_describe(r->api->groups, req->group_ids[gi],
+                                             r->arena, &cd) == SL_OK;
 
             snprintf(msg, sizeof(msg),
                      classic ? "Group %.*s is not a consumer group."
