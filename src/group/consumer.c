@@ -410,6 +410,10 @@ sl_cop_release(sl_cop_t *op, sl_err_t err)
     if (err != SL_OK && op->r->error == SL_OK) {
         /* The change is not durable: the client retries. */
         op->r->error = SL_ERR_COORDINATOR_NOT_AVAILABLE;
+        op->r->has_assignment = false;
+        op->r->member_id = (sl_str_t){NULL, -1};
+        op->r->member_epoch = 0;
+        op->r->heartbeat_interval_ms = 0;
     }
     op->cb(op->arg, op->r);
     free(op);

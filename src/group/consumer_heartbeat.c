@@ -887,11 +887,11 @@ sl_cgroup_heartbeat(sl_cgroup_coord_t *cc, int64_t now_ms,
         r->error = err;
     }
     if (r->error != SL_OK && r->error != SL_ERR__NOMEM) {
-        /* An error answer carries no member data. */
+        /* An error answer carries no member data (as Kafka's). */
         r->has_assignment = false;
-        if (req->member_epoch >= 0) {
-            r->member_epoch = 0;
-        }
+        r->member_id = (sl_str_t){NULL, -1};
+        r->member_epoch = 0;
+        r->heartbeat_interval_ms = 0;
     }
     sl_cop_release(op, SL_OK);
 }
