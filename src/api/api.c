@@ -55,6 +55,8 @@ static const sl_api_handler_t sl_api_table[] = {
     {47, 0, 0, 0, sl_api_offset_delete_handle},
     {60, 0, 0, 1, sl_api_describe_cluster_handle},
     {61, 0, 0, 0, sl_api_describe_producers_handle},
+    {68, 0, 0, 1, sl_api_consumer_group_heartbeat_handle},
+    {69, 0, 0, 0, sl_api_consumer_group_describe_handle},
     {75, 0, 0, 0, sl_api_describe_topic_partitions_handle},
 };
 

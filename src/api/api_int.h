@@ -18,6 +18,7 @@
 #include "api/purgatory.h"
 #include "cluster/metastore.h"
 #include "cluster/producer_ids.h"
+#include "group/consumer.h"
 #include "group/group.h"
 #include "log/flusher.h"
 #include "log/partlog.h"
@@ -71,6 +72,8 @@ struct sl_api_s {
     atomic_bool gs_topic_ready;
     /* Producer ids for InitProducerId (api/init_producer_id.c). */
     sl_pid_alloc_t *pids;
+    /* Consumer protocol (KIP-848) groups (api/consumer_groups.c). */
+    sl_cgroup_coord_t *cgroups;
 };
 
 /* ---- broker.c ---- */
@@ -144,11 +147,37 @@ sl_err_t sl_api_groups_open(sl_api_t *api);
  * its appends in flight completed. Before sl_api_close_storage(). */
 void sl_api_groups_close(sl_api_t *api);
 
+/* ---- consumer_groups.c ---- */
+
+/* Does group.coordinator.rebalance.protocols list "consumer"? */
+bool sl_api_consumer_protocol_enabled(sl_api_t *api);
+/* ListGroups: drop classic entries of consumer groups' ids, add the
+ * consumer groups that pass the filters. */
+sl_err_t sl_api_cg_list_merge(sl_api_req_t *r, const void *req, void *resp);
+/* DeleteGroups of one id, whichever kind of group it is. */
+sl_err_t sl_api_cg_delete(sl_api_req_t *r, sl_str_t group_id);
+/* OffsetDelete: as sl_group_offset_delete(), but partitions of topics a
+ * consumer group's member subscribes to get GROUP_SUBSCRIBED_TO_TOPIC. */
+sl_err_t sl_api_cg_offset_delete(sl_api_req_t *r, sl_str_t group_id,
+                                 const sl_group_tp_t *tps, int32_t n,
+                                 sl_err_t *errs);
+/* May a classic member join <group_id>? INCONSISTENT_GROUP_PROTOCOL when
+ * it is a consumer group with members; an empty consumer group is deleted
+ * so that the classic group takes the id over (as Kafka does). */
+sl_err_t sl_api_cg_classic_join(sl_api_req_t *r, sl_str_t group_id);
+/* Is <group_id> a consumer group (with members, when asked)? */
+bool sl_api_cg_is_consumer(sl_api_req_t *r, sl_str_t group_id,
+                           bool with_members);
+
 /* ---- handlers ---- */
 sl_err_t sl_api_init_producer_id_handle(sl_api_req_t *r, const void *req,
                                         void *resp);
 sl_err_t sl_api_describe_producers_handle(sl_api_req_t *r, const void *req,
                                           void *resp);
+sl_err_t sl_api_consumer_group_heartbeat_handle(sl_api_req_t *r,
+                                                const void *req, void *resp);
+sl_err_t sl_api_consumer_group_describe_handle(sl_api_req_t *r, const void *req,
+                                               void *resp);
 sl_err_t sl_api_find_coordinator_handle(sl_api_req_t *r, const void *req,
                                         void *resp);
 sl_err_t sl_api_join_group_handle(sl_api_req_t *r, const void *req, void *resp);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "api/api_int.h"
 #include "proto/gen/api_versions.h"
 
 static bool
@@ -38,7 +39,7 @@ sl_api_versions_handle(sl_api_req_t *r, const void *reqp, void *respp)
     const sl_msg_api_versions_req_t *req = reqp;
     sl_msg_api_versions_resp_t *resp = respp;
     const sl_api_handler_t *h;
-    size_t n, i;
+    size_t n, i, k;
 
     h = sl_api_handlers(&n);
     resp->error_code = 0;
@@ -52,11 +53,17 @@ sl_api_versions_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if (resp->api_keys == NULL) {
         return SL_ERR__NOMEM;
     }
-    for (i = 0; i < n; i++) {
-        resp->api_keys[i].api_key = h[i].key;
-        resp->api_keys[i].min_version = h[i].advertised_min;
-        resp->api_keys[i].max_version = h[i].max_version;
+    for (i = 0, k = 0; i < n; i++) {
+        /* The consumer group protocol only when configured (Kafka 4.0). */
+        if ((h[i].key == 68 || h[i].key == 69) &&
+            !sl_api_consumer_protocol_enabled(r->api)) {
+            continue;
+        }
+        resp->api_keys[k].api_key = h[i].key;
+        resp->api_keys[k].min_version = h[i].advertised_min;
+        resp->api_keys[k].max_version = h[i].max_version;
+        k++;
     }
-    resp->api_keys_count = (int32_t)n;
+    resp->api_keys_count = (int32_t)k;
     return SL_OK;
 }

@@ -213,10 +213,17 @@ sl_gs_load_partition(sl_api_t *api, sl_partlog_t *pl, int64_t *records)
                 if (r.key == NULL || r.key_len <= 0) {
                     continue;
                 }
-                if (sl_group_coord_load(
-                        api->groups, sl_clock_wall_ms(), r.key,
+                sl_err_t le = sl_group_coord_load(
+                    api->groups, sl_clock_wall_ms(), r.key, (size_t)r.key_len,
+                    r.value, r.value_len < 0 ? 0 : (size_t)r.value_len);
+                if (le == SL_ERR__UNSUPPORTED) {
+                    /* Consumer protocol records (types 3-8). */
+                    le = sl_cgroup_coord_load(
+                        api->cgroups, sl_clock_wall_ms(), r.key,
                         (size_t)r.key_len, r.value,
-                        r.value_len < 0 ? 0 : (size_t)r.value_len) == SL_OK) {
+                        r.value_len < 0 ? 0 : (size_t)r.value_len);
+                }
+                if (le == SL_OK) {
                     (*records)++;
                 }
             }
@@ -249,6 +256,7 @@ sl_gs_main(void *arg)
             free(d);
         }
         sl_group_coord_tick(api->groups, sl_clock_wall_ms());
+        sl_cgroup_coord_tick(api->cgroups, sl_clock_wall_ms());
         pthread_mutex_lock(&api->gs_lock);
         if (api->gs_deferred == NULL && !api->gs_stopping) {
             ts = sl_clock_deadline(CLOCK_REALTIME, SL_GROUPS_TICK_MS);
@@ -264,6 +272,8 @@ sl_api_groups_open(sl_api_t *api)
 {
     const sl_config_t *c = api->cfg;
     sl_group_config_t gcfg;
+    sl_cgroup_config_t ccfg;
+    const char *assignors;
     sl_group_store_t store;
     sl_ptopic_t *t;
     int64_t records = 0;
@@ -292,6 +302,21 @@ sl_api_groups_open(sl_api_t *api)
     store.has_pending_txn = sl_gs_no_txn;
     api->groups = sl_group_coord_create(&gcfg, &store);
     if (api->groups == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    sl_cgroup_config_defaults(&ccfg);
+    ccfg.session_timeout_ms =
+        sl_config_int(c, "group.consumer.session.timeout.ms");
+    ccfg.heartbeat_interval_ms =
+        sl_config_int(c, "group.consumer.heartbeat.interval.ms");
+    ccfg.max_size = sl_config_int(c, "group.consumer.max.size");
+    ccfg.offsets_partitions = gcfg.offsets_partitions;
+    assignors = sl_config_str(c, "group.consumer.assignors");
+    if (assignors != NULL && strncmp(assignors, "range", 5) == 0) {
+        ccfg.default_assignor = "range";
+    }
+    api->cgroups = sl_cgroup_coord_create(&ccfg, &store);
+    if (api->cgroups == NULL) {
         return SL_ERR__NOMEM;
     }
     /* An existing __consumer_offsets keeps its partition count. */
@@ -337,6 +362,9 @@ sl_api_groups_close(sl_api_t *api)
         sl_group_coord_destroy(api->groups);
         api->groups = NULL;
     }
+    /* Its appends in flight complete into their requests, not into it. */
+    sl_cgroup_coord_destroy(api->cgroups);
+    api->cgroups = NULL;
     for (d = api->gs_deferred; d != NULL; d = next) {
         next = d->next;
         d->done(d->arg, d->err);

@@ -171,7 +171,21 @@ sl_api_join_group_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_group_protocol_t *protos;
     int32_t i, n = req->protocols_count > 0 ? req->protocols_count : 0;
 
-    (void)respp;
+    if (sl_api_cg_classic_join(r, req->group_id) != SL_OK) {
+        /* One id, one kind of group: no classic member in a consumer
+         * group (Kafka with group.consumer.migration.policy=disabled). */
+        sl_msg_join_group_resp_t *resp = respp;
+
+        resp->error_code = (int16_t)SL_ERR_INCONSISTENT_GROUP_PROTOCOL;
+        resp->generation_id = -1;
+        resp->member_id =
+            req->member_id.len >= 0 ? req->member_id : (sl_str_t){"", 0};
+        resp->leader = (sl_str_t){"", 0};
+        if (r->version < 7) {
+            resp->protocol_name = (sl_str_t){"", 0};
+        }
+        return SL_OK;
+    }
     protos =
         sl_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), sizeof(*protos));
     if (protos == NULL) {
@@ -419,6 +433,28 @@ sl_api_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if (k == 0 && n > 0) {
         return SL_OK; /* every partition refused: nothing to commit */
     }
+    if (sl_api_cg_is_consumer(r, req->group_id, false)) {
+        /* Member epoch checks of the consumer protocol; the offsets are
+         * then kept as those of a simple (admin) commit. */
+        sl_err_t verr = sl_cgroup_validate_offsets(
+            r->api->cgroups, req->group_id, req->member_id,
+            req->generation_id_or_member_epoch, false, r->version);
+
+        if (verr != SL_OK) {
+            for (ti = 0; ti < nt; ti++) {
+                for (pi = 0; pi < resp->topics[ti].partitions_count; pi++) {
+                    if (resp->topics[ti].partitions[pi].error_code == 0) {
+                        resp->topics[ti].partitions[pi].error_code =
+                            sl_err_to_wire(verr);
+                    }
+                }
+            }
+            return SL_OK;
+        }
+        c.member_id = (sl_str_t){"", 0};
+        c.group_instance_id = (sl_str_t){NULL, -1};
+        c.generation_id = -1;
+    }
     c.parts = parts;
     c.parts_count = k;
     sl_group_offset_commit(r->api->groups, sl_clock_wall_ms(), &c,
@@ -578,6 +614,15 @@ sl_api_offset_fetch_handle(sl_api_req_t *r, const void *reqp, void *respp)
 
         sl_msg_offset_fetch_resp_offset_fetch_response_group_init(og);
         og->group_id = rg->group_id;
+        if (r->version >= 9) {
+            err = sl_cgroup_validate_offsets(r->api->cgroups, rg->group_id,
+                                             rg->member_id, rg->member_epoch,
+                                             true, r->version);
+            if (err != SL_OK) {
+                og->error_code = sl_err_to_wire(err);
+                continue;
+            }
+        }
         SL_GROUPS_FLATTEN(r, rg->topics, rg->topics_count, tps, ntps);
         if (tps == NULL) {
             return SL_ERR__NOMEM;

@@ -47,6 +47,16 @@ sl_api_describe_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
             r->version >= 3 && req->include_authorized_operations
                 ? sl_api_group_authorized_ops()
                 : INT32_MIN;
+        if (sl_api_cg_is_consumer(r, req->groups[i], false)) {
+            /* Kafka: "Group <id> is not a classic group.", GROUP_ID_NOT_FOUND
+             * from v6; before, Dead without an error, as an unknown group. */
+            g->error_code =
+                r->version >= 6 ? (int16_t)SL_ERR_GROUP_ID_NOT_FOUND : 0;
+            g->group_state = sl_gadm_cstr("Dead");
+            g->protocol_type = sl_gadm_cstr("");
+            g->protocol_data = sl_gadm_cstr("");
+            continue;
+        }
         err = sl_group_describe(r->api->groups, req->groups[i], r->arena, &d);
         if (err == SL_ERR_GROUP_ID_NOT_FOUND) {
             g->error_code = 0;
@@ -130,7 +140,7 @@ sl_api_list_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
         resp->groups[i].group_type = sl_gadm_cstr("classic");
     }
     resp->groups_count = n;
-    return SL_OK;
+    return sl_api_cg_list_merge(r, req, resp);
 }
 
 sl_err_t
@@ -149,8 +159,8 @@ sl_api_delete_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
         sl_msg_delete_groups_resp_deletable_group_result_init(
             &resp->results[i]);
         resp->results[i].group_id = req->groups_names[i];
-        resp->results[i].error_code = sl_err_to_wire(sl_group_delete(
-            r->api->groups, sl_clock_wall_ms(), req->groups_names[i]));
+        resp->results[i].error_code =
+            sl_err_to_wire(sl_api_cg_delete(r, req->groups_names[i]));
     }
     resp->results_count = n;
     return SL_OK;
@@ -185,8 +195,7 @@ sl_api_offset_delete_handle(sl_api_req_t *r, const void *reqp, void *respp)
             k++;
         }
     }
-    err = sl_group_offset_delete(r->api->groups, sl_clock_wall_ms(),
-                                 req->group_id, tps, n, errs);
+    err = sl_api_cg_offset_delete(r, req->group_id, tps, n, errs);
     resp->error_code = sl_err_to_wire(err);
     if (err != SL_OK) {
         resp->topics_count = 0;
