@@ -26,7 +26,7 @@ set -eu
 
 probe_file="${SLUICE_PROBE_FILE:-/tmp/sluice-probe-addr}"
 data_dir=/var/lib/sluice/data
-config_file=/mnt/shared/config/server.properties
+config_file="${SLUICE_CONFIG_FILE:-/mnt/shared/config/server.properties}"
 
 log() {
     echo "sluice-entrypoint: $*" >&2
