@@ -2,6 +2,7 @@
 # kcat on the same base as the broker image (no registry image needed).
 ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${BASE_IMAGE}
+LABEL org.sluice.stage=kcat
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
        --no-install-recommends kcat \
