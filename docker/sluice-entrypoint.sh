@@ -54,10 +54,12 @@ truthy() {
     esac
 }
 
-# Set variable $1 to $2 unless the user set it.
+# Set variable $1 (KAFKA_<KEY>) to $2 unless the user set it, in the
+# environment or in the mounted config file.
 default() {
     eval "_cur=\${$1-}"
-    if [ -z "$_cur" ]; then
+    _key=$(printf '%s' "${1#KAFKA_}" | tr 'A-Z_' 'a-z.' | sed 's/\./\\./g')
+    if [ -z "$_cur" ] && [ -z "$(file_value "$_key")" ]; then
         export "$1=$2"
     fi
 }
@@ -132,8 +134,7 @@ if [ -n "$controllers" ]; then
             "$KAFKA_ADVERTISED_LISTENERS" "$controllers")
     fi
 fi
-[ -n "$(file_value 'listener\.security\.protocol\.map')" ] ||
-    default KAFKA_LISTENER_SECURITY_PROTOCOL_MAP \
+default KAFKA_LISTENER_SECURITY_PROTOCOL_MAP \
     "PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
 if [ -z "$KAFKA_LISTENERS" ]; then
     log "no listener left to open (KAFKA_LISTENERS has only controller" \
@@ -142,7 +143,7 @@ if [ -z "$KAFKA_LISTENERS" ]; then
 fi
 
 # --- Storage and dev mode --------------------------------------------------
-if [ -z "$(file_value 'log\.dirs')$(file_value 'log\.dir')" ]; then
+if [ -z "$(file_value 'log\.dir')" ]; then
     default KAFKA_LOG_DIRS "$data_dir"
 fi
 if truthy "${SLUICE_DEV:-}"; then
