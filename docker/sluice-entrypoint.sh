@@ -158,8 +158,22 @@ if truthy "${SLUICE_DEV:-}"; then
     default KAFKA_SLUICE_ACKS_ALL_FSYNC false
 fi
 
-# --- Health check address: the first listener, reached from inside --------
+# --- Health check address: the first PLAINTEXT listener (the probe speaks
+# no TLS or SASL), else the first one, reached from inside the container ---
+map=${KAFKA_LISTENER_SECURITY_PROTOCOL_MAP:-$(file_value \
+    'listener\.security\.protocol\.map')}
 first=${KAFKA_LISTENERS%%,*}
+old_ifs=$IFS
+IFS=,
+for l in $KAFKA_LISTENERS; do
+    case ",$map," in
+    *",${l%%://*}:PLAINTEXT,"*)
+        first=$l
+        break
+        ;;
+    esac
+done
+IFS=$old_ifs
 hostport=${first#*://}
 port=${hostport##*:}
 host=${hostport%:*}
