@@ -1,6 +1,6 @@
 """Pieces of the consumer-group scenario tests: a Member is one
 group_member.py process (a librdkafka consumer in its own process, so a
-test can SIGKILL it) whose event lines are read by a thread and stamped with
+test can SIGKILL it; or group_member_kp.py, the same on kafka-python) whose event lines are read by a thread and stamped with
 the time they arrived; a Feeder produces continuously to every partition of
 a topic and remembers each acknowledged (partition, offset).
 
@@ -23,7 +23,9 @@ def parts_of(field):
 
 
 class Member:
-    def __init__(self, bootstrap, group, topic, name, props=()):
+    SCRIPTS = {"librdkafka": "group_member.py", "kafka-python": "group_member_kp.py"}
+
+    def __init__(self, bootstrap, group, topic, name, props=(), client="librdkafka"):
         self.name = name
         self.cooperative = "partition.assignment.strategy=cooperative-sticky" in props
         self.lock = threading.Lock()
@@ -32,7 +34,7 @@ class Member:
         self.consumed = []  # (arrival time, partition, offset)
         self.errors = []
         self.closed = False
-        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(LIB, "group_member.py"),
+        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(LIB, self.SCRIPTS[client]),
                                       bootstrap, group, topic] + list(props),
                                      stdout=subprocess.PIPE, stderr=self._stderr(name), text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
