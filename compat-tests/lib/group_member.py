@@ -15,7 +15,7 @@ key=value pairs are librdkafka consumer properties. Output lines:
     MSG <p> <o>        a message consumed (printed before its offset is
                        stored for the next auto commit, so a committed
                        offset never passes what was printed)
-    ERR <name>         a consumer error
+    ERR <name> <text>  a consumer error
     CLOSED             after SIGTERM, once the consumer closed cleanly
 
 Partition lists are sorted; an empty list is "-".
@@ -86,7 +86,7 @@ def main():
             continue
         if m.error():
             if m.error().code() != KafkaError._PARTITION_EOF:
-                out("ERR " + m.error().name())
+                out("ERR %s %s" % (m.error().name(), " ".join(m.error().str().split())))
             continue
         out("MSG %d %d" % (m.partition(), m.offset()))
         c.store_offsets(m)

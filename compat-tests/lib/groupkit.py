@@ -68,7 +68,7 @@ class Member:
                     else:
                         self.assigned = set(ps)
                 elif f[0] == "ERR":
-                    self.errors.append(f[1])
+                    self.errors.append(" ".join(f[1:]))
                 elif f[0] == "CLOSED":
                     self.closed = True
 
