@@ -1,7 +1,8 @@
 """Pieces of the consumer-group scenario tests: a Member is one
 group_member.py process (a librdkafka consumer in its own process, so a
-test can SIGKILL it; or group_member_kp.py, the same on kafka-python) whose event lines are read by a thread and stamped with
-the time they arrived; a Feeder produces continuously to every partition of
+test can SIGKILL it; or group_member_kp.py, the same on kafka-python, or
+kafkajs/group_member.js on kafkajs) whose event lines are read by a thread
+and stamped with the time they arrived; a Feeder produces continuously to every partition of
 a topic and remembers each acknowledged (partition, offset).
 
 Needs the system python3 with confluent_kafka (Debian
@@ -23,7 +24,9 @@ def parts_of(field):
 
 
 class Member:
-    SCRIPTS = {"librdkafka": "group_member.py", "kafka-python": "group_member_kp.py"}
+    COMMANDS = {"librdkafka": ["/usr/bin/python3", os.path.join(LIB, "group_member.py")],
+                "kafka-python": ["/usr/bin/python3", os.path.join(LIB, "group_member_kp.py")],
+                "kafkajs": ["node", os.path.join(os.path.dirname(LIB), "kafkajs", "group_member.js")]}
 
     def __init__(self, bootstrap, group, topic, name, props=(), client="librdkafka"):
         self.name = name
@@ -34,8 +37,7 @@ class Member:
         self.consumed = []  # (arrival time, partition, offset)
         self.errors = []
         self.closed = False
-        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(LIB, self.SCRIPTS[client]),
-                                      bootstrap, group, topic] + list(props),
+        self.proc = subprocess.Popen(self.COMMANDS[client] + [bootstrap, group, topic] + list(props),
                                      stdout=subprocess.PIPE, stderr=self._stderr(name), text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
