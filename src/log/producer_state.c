@@ -21,6 +21,9 @@
  *              34 int32 coordinator epoch
  *              38 int64 current transaction first offset (-1: none)
  *
+ * The current transaction first offset is what makes the last stable
+ * offset survive a restart (log/txnindex.h).
+ *
  * Kafka writes one entry per producer (its last batch). Sluice writes one
  * entry per remembered batch, oldest first, so that all five survive a
  * restart; a reader that keeps the last entry per producer id (Kafka's)
@@ -361,13 +364,107 @@ sl_pstate_check_append(sl_pstate_t *ps, sl_pstate_undo_t *u,
             return SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
         }
     }
+    if (e != NULL && e->txn_first_offset >= 0 && !in->transactional) {
+        /* Kafka: a non-transactional write inside an open transaction */
+        return SL_ERR_INVALID_TXN_STATE;
+    }
     if ((err = sl_pstate_undo_save(u, e, in->producer_id)) != SL_OK ||
         (err = sl_pstate_upsert(ps, in->producer_id, &e)) != SL_OK) {
         u->err = err;
         return err;
     }
     sl_pstate_add_batch(e, in, first_offset);
+    if (in->transactional && e->txn_first_offset < 0) {
+        e->txn_first_offset = first_offset;
+    }
     return SL_OK;
+}
+
+/* End e's open transaction with marker m at offset; a marker of another
+ * epoch forgets the batches (Kafka's update of the entry). */
+static void
+sl_pstate_apply_marker(sl_pstate_entry_t *e, const sl_pstate_marker_t *m,
+                       int64_t offset, sl_pstate_txn_t *done, bool *completed)
+{
+    *completed = e->txn_first_offset >= 0;
+    if (*completed) {
+        done->producer_id = e->producer_id;
+        done->first_offset = e->txn_first_offset;
+        done->last_offset = offset;
+        done->aborted = !m->commit;
+    }
+    if (m->epoch != e->epoch) {
+        e->epoch = m->epoch;
+        e->nbatches = 0;
+    }
+    e->coordinator_epoch = m->coordinator_epoch;
+    e->txn_first_offset = -1;
+    if (m->ts > e->last_ts) {
+        e->last_ts = m->ts;
+    }
+}
+
+sl_err_t
+sl_pstate_check_marker(sl_pstate_t *ps, sl_pstate_undo_t *u,
+                       const sl_pstate_marker_t *m, int64_t offset,
+                       sl_pstate_txn_t *done, bool *completed)
+{
+    sl_pstate_entry_t *e = sl_pstate_find(ps, m->producer_id);
+    sl_err_t err;
+
+    *completed = false;
+    if (m->producer_id < 0) {
+        return SL_OK;
+    }
+    if (e != NULL && m->epoch < e->epoch) {
+        return SL_ERR_INVALID_PRODUCER_EPOCH;
+    }
+    if (e != NULL && m->coordinator_epoch < e->coordinator_epoch) {
+        return SL_ERR_TRANSACTION_COORDINATOR_FENCED;
+    }
+    if ((err = sl_pstate_undo_save(u, e, m->producer_id)) != SL_OK ||
+        (err = sl_pstate_upsert(ps, m->producer_id, &e)) != SL_OK) {
+        u->err = err;
+        return err;
+    }
+    sl_pstate_apply_marker(e, m, offset, done, completed);
+    return SL_OK;
+}
+
+sl_err_t
+sl_pstate_replay_marker(sl_pstate_t *ps, const sl_pstate_marker_t *m,
+                        int64_t offset, sl_pstate_txn_t *done, bool *completed)
+{
+    sl_pstate_entry_t *e;
+    sl_err_t err;
+
+    *completed = false;
+    if (m->producer_id < 0) {
+        return SL_OK;
+    }
+    if ((err = sl_pstate_upsert(ps, m->producer_id, &e)) != SL_OK) {
+        return err;
+    }
+    sl_pstate_apply_marker(e, m, offset, done, completed);
+    return SL_OK;
+}
+
+int64_t
+sl_pstate_first_unstable(const sl_pstate_t *ps, int64_t except_pid)
+{
+    int64_t first = -1;
+    size_t i;
+
+    for (i = 0; i < ps->cap; i++) {
+        const sl_pstate_entry_t *e = &ps->slots[i];
+
+        if (e->producer_id >= 0 && e->producer_id != except_pid &&
+            e->txn_first_offset >= 0 &&
+            (first < 0 || e->txn_first_offset < first)) {
+            first = e->txn_first_offset;
+        }
+    }
+    return first;
 }
 
 static void
@@ -415,6 +512,9 @@ sl_pstate_replay(sl_pstate_t *ps, const sl_pstate_in_t *in,
         return err;
     }
     sl_pstate_add_batch(e, in, first_offset);
+    if (in->transactional && e->txn_first_offset < 0) {
+        e->txn_first_offset = first_offset;
+    }
     return SL_OK;
 }
 
@@ -679,8 +779,11 @@ sl_pstate_parse(sl_pstate_t *ps, const uint8_t *buf, size_t len)
         e->last_ts = ts;
         e->coordinator_epoch = (int32_t)sl_pstate_get32(p + 34);
         e->txn_first_offset = (int64_t)sl_pstate_get64(p + 38);
+        if (e->txn_first_offset < 0) {
+            e->txn_first_offset = -1;
+        }
         if (last_off >= 0) {
-            sl_pstate_in_t in = {pid, epoch, 0, delta, ts};
+            sl_pstate_in_t in = {pid, epoch, 0, delta, ts, false};
 
             /* first sequence: last - delta, wrapping below 0 */
             in.base_seq = last_seq >= delta
