@@ -1,0 +1,492 @@
+/*
+ * tests/unit/log/test_txn_read.c: the read side of transactions in the
+ * partition log: the last stable offset as transactional batches and
+ * markers are appended (several producers interleaved), the aborted
+ * transactions of a range (across segments), the .txnindex files after a
+ * clean close, a crash (files deleted, a damaged tail), truncation and
+ * DeleteRecords, and how markers of unknown producers, older epochs and
+ * fenced coordinators are handled.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <fcntl.h>
+#include <inttypes.h>
+
+#include "log/partlog.h"
+#include "log/txnindex.h"
+#include "log_test_util.h"
+
+#define TS0 1700000000000LL
+
+typedef struct fx_s {
+    char root[256];
+    char dir[512];
+    sl_log_config_t cfg;
+    sl_partlog_t *pl;
+} fx_t;
+
+static sl_partlog_t *
+fx_open(fx_t *fx, bool clean)
+{
+    sl_partlog_opts_t o;
+    sl_partlog_t *pl = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.dir = fx->dir;
+    o.topic = "t";
+    o.cfg = &fx->cfg;
+    o.clean = clean;
+    o.create = true;
+    o.now_ms = TS0;
+    assert_int_equal(sl_partlog_open(&o, &pl, NULL), SL_OK);
+    return pl;
+}
+
+static int
+fx_setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof(*fx));
+
+    tl_mkdtemp(fx->root);
+    snprintf(fx->dir, sizeof(fx->dir), "%s/t-0", fx->root);
+    tl_config(&fx->cfg);
+    fx->pl = fx_open(fx, false);
+    *state = fx;
+    return 0;
+}
+
+static int
+fx_setup_big(void **state)
+{
+    fx_t *fx = calloc(1, sizeof(*fx));
+
+    tl_mkdtemp(fx->root);
+    snprintf(fx->dir, sizeof(fx->dir), "%s/t-0", fx->root);
+    tl_config(&fx->cfg);
+    fx->cfg.segment_bytes = 1 << 20; /* no roll: no snapshot */
+    fx->pl = fx_open(fx, false);
+    *state = fx;
+    return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+    fx_t *fx = *state;
+
+    if (fx->pl != NULL) {
+        sl_partlog_abandon(fx->pl);
+    }
+    tl_rmtree(fx->root);
+    free(fx);
+    return 0;
+}
+
+/* Append a batch of n 300-byte records of producer pid (transactional or
+ * not); *base gets its first offset. */
+static sl_err_t
+fx_send(fx_t *fx, int64_t pid, int16_t epoch, int32_t seq, int n, bool txn,
+        int64_t *base)
+{
+    sl_batch_params_t bp;
+    sl_record_in_t recs[8];
+    uint8_t val[300], *out = NULL;
+    sl_append_info_t ai;
+    size_t len = 0;
+    sl_err_t err;
+    int i;
+
+    memset(recs, 0, sizeof(recs));
+    memset(val, 'x', sizeof(val));
+    for (i = 0; i < n; i++) {
+        recs[i].value = val;
+        recs[i].value_len = sizeof(val);
+        recs[i].timestamp = TS0 + i;
+    }
+    sl_batch_params_init(&bp);
+    bp.producer_id = pid;
+    bp.producer_epoch = epoch;
+    bp.base_sequence = seq;
+    bp.transactional = txn;
+    assert_int_equal(sl_batch_build(&bp, recs, (size_t)n, &out, &len), SL_OK);
+    err = sl_partlog_append(fx->pl, out, len, 0, 0, TS0, &ai);
+    free(out);
+    if (base != NULL) {
+        *base = ai.base_offset;
+    }
+    return err;
+}
+
+/* Append a COMMIT or ABORT marker; *off gets its offset. */
+static sl_err_t
+fx_marker(fx_t *fx, int64_t pid, int16_t epoch, bool commit, int32_t coord,
+          int64_t *off)
+{
+    uint8_t *out = NULL;
+    sl_append_info_t ai;
+    size_t len = 0;
+    sl_err_t err;
+
+    assert_int_equal(
+        sl_control_build(pid, epoch, commit, coord, TS0, &out, &len), SL_OK);
+    err = sl_partlog_append(fx->pl, out, len, 0, 0, TS0, &ai);
+    free(out);
+    if (off != NULL) {
+        *off = ai.base_offset;
+    }
+    return err;
+}
+
+static size_t
+fx_aborted(fx_t *fx, int64_t from, int64_t upto, sl_txn_aborted_t *out,
+           size_t cap)
+{
+    return sl_partlog_aborted_txns(fx->pl, from, upto, out, cap);
+}
+
+static int
+fx_count_txnindex(fx_t *fx)
+{
+    char cmd[700];
+    FILE *f;
+    int n = -1;
+
+    snprintf(cmd, sizeof(cmd), "ls %s | grep -c '\\.txnindex$'", fx->dir);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%d", &n), 1);
+    pclose(f);
+    return n;
+}
+
+static void
+fx_rm_txnindex(fx_t *fx)
+{
+    char cmd[700];
+
+    snprintf(cmd, sizeof(cmd), "rm -f %s/*.txnindex", fx->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void
+test_lso_interleaved(void **state)
+{
+    fx_t *fx = *state;
+    sl_txn_aborted_t a[4];
+    int64_t b1, b2, b3, m1, m2;
+
+    assert_int_equal(fx_send(fx, 5, 0, 0, 2, false, NULL), SL_OK);
+    assert_int_equal(sl_partlog_lso(fx->pl), 2);
+    assert_int_equal(fx_send(fx, 7, 0, 0, 2, true, &b1), SL_OK);
+    assert_int_equal(b1, 2);
+    assert_int_equal(sl_partlog_lso(fx->pl), 2);
+    assert_int_equal(fx_send(fx, 8, 0, 0, 1, true, &b2), SL_OK);
+    assert_int_equal(fx_send(fx, 7, 0, 2, 1, true, &b3), SL_OK);
+    /* plain producers go on writing; the LSO stays at the oldest open
+     * transaction */
+    assert_int_equal(fx_send(fx, 5, 0, 2, 1, false, NULL), SL_OK);
+    assert_int_equal(sl_partlog_hwm(fx->pl), 7);
+    assert_int_equal(sl_partlog_lso(fx->pl), 2);
+    /* commit the older one: the LSO moves to producer 8's first batch */
+    assert_int_equal(fx_marker(fx, 7, 0, true, 0, &m1), SL_OK);
+    assert_int_equal(m1, 7);
+    assert_int_equal(sl_partlog_lso(fx->pl), b2);
+    assert_int_equal(fx_aborted(fx, 0, 100, a, 4), 0);
+    /* abort 8: nothing open, LSO = HW; 8's transaction is indexed */
+    assert_int_equal(fx_marker(fx, 8, 0, false, 0, &m2), SL_OK);
+    assert_int_equal(sl_partlog_lso(fx->pl), sl_partlog_hwm(fx->pl));
+    assert_int_equal(sl_partlog_lso(fx->pl), m2 + 1);
+    assert_int_equal(fx_aborted(fx, 0, 100, a, 4), 1);
+    assert_int_equal(a[0].producer_id, 8);
+    assert_int_equal(a[0].first_offset, b2);
+    assert_int_equal(a[0].last_offset, m2);
+    assert_int_equal(a[0].lso, m2 + 1);
+    /* ranges: marker before from, or first offset at/after upto: none */
+    assert_int_equal(fx_aborted(fx, m2 + 1, 100, a, 4), 0);
+    assert_int_equal(fx_aborted(fx, 0, b2, a, 4), 0);
+    assert_int_equal(fx_aborted(fx, b2, b2 + 1, a, 4), 1);
+    assert_int_equal(fx_count_txnindex(fx), 1);
+}
+
+static void
+test_read_stops_at_lso(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t buf[65536];
+    size_t len;
+    sl_batch_seq_t it;
+    sl_batch_t b;
+    int64_t last = -1, tb;
+
+    assert_int_equal(fx_send(fx, 5, 0, 0, 3, false, NULL), SL_OK);
+    assert_int_equal(fx_send(fx, 7, 0, 0, 2, true, &tb), SL_OK);
+    assert_int_equal(fx_send(fx, 5, 0, 3, 3, false, NULL), SL_OK);
+    assert_int_equal(sl_partlog_read_copy(fx->pl, 0, true,
+                                          sl_partlog_lso(fx->pl), buf,
+                                          sizeof(buf), &len),
+                     SL_OK);
+    sl_batch_seq_init(&it, buf, len, 0);
+    while (sl_batch_seq_next(&it, &b, NULL) == SL_OK) {
+        last = b.base_offset + b.last_offset_delta;
+    }
+    assert_int_equal(last, tb - 1);
+    /* read_uncommitted sees everything up to the high watermark */
+    assert_int_equal(
+        sl_partlog_read_copy(fx->pl, 0, true, -1, buf, sizeof(buf), &len),
+        SL_OK);
+    sl_batch_seq_init(&it, buf, len, 0);
+    while (sl_batch_seq_next(&it, &b, NULL) == SL_OK) {
+        last = b.base_offset + b.last_offset_delta;
+    }
+    assert_int_equal(last, 7);
+}
+
+/* Producer p aborts k transactions of 3 batches each, interleaved with a
+ * plain producer, across several 4 KiB segments. */
+static void
+fx_abort_many(fx_t *fx, int64_t pid, int k, int64_t *firsts, int64_t *marks)
+{
+    int i, j;
+    int32_t seq = 0;
+
+    for (i = 0; i < k; i++) {
+        for (j = 0; j < 3; j++) {
+            assert_int_equal(
+                fx_send(fx, pid, 0, seq, 2, true, j == 0 ? &firsts[i] : NULL),
+                SL_OK);
+            seq += 2;
+        }
+        assert_int_equal(fx_marker(fx, pid, 0, false, 0, &marks[i]), SL_OK);
+    }
+}
+
+static void
+test_aborted_across_segments(void **state)
+{
+    fx_t *fx = *state;
+    int64_t f[8], m[8];
+    sl_txn_aborted_t a[16];
+    size_t n;
+    int i;
+
+    fx_abort_many(fx, 9, 8, f, m);
+    assert_true(sl_partlog_segment_count(fx->pl) > 3);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 16), 8);
+    for (i = 0; i < 8; i++) {
+        assert_int_equal(a[i].first_offset, f[i]);
+        assert_int_equal(a[i].last_offset, m[i]);
+    }
+    /* a fetch from the middle of transaction 3 sees 3 and later */
+    n = fx_aborted(fx, f[3] + 1, INT64_MAX, a, 16);
+    assert_int_equal(n, 5);
+    assert_int_equal(a[0].first_offset, f[3]);
+    /* the cap: the total is returned, cap entries filled */
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 2), 8);
+    assert_int_equal(a[1].first_offset, f[1]);
+    assert_true(fx_count_txnindex(fx) >= 2);
+    assert_int_equal(sl_partlog_lso(fx->pl), sl_partlog_hwm(fx->pl));
+}
+
+static void
+test_clean_restart_keeps_open_txn(void **state)
+{
+    fx_t *fx = *state;
+    int64_t f[3], m[3], open;
+    sl_txn_aborted_t a[8];
+
+    fx_abort_many(fx, 9, 3, f, m);
+    assert_int_equal(fx_send(fx, 11, 0, 0, 2, true, &open), SL_OK);
+    assert_int_equal(fx_send(fx, 5, 0, 0, 2, false, NULL), SL_OK);
+    assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
+    fx->pl = fx_open(fx, true);
+    assert_int_equal(sl_partlog_lso(fx->pl), open);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 8), 3);
+    assert_int_equal(a[2].last_offset, m[2]);
+    /* the restored transaction still ends with its marker */
+    assert_int_equal(fx_marker(fx, 11, 0, false, 0, NULL), SL_OK);
+    assert_int_equal(sl_partlog_lso(fx->pl), sl_partlog_hwm(fx->pl));
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 8), 4);
+    assert_int_equal(a[3].first_offset, open);
+}
+
+static void
+test_crash_rebuilds_deleted_index(void **state)
+{
+    fx_t *fx = *state;
+    int64_t f[3], m[3], open, d;
+    sl_txn_aborted_t a[8];
+
+    fx_abort_many(fx, 9, 3, f, m);
+    assert_int_equal(fx_send(fx, 11, 0, 0, 1, true, &open), SL_OK);
+    assert_int_equal(sl_partlog_segment_count(fx->pl), 1);
+    assert_int_equal(sl_partlog_flush(fx->pl, TS0, &d), SL_OK);
+    sl_partlog_abandon(fx->pl); /* kill -9 */
+    fx_rm_txnindex(fx);
+    fx->pl = fx_open(fx, false);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 8), 3);
+    assert_int_equal(a[0].first_offset, f[0]);
+    assert_int_equal(a[2].last_offset, m[2]);
+    assert_int_equal(fx_count_txnindex(fx), 1);
+    assert_int_equal(sl_partlog_lso(fx->pl), open);
+}
+
+static void
+test_damaged_tail_rebuilds_all(void **state)
+{
+    fx_t *fx = *state;
+    int64_t f[8], m[8], bases[64];
+    sl_txn_aborted_t a[16];
+    char path[700];
+    size_t nb, i;
+    int fd;
+
+    fx_abort_many(fx, 9, 8, f, m);
+    assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
+    fx->pl = fx_open(fx, true);
+    nb = sl_partlog_segment_bases(fx->pl, bases, 64);
+    sl_partlog_abandon(fx->pl);
+    fx->pl = NULL;
+    /* garbage after the first file's entries, another file emptied */
+    for (i = 0; i < nb; i++) {
+        snprintf(path, sizeof(path), "%s/%020" PRId64 ".txnindex", fx->dir,
+                 bases[i]);
+        if ((fd = open(path, O_WRONLY | O_APPEND)) >= 0) {
+            assert_int_equal(write(fd, "garbage", 7), 7);
+            close(fd);
+            break;
+        }
+    }
+    assert_true(i < nb);
+    for (i++; i < nb; i++) {
+        snprintf(path, sizeof(path), "%s/%020" PRId64 ".txnindex", fx->dir,
+                 bases[i]);
+        if (truncate(path, 0) == 0) {
+            break;
+        }
+    }
+    fx->pl = fx_open(fx, true);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 16), 8);
+    for (i = 0; i < 8; i++) {
+        assert_int_equal(a[i].first_offset, f[i]);
+        assert_int_equal(a[i].last_offset, m[i]);
+    }
+    /* and the files are whole again */
+    sl_partlog_abandon(fx->pl);
+    fx->pl = fx_open(fx, true);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 16), 8);
+}
+
+static void
+test_truncate_reopens_txn(void **state)
+{
+    fx_t *fx = *state;
+    int64_t f[4], m[4];
+    sl_txn_aborted_t a[8];
+
+    fx_abort_many(fx, 9, 4, f, m);
+    /* cut the last marker: its transaction is open again */
+    assert_int_equal(sl_partlog_truncate_to(fx->pl, m[3]), SL_OK);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 8), 3);
+    assert_int_equal(sl_partlog_lso(fx->pl), f[3]);
+    /* cut into the second transaction */
+    assert_int_equal(sl_partlog_truncate_to(fx->pl, f[1] + 2), SL_OK);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 8), 1);
+    assert_int_equal(sl_partlog_lso(fx->pl), f[1]);
+    /* a reopen agrees */
+    assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
+    fx->pl = fx_open(fx, true);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 8), 1);
+    assert_int_equal(sl_partlog_lso(fx->pl), f[1]);
+}
+
+static void
+test_delete_records_drops_entries(void **state)
+{
+    fx_t *fx = *state;
+    int64_t f[8], m[8], bases[64], low;
+    sl_txn_aborted_t a[16];
+    size_t nb, n;
+    int files;
+
+    fx_abort_many(fx, 9, 8, f, m);
+    files = fx_count_txnindex(fx);
+    nb = sl_partlog_segment_bases(fx->pl, bases, 64);
+    assert_true(nb > 3);
+    assert_int_equal(sl_partlog_delete_records(fx->pl, bases[2], &low), SL_OK);
+    assert_int_equal(sl_partlog_log_start(fx->pl), bases[2]);
+    n = fx_aborted(fx, 0, INT64_MAX, a, 16);
+    assert_true(n < 8 && n > 0);
+    /* what is left is every abort whose marker is in the log */
+    assert_true(a[0].last_offset >= bases[2]);
+    assert_int_equal(a[n - 1].last_offset, m[7]);
+    assert_true(fx_count_txnindex(fx) < files);
+    sl_partlog_abandon(fx->pl);
+    fx->pl = fx_open(fx, false);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 16), n);
+}
+
+static void
+test_marker_rules(void **state)
+{
+    fx_t *fx = *state;
+    sl_txn_aborted_t a[4];
+    sl_pstate_entry_t e[4];
+    int64_t b;
+
+    /* a marker for a producer never seen: accepted, ends nothing */
+    assert_int_equal(fx_marker(fx, 77, 3, true, 1, NULL), SL_OK);
+    assert_int_equal(sl_partlog_lso(fx->pl), sl_partlog_hwm(fx->pl));
+    assert_int_equal(sl_partlog_producers(fx->pl, e, 4), 1);
+    assert_int_equal(e[0].epoch, 3);
+    assert_int_equal(e[0].coordinator_epoch, 1);
+    /* a transaction at epoch 3; older epoch markers are refused */
+    assert_int_equal(fx_send(fx, 77, 3, 0, 1, true, &b), SL_OK);
+    assert_int_equal(fx_marker(fx, 77, 2, false, 1, NULL),
+                     SL_ERR_INVALID_PRODUCER_EPOCH);
+    /* an older coordinator is fenced */
+    assert_int_equal(fx_marker(fx, 77, 3, false, 0, NULL),
+                     SL_ERR_TRANSACTION_COORDINATOR_FENCED);
+    /* a plain batch inside the transaction */
+    assert_int_equal(fx_send(fx, 77, 3, 1, 1, false, NULL),
+                     SL_ERR_INVALID_TXN_STATE);
+    assert_int_equal(sl_partlog_lso(fx->pl), b);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 4), 0);
+    /* a marker with a newer epoch (the coordinator bumped it) ends it */
+    assert_int_equal(fx_marker(fx, 77, 4, false, 2, NULL), SL_OK);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 4), 1);
+    assert_int_equal(a[0].first_offset, b);
+    /* the new epoch starts at sequence 0 */
+    assert_int_equal(fx_send(fx, 77, 4, 0, 1, false, NULL), SL_OK);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lso_interleaved, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_read_stops_at_lso, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_aborted_across_segments, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_clean_restart_keeps_open_txn,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_rebuilds_deleted_index,
+                                        fx_setup_big, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_tail_rebuilds_all,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_truncate_reopens_txn, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_delete_records_drops_entries,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_marker_rules, fx_setup,
+                                        fx_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
