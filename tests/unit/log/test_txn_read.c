@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 
+#include "log/cleaner.h"
 #include "log/partlog.h"
 #include "log/txnindex.h"
 #include "log_test_util.h"
@@ -118,6 +119,75 @@ fx_send(fx_t *fx, int64_t pid, int16_t epoch, int32_t seq, int n, bool txn,
         *base = ai.base_offset;
     }
     return err;
+}
+
+/* Append one batch of producer pid with records keyed key[0..n-1] ("a0",
+ * "a1", ... from prefix). */
+static sl_err_t
+fx_send_keyed(fx_t *fx, int64_t pid, int32_t seq, const char *prefix, int n,
+              bool txn)
+{
+    sl_batch_params_t bp;
+    sl_record_in_t recs[8];
+    char keys[8][32];
+    uint8_t *out = NULL;
+    sl_append_info_t ai;
+    size_t len = 0;
+    sl_err_t err;
+    int i;
+
+    memset(recs, 0, sizeof(recs));
+    for (i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "%s%d", prefix, i);
+        recs[i].key = (const uint8_t *)keys[i];
+        recs[i].key_len = (int32_t)strlen(keys[i]);
+        recs[i].value = (const uint8_t *)"v";
+        recs[i].value_len = 1;
+        recs[i].timestamp = TS0;
+    }
+    sl_batch_params_init(&bp);
+    bp.producer_id = pid;
+    bp.producer_epoch = 0;
+    bp.base_sequence = pid >= 0 ? seq : -1;
+    bp.transactional = txn;
+    assert_int_equal(sl_batch_build(&bp, recs, (size_t)n, &out, &len), SL_OK);
+    err = sl_partlog_append(fx->pl, out, len, 0, 0, TS0, &ai);
+    free(out);
+    return err;
+}
+
+/* Count the batches of the log by producer: data[pid % 16], markers
+ * ctl[pid % 16]. */
+static void
+fx_census(fx_t *fx, int data[16], int ctl[16])
+{
+    static uint8_t buf[1 << 16];
+    int64_t off = sl_partlog_log_start(fx->pl);
+    sl_batch_seq_t it;
+    sl_batch_t b;
+    size_t len;
+
+    memset(data, 0, 16 * sizeof(int));
+    memset(ctl, 0, 16 * sizeof(int));
+    for (;;) {
+        assert_int_equal(
+            sl_partlog_read_copy(fx->pl, off, true, -1, buf, sizeof(buf), &len),
+            SL_OK);
+        if (len == 0) {
+            return;
+        }
+        sl_batch_seq_init(&it, buf, len, 0);
+        while (sl_batch_seq_next(&it, &b, NULL) == SL_OK) {
+            if (b.producer_id >= 0) {
+                if (sl_batch_is_control(&b)) {
+                    ctl[b.producer_id % 16]++;
+                } else {
+                    data[b.producer_id % 16]++;
+                }
+            }
+            off = b.base_offset + b.last_offset_delta + 1;
+        }
+    }
 }
 
 /* Append a COMMIT or ABORT marker; *off gets its offset. */
@@ -464,6 +534,70 @@ test_marker_rules(void **state)
     assert_int_equal(fx_send(fx, 77, 4, 0, 1, false, NULL), SL_OK);
 }
 
+static void
+test_cleaner_and_transactions(void **state)
+{
+    fx_t *fx = *state;
+    sl_cleaner_opts_t o;
+    sl_cleaner_stats_t st;
+    sl_txn_aborted_t a[4];
+    int data[16], ctl[16], i;
+    int64_t open;
+
+    fx->cfg.compact = true;
+    fx->cfg.delete_retention_ms = 1000;
+    sl_partlog_set_config(fx->pl, &fx->cfg);
+    /* 9 aborts, 10 commits, 11 commits keys that plain writes replace */
+    assert_int_equal(fx_send_keyed(fx, 9, 0, "a", 2, true), SL_OK);
+    assert_int_equal(fx_send_keyed(fx, 10, 0, "b", 2, true), SL_OK);
+    assert_int_equal(fx_send_keyed(fx, 11, 0, "c", 2, true), SL_OK);
+    assert_int_equal(fx_marker(fx, 9, 0, false, 0, NULL), SL_OK);
+    assert_int_equal(fx_marker(fx, 10, 0, true, 0, NULL), SL_OK);
+    assert_int_equal(fx_marker(fx, 11, 0, true, 0, NULL), SL_OK);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(fx_send_keyed(fx, -1, 0, "c", 2, false), SL_OK);
+    }
+    assert_int_equal(sl_partlog_roll(fx->pl, TS0), SL_OK);
+    /* 12's transaction is open: nothing from its first offset on is
+     * cleaned */
+    assert_int_equal(fx_send_keyed(fx, 12, 0, "d", 2, true), SL_OK);
+    open = sl_partlog_end_offset(fx->pl) - 2;
+    assert_int_equal(fx_send_keyed(fx, -1, 0, "d", 2, false), SL_OK);
+    assert_int_equal(sl_partlog_roll(fx->pl, TS0), SL_OK);
+
+    sl_cleaner_opts_init(&o);
+    o.force = true;
+    assert_int_equal(sl_cleaner_clean(fx->pl, &o, TS0, &st), SL_OK);
+    fx_census(fx, data, ctl);
+    assert_int_equal(data[9], 0);  /* aborted: gone */
+    assert_int_equal(data[10], 1); /* committed: stays */
+    assert_int_equal(data[11], 0); /* replaced by newer values */
+    assert_int_equal(data[12], 1); /* open: untouched */
+    assert_int_equal(ctl[9] + ctl[10] + ctl[11], 3);
+    /* past the markers' horizon: the COMMIT without data left goes; the
+     * one whose data stays, and the ABORT, stay */
+    assert_int_equal(sl_cleaner_clean(fx->pl, &o, TS0 + 10000, &st), SL_OK);
+    fx_census(fx, data, ctl);
+    assert_int_equal(ctl[9], 1);
+    assert_int_equal(ctl[10], 1);
+    assert_int_equal(ctl[11], 0);
+    assert_int_equal(data[10], 1);
+    assert_int_equal(sl_partlog_lso(fx->pl), open);
+    /* a rebuild from the whole cleaned log finds no transaction open
+     * but 12's */
+    sl_partlog_abandon(fx->pl);
+    fx_rm_txnindex(fx);
+    {
+        char cmd[700];
+
+        snprintf(cmd, sizeof(cmd), "rm -f %s/*.snapshot", fx->dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    fx->pl = fx_open(fx, false);
+    assert_int_equal(sl_partlog_lso(fx->pl), open);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 4), 0);
+}
+
 int
 main(void)
 {
@@ -486,6 +620,8 @@ main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_marker_rules, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cleaner_and_transactions,
+                                        fx_setup_big, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
