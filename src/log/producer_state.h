@@ -7,6 +7,8 @@
  * INVALID_PRODUCER_EPOCH (Kafka 4.0's rules, docs/storage.md). Also the
  * snapshot files <20-digit offset>.snapshot (byte layout in
  * producer_state.c) and expiry by producer.id.expiration.ms.
+ * Transactions: the first offset of each producer's open transaction
+ * (the last stable offset's input), ended by COMMIT/ABORT markers.
  *
  * Owned by: log/partlog.c (one per partition log, struct sl_partlog_s).
  * Locking: none of its own; the owning partition's lock is held for every
