@@ -16,6 +16,7 @@
 #include <inttypes.h>
 
 #include "log/cleaner.h"
+#include "log/faultfs.h"
 #include "log/partlog.h"
 #include "log/txnindex.h"
 #include "log_test_util.h"
@@ -598,6 +599,135 @@ test_cleaner_and_transactions(void **state)
     assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 4), 0);
 }
 
+/* Read the whole log back and derive, as a reader of the log alone
+ * would, the aborted transactions and the first unstable offset; compare
+ * with what the partition log says. */
+static size_t
+fx_check_against_log(fx_t *fx)
+{
+    static uint8_t buf[1 << 16];
+    int64_t open[16], first_unstable = -1, off = 0, lso;
+    sl_txn_aborted_t want[64], got[64];
+    size_t nwant = 0, ngot, i;
+    sl_batch_seq_t it;
+    sl_batch_t b;
+    size_t len;
+
+    for (i = 0; i < 16; i++) {
+        open[i] = -1;
+    }
+    for (;;) {
+        assert_int_equal(
+            sl_partlog_read_copy(fx->pl, off, true, -1, buf, sizeof(buf), &len),
+            SL_OK);
+        if (len == 0) {
+            break;
+        }
+        sl_batch_seq_init(&it, buf, len, 0);
+        while (sl_batch_seq_next(&it, &b, NULL) == SL_OK) {
+            int p = (int)(b.producer_id % 16);
+
+            off = b.base_offset + b.last_offset_delta + 1;
+            if (b.producer_id < 0) {
+                continue;
+            }
+            if (!sl_batch_is_control(&b)) {
+                if (sl_batch_is_transactional(&b) && open[p] < 0) {
+                    open[p] = b.base_offset;
+                }
+                continue;
+            }
+            {
+                sl_record_iter_t ri;
+                sl_record_t r;
+                int16_t type;
+
+                sl_record_iter_init(&ri, b.records, b.records_size,
+                                    b.records_count);
+                assert_int_equal(sl_record_iter_next(&ri, &r), SL_OK);
+                assert_int_equal(sl_control_parse_key(&r, &type), SL_OK);
+                if (type == SL_CONTROL_ABORT && open[p] >= 0) {
+                    assert_true(nwant < 64);
+                    want[nwant].producer_id = b.producer_id;
+                    want[nwant].first_offset = open[p];
+                    want[nwant].last_offset = b.base_offset;
+                    nwant++;
+                }
+                open[p] = -1;
+            }
+        }
+    }
+    for (i = 0; i < 16; i++) {
+        if (open[i] >= 0 && (first_unstable < 0 || open[i] < first_unstable)) {
+            first_unstable = open[i];
+        }
+    }
+    lso = sl_partlog_hwm(fx->pl);
+    if (first_unstable >= 0 && first_unstable < lso) {
+        lso = first_unstable;
+    }
+    assert_int_equal(sl_partlog_lso(fx->pl), lso);
+    ngot = fx_aborted(fx, 0, INT64_MAX, got, 64);
+    assert_int_equal(ngot, nwant);
+    for (i = 0; i < nwant; i++) {
+        assert_int_equal(got[i].producer_id, want[i].producer_id);
+        assert_int_equal(got[i].first_offset, want[i].first_offset);
+        assert_int_equal(got[i].last_offset, want[i].last_offset);
+    }
+    return nwant;
+}
+
+/* Power cuts at many points of a workload of interleaved transactions
+ * (rolls and snapshots included): after recovery, the index and the LSO
+ * agree with the log that survived. */
+static void
+test_power_cut_recovery(void **state)
+{
+    fx_t *fx = *state;
+    int64_t budget;
+    int32_t seq[3];
+    size_t most = 0, n;
+    int i, k, crashed = 0;
+
+    for (budget = 0; budget < 60000; budget += 2900) {
+        sl_partlog_abandon(fx->pl);
+        tl_rmtree(fx->dir);
+        fx->pl = fx_open(fx, false);
+        memset(seq, 0, sizeof(seq));
+        sl_faultfs_install();
+        sl_faultfs_crash_after(budget);
+        for (i = 0; i < 30; i++) {
+            k = i % 3;
+            /* producers 1..3: two batches, then commit (even rounds) or
+             * abort (odd) */
+            if (fx_send(fx, k + 1, 0, seq[k], 2, true, NULL) != SL_OK) {
+                break;
+            }
+            seq[k] += 2;
+            if (i % 2 == 1 &&
+                fx_marker(fx, k + 1, 0, (i / 3) % 2 == 0, 0, NULL) != SL_OK) {
+                break;
+            }
+            if (i % 7 == 6) {
+                (void)sl_partlog_roll(fx->pl, TS0);
+            }
+        }
+        crashed += sl_faultfs_crashed();
+        sl_partlog_abandon(fx->pl);
+        sl_faultfs_uninstall();
+        fx->pl = fx_open(fx, false);
+        n = fx_check_against_log(fx);
+        most = n > most ? n : most;
+        /* and once more after a clean close */
+        assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
+        fx->pl = fx_open(fx, true);
+        fx_check_against_log(fx);
+    }
+    /* the cuts hit the workload, and some runs got to aborts */
+    assert_true(crashed > 5);
+    assert_true(most >= 3);
+}
+
 int
 main(void)
 {
@@ -622,6 +752,8 @@ main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_cleaner_and_transactions,
                                         fx_setup_big, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_power_cut_recovery, fx_setup,
+                                        fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
