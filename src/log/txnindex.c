@@ -345,6 +345,60 @@ sl_txnidx_append(sl_txnidx_t *ti, int64_t seg_base, const sl_txn_aborted_t *a)
     return SL_OK;
 }
 
+/* Write file i again from memory (its entries: last offset in [base,
+ * next file's base)) and cut it there. */
+static sl_err_t
+sl_txnidx_rewrite(sl_txnidx_t *ti, size_t i)
+{
+    char path[SL_TXNIDX_PATH];
+    int64_t lo = ti->f[i].base;
+    int64_t hi = i + 1 < ti->nf ? ti->f[i + 1].base : INT64_MAX;
+    uint8_t buf[SL_TXNIDX_ENTRY];
+    size_t k, n = 0;
+    int fd = -1;
+    sl_err_t err;
+
+    if (!sl_txnidx_path(path, sizeof(path), ti->dir, lo)) {
+        return SL_ERR__INVAL;
+    }
+    if ((err = sl_file_open(path, O_RDWR | O_CREAT, &fd)) != SL_OK) {
+        return err;
+    }
+    for (k = 0; k < ti->n && err == SL_OK; k++) {
+        if (ti->e[k].last_offset >= lo && ti->e[k].last_offset < hi) {
+            sl_txnidx_encode(buf, &ti->e[k]);
+            err = sl_file_write_at(fd, buf, sizeof(buf),
+                                   (int64_t)n * SL_TXNIDX_ENTRY);
+            n++;
+        }
+    }
+    if (err == SL_OK) {
+        err = sl_file_truncate(fd, (int64_t)n * SL_TXNIDX_ENTRY);
+    }
+    sl_file_close(&fd);
+    if (err == SL_OK) {
+        ti->f[i].n = n;
+        ti->f[i].synced = false;
+    }
+    return err;
+}
+
+/* After a failed append: write every file again from memory. */
+static sl_err_t
+sl_txnidx_repair(sl_txnidx_t *ti)
+{
+    size_t i;
+    sl_err_t err;
+
+    for (i = 0; i < ti->nf; i++) {
+        if ((err = sl_txnidx_rewrite(ti, i)) != SL_OK) {
+            return err;
+        }
+    }
+    ti->broken = false;
+    return SL_OK;
+}
+
 sl_err_t
 sl_txnidx_sync(sl_txnidx_t *ti)
 {
@@ -353,8 +407,8 @@ sl_txnidx_sync(sl_txnidx_t *ti)
     int fd = -1;
     sl_err_t err;
 
-    if (ti->broken) {
-        return SL_ERR__IO;
+    if (ti->broken && (err = sl_txnidx_repair(ti)) != SL_OK) {
+        return err;
     }
     for (i = 0; i < ti->nf; i++) {
         if (ti->f[i].synced) {
@@ -381,7 +435,6 @@ sl_txnidx_truncate(sl_txnidx_t *ti, int64_t offset)
 {
     char path[SL_TXNIDX_PATH];
     size_t keep = 0, i;
-    int fd = -1;
     sl_err_t err = SL_OK, e2;
 
     while (ti->n > 0 && ti->e[ti->n - 1].last_offset >= offset) {
@@ -398,30 +451,17 @@ sl_txnidx_truncate(sl_txnidx_t *ti, int64_t offset)
         ti->broken = false; /* every entry is gone from disk too */
         return err;
     }
+    if (ti->broken) {
+        return (e2 = sl_txnidx_repair(ti)) != SL_OK ? e2 : err;
+    }
     /* entries left for the newest file: those at or above its base */
     for (i = ti->n; i > 0 && ti->e[i - 1].last_offset >= ti->f[ti->nf - 1].base;
          i--) {
         keep++;
     }
-    if (ti->f[ti->nf - 1].n != keep || ti->broken) {
-        if (!sl_txnidx_path(path, sizeof(path), ti->dir,
-                            ti->f[ti->nf - 1].base)) {
-            return SL_ERR__INVAL;
-        }
-        if ((e2 = sl_file_open(path, O_RDWR | O_CREAT, &fd)) == SL_OK) {
-            e2 = sl_file_truncate(fd, (int64_t)keep * SL_TXNIDX_ENTRY);
-            sl_file_close(&fd);
-        }
-        if (e2 != SL_OK) {
-            return e2;
-        }
-        if (ti->f[ti->nf - 1].n < keep) {
-            /* a failed append: write the entries the file lacks */
-            ti->broken = true;
-            return SL_ERR__IO;
-        }
-        ti->f[ti->nf - 1].n = keep;
-        ti->f[ti->nf - 1].synced = false;
+    if (ti->f[ti->nf - 1].n != keep &&
+        (e2 = sl_txnidx_rewrite(ti, ti->nf - 1)) != SL_OK) {
+        return e2;
     }
     return err;
 }

@@ -47,15 +47,16 @@ void sl_txnidx_close(sl_txnidx_t *ti);
 /*
  * Add <a> (marker offset above every entry's) to the file of the segment
  * based at <seg_base> (the newest file or a new one). Stays in memory even
- * when the write fails; then sl_txnidx_sync() fails until a truncation
- * below the lost entry, so no snapshot claims it is on disk.
+ * when the write fails; sl_txnidx_sync() then first writes every file
+ * again from memory (and fails if that fails, so no snapshot claims an
+ * entry is on disk that is not).
  * @returns SL_OK, SL_ERR__NOMEM, SL_ERR__IO
  */
 sl_err_t sl_txnidx_append(sl_txnidx_t *ti, int64_t seg_base,
                           const sl_txn_aborted_t *a);
 
-/* fdatasync the files appended to since the last sync.
- * @returns SL_OK, SL_ERR__IO */
+/* fdatasync the files written since the last sync (after a failed
+ * append, rewrite them all first). @returns SL_OK, SL_ERR__IO */
 sl_err_t sl_txnidx_sync(sl_txnidx_t *ti);
 
 /* Forget entries whose marker is at or above <offset> (log truncation,

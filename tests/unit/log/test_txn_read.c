@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 
@@ -728,6 +729,45 @@ test_power_cut_recovery(void **state)
     assert_true(most >= 3);
 }
 
+/* The index write of an ABORT fails (EIO) after the marker itself was
+ * written: reads still see the entry, and the next snapshot (here the
+ * close's) writes the file again first. */
+static void
+test_index_write_fails(void **state)
+{
+    fx_t *fx = *state;
+    sl_txn_aborted_t a[4];
+    int64_t c0, d, m2;
+    char path[700];
+    struct stat sb;
+
+    sl_faultfs_install();
+    /* the same cycle three times: the second measures the marker's
+     * writes (the index entry is the last), the third fails it */
+    assert_int_equal(fx_send(fx, 9, 0, 0, 1, true, NULL), SL_OK);
+    assert_int_equal(fx_marker(fx, 9, 0, false, 0, NULL), SL_OK);
+    assert_int_equal(fx_send(fx, 9, 0, 1, 1, true, NULL), SL_OK);
+    c0 = sl_faultfs_count(SL_FILE_OP_PWRITE);
+    assert_int_equal(fx_marker(fx, 9, 0, false, 0, NULL), SL_OK);
+    d = sl_faultfs_count(SL_FILE_OP_PWRITE) - c0;
+    assert_true(d >= 2);
+    assert_int_equal(fx_send(fx, 9, 0, 2, 1, true, NULL), SL_OK);
+    sl_faultfs_fail(SL_FILE_OP_PWRITE, d, EIO, 1);
+    assert_int_equal(fx_marker(fx, 9, 0, false, 0, &m2), SL_OK);
+    sl_faultfs_uninstall();
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 4), 3);
+    assert_int_equal(a[2].last_offset, m2);
+    snprintf(path, sizeof(path), "%s/%020d.txnindex", fx->dir, 0);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_size, 68);
+    assert_int_equal(sl_partlog_close(fx->pl, TS0), SL_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_size, 102);
+    fx->pl = fx_open(fx, true);
+    assert_int_equal(fx_aborted(fx, 0, INT64_MAX, a, 4), 3);
+    assert_int_equal(a[2].last_offset, m2);
+}
+
 int
 main(void)
 {
@@ -753,6 +793,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_cleaner_and_transactions,
                                         fx_setup_big, fx_teardown),
         cmocka_unit_test_setup_teardown(test_power_cut_recovery, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_index_write_fails, fx_setup,
                                         fx_teardown),
     };
 
