@@ -313,7 +313,9 @@ sl_txnidx_append(sl_txnidx_t *ti, int64_t seg_base, const sl_txn_aborted_t *a)
         return SL_OK; /* known already */
     }
     if (ti->nf > 0 && seg_base < ti->f[ti->nf - 1].base) {
-        return SL_ERR__INVAL;
+        /* the cleaner merged the segment holding the marker with later
+         * ones whose files remain: the newest file's range holds it */
+        seg_base = ti->f[ti->nf - 1].base;
     }
     err = sl_txnidx_reserve(&arr, &ti->cap, ti->n + 1, sizeof(*ti->e));
     ti->e = arr;

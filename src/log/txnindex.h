@@ -46,7 +46,8 @@ void sl_txnidx_close(sl_txnidx_t *ti);
 
 /*
  * Add <a> (marker offset above every entry's) to the file of the segment
- * based at <seg_base> (the newest file or a new one). Stays in memory even
+ * based at <seg_base> (a new file, or the newest one when its base is at
+ * or above seg_base). Stays in memory even
  * when the write fails; sl_txnidx_sync() then first writes every file
  * again from memory (and fails if that fails, so no snapshot claims an
  * entry is on disk that is not).

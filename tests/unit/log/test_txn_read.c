@@ -768,6 +768,53 @@ test_index_write_fails(void **state)
     assert_int_equal(a[2].last_offset, m2);
 }
 
+/* The producer state alone: open transactions and coordinator epochs
+ * survive a snapshot write and read. */
+static void
+test_pstate_snapshot_keeps_txns(void **state)
+{
+    fx_t *fx = *state;
+    sl_pstate_t *ps = sl_pstate_create(), *back = sl_pstate_create();
+    sl_pstate_in_t in = {21, 2, 0, 1, TS0, true};
+    sl_pstate_marker_t m = {22, 0, 7, true, TS0};
+    sl_pstate_undo_t u;
+    sl_pstate_txn_t t;
+    const sl_pstate_entry_t *e;
+    char path[700];
+    bool dup, done;
+    int64_t df, dl;
+
+    sl_pstate_begin(&u);
+    assert_int_equal(sl_pstate_check_append(ps, &u, &in, 40, &dup, &df, &dl),
+                     SL_OK);
+    in.producer_id = 22;
+    in.epoch = 0;
+    assert_int_equal(sl_pstate_check_append(ps, &u, &in, 42, &dup, &df, &dl),
+                     SL_OK);
+    assert_int_equal(sl_pstate_check_marker(ps, &u, &m, 44, &t, &done), SL_OK);
+    sl_pstate_commit(ps, &u);
+    assert_true(done);
+    assert_int_equal(t.first_offset, 42);
+    assert_int_equal(sl_pstate_first_unstable(ps, -1), 40);
+    assert_int_equal(sl_pstate_first_unstable(ps, 21), -1);
+    assert_int_equal(sl_pstate_write_snapshot(ps, fx->dir, 45, 3), SL_OK);
+    snprintf(path, sizeof(path), "%s/%020d.snapshot", fx->dir, 45);
+    assert_int_equal(sl_pstate_read_snapshot(back, path), SL_OK);
+    assert_int_equal(sl_pstate_first_unstable(back, -1), 40);
+    e = sl_pstate_get(back, 22);
+    assert_non_null(e);
+    assert_int_equal(e->coordinator_epoch, 7);
+    assert_int_equal(e->txn_first_offset, -1);
+    /* an older coordinator is fenced after the reload too */
+    m.coordinator_epoch = 6;
+    sl_pstate_begin(&u);
+    assert_int_equal(sl_pstate_check_marker(back, &u, &m, 45, &t, &done),
+                     SL_ERR_TRANSACTION_COORDINATOR_FENCED);
+    sl_pstate_rollback(back, &u);
+    sl_pstate_destroy(ps);
+    sl_pstate_destroy(back);
+}
+
 int
 main(void)
 {
@@ -796,6 +843,8 @@ main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_index_write_fails, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pstate_snapshot_keeps_txns,
+                                        fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
