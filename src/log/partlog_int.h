@@ -85,7 +85,7 @@ sl_err_t sl_partlog_pstate_snapshot(sl_partlog_t *pl);
 typedef struct sl_pl_txns_s {
     sl_pstate_txn_t *v;
     size_t n, cap;
-    bool touched; /* a transactional batch or a marker was seen */
+    int64_t opened; /* first offset of the first transaction opened, -1 */
 } sl_pl_txns_t;
 
 /* Check also validates transaction markers (control batches with a

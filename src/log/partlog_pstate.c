@@ -77,9 +77,10 @@ sl_partlog_marker(const sl_batch_t *b, sl_pstate_marker_t *m)
 
 /* Index an ended transaction if it was aborted; the last stable offset
  * then is the oldest other open transaction's start, or just past the
- * marker (Kafka's). @locks lock */
+ * marker (Kafka's). <fu>: the first unstable offset once it ended, or -2
+ * to look it up. @locks lock */
 static void
-sl_partlog_txn_index(sl_partlog_t *pl, const sl_pstate_txn_t *t)
+sl_partlog_txn_index(sl_partlog_t *pl, const sl_pstate_txn_t *t, int64_t fu)
 {
     sl_txn_aborted_t a;
     size_t i;
@@ -90,7 +91,8 @@ sl_partlog_txn_index(sl_partlog_t *pl, const sl_pstate_txn_t *t)
     a.producer_id = t->producer_id;
     a.first_offset = t->first_offset;
     a.last_offset = t->last_offset;
-    a.lso = sl_pstate_first_unstable(pl->pstate, t->producer_id);
+    a.lso =
+        fu == -2 ? sl_pstate_first_unstable(pl->pstate, t->producer_id) : fu;
     if (a.lso < 0 || a.lso > t->last_offset + 1) {
         a.lso = t->last_offset + 1;
     }
@@ -130,7 +132,7 @@ sl_partlog_pstate_replay_marker(sl_partlog_t *pl, sl_segment_t *seg,
         return err;
     }
     if (done) {
-        sl_partlog_txn_index(pl, &t);
+        sl_partlog_txn_index(pl, &t, -2);
     }
     return SL_OK;
 }
@@ -296,7 +298,6 @@ sl_partlog_check_marker(sl_partlog_t *pl, sl_pstate_undo_t *u,
     if (err != SL_OK) {
         return err;
     }
-    t->touched = true;
     if ((err = sl_pstate_check_marker(pl->pstate, u, &m, offset, &done,
                                       &completed)) != SL_OK) {
         return err;
@@ -330,6 +331,7 @@ sl_partlog_pstate_check(sl_partlog_t *pl, const uint8_t *data, size_t len,
     sl_err_t err;
 
     memset(t, 0, sizeof(*t));
+    t->opened = -1;
     sl_pstate_begin(u);
     sl_batch_seq_init(&it, data, len, SL_BATCH_F_NOCRC);
     while (sl_batch_seq_next(&it, &b, NULL) == SL_OK) {
@@ -346,7 +348,14 @@ sl_partlog_pstate_check(sl_partlog_t *pl, const uint8_t *data, size_t len,
             in.last_offset_delta = b.last_offset_delta;
             in.max_ts = b.max_timestamp;
             in.transactional = sl_batch_is_transactional(&b);
-            t->touched |= in.transactional;
+            if (in.transactional && t->opened < 0) {
+                const sl_pstate_entry_t *pe =
+                    sl_pstate_get(pl->pstate, b.producer_id);
+
+                if (pe == NULL || pe->txn_first_offset < 0) {
+                    t->opened = next; /* opens one, if it is taken */
+                }
+            }
             err = sl_pstate_check_append(pl->pstate, u, &in, next, &dup, &df,
                                          &dl);
             if (err != SL_OK || dup) {
@@ -368,13 +377,23 @@ sl_partlog_pstate_check(sl_partlog_t *pl, const uint8_t *data, size_t len,
 void
 sl_partlog_txns_apply(sl_partlog_t *pl, sl_pl_txns_t *t)
 {
+    int64_t fu = pl->first_unstable;
+    bool scan = false;
     size_t i;
 
+    /* the oldest open transaction moves only when it ends (a scan of the
+     * producers) or when none was open and one opened */
     for (i = 0; i < t->n; i++) {
-        sl_partlog_txn_index(pl, &t->v[i]);
+        scan = scan || fu < 0 || t->v[i].first_offset == fu;
     }
-    if (t->touched) {
-        pl->first_unstable = sl_pstate_first_unstable(pl->pstate, -1);
+    if (scan) {
+        fu = sl_pstate_first_unstable(pl->pstate, -1);
+    } else if (fu < 0 && t->opened >= 0) {
+        fu = t->opened;
+    }
+    pl->first_unstable = fu;
+    for (i = 0; i < t->n; i++) {
+        sl_partlog_txn_index(pl, &t->v[i], fu);
     }
 }
 

@@ -229,7 +229,7 @@ sl_txnidx_load_file(sl_txnidx_t *ti, size_t i, int64_t limit, bool *damaged)
         if (p[0] != 0 || p[1] != SL_TXNIDX_VERSION || a.producer_id < 0 ||
             a.first_offset < 0 || a.first_offset > a.last_offset ||
             a.last_offset < ti->f[i].base || a.last_offset >= limit ||
-            a.last_offset <= prev || a.lso <= a.first_offset) {
+            a.last_offset <= prev || a.lso < 0 || a.lso > a.last_offset + 1) {
             break;
         }
         prev = a.last_offset;

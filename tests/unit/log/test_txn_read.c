@@ -815,6 +815,63 @@ test_pstate_snapshot_keeps_txns(void **state)
     sl_pstate_destroy(back);
 }
 
+/* The index alone: entries (one whose LSO is below its first offset, as
+ * when an older transaction is still open) read back as written; a
+ * reopen after a truncation sees the shorter index; a bad entry is cut. */
+static void
+test_txnindex_files(void **state)
+{
+    fx_t *fx = *state;
+    sl_txnidx_t *ti;
+    sl_txn_aborted_t e[3] = {{5, 10, 20, 3}, {6, 12, 30, 31}, {5, 40, 50, 51}};
+    sl_txn_aborted_t got[4];
+    char path[700];
+    bool damaged;
+    int fd;
+
+    sl_partlog_abandon(fx->pl);
+    fx->pl = NULL;
+    assert_int_equal(sl_txnidx_open(fx->dir, &ti, &damaged), SL_OK);
+    assert_int_equal(sl_txnidx_append(ti, 0, &e[0]), SL_OK);
+    assert_int_equal(sl_txnidx_append(ti, 25, &e[1]), SL_OK);
+    assert_int_equal(sl_txnidx_append(ti, 25, &e[2]), SL_OK);
+    assert_int_equal(sl_txnidx_append(ti, 25, &e[2]), SL_OK); /* known */
+    assert_int_equal(sl_txnidx_sync(ti), SL_OK);
+    sl_txnidx_close(ti);
+    assert_int_equal(sl_txnidx_open(fx->dir, &ti, &damaged), SL_OK);
+    assert_false(damaged);
+    assert_int_equal(sl_txnidx_collect(ti, 0, INT64_MAX, got, 4), 3);
+    assert_memory_equal(got, e, sizeof(e));
+    assert_int_equal(sl_txnidx_collect(ti, 21, 41, got, 4), 2);
+    assert_int_equal(sl_txnidx_collect(ti, 21, 40, got, 4), 1);
+    assert_int_equal(sl_txnidx_truncate(ti, 50), SL_OK);
+    sl_txnidx_close(ti);
+    assert_int_equal(sl_txnidx_open(fx->dir, &ti, &damaged), SL_OK);
+    assert_false(damaged);
+    assert_int_equal(sl_txnidx_count(ti), 2);
+    sl_txnidx_close(ti);
+    /* an entry whose marker lies outside its file's range: cut there */
+    snprintf(path, sizeof(path), "%s/%020d.txnindex", fx->dir, 0);
+    fd = open(path, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    {
+        uint8_t bad[34] = {0};
+
+        bad[25] = 99; /* last offset 99, beyond the next file's base */
+        bad[33] = 100;
+        bad[17] = 1;
+        assert_int_equal(write(fd, bad, sizeof(bad)), 34);
+    }
+    close(fd);
+    assert_int_equal(sl_txnidx_open(fx->dir, &ti, &damaged), SL_OK);
+    assert_true(damaged);
+    assert_int_equal(sl_txnidx_count(ti), 2);
+    sl_txnidx_close(ti);
+    assert_int_equal(sl_txnidx_open(fx->dir, &ti, &damaged), SL_OK);
+    assert_false(damaged);
+    sl_txnidx_close(ti);
+}
+
 int
 main(void)
 {
@@ -845,6 +902,8 @@ main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_pstate_snapshot_keeps_txns,
                                         fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_txnindex_files, fx_setup,
+                                        fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
