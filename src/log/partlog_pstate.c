@@ -91,8 +91,7 @@ sl_partlog_txn_index(sl_partlog_t *pl, const sl_pstate_txn_t *t, int64_t fu)
     a.producer_id = t->producer_id;
     a.first_offset = t->first_offset;
     a.last_offset = t->last_offset;
-    a.lso =
-        fu == -2 ? sl_pstate_first_unstable(pl->pstate, t->producer_id) : fu;
+    a.lso = fu == -2 ? sl_pstate_first_unstable(pl->pstate) : fu;
     if (a.lso < 0 || a.lso > t->last_offset + 1) {
         a.lso = t->last_offset + 1;
     }
@@ -234,7 +233,7 @@ sl_partlog_pstate_rebuild(sl_partlog_t *pl)
                      pl->topic, (int)pl->partition, sl_err_name(err));
         sl_pstate_clear(pl->pstate);
     }
-    pl->first_unstable = sl_pstate_first_unstable(pl->pstate, -1);
+    pl->first_unstable = sl_pstate_first_unstable(pl->pstate);
     return err;
 }
 
@@ -377,23 +376,13 @@ sl_partlog_pstate_check(sl_partlog_t *pl, const uint8_t *data, size_t len,
 void
 sl_partlog_txns_apply(sl_partlog_t *pl, sl_pl_txns_t *t)
 {
-    int64_t fu = pl->first_unstable;
-    bool scan = false;
     size_t i;
 
-    /* the oldest open transaction moves only when it ends (a scan of the
-     * producers) or when none was open and one opened */
-    for (i = 0; i < t->n; i++) {
-        scan = scan || fu < 0 || t->v[i].first_offset == fu;
+    if (t->opened >= 0 || t->n > 0) {
+        pl->first_unstable = sl_pstate_first_unstable(pl->pstate);
     }
-    if (scan) {
-        fu = sl_pstate_first_unstable(pl->pstate, -1);
-    } else if (fu < 0 && t->opened >= 0) {
-        fu = t->opened;
-    }
-    pl->first_unstable = fu;
     for (i = 0; i < t->n; i++) {
-        sl_partlog_txn_index(pl, &t->v[i], fu);
+        sl_partlog_txn_index(pl, &t->v[i], pl->first_unstable);
     }
 }
 

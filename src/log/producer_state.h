@@ -142,10 +142,10 @@ sl_err_t sl_pstate_replay_marker(sl_pstate_t *ps, const sl_pstate_marker_t *m,
                                  int64_t offset, sl_pstate_txn_t *done,
                                  bool *completed);
 
-/* The smallest first offset of an open transaction of a producer other
- * than <except_pid> (-1: none excluded), or -1 when there is none: the
- * first unstable offset of the partition. */
-int64_t sl_pstate_first_unstable(const sl_pstate_t *ps, int64_t except_pid);
+/* The smallest first offset of an open transaction, or -1 when there is
+ * none: the first unstable offset of the partition. Amortised O(1): a
+ * queue of transactions in the order they opened (offset order). */
+int64_t sl_pstate_first_unstable(sl_pstate_t *ps);
 
 /* Apply a batch read back from the log (recovery): no checks; a new epoch
  * forgets the older batches. @returns SL_OK, SL_ERR__NOMEM */

@@ -795,12 +795,11 @@ test_pstate_snapshot_keeps_txns(void **state)
     sl_pstate_commit(ps, &u);
     assert_true(done);
     assert_int_equal(t.first_offset, 42);
-    assert_int_equal(sl_pstate_first_unstable(ps, -1), 40);
-    assert_int_equal(sl_pstate_first_unstable(ps, 21), -1);
+    assert_int_equal(sl_pstate_first_unstable(ps), 40);
     assert_int_equal(sl_pstate_write_snapshot(ps, fx->dir, 45, 3), SL_OK);
     snprintf(path, sizeof(path), "%s/%020d.snapshot", fx->dir, 45);
     assert_int_equal(sl_pstate_read_snapshot(back, path), SL_OK);
-    assert_int_equal(sl_pstate_first_unstable(back, -1), 40);
+    assert_int_equal(sl_pstate_first_unstable(back), 40);
     e = sl_pstate_get(back, 22);
     assert_non_null(e);
     assert_int_equal(e->coordinator_epoch, 7);
@@ -872,6 +871,50 @@ test_txnindex_files(void **state)
     sl_txnidx_close(ti);
 }
 
+/* An append whose second batch is refused rolls the first one's opening
+ * back: the LSO stays at the high watermark; the retry opens it. */
+static void
+test_refused_append_opens_nothing(void **state)
+{
+    fx_t *fx = *state;
+    sl_batch_params_t bp;
+    sl_record_in_t rec;
+    uint8_t *b1 = NULL, *b2 = NULL, *both;
+    size_t l1 = 0, l2 = 0;
+    sl_append_info_t ai;
+
+    assert_int_equal(fx_send(fx, 5, 0, 0, 2, false, NULL), SL_OK);
+    memset(&rec, 0, sizeof(rec));
+    rec.value = (const uint8_t *)"v";
+    rec.value_len = 1;
+    rec.timestamp = TS0;
+    sl_batch_params_init(&bp);
+    bp.producer_id = 30;
+    bp.producer_epoch = 0;
+    bp.transactional = true;
+    bp.base_sequence = 0;
+    assert_int_equal(sl_batch_build(&bp, &rec, 1, &b1, &l1), SL_OK);
+    bp.base_sequence = 5; /* a gap */
+    assert_int_equal(sl_batch_build(&bp, &rec, 1, &b2, &l2), SL_OK);
+    both = malloc(l1 + l2);
+    memcpy(both, b1, l1);
+    memcpy(both + l1, b2, l2);
+    assert_int_equal(sl_partlog_append(fx->pl, both, l1 + l2, 0, 0, TS0, &ai),
+                     SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert_int_equal(sl_partlog_lso(fx->pl), 2);
+    assert_int_equal(sl_partlog_hwm(fx->pl), 2);
+    /* 30 has no open transaction: its marker ends nothing */
+    assert_int_equal(fx_marker(fx, 30, 0, false, 0, NULL), SL_OK);
+    assert_int_equal(sl_partlog_lso(fx->pl), 3);
+    assert_int_equal(sl_partlog_append(fx->pl, b1, l1, 0, 0, TS0, &ai), SL_OK);
+    assert_int_equal(sl_partlog_lso(fx->pl), ai.base_offset);
+    assert_int_equal(fx_marker(fx, 30, 0, true, 0, NULL), SL_OK);
+    assert_int_equal(sl_partlog_lso(fx->pl), sl_partlog_hwm(fx->pl));
+    free(both);
+    free(b1);
+    free(b2);
+}
+
 int
 main(void)
 {
@@ -904,6 +947,8 @@ main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_txnindex_files, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_append_opens_nothing,
+                                        fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
