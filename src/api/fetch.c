@@ -161,6 +161,10 @@ sl_fetch_read_all(sl_fetch_op_t *op)
         }
         o->high_watermark = sl_partlog_hwm(pl);
         o->last_stable_offset = sl_partlog_lso(pl);
+        if (o->last_stable_offset > o->high_watermark) {
+            /* an append between the two reads: never above the HW */
+            o->last_stable_offset = o->high_watermark;
+        }
         o->log_start_offset = sl_partlog_log_start(pl);
         latest = sl_partlog_latest_epoch(pl);
         if (latest < 0) {
