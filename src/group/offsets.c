@@ -213,10 +213,12 @@ sl_group_commit_issue(sl_group_coord_t *gc, sl_group_t *g,
     return SL_OK;
 }
 
-void
-sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
-                       const sl_group_commit_req_t *req, sl_group_commit_cb cb,
-                       void *arg)
+/* <txn>: materialising a committed transaction's offsets (group/
+ * txn_offsets.c): no member check, as Kafka applies them on the marker. */
+static void
+sl_group_offset_commit_impl(sl_group_coord_t *gc, int64_t now_ms,
+                            const sl_group_commit_req_t *req,
+                            sl_group_commit_cb cb, void *arg, bool txn)
 {
     sl_group_commit_op_t *op = calloc(1, sizeof(*op));
     sl_group_t *g = NULL;
@@ -248,6 +250,9 @@ sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
              * tick, before its first commit was stored). */
             sl_group_set_state(g, SL_GROUP_STATE_EMPTY, now_ms);
         }
+    } else if (txn) {
+        err = g->state == SL_GROUP_STATE_DEAD ? SL_ERR_COORDINATOR_NOT_AVAILABLE
+                                              : SL_OK;
     } else {
         err = sl_group_commit_validate(g, req, now_ms);
     }
@@ -292,6 +297,22 @@ sl_group_fetch_fill(sl_group_coord_t *gc, const sl_group_t *g,
         r->leader_epoch = o->leader_epoch;
         r->metadata = sl_gstr_arena(a, sl_gstr_view(&o->metadata));
     }
+}
+
+void
+sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
+                       const sl_group_commit_req_t *req, sl_group_commit_cb cb,
+                       void *arg)
+{
+    sl_group_offset_commit_impl(gc, now_ms, req, cb, arg, false);
+}
+
+void
+sl_group_offset_commit_txn(sl_group_coord_t *gc, int64_t now_ms,
+                           const sl_group_commit_req_t *req,
+                           sl_group_commit_cb cb, void *arg)
+{
+    sl_group_offset_commit_impl(gc, now_ms, req, cb, arg, true);
 }
 
 sl_err_t
