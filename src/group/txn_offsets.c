@@ -7,6 +7,9 @@
  * transaction coordinator's txn_complete hook calls sl_group_txn_complete(),
  * which commits them to the group coordinator (COMMIT) or forgets them
  * (ABORT); OffsetFetch's require_stable asks sl_group_txn_pending_has().
+ * A committed entry stays in the table (marked committing, still pending
+ * for require_stable) until the group coordinator has applied it, so a
+ * reader never finds an offset neither pending nor committed.
  *
  * The table is memory only: offsets of a transaction whose broker stops
  * between TxnOffsetCommit and the marker are lost (the transaction is then
@@ -32,6 +35,9 @@ typedef struct sl_gtp_entry_s {
     int32_t leader_epoch;
     char *metadata; /* NULL: null metadata */
     int32_t metadata_len;
+    /* the transaction committed; the offset is being written to the group
+     * coordinator and still counts as pending until it is applied */
+    bool committing;
 } sl_gtp_entry_t;
 
 struct sl_group_txn_pending_s {
@@ -108,7 +114,8 @@ sl_gtp_find(sl_group_txn_pending_t *p, int64_t producer_id, sl_str_t group_id,
     sl_gtp_entry_t *e;
 
     for (e = p->head; e != NULL; e = e->next) {
-        if (e->producer_id == producer_id && e->partition == partition &&
+        if (!e->committing && e->producer_id == producer_id &&
+            e->partition == partition &&
             sl_gtp_eq(e->group, e->group_len, group_id) &&
             sl_gtp_eq(e->topic, e->topic_len, topic)) {
             return e;
@@ -213,18 +220,28 @@ sl_group_txn_pending_count(sl_group_txn_pending_t *p, int64_t producer_id)
 
     pthread_mutex_lock(&p->lock);
     for (e = p->head; e != NULL; e = e->next) {
-        n += e->producer_id == producer_id;
+        n += e->producer_id == producer_id && !e->committing;
     }
     pthread_mutex_unlock(&p->lock);
     return n;
 }
 
+/* One group's share of a committed transaction, being written. */
+typedef struct sl_gtp_commit_s {
+    sl_group_txn_pending_t *p;
+    sl_gtp_entry_t **entries;
+    int32_t n;
+} sl_gtp_commit_t;
+
+/* The group coordinator applied (or failed) the commit: the entries stop
+ * being pending. @thread any */
 static void
 sl_gtp_commit_done(void *arg, const sl_err_t *errors, int32_t count)
 {
+    sl_gtp_commit_t *c = arg;
+    sl_gtp_entry_t **pp, *e;
     int32_t i;
 
-    (void)arg;
     for (i = 0; i < count; i++) {
         if (errors[i] != SL_OK) {
             sl_log_warn("group", "transactional offset not committed err=%s",
@@ -232,71 +249,73 @@ sl_gtp_commit_done(void *arg, const sl_err_t *errors, int32_t count)
             break;
         }
     }
-}
-
-/* Commit the entries of <list> that belong to the group of <list> (the
- * first entry), unlink them from *listp and free them. */
-static void
-sl_gtp_commit_group(sl_group_coord_t *gc, int64_t now_ms,
-                    sl_gtp_entry_t **listp)
-{
-    sl_gtp_entry_t *first = *listp, **pp, *e;
-    sl_str_t gid = {first->group, first->group_len};
-    sl_group_commit_part_t *parts;
-    sl_group_commit_req_t req;
-    int32_t n = 0, i = 0;
-
-    for (e = first; e != NULL; e = e->next) {
-        n += sl_gtp_eq(e->group, e->group_len, gid);
-    }
-    parts = calloc((size_t)n, sizeof(*parts));
-    if (parts != NULL) {
-        for (e = first; e != NULL; e = e->next) {
-            if (sl_gtp_eq(e->group, e->group_len, gid)) {
-                parts[i].topic = (sl_str_t){e->topic, e->topic_len};
-                parts[i].partition = e->partition;
-                parts[i].offset = e->offset;
-                parts[i].leader_epoch = e->leader_epoch;
-                parts[i].metadata =
-                    e->metadata != NULL
-                        ? (sl_str_t){e->metadata, e->metadata_len}
-                        : (sl_str_t){NULL, -1};
-                i++;
+    pthread_mutex_lock(&c->p->lock);
+    for (i = 0; i < c->n; i++) {
+        for (pp = &c->p->head; (e = *pp) != NULL; pp = &e->next) {
+            if (e == c->entries[i]) {
+                *pp = e->next;
+                sl_gtp_free(e);
+                break;
             }
         }
-        memset(&req, 0, sizeof(req));
-        req.group_id = gid;
-        req.member_id = (sl_str_t){"", 0};
-        req.group_instance_id = (sl_str_t){NULL, -1};
-        req.generation_id = -1;
-        req.retention_ms = -1;
-        req.parts = parts;
-        req.parts_count = n;
-        sl_group_offset_commit_txn(gc, now_ms, &req, sl_gtp_commit_done, NULL);
-        free(parts);
-    } else {
+    }
+    pthread_mutex_unlock(&c->p->lock);
+    free(c->entries);
+    free(c);
+}
+
+/* Commit <c>'s entries (all of one group) to <gc>. The entries stay in the
+ * table, marked committing, until sl_gtp_commit_done() removes them; they
+ * are not touched after the call (the callback may already have run). */
+static void
+sl_gtp_commit_issue(sl_group_coord_t *gc, int64_t now_ms, sl_gtp_commit_t *c)
+{
+    sl_gtp_entry_t *first = c->entries[0];
+    sl_group_commit_part_t *parts = calloc((size_t)c->n, sizeof(*parts));
+    sl_group_commit_req_t req;
+    sl_err_t *errs;
+    int32_t i;
+
+    if (parts == NULL) {
         sl_log_warn("group", "out of memory committing transactional offsets");
-    }
-    /* the coordinator copied what it needs: drop this group's entries,
-     * the group id (owned by <first>) last */
-    pp = &first->next;
-    while ((e = *pp) != NULL) {
-        if (sl_gtp_eq(e->group, e->group_len, gid)) {
-            *pp = e->next;
-            sl_gtp_free(e);
-        } else {
-            pp = &e->next;
+        errs = calloc((size_t)c->n, sizeof(*errs));
+        for (i = 0; errs != NULL && i < c->n; i++) {
+            errs[i] = SL_ERR__NOMEM;
         }
+        sl_gtp_commit_done(c, errs, errs != NULL ? c->n : 0);
+        free(errs);
+        return;
     }
-    *listp = first->next;
-    sl_gtp_free(first);
+    for (i = 0; i < c->n; i++) {
+        sl_gtp_entry_t *e = c->entries[i];
+
+        parts[i].topic = (sl_str_t){e->topic, e->topic_len};
+        parts[i].partition = e->partition;
+        parts[i].offset = e->offset;
+        parts[i].leader_epoch = e->leader_epoch;
+        parts[i].metadata = e->metadata != NULL
+                                ? (sl_str_t){e->metadata, e->metadata_len}
+                                : (sl_str_t){NULL, -1};
+    }
+    memset(&req, 0, sizeof(req));
+    req.group_id = (sl_str_t){first->group, first->group_len};
+    req.member_id = (sl_str_t){"", 0};
+    req.group_instance_id = (sl_str_t){NULL, -1};
+    req.generation_id = -1;
+    req.retention_ms = -1;
+    req.parts = parts;
+    req.parts_count = c->n;
+    sl_group_offset_commit_txn(gc, now_ms, &req, sl_gtp_commit_done, c);
+    free(parts);
 }
 
 void
 sl_group_txn_complete(sl_group_txn_pending_t *p, sl_group_coord_t *gc,
                       int64_t now_ms, int64_t producer_id, bool commit)
 {
-    sl_gtp_entry_t **pp, *e, *mine = NULL;
+    sl_gtp_entry_t **pp, *e, *dropped = NULL;
+    sl_gtp_commit_t **groups = NULL;
+    int32_t ng = 0, cap = 0, i;
 
     if (p == NULL) {
         return;
@@ -304,25 +323,67 @@ sl_group_txn_complete(sl_group_txn_pending_t *p, sl_group_coord_t *gc,
     pthread_mutex_lock(&p->lock);
     pp = &p->head;
     while ((e = *pp) != NULL) {
-        if (e->producer_id == producer_id) {
-            *pp = e->next;
-            e->next = mine;
-            mine = e;
-        } else {
+        if (e->producer_id != producer_id || e->committing) {
             pp = &e->next;
+            continue;
         }
+        if (commit && gc != NULL) {
+            /* add to its group's batch; on no memory, drop it */
+            sl_gtp_commit_t *c = NULL;
+            sl_str_t gid = {e->group, e->group_len};
+
+            for (i = 0; i < ng && c == NULL; i++) {
+                if (groups[i]->n > 0 &&
+                    sl_gtp_eq(groups[i]->entries[0]->group,
+                              groups[i]->entries[0]->group_len, gid)) {
+                    c = groups[i];
+                }
+            }
+            if (c == NULL && ng == cap) {
+                sl_gtp_commit_t **ng2 =
+                    realloc(groups, (size_t)(cap * 2 + 4) * sizeof(*groups));
+
+                if (ng2 != NULL) {
+                    groups = ng2;
+                    cap = cap * 2 + 4;
+                }
+            }
+            if (c == NULL && ng < cap && (c = calloc(1, sizeof(*c))) != NULL) {
+                c->p = p;
+                groups[ng++] = c;
+            }
+            if (c != NULL) {
+                sl_gtp_entry_t **ne =
+                    realloc(c->entries, (size_t)(c->n + 1) * sizeof(*ne));
+
+                if (ne != NULL) {
+                    c->entries = ne;
+                    c->entries[c->n++] = e;
+                    e->committing = true;
+                    pp = &e->next;
+                    continue;
+                }
+            }
+            sl_log_warn("group", "out of memory: transactional offset dropped");
+        }
+        *pp = e->next;
+        e->next = dropped;
+        dropped = e;
     }
     /* unlocked before committing: OffsetFetch calls _has() with the group
      * lock held, so holding ours into the group coordinator would invert
      * the order */
     pthread_mutex_unlock(&p->lock);
-    if (commit && gc != NULL) {
-        while (mine != NULL) {
-            sl_gtp_commit_group(gc, now_ms, &mine);
+    for (i = 0; i < ng; i++) {
+        if (groups[i]->n == 0) {
+            free(groups[i]); /* cannot happen: created with an entry */
+            continue;
         }
+        sl_gtp_commit_issue(gc, now_ms, groups[i]);
     }
-    for (; mine != NULL; mine = e) {
-        e = mine->next;
-        sl_gtp_free(mine);
+    free(groups);
+    for (; dropped != NULL; dropped = e) {
+        e = dropped->next;
+        sl_gtp_free(dropped);
     }
 }

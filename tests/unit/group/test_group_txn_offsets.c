@@ -199,13 +199,24 @@ test_commit_and_abort(void **state)
     sl_group_txn_complete(f->p, f->gc, 1000, 5, true);
     assert_int_equal(sl_group_txn_pending_count(f->p, 5), 0);
     assert_int_equal(sl_group_txn_pending_count(f->p, 6), 1);
+    /* still pending for require_stable until the commit is applied */
+    assert_int_equal(fetch(f, "g", "in", 0, true, &err), -1);
+    assert_int_equal(err, SL_ERR_UNSTABLE_OFFSET_COMMIT);
+    /* the producer's next transaction adds anew meanwhile */
+    add(f, 5, "g", "in", 0, 50, NULL);
+    assert_int_equal(sl_group_txn_pending_count(f->p, 5), 1);
     assert_int_equal(gt_flush(f->st, SL_OK), 2); /* applied once durable */
-    assert_int_equal(fetch(f, "g", "in", 0, true, &err), 42);
-    assert_int_equal(err, SL_OK);
+    assert_int_equal(fetch(f, "g", "in", 0, false, &err), 42);
+    assert_int_equal(fetch(f, "g", "in", 0, true, &err), -1);
+    assert_int_equal(err, SL_ERR_UNSTABLE_OFFSET_COMMIT); /* offset 50 */
     assert_int_equal(fetch(f, "g", "in", 1, true, &err), 7);
     assert_int_equal(err, SL_OK);
     assert_int_equal(fetch(f, "g", "in", 2, true, &err), -1);
     assert_int_equal(err, SL_ERR_UNSTABLE_OFFSET_COMMIT);
+    /* the next transaction aborts: offset 50 is dropped */
+    sl_group_txn_complete(f->p, f->gc, 1001, 5, false);
+    assert_int_equal(fetch(f, "g", "in", 0, true, &err), 42);
+    assert_int_equal(err, SL_OK);
     /* a second completion (a restart in PrepareCommit) finds nothing */
     sl_group_txn_complete(f->p, f->gc, 1001, 5, true);
     assert_int_equal(gt_flush(f->st, SL_OK), 0);
@@ -255,7 +266,9 @@ test_commit_into_group_with_members(void **state)
     assert_int_equal(c.errors[0], SL_ERR_UNKNOWN_MEMBER_ID);
     add(f, 11, "g", "in", 0, 77, NULL);
     sl_group_txn_complete(f->p, f->gc, 2, 11, true);
+    assert_true(sl_group_txn_pending_has(f->p, S("g"), S("in"), 0));
     assert_int_equal(gt_flush(f->st, SL_OK), 1);
+    assert_false(sl_group_txn_pending_has(f->p, S("g"), S("in"), 0));
     assert_int_equal(fetch(f, "g", "in", 0, true, &err), 77);
     assert_int_equal(err, SL_OK);
     fx_free(f);
