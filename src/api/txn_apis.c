@@ -11,8 +11,9 @@
  * sl_txn_wire_error() (PRODUCER_FENCED only for versions that know it).
  *
  * TxnOffsetCommit checks that the group's __consumer_offsets partition is
- * in the producer's transaction (AddOffsetsToTxn came first), then keeps
- * the offsets pending (group/txn_offsets.c) until the transaction ends.
+ * in the producer's transaction (AddOffsetsToTxn came first) and (v3+) the
+ * member and generation, then keeps the offsets pending
+ * (group/txn_offsets.c) until the transaction ends.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -455,6 +456,11 @@ sl_api_txn_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
             err = SL_ERR_INVALID_TXN_STATE; /* what v0-4 clients know */
         }
         err = sl_txn_wire_error(err, SL_TXN_API_OFFSET_COMMIT, r->version);
+        if (err == SL_OK && r->version >= 3) {
+            err = sl_group_txn_offset_validate(
+                r->api->groups, sl_clock_wall_ms(), req->group_id,
+                req->member_id, req->group_instance_id, req->generation_id);
+        }
     }
     for (ti = 0; ti < nt; ti++) {
         const sl_msg_txn_offset_commit_req_txn_offset_commit_request_topic_t

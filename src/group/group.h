@@ -255,6 +255,16 @@ void sl_group_offset_commit_txn(sl_group_coord_t *gc, int64_t now_ms,
                                 const sl_group_commit_req_t *req,
                                 sl_group_commit_cb cb, void *arg);
 
+/* TxnOffsetCommit v3+ member checks (Kafka's rules for transactional
+ * commits): with a generation, member id or instance id they must match the
+ * group; without, any group is fine (also one with members). An unknown
+ * group is fine for generation -1 (ILLEGAL_GENERATION otherwise).
+ * @returns SL_OK or the Kafka error for every partition. */
+sl_err_t sl_group_txn_offset_validate(sl_group_coord_t *gc, int64_t now_ms,
+                                      sl_str_t group_id, sl_str_t member_id,
+                                      sl_str_t group_instance_id,
+                                      int32_t generation_id);
+
 /* ---- Pending transactional offsets (group/txn_offsets.c) --------------- */
 
 /*

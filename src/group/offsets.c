@@ -316,6 +316,40 @@ sl_group_offset_commit_txn(sl_group_coord_t *gc, int64_t now_ms,
 }
 
 sl_err_t
+sl_group_txn_offset_validate(sl_group_coord_t *gc, int64_t now_ms,
+                             sl_str_t group_id, sl_str_t member_id,
+                             sl_str_t group_instance_id, int32_t generation_id)
+{
+    sl_group_commit_req_t req;
+    sl_group_t *g;
+    sl_err_t err = SL_OK;
+
+    if (group_id.len <= 0) {
+        return SL_ERR_INVALID_GROUP_ID;
+    }
+    memset(&req, 0, sizeof(req));
+    req.group_id = group_id;
+    req.member_id = member_id;
+    req.group_instance_id = group_instance_id;
+    req.generation_id = generation_id;
+    sl_group_coord_lock(gc);
+    g = sl_group_find(gc, group_id);
+    if (g == NULL) {
+        err = generation_id >= 0 ? SL_ERR_ILLEGAL_GENERATION : SL_OK;
+    } else if (g->state == SL_GROUP_STATE_DEAD) {
+        err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
+    } else if (generation_id >= 0 || member_id.len > 0 ||
+               group_instance_id.len >= 0) {
+        err = sl_group_commit_validate(g, &req, now_ms);
+        if (err == SL_ERR_REBALANCE_IN_PROGRESS) {
+            err = SL_OK; /* Kafka checks member and generation only */
+        }
+    }
+    sl_group_coord_unlock(gc);
+    return err;
+}
+
+sl_err_t
 sl_group_offset_fetch(sl_group_coord_t *gc, sl_str_t group_id,
                       const sl_group_tp_t *tps, int32_t n, bool require_stable,
                       sl_arena_t *a, sl_group_offset_t **out, int32_t *out_n)

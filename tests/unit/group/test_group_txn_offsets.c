@@ -274,6 +274,41 @@ test_commit_into_group_with_members(void **state)
     fx_free(f);
 }
 
+/* TxnOffsetCommit v3+ member checks. */
+static void
+test_validate(void **state)
+{
+    fx_t *f = fx_new();
+    gt_join_t j;
+
+    (void)state;
+    assert_int_equal(
+        sl_group_txn_offset_validate(f->gc, 0, S("none"), S(""), NUL, -1),
+        SL_OK);
+    assert_int_equal(
+        sl_group_txn_offset_validate(f->gc, 0, S("none"), S("m"), NUL, 3),
+        SL_ERR_ILLEGAL_GENERATION);
+    assert_int_equal(
+        sl_group_txn_offset_validate(f->gc, 0, S(""), S(""), NUL, -1),
+        SL_ERR_INVALID_GROUP_ID);
+    member_join(f, 0, "g", "i1", "consumer", "in", &j);
+    gt_flush(f->st, SL_OK);
+    assert_int_equal(j.err, SL_OK);
+    assert_int_equal(sl_group_txn_offset_validate(f->gc, 1, S("g"), S(j.member),
+                                                  S("i1"), j.gen),
+                     SL_OK);
+    assert_int_equal(sl_group_txn_offset_validate(f->gc, 1, S("g"), S(j.member),
+                                                  S("i1"), j.gen + 1),
+                     SL_ERR_ILLEGAL_GENERATION);
+    assert_int_equal(sl_group_txn_offset_validate(f->gc, 1, S("g"),
+                                                  S("stranger"), NUL, j.gen),
+                     SL_ERR_UNKNOWN_MEMBER_ID);
+    /* no member information: fine, also with members */
+    assert_int_equal(
+        sl_group_txn_offset_validate(f->gc, 1, S("g"), S(""), NUL, -1), SL_OK);
+    fx_free(f);
+}
+
 int
 main(void)
 {
@@ -281,6 +316,7 @@ main(void)
         cmocka_unit_test(test_pending_table),
         cmocka_unit_test(test_commit_and_abort),
         cmocka_unit_test(test_commit_into_group_with_members),
+        cmocka_unit_test(test_validate),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
