@@ -176,8 +176,10 @@ sl_api_destroy(sl_api_t *api)
     sl_purgatory_destroy(api->fetch_purgatory);
     sl_api_txn_close(api);    /* before groups: its hook commits offsets */
     sl_api_groups_close(api); /* before storage: its appends need the flusher */
-    sl_group_txn_pending_destroy(api->txn_pending);
     sl_api_close_storage(api);
+    /* after storage: group commits of transactional offsets completed by
+     * the flusher's last round still report to it */
+    sl_group_txn_pending_destroy(api->txn_pending);
     sl_fsess_cache_destroy(api->fsess);
     pthread_cond_destroy(&api->retention_cond);
     pthread_mutex_destroy(&api->retention_lock);
