@@ -55,9 +55,19 @@ struct sl_txnw_s {
     int64_t max_tick_ms;
 };
 
+/* An append waiting for the disk. The flusher may call back before
+ * sl_flusher_wait() returns (flush policy "log only"): then the callback
+ * only records the result (state ISSUING -> EARLY) and append() hands it to
+ * the ticker thread, as done must not run inside append(). */
+#define SL_TW_ISSUING 0
+#define SL_TW_RETURNED 1
+#define SL_TW_EARLY 2
 typedef struct sl_tw_wait_s {
+    struct sl_txnw_s *tw;
     sl_txn_done_cb done;
     void *arg;
+    atomic_int state;
+    sl_err_t early_err;
 } sl_tw_wait_t;
 
 /* One marker write: the partitions still to become durable. */
@@ -87,14 +97,20 @@ sl_tw_defer(struct sl_txnw_s *tw, sl_txn_done_cb done, void *arg, sl_err_t err)
     pthread_mutex_unlock(&tw->lock);
 }
 
-/* @thread flusher */
+/* @thread flusher, or the appending thread inside sl_flusher_wait() */
 static void
 sl_tw_durable_cb(void *arg, sl_err_t err, int64_t durable)
 {
     sl_tw_wait_t *w = arg;
+    int issuing = SL_TW_ISSUING;
 
     (void)durable;
-    w->done(w->arg, err == SL_OK ? SL_OK : SL_ERR_COORDINATOR_NOT_AVAILABLE);
+    err = err == SL_OK ? SL_OK : SL_ERR_COORDINATOR_NOT_AVAILABLE;
+    w->early_err = err;
+    if (atomic_compare_exchange_strong(&w->state, &issuing, SL_TW_EARLY)) {
+        return; /* append() defers it */
+    }
+    w->done(w->arg, err);
     free(w);
 }
 
@@ -165,11 +181,22 @@ sl_tw_append(void *ctx, int32_t partition, const uint8_t *key, size_t key_len,
         err = sl_partlog_append(pl, batch, blen, -1, SL_PARTLOG_F_CRC_CHECKED,
                                 sl_clock_wall_ms(), &ai);
         if (err == SL_OK) {
+            int issuing = SL_TW_ISSUING;
+
+            w->tw = tw;
             w->done = done;
             w->arg = done_arg;
+            atomic_init(&w->state, SL_TW_ISSUING);
             err = sl_flusher_wait(api->flusher, pl, ai.last_offset,
                                   sl_tw_durable_cb, w);
-            if (err == SL_OK) {
+            if (err == SL_OK && !atomic_compare_exchange_strong(
+                                    &w->state, &issuing, SL_TW_RETURNED)) {
+                /* answered during the call: from the ticker thread */
+                sl_tw_defer(tw, done, done_arg, w->early_err);
+                err = SL_OK;
+                free(w);
+                w = NULL;
+            } else if (err == SL_OK) {
                 w = NULL; /* the flusher's now */
             }
         }
