@@ -483,8 +483,9 @@ sl_api_txn_open(sl_api_t *api)
     sl_txn_markers_t markers;
     sl_txn_pid_source_t pids;
     sl_ptopic_t *t;
+    sl_partlog_t **logs = NULL;
     int64_t records = 0;
-    int32_t i;
+    int32_t i, nlogs = 0;
 
     api->txn_pending = sl_group_txn_pending_create();
     tw = calloc(1, sizeof(*tw));
@@ -536,18 +537,31 @@ sl_api_txn_open(sl_api_t *api)
     if (api->txn == NULL) {
         return SL_ERR__NOMEM;
     }
+    /* The partition logs are read without the registry lock: the
+     * coordinator's lock is taken before it elsewhere (append), so holding
+     * it here would invert the order. Nothing deletes topics before the
+     * server starts. */
     sl_api_plock_rd(api);
     t = sl_api_ptopic(api, SL_TXN_TOPIC, (int32_t)strlen(SL_TXN_TOPIC));
-    if (t != NULL) {
-        atomic_store(&tw->topic_ready, true);
-        for (i = 0; i < t->n; i++) {
-            if (t->logs[i] != NULL) {
-                sl_tw_load_partition(api, t->logs[i], &records);
-            }
+    if (t != NULL && t->n > 0) {
+        nlogs = t->n;
+        logs = malloc((size_t)nlogs * sizeof(*logs));
+        if (logs != NULL) {
+            memcpy(logs, t->logs, (size_t)nlogs * sizeof(*logs));
         }
     }
     sl_api_punlock(api);
+    if (t != NULL && nlogs > 0 && logs == NULL) {
+        return SL_ERR__NOMEM;
+    }
     if (t != NULL) {
+        atomic_store(&tw->topic_ready, true);
+        for (i = 0; i < nlogs; i++) {
+            if (logs[i] != NULL) {
+                sl_tw_load_partition(api, logs[i], &records);
+            }
+        }
+        free(logs);
         sl_log_info("txn", "loaded transaction records=%lld from %s",
                     (long long)records, SL_TXN_TOPIC);
     }
