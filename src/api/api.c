@@ -13,6 +13,7 @@
 
 #include "api/api_int.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "proto/gen/api_table.h"
 #include "proto/gen/api_versions.h"
@@ -131,7 +132,8 @@ sl_api_create(const sl_config_t *cfg)
     api->fsess = sl_fsess_cache_create(
         sl_config_int(cfg, "max.incremental.fetch.session.cache.slots"),
         sl_config_long(cfg, "min.incremental.fetch.session.eviction.ms"));
-    if (api->fetch_purgatory == NULL || api->fsess == NULL) {
+    if (api->fetch_purgatory == NULL || api->fsess == NULL ||
+        sl_api_metrics_open(api) != SL_OK) {
         goto fail;
     }
     if (sl_api_open_storage(api) != SL_OK || sl_api_groups_open(api) != SL_OK) {
@@ -148,6 +150,7 @@ void
 sl_api_set_server(sl_api_t *api, sl_server_t *srv)
 {
     api->server = srv;
+    sl_server_set_observer(srv, sl_api_metrics_response);
 }
 
 void
@@ -167,6 +170,7 @@ sl_api_destroy(sl_api_t *api)
     if (api == NULL) {
         return;
     }
+    sl_api_metrics_close(api); /* first: a scrape reads everything below */
     /* Waiting fetches are answered by the purgatory's destruction. */
     sl_purgatory_destroy(api->fetch_purgatory);
     sl_api_groups_close(api); /* before storage: its appends need the flusher */
@@ -368,6 +372,9 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
     version = (int16_t)((frame[2] << 8) | frame[3]);
     corr = (int32_t)(((uint32_t)frame[4] << 24) | ((uint32_t)frame[5] << 16) |
                      ((uint32_t)frame[6] << 8) | frame[7]);
+    if (key >= 0 && key < SL_METRICS_MAX_KEYS) {
+        q->metrics_key = key;
+    }
     h = sl_api_find(key);
     codec = sl_api_codec(key);
     if (h == NULL || codec == NULL) {
@@ -399,6 +406,7 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
         return SL_ERR__NOMEM;
     }
     r->arena = arena;
+    r->start_ns = sl_clock_mono_ns();
     *rp = r;
     sl_rd_init(&rd, frame, len);
     sl_msg_request_header_init(&hdr);
@@ -465,6 +473,10 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
 {
     sl_req_t *q = r->req;
 
+    sl_metrics_request(r->api->metrics, q->metrics_key, status != SL_OK);
+    sl_metrics_observe(r->api->metrics, q->metrics_key,
+                       SL_METRICS_PHASE_HANDLER,
+                       sl_clock_mono_ns() - r->start_ns);
     if (status == SL_OK && !r->no_response) {
         status = sl_api_write_response(&q->out, r->key, r->version, r->version,
                                        r->correlation_id,
@@ -485,12 +497,19 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
 void
 sl_api_handle(void *ctx, sl_req_t *q)
 {
+    sl_api_t *api = ctx;
     sl_api_req_t *r = NULL;
+    int64_t t0 = sl_clock_mono_ns();
     sl_err_t err = sl_api_serve(ctx, q, &r);
 
+    sl_metrics_observe(api->metrics, q->metrics_key, SL_METRICS_PHASE_QUEUE,
+                       t0 - q->received_ns);
     if (err == SL_ERR__AGAIN) {
         return; /* parked: sl_api_finish() comes later */
     }
+    sl_metrics_request(api->metrics, q->metrics_key, err != SL_OK);
+    sl_metrics_observe(api->metrics, q->metrics_key, SL_METRICS_PHASE_HANDLER,
+                       sl_clock_mono_ns() - t0);
     if (err != SL_OK) {
         sl_out_free(&q->out); /* a partial response must not go out */
     }

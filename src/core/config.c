@@ -56,6 +56,9 @@ static const sl_config_key_t sl_config_table[] = {
      I32MAX, NULL, "Idle time before a fetch session may be evicted."},
     {"sluice.log.level", SL_CONFIG_STRING, "info", 0, 0,
      "debug|info|warn|error|off", "Level of Sluice's own log lines."},
+    {"metrics.listener", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "Prometheus endpoint, http://host:port (GET /metrics); off when "
+     "unset."},
     /* Topic creation and the broker-wide defaults of topic configs. The
      * names and defaults are Kafka 4.0's; cluster/topic_config.c maps each
      * topic config to the keys here that supply its default. */

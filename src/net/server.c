@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #define SL_CONN_READ_CHUNK 65536
@@ -103,6 +104,8 @@ struct sl_server_s {
     atomic_llong queued_bytes; /* frames of requests not yet finished */
     atomic_int outstanding;    /* requests not yet finished, all conns */
     atomic_bool draining;      /* stop taking new requests */
+    atomic_llong accepted;     /* connections since start (metrics) */
+    sl_server_observe_cb observe;
 };
 
 static void sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev,
@@ -300,6 +303,10 @@ sl_conn_collect(sl_conn_t *c)
         if (c->pending_head == NULL) {
             c->pending_tail = NULL;
         }
+        if (c->t->srv->observe != NULL && q->metrics_key >= 0) {
+            c->t->srv->observe(c->t->srv->ctx, q->metrics_key,
+                               sl_clock_mono_ns() - q->done_ns);
+        }
         if (!c->closing) {
             sl_out_move(&c->out, &q->out);
             if (q->status != SL_OK) {
@@ -377,6 +384,7 @@ sl_req_done(sl_req_t *q, sl_err_t status)
     unsigned prev;
 
     q->status = status == SL_OK ? SL_OK : SL_ERR__CLOSED;
+    q->done_ns = sl_clock_mono_ns();
     prev = atomic_fetch_or(&q->state, SL_REQ_DONE);
     if (prev & SL_REQ_RETURNED) {
         /* Parked request finished later: tell the owning thread. */
@@ -442,6 +450,8 @@ sl_conn_dispatch(sl_conn_t *c)
     q->len = size;
     q->conn = c;
     q->received_ms = sl_now_ms();
+    q->received_ns = sl_clock_mono_ns();
+    q->metrics_key = -1;
     sl_out_init(&q->out);
     atomic_init(&q->state, 0);
     q->task.fn = sl_req_run;
@@ -724,6 +734,7 @@ sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
         sl_buf_init(&c->in);
         sl_out_init(&c->out);
         atomic_fetch_add(&s->nconns, 1);
+        atomic_fetch_add_explicit(&s->accepted, 1, memory_order_relaxed);
         t = &s->threads[s->next_thread++ % (unsigned)s->nthreads];
         sl_log_debug("net", "connection accepted peer=%s listener=%s thread=%d",
                      c->peer, s->cfg.listeners[l->index].name, t->index);
@@ -876,6 +887,24 @@ sl_server_start(sl_server_t *s)
         s->threads[i].started = true;
     }
     return SL_OK;
+}
+
+void
+sl_server_set_observer(sl_server_t *s, sl_server_observe_cb cb)
+{
+    s->observe = cb;
+}
+
+int
+sl_server_connections(const sl_server_t *s)
+{
+    return atomic_load_explicit(&s->nconns, memory_order_relaxed);
+}
+
+int64_t
+sl_server_connections_accepted(const sl_server_t *s)
+{
+    return atomic_load_explicit(&s->accepted, memory_order_relaxed);
 }
 
 int

@@ -41,6 +41,9 @@ struct sl_req_s {
     size_t len;
     sl_conn_t *conn; /* only for sl_conn_peer()/sl_conn_listener() */
     int64_t received_ms;
+    int64_t received_ns; /* monotonic, for metrics */
+    int64_t done_ns;     /* when sl_req_done() ran */
+    int32_t metrics_key; /* set by the handler: reported to the observer */
     /* Filled by the handler: the whole response frame, size prefix included. */
     sl_out_t out;
     /* Free for the handler's use (parked state). */
@@ -94,6 +97,17 @@ sl_server_t *sl_server_create(const sl_server_config_t *cfg, sl_workpool_t *wp,
 /* Bind every listener and start the network threads.
  * @returns SL_OK or __IO (logged). @thread main */
 sl_err_t sl_server_start(sl_server_t *s);
+
+/* Observer of responses handed to the socket: <key> is the request's
+ * metrics_key (only called when >= 0), <ns> the time since sl_req_done().
+ * @thread network */
+typedef void (*sl_server_observe_cb)(void *ctx, int key, int64_t ns);
+/* Set the observer (ctx is the request callback's). Before
+ * sl_server_start(). @thread main */
+void sl_server_set_observer(sl_server_t *s, sl_server_observe_cb cb);
+/* Connections open now, and accepted since start. @thread any */
+int sl_server_connections(const sl_server_t *s);
+int64_t sl_server_connections_accepted(const sl_server_t *s);
 
 /* The bound port of listener <i> (useful with port 0). */
 int sl_server_port(const sl_server_t *s, int i);
