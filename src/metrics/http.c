@@ -104,6 +104,9 @@ sl_metrics_http_parse(const char *buf, size_t len)
     }
     tlen = (size_t)(sp2 - target);
     vlen = line - mlen - 1 - tlen - 1;
+    if (memchr(sp2 + 1, ' ', vlen) != NULL) {
+        return 400;
+    }
     if (vlen != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0) {
         return vlen >= 5 && memcmp(sp2 + 1, "HTTP/", 5) == 0 ? 505 : 400;
     }
