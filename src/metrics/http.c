@@ -24,6 +24,9 @@
 
 #include "core/log.h"
 
+/* How long an answered connection is drained before it is closed. */
+#define SL_METRICS_HTTP_LINGER_NS 2000000000LL
+
 typedef struct sl_mhconn_s {
     int fd; /* -1: free slot */
     char in[SL_METRICS_HTTP_MAX_REQ];
@@ -31,6 +34,7 @@ typedef struct sl_mhconn_s {
     sl_metrics_text_t out; /* header and body */
     size_t out_off;
     bool answering;
+    bool draining; /* answered: read and drop until EOF (lingering close) */
     int64_t deadline_ns;
 } sl_mhconn_t;
 
@@ -206,6 +210,7 @@ sl_metrics_http_close(sl_mhconn_t *c)
     c->in_len = 0;
     c->out_off = 0;
     c->answering = false;
+    c->draining = false;
     sl_metrics_text_free(&c->out);
 }
 
@@ -252,6 +257,13 @@ sl_metrics_http_on_read(sl_metrics_http_t *h, sl_mhconn_t *c)
     ssize_t n;
     int status;
 
+    if (c->draining) {
+        n = recv(c->fd, c->in, sizeof(c->in), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            sl_metrics_http_close(c);
+        }
+        return;
+    }
     n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         return;
@@ -283,8 +295,15 @@ sl_metrics_http_on_write(sl_mhconn_t *c)
     }
     c->out_off += (size_t)n;
     if (c->out_off == c->out.len) {
+        /* Closing with unread request bytes would reset the connection and
+         * could destroy the answer before the peer reads it: half-close,
+         * then drop what the peer still sends, for a short while. */
         shutdown(c->fd, SHUT_WR);
-        sl_metrics_http_close(c);
+        c->answering = false;
+        c->draining = true;
+        if (c->deadline_ns > sl_metrics_now_ns() + SL_METRICS_HTTP_LINGER_NS) {
+            c->deadline_ns = sl_metrics_now_ns() + SL_METRICS_HTTP_LINGER_NS;
+        }
     }
 }
 
