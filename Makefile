@@ -3,10 +3,11 @@
 #   make test   install missing packages, then every test (scripts/run-tests)
 #   make fuzz   each fuzzer for FUZZ_SECONDS (default 60)
 #   make compat-full   every broker test of librdkafka's own test suite (not just the gate)
+#   make docker-test   the container image and compose stacks, with podman (scripts/docker-test)
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test fuzz compat-full gen gen-check format clean
+.PHONY: all deps build run test fuzz compat-full docker-test gen gen-check format clean
 
 all: build
 
@@ -29,6 +30,9 @@ fuzz: deps
 
 compat-full: build
 	@LIBRDKAFKA=all scripts/run-tests librdkafka
+
+docker-test:
+	@scripts/docker-test
 
 gen:
 	python3 protocol/gen/gen.py --out src/proto/gen

@@ -541,6 +541,9 @@ sl_api_open_storage(sl_api_t *api)
         return err;
     }
     sl_flusher_opts_init(&fo);
+    if (!sl_config_bool(api->cfg, "sluice.acks.all.fsync")) {
+        fo.mode = SL_FLUSH_POLICY_ONLY; /* dev mode: no fsync wait */
+    }
     err = sl_flusher_create(&fo, &api->flusher);
     if (err != SL_OK) {
         return err;

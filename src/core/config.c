@@ -56,6 +56,9 @@ static const sl_config_key_t sl_config_table[] = {
      I32MAX, NULL, "Idle time before a fetch session may be evicted."},
     {"sluice.log.level", SL_CONFIG_STRING, "info", 0, 0,
      "debug|info|warn|error|off", "Level of Sluice's own log lines."},
+    {"sluice.acks.all.fsync", SL_CONFIG_BOOL, "true", 0, 0, NULL,
+     "Whether acks=all waits until the data is fsynced (false: Kafka's rule, "
+     "only the log.flush.* keys sync; dev containers)."},
     {"metrics.listener", SL_CONFIG_STRING, NULL, 0, 0, NULL,
      "Prometheus endpoint, http://host:port (GET /metrics); off when "
      "unset."},
