@@ -42,6 +42,7 @@ struct sl_metrics_http_s {
     int lfd;
     int wake[2];
     int port;
+    int64_t accept_pause_until; /* after EMFILE and the like: no busy loop */
     pthread_t tid;
     sl_metrics_http_cb cb;
     void *ctx;
@@ -315,7 +316,13 @@ sl_metrics_http_accept(sl_metrics_http_t *h, int64_t now)
     for (;;) {
         fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            return; /* EAGAIN, or a transient error: poll again */
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED) {
+                /* Out of descriptors: the listener stays readable, so
+                 * stop watching it for a while rather than spin. */
+                h->accept_pause_until = now + 100000000LL;
+            }
+            return;
         }
         for (i = 0; i < SL_METRICS_HTTP_MAX_CONNS; i++) {
             if (h->conns[i].fd < 0) {
@@ -345,7 +352,10 @@ sl_metrics_http_main(void *arg)
     for (;;) {
         n = 0;
         pfd[n++] = (struct pollfd){.fd = h->wake[0], .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = h->lfd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){
+            .fd = h->lfd,
+            .events =
+                sl_metrics_now_ns() >= h->accept_pause_until ? POLLIN : 0};
         for (i = 0; i < SL_METRICS_HTTP_MAX_CONNS; i++) {
             if (h->conns[i].fd >= 0) {
                 map[n] = i;
