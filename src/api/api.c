@@ -344,7 +344,7 @@ sl_api_versions_unsupported(sl_out_t *out, int16_t version,
  * was made (so the caller frees it).
  */
 static sl_err_t
-sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
+sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp, int64_t start_ns)
 {
     const uint8_t *frame = q->frame;
     size_t len = q->len;
@@ -406,7 +406,7 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
         return SL_ERR__NOMEM;
     }
     r->arena = arena;
-    r->start_ns = sl_clock_mono_ns();
+    r->start_ns = start_ns;
     *rp = r;
     sl_rd_init(&rd, frame, len);
     sl_msg_request_header_init(&hdr);
@@ -472,11 +472,9 @@ void
 sl_api_finish(sl_api_req_t *r, sl_err_t status)
 {
     sl_req_t *q = r->req;
+    sl_metrics_t *m = r->api->metrics;
+    int64_t start_ns = r->start_ns;
 
-    sl_metrics_request(r->api->metrics, q->metrics_key, status != SL_OK);
-    sl_metrics_observe(r->api->metrics, q->metrics_key,
-                       SL_METRICS_PHASE_HANDLER,
-                       sl_clock_mono_ns() - r->start_ns);
     if (status == SL_OK && !r->no_response) {
         status = sl_api_write_response(&q->out, r->key, r->version, r->version,
                                        r->correlation_id,
@@ -491,6 +489,10 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
         sl_out_free(&q->out);
     }
     sl_api_req_release(r);
+    q->done_ns = sl_clock_mono_ns();
+    sl_metrics_request(m, q->metrics_key, status != SL_OK);
+    sl_metrics_observe(m, q->metrics_key, SL_METRICS_PHASE_HANDLER,
+                       q->done_ns - start_ns);
     sl_req_done(q, status);
 }
 
@@ -500,21 +502,22 @@ sl_api_handle(void *ctx, sl_req_t *q)
     sl_api_t *api = ctx;
     sl_api_req_t *r = NULL;
     int64_t t0 = sl_clock_mono_ns();
-    sl_err_t err = sl_api_serve(ctx, q, &r);
+    sl_err_t err = sl_api_serve(ctx, q, &r, t0);
 
     sl_metrics_observe(api->metrics, q->metrics_key, SL_METRICS_PHASE_QUEUE,
                        t0 - q->received_ns);
     if (err == SL_ERR__AGAIN) {
         return; /* parked: sl_api_finish() comes later */
     }
-    sl_metrics_request(api->metrics, q->metrics_key, err != SL_OK);
-    sl_metrics_observe(api->metrics, q->metrics_key, SL_METRICS_PHASE_HANDLER,
-                       sl_clock_mono_ns() - t0);
     if (err != SL_OK) {
         sl_out_free(&q->out); /* a partial response must not go out */
     }
     if (r != NULL) {
         sl_api_req_release(r);
     }
+    q->done_ns = sl_clock_mono_ns();
+    sl_metrics_request(api->metrics, q->metrics_key, err != SL_OK);
+    sl_metrics_observe(api->metrics, q->metrics_key, SL_METRICS_PHASE_HANDLER,
+                       q->done_ns - t0);
     sl_req_done(q, err);
 }

@@ -384,7 +384,9 @@ sl_req_done(sl_req_t *q, sl_err_t status)
     unsigned prev;
 
     q->status = status == SL_OK ? SL_OK : SL_ERR__CLOSED;
-    q->done_ns = sl_clock_mono_ns();
+    if (q->done_ns == 0) { /* the handler may have stamped it */
+        q->done_ns = sl_clock_mono_ns();
+    }
     prev = atomic_fetch_or(&q->state, SL_REQ_DONE);
     if (prev & SL_REQ_RETURNED) {
         /* Parked request finished later: tell the owning thread. */

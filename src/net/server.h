@@ -42,7 +42,8 @@ struct sl_req_s {
     sl_conn_t *conn; /* only for sl_conn_peer()/sl_conn_listener() */
     int64_t received_ms;
     int64_t received_ns; /* monotonic, for metrics */
-    int64_t done_ns;     /* when sl_req_done() ran */
+    int64_t done_ns;     /* response ready: the handler's stamp, or when
+                            sl_req_done() ran */
     int32_t metrics_key; /* set by the handler: reported to the observer */
     /* Filled by the handler: the whole response frame, size prefix included. */
     sl_out_t out;
