@@ -22,7 +22,9 @@
 #include "metrics/metrics.h"
 #include "proto/gen/api_table.h"
 
-#define SL_SCRAPE_LABELS 1024
+/* Room for one sample's labels: a group id may be 32 KiB, twice that
+ * escaped. */
+#define SL_SCRAPE_LABELS_CAP (256u << 10)
 
 sl_err_t
 sl_api_metrics_open(sl_api_t *api)
@@ -396,7 +398,7 @@ sl_scrape(void *ctx, sl_metrics_text_t *t)
     sl_api_t *api = ctx;
     sl_metrics_text_t lb;
 
-    sl_metrics_text_init(&lb, SL_SCRAPE_LABELS * 64);
+    sl_metrics_text_init(&lb, SL_SCRAPE_LABELS_CAP);
     sl_scrape_requests(api, t, &lb);
     sl_metrics_text_family(t, "sluice_network_connections", "gauge",
                            "Client connections open now.");
