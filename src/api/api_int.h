@@ -155,10 +155,11 @@ void sl_api_metrics_response(void *ctx, int key, int64_t ns);
  * @locks plock held (read) */
 void sl_api_metrics_topic_in(sl_api_t *api, const char *name, int32_t len,
                              uint64_t bytes, uint64_t records);
-/* Count bytes of topic <name> sent to a fetcher.
- * @locks takes plock (read) */
-void sl_api_metrics_topic_out(sl_api_t *api, const char *name, int32_t len,
-                              uint64_t bytes);
+/* Count the record bytes of a Fetch response per topic (one registry
+ * lookup per topic). @locks takes plock (read) */
+struct sl_msg_fetch_resp_s;
+void sl_api_metrics_fetch_out(sl_api_t *api,
+                              const struct sl_msg_fetch_resp_s *resp);
 
 /* ---- group_store.c ---- */
 

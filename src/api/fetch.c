@@ -249,8 +249,6 @@ sl_fetch_build_response(sl_fetch_op_t *op)
         t->partitions[t->partitions_count++] = it->out;
         /* The slice goes out in encoding order: record it. */
         if (it->slice.len > 0) {
-            sl_api_metrics_topic_out(r->api, it->topic.ptr, it->topic.len,
-                                     it->slice.len);
             r->exts[r->nexts++] = it->slice;
             it->slice.seg = NULL; /* now owned by r->exts */
             it->slice.len = 0;
@@ -260,6 +258,7 @@ sl_fetch_build_response(sl_fetch_op_t *op)
     }
     resp->responses = topics;
     resp->responses_count = nt;
+    sl_api_metrics_fetch_out(r->api, resp);
     return SL_OK;
 }
 

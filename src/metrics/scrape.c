@@ -21,6 +21,7 @@
 #include "metrics/http.h"
 #include "metrics/metrics.h"
 #include "proto/gen/api_table.h"
+#include "proto/gen/fetch.h"
 
 /* Room for one sample's labels: a group id may be 32 KiB, twice that
  * escaped. */
@@ -68,20 +69,35 @@ sl_api_metrics_topic_in(sl_api_t *api, const char *name, int32_t len,
 }
 
 void
-sl_api_metrics_topic_out(sl_api_t *api, const char *name, int32_t len,
-                         uint64_t bytes)
+sl_api_metrics_fetch_out(sl_api_t *api, const sl_msg_fetch_resp_t *resp)
 {
-    sl_ptopic_t *t;
+    int32_t i, j;
 
-    sl_api_plock_rd(api);
-    t = sl_api_ptopic(api, name, len);
-    if (t != NULL) {
-        atomic_fetch_add_explicit(&t->metrics.bytes_out, bytes,
-                                  memory_order_relaxed);
-        atomic_fetch_add_explicit(&t->metrics.fetch_requests, 1,
-                                  memory_order_relaxed);
+    for (i = 0; i < resp->responses_count; i++) {
+        const sl_msg_fetch_resp_fetchable_topic_response_t *ft =
+            &resp->responses[i];
+        uint64_t bytes = 0, parts = 0;
+        sl_ptopic_t *t;
+
+        for (j = 0; j < ft->partitions_count; j++) {
+            if (ft->partitions[j].records.len > 0) {
+                bytes += (uint64_t)ft->partitions[j].records.len;
+                parts++;
+            }
+        }
+        if (bytes == 0) {
+            continue;
+        }
+        sl_api_plock_rd(api);
+        t = sl_api_ptopic(api, ft->topic.ptr, ft->topic.len);
+        if (t != NULL) {
+            atomic_fetch_add_explicit(&t->metrics.bytes_out, bytes,
+                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&t->metrics.fetch_requests, parts,
+                                      memory_order_relaxed);
+        }
+        sl_api_punlock(api);
     }
-    sl_api_punlock(api);
 }
 
 /* ---- the scrape ------------------------------------------------------------
