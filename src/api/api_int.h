@@ -150,7 +150,7 @@ sl_err_t sl_api_metrics_open(sl_api_t *api);
 /* Stop the endpoint and free the counters. @thread main */
 void sl_api_metrics_close(sl_api_t *api);
 /* sl_server_observe_cb: a response was handed to the socket. */
-void sl_api_metrics_response(void *ctx, int key, int64_t ns);
+void sl_api_metrics_response(void *ctx, int key, int what, int64_t ns);
 /* Count bytes and records appended to topic <name>.
  * @locks plock held (read) */
 void sl_api_metrics_topic_in(sl_api_t *api, const char *name, int32_t len,

@@ -29,11 +29,13 @@
 #define SL_METRICS_NBUCKETS 16
 
 /* The phases of a request whose durations are observed, after Kafka's
- * RequestMetrics (RequestQueueTimeMs, LocalTimeMs, ResponseQueueTimeMs). */
+ * RequestMetrics (RequestQueueTimeMs, LocalTimeMs, ResponseQueueTimeMs,
+ * ResponseSendTimeMs). */
 typedef enum sl_metrics_phase_e {
     SL_METRICS_PHASE_QUEUE = 0, /* frame read -> handler starts */
     SL_METRICS_PHASE_HANDLER,   /* handler starts -> response ready */
-    SL_METRICS_PHASE_RESPONSE,  /* response ready -> handed to the socket */
+    SL_METRICS_PHASE_RESPONSE,  /* response ready -> network thread */
+    SL_METRICS_PHASE_SEND,      /* network thread -> last byte written */
     SL_METRICS_NPHASES
 } sl_metrics_phase_e;
 

@@ -44,11 +44,14 @@ sl_api_metrics_close(sl_api_t *api)
 }
 
 void
-sl_api_metrics_response(void *ctx, int key, int64_t ns)
+sl_api_metrics_response(void *ctx, int key, int what, int64_t ns)
 {
     sl_api_t *api = ctx;
 
-    sl_metrics_observe(api->metrics, key, SL_METRICS_PHASE_RESPONSE, ns);
+    sl_metrics_observe(api->metrics, key,
+                       what == SL_SERVER_OBS_SENT ? SL_METRICS_PHASE_SEND
+                                                  : SL_METRICS_PHASE_RESPONSE,
+                       ns);
 }
 
 void
@@ -129,8 +132,8 @@ sl_scrape_labels(sl_metrics_text_t *lb, const char *const *kv,
 static void
 sl_scrape_requests(sl_api_t *api, sl_metrics_text_t *t, sl_metrics_text_t *lb)
 {
-    static const char *const phases[SL_METRICS_NPHASES] = {"queue", "handler",
-                                                           "response_queue"};
+    static const char *const phases[SL_METRICS_NPHASES] = {
+        "queue", "handler", "response_queue", "response_send"};
     const sl_api_handler_t *hs;
     size_t n, i;
     int p;
@@ -176,8 +179,8 @@ sl_scrape_requests(sl_api_t *api, sl_metrics_text_t *t, sl_metrics_text_t *lb)
         t, "sluice_request_duration_seconds", "histogram",
         "Time a request spends in each phase: queue (read until a worker "
         "starts it), handler (until its response is ready, parked time "
-        "included), response_queue (until the network thread hands it to "
-        "the socket).");
+        "included), response_queue (until the network thread takes it), "
+        "response_send (until its last byte is written to the socket).");
     for (i = 0; i < n; i++) {
         const sl_api_codec_t *c = sl_api_codec(hs[i].key);
 

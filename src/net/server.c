@@ -67,6 +67,16 @@ struct sl_conn_s {
     char peer[64];
     char local_host[INET6_ADDRSTRLEN];
     int local_port;
+    /* Metrics: bytes ever moved to out, and the responses in out not yet
+     * fully written (where each ends, since when, its key), oldest first. */
+    uint64_t out_moved;
+    struct {
+        uint64_t end;
+        int64_t since_ns;
+        int32_t key;
+        uint32_t count; /* responses of <key> ending by <end> */
+    } obs[SL_SERVER_OBS_PENDING];
+    unsigned obs_head, obs_n;
 };
 
 typedef struct sl_listener_s {
@@ -292,6 +302,65 @@ sl_conn_set_interest(sl_conn_t *c)
     }
 }
 
+/* Metrics: response <q> joins c->out (call before moving it). */
+static void
+sl_conn_observe_queued(sl_conn_t *c, const sl_req_t *q)
+{
+    sl_server_t *s = c->t->srv;
+    int64_t now;
+
+    c->out_moved += q->out.total;
+    if (s->observe == NULL || q->metrics_key < 0) {
+        return;
+    }
+    now = sl_clock_mono_ns();
+    s->observe(s->ctx, q->metrics_key, SL_SERVER_OBS_QUEUED, now - q->done_ns);
+    if (c->obs_n > 0) {
+        /* Responses of one API taken in one burst (a group commit
+         * completing many produces) share an entry. */
+        unsigned last = (c->obs_head + c->obs_n - 1) % SL_SERVER_OBS_PENDING;
+
+        if (c->obs[last].key == q->metrics_key &&
+            now - c->obs[last].since_ns < 1000000) {
+            c->obs[last].end = c->out_moved;
+            c->obs[last].count++;
+            return;
+        }
+    }
+    if (c->obs_n < SL_SERVER_OBS_PENDING) {
+        unsigned i = (c->obs_head + c->obs_n++) % SL_SERVER_OBS_PENDING;
+
+        c->obs[i].end = c->out_moved;
+        c->obs[i].since_ns = now;
+        c->obs[i].key = q->metrics_key;
+        c->obs[i].count = 1;
+    }
+}
+
+/* Metrics: report the responses whose last byte is now written. */
+static void
+sl_conn_observe_sent(sl_conn_t *c)
+{
+    sl_server_t *s = c->t->srv;
+    uint64_t sent = c->out_moved - c->out.total;
+    int64_t now;
+
+    if (c->obs_n == 0 || c->obs[c->obs_head].end > sent) {
+        return;
+    }
+    now = sl_clock_mono_ns();
+    while (c->obs_n > 0 && c->obs[c->obs_head].end <= sent) {
+        uint32_t k;
+
+        for (k = 0; k < c->obs[c->obs_head].count; k++) {
+            s->observe(s->ctx, c->obs[c->obs_head].key, SL_SERVER_OBS_SENT,
+                       now - c->obs[c->obs_head].since_ns);
+        }
+        c->obs_head = (c->obs_head + 1) % SL_SERVER_OBS_PENDING;
+        c->obs_n--;
+    }
+}
+
 /* Move finished responses at the head of the pending list to the output. */
 static void
 sl_conn_collect(sl_conn_t *c)
@@ -303,11 +372,8 @@ sl_conn_collect(sl_conn_t *c)
         if (c->pending_head == NULL) {
             c->pending_tail = NULL;
         }
-        if (c->t->srv->observe != NULL && q->metrics_key >= 0) {
-            c->t->srv->observe(c->t->srv->ctx, q->metrics_key,
-                               sl_clock_mono_ns() - q->done_ns);
-        }
         if (!c->closing) {
+            sl_conn_observe_queued(c, q);
             sl_out_move(&c->out, &q->out);
             if (q->status != SL_OK) {
                 c->closing = true;
@@ -349,6 +415,7 @@ sl_conn_write(sl_conn_t *c)
             return;
         }
     }
+    sl_conn_observe_sent(c);
     if (c->out.total == 0 && c->closing && c->pending_head == NULL) {
         sl_conn_close(c, "closed by handler");
         return;

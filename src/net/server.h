@@ -99,10 +99,17 @@ sl_server_t *sl_server_create(const sl_server_config_t *cfg, sl_workpool_t *wp,
  * @returns SL_OK or __IO (logged). @thread main */
 sl_err_t sl_server_start(sl_server_t *s);
 
-/* Observer of responses handed to the socket: <key> is the request's
- * metrics_key (only called when >= 0), <ns> the time since sl_req_done().
- * @thread network */
-typedef void (*sl_server_observe_cb)(void *ctx, int key, int64_t ns);
+/* Observer of responses, for requests whose metrics_key is >= 0: with
+ * SL_SERVER_OBS_QUEUED once the response joins the connection's output
+ * (<ns>: time since done_ns), with SL_SERVER_OBS_SENT once its last byte is
+ * written to the socket (<ns>: time since it joined the output; not
+ * reported for a connection that closes first, or when responses of more
+ * than SL_SERVER_OBS_PENDING bursts wait on one connection). @thread
+ * network */
+#define SL_SERVER_OBS_QUEUED 0
+#define SL_SERVER_OBS_SENT 1
+#define SL_SERVER_OBS_PENDING 8
+typedef void (*sl_server_observe_cb)(void *ctx, int key, int what, int64_t ns);
 /* Set the observer (ctx is the request callback's). Before
  * sl_server_start(). @thread main */
 void sl_server_set_observer(sl_server_t *s, sl_server_observe_cb cb);
