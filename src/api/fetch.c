@@ -2,8 +2,9 @@
  * api/fetch.c: Fetch (key 1), versions 4-17.
  *
  * A fetch reads each partition from its fetch offset up to the high
- * watermark (the last stable offset for read_committed; the same until
- * transactions exist), at most partition_max_bytes per partition and
+ * watermark (the last stable offset for read_committed, with the aborted
+ * transactions that overlap [fetch offset, last stable offset): the
+ * client drops their records), at most partition_max_bytes per partition and
  * max_bytes in all, except that the first batch found is returned whole
  * even when larger (KIP-74). Log data is not copied: the response carries
  * file ranges that the network thread sends with sendfile().
@@ -45,6 +46,11 @@ typedef struct sl_fetch_item_s {
     /* Result of the last read. */
     sl_fr_part_t out;
     sl_log_slice_t slice;
+    /* read_committed: arena room for the aborted transactions, kept
+     * across the reads of a long poll */
+    sl_msg_fetch_resp_aborted_transaction_t *aborted;
+    sl_txn_aborted_t *scratch;
+    size_t aborted_cap;
 } sl_fetch_item_t;
 
 typedef struct sl_fetch_op_s {
@@ -70,6 +76,43 @@ sl_fetch_release_slices(sl_fetch_op_t *op)
         sl_log_slice_release(&op->items[i].slice);
         op->items[i].slice.len = 0;
     }
+}
+
+/* Fill it->out's aborted transactions for [fetch offset, last stable
+ * offset). @returns SL_OK, SL_ERR__NOMEM */
+static sl_err_t
+sl_fetch_aborted(sl_fetch_op_t *op, sl_fetch_item_t *it, sl_partlog_t *pl)
+{
+    sl_fr_part_t *o = &it->out;
+    size_t n, i;
+
+    n = sl_partlog_aborted_txns(pl, it->fetch_offset, o->last_stable_offset,
+                                it->scratch, it->aborted_cap);
+    if (n > it->aborted_cap) {
+        if (n > INT32_MAX) {
+            return SL_ERR__NOMEM;
+        }
+        it->scratch = sl_arena_calloc(op->r->arena, n, sizeof(*it->scratch));
+        it->aborted = sl_arena_calloc(op->r->arena, n, sizeof(*it->aborted));
+        if (it->scratch == NULL || it->aborted == NULL) {
+            it->aborted_cap = 0;
+            return SL_ERR__NOMEM;
+        }
+        it->aborted_cap = n;
+        n = sl_partlog_aborted_txns(pl, it->fetch_offset, o->last_stable_offset,
+                                    it->scratch, n);
+        if (n > it->aborted_cap) {
+            n = it->aborted_cap; /* more since: the next fetch gets them */
+        }
+    }
+    for (i = 0; i < n; i++) {
+        sl_msg_fetch_resp_aborted_transaction_init(&it->aborted[i]);
+        it->aborted[i].producer_id = it->scratch[i].producer_id;
+        it->aborted[i].first_offset = it->scratch[i].first_offset;
+    }
+    o->aborted_transactions = n > 0 ? it->aborted : NULL;
+    o->aborted_transactions_count = (int32_t)n;
+    return SL_OK;
 }
 
 /* Read every item once. @returns bytes available (sum of slice lengths).
@@ -117,7 +160,11 @@ sl_fetch_read_all(sl_fetch_op_t *op)
             continue;
         }
         o->high_watermark = sl_partlog_hwm(pl);
-        o->last_stable_offset = o->high_watermark;
+        o->last_stable_offset = sl_partlog_lso(pl);
+        if (o->last_stable_offset > o->high_watermark) {
+            /* an append between the two reads: never above the HW */
+            o->last_stable_offset = o->high_watermark;
+        }
         o->log_start_offset = sl_partlog_log_start(pl);
         latest = sl_partlog_latest_epoch(pl);
         if (latest < 0) {
@@ -172,6 +219,13 @@ sl_fetch_read_all(sl_fetch_op_t *op)
             budget -= (int64_t)it->slice.len;
             o->records.ptr = sl_wire_external;
             o->records.len = (int32_t)it->slice.len;
+            if (op->read_committed && sl_fetch_aborted(op, it, pl) != SL_OK) {
+                sl_log_slice_release(&it->slice);
+                it->slice.len = 0;
+                o->records.ptr = NULL;
+                o->records.len = 0;
+                o->error_code = (int16_t)sl_err_to_wire(SL_ERR__NOMEM);
+            }
         }
     }
     sl_api_punlock(api);

@@ -5,7 +5,9 @@
  * read_committed), -2 earliest (the log start offset), -3 the record with
  * the largest timestamp (v7+), -4 earliest local (v8+; no tiered storage,
  * so the same as -2), -5 latest tiered (v9+; none: offset -1); >= 0 the
- * first offset whose timestamp is at or after it (-1 when none). The leader
+ * first offset whose timestamp is at or after it (-1 when none; with
+ * read_committed also when it is at or above the last stable offset, as
+ * for -3). The leader
  * epoch reported is the partition's current one (Sluice has one leader), so
  * clients that validate positions against it (KIP-320) find no divergence.
  */
@@ -96,7 +98,18 @@ sl_api_list_offsets_handle(sl_api_req_t *r, const void *reqp, void *respp)
                 op->error_code = sl_err_to_wire(err);
                 continue;
             }
-            /* Single node, no open transactions: LSO == high watermark. */
+            if (req->isolation_level == 1 && ts != SL_LOG_TS_EARLIEST) {
+                /* read_committed sees up to the last stable offset: LATEST
+                 * is it, and nothing at or above it is found (Kafka) */
+                int64_t lso = sl_partlog_lso(pl);
+
+                if (ts == SL_LOG_TS_LATEST) {
+                    off = lso;
+                } else if (off >= lso) {
+                    off = -1;
+                    found = -1;
+                }
+            }
             op->offset = off;
             op->timestamp = ts < 0 && ts != SL_LOG_TS_MAX ? -1 : found;
             op->leader_epoch = off >= 0 ? epoch : -1;

@@ -31,9 +31,16 @@
  *      delete.retention.ms, record timestamp deltas rebased on it, as
  *      KIP-534) the first time they are cleaned; once it passed, the
  *      tombstones and control batches go.
- *      Not done (idempotence and transactions are built elsewhere): the
- *      last batch of a producer is not kept for its sequence numbers, and
- *      aborted transactional records are not removed.
+ *      Transactions (Kafka's rules): the cleanable end never passes the
+ *      last stable offset; batches of aborted transactions (the
+ *      aborted-transaction index, taken at the start of the pass) are
+ *      dropped; a COMMIT marker stays past its horizon while a batch of
+ *      its transaction was seen before it in this pass (otherwise a
+ *      rebuild of the producer state would find the transaction open);
+ *      ABORT markers are kept (Sluice's choice: their index entries stay
+ *      valid, a client never sees an aborted transaction without its
+ *      marker). Not done: the last batch of a producer is not kept for
+ *      its sequence numbers.
  *   5. Swap each group, crash-safe (Kafka's .cleaned/.swap protocol):
  *        a. write <B>.log|index|timeindex.cleaned, fdatasync all three;
  *        b. rename them to .swap (indexes first, .log.swap last: the
@@ -345,6 +352,12 @@ typedef struct sl_cl_pass_s {
     size_t rlen, rcap2;
     int64_t min_horizon; /* earliest delete horizon written */
     sl_cleaner_stats_t *st;
+    /* transactions: aborted ones by first offset, those started at the
+     * current batch, producers with a batch since their last marker */
+    sl_txn_aborted_t *ab, *open;
+    size_t nab, abk, nopen;
+    int64_t *seen;
+    size_t nseen, cseen;
 } sl_cl_pass_t;
 
 static sl_err_t
@@ -525,6 +538,83 @@ sl_cl_emit_rebuilt(sl_cl_pass_t *c, const sl_batch_t *b, int32_t kept,
     return SL_OK;
 }
 
+/* Whether the transactional batch <b> belongs to an aborted transaction.
+ * Batches come in offset order within a pass. */
+static bool
+sl_cl_txn_aborted(sl_cl_pass_t *c, const sl_batch_t *b)
+{
+    bool aborted = false;
+    size_t i = 0;
+
+    while (c->abk < c->nab && c->ab[c->abk].first_offset <= b->base_offset) {
+        c->open[c->nopen++] = c->ab[c->abk++];
+    }
+    while (i < c->nopen) {
+        if (c->open[i].last_offset < b->base_offset) {
+            c->open[i] = c->open[--c->nopen];
+            continue;
+        }
+        if (c->open[i].producer_id == b->producer_id) {
+            aborted = true;
+        }
+        i++;
+    }
+    return aborted;
+}
+
+/* Note (add) or take (remove; @returns whether it was there) a producer
+ * with a transactional batch since its last marker. */
+static bool
+sl_cl_seen(sl_cl_pass_t *c, int64_t pid, bool add, sl_err_t *err)
+{
+    size_t i;
+
+    for (i = 0; i < c->nseen; i++) {
+        if (c->seen[i] == pid) {
+            if (!add) {
+                c->seen[i] = c->seen[--c->nseen];
+            }
+            return true;
+        }
+    }
+    if (add) {
+        if (c->nseen == c->cseen) {
+            size_t n = c->cseen ? c->cseen * 2 : 16;
+            int64_t *v = realloc(c->seen, n * sizeof(*v));
+
+            if (v == NULL) {
+                *err = SL_ERR__NOMEM;
+                return false;
+            }
+            c->seen = v;
+            c->cseen = n;
+        }
+        c->seen[c->nseen++] = pid;
+    }
+    return false;
+}
+
+/* Whether a transaction marker must stay past its delete horizon. */
+static bool
+sl_cl_marker_stays(sl_cl_pass_t *c, const sl_batch_t *b)
+{
+    sl_record_iter_t it;
+    sl_record_t r;
+    int16_t type;
+    bool had;
+
+    had = sl_cl_seen(c, b->producer_id, false, NULL);
+    sl_record_iter_init(&it, b->records, b->records_size, b->records_count);
+    if (sl_batch_codec(b) != 0 || sl_record_iter_next(&it, &r) != SL_OK ||
+        sl_control_parse_key(&r, &type) != SL_OK) {
+        return true; /* not one we understand: keep */
+    }
+    if (type == SL_CONTROL_ABORT) {
+        return true;
+    }
+    return type == SL_CONTROL_COMMIT && had;
+}
+
 /* Whether record <r> of batch <b> stays; <expired>: b's delete horizon
  * passed. Markers of control batches are decided per batch. */
 static bool
@@ -570,6 +660,20 @@ sl_cl_clean_batch(sl_cl_pass_t *c, const uint8_t *p, size_t n, bool *changed)
     expired = has_h && c->now_ms >= old_h;
     control = sl_batch_is_control(&b);
     c->st->records_read += b.records_count;
+    if (b.producer_id >= 0 && sl_batch_is_transactional(&b)) {
+        if (control && sl_cl_marker_stays(c, &b)) {
+            expired = false;
+        } else if (!control && sl_cl_txn_aborted(c, &b)) {
+            *changed = true; /* an aborted transaction's batch */
+            return SL_OK;
+        } else if (!control) {
+            err = SL_OK;
+            (void)sl_cl_seen(c, b.producer_id, true, &err);
+            if (err != SL_OK) {
+                return err;
+            }
+        }
+    }
     if (control && expired) {
         /* markers go once their horizon passed; until then, keep as is */
         *changed = true;
@@ -866,6 +970,39 @@ sl_cl_pass_free(sl_cl_pass_t *c)
     free(c->rbuf);
     free(c->out);
     free(c->rec);
+    free(c->ab);
+    free(c->open);
+    free(c->seen);
+}
+
+static int
+sl_cl_cmp_first(const void *a, const void *b)
+{
+    int64_t x = ((const sl_txn_aborted_t *)a)->first_offset;
+    int64_t y = ((const sl_txn_aborted_t *)b)->first_offset;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The aborted transactions, by first offset. @locks lock */
+static sl_err_t
+sl_cl_take_aborted(sl_cl_pass_t *c)
+{
+    sl_partlog_t *pl = c->pl;
+    size_t n;
+
+    if (pl->txnidx == NULL ||
+        (n = sl_txnidx_collect(pl->txnidx, 0, INT64_MAX, NULL, 0)) == 0) {
+        return SL_OK;
+    }
+    c->ab = malloc(n * sizeof(*c->ab));
+    c->open = malloc(n * sizeof(*c->open));
+    if (c->ab == NULL || c->open == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    c->nab = sl_txnidx_collect(pl->txnidx, 0, INT64_MAX, c->ab, n);
+    qsort(c->ab, c->nab, sizeof(*c->ab), sl_cl_cmp_first);
+    return SL_OK;
 }
 
 /* Take references to the sealed segments. */
@@ -884,6 +1021,14 @@ sl_cl_snapshot(sl_cl_pass_t *c)
     c->nsegs = pl->nsegs - 1;
     c->active_base = sl_segment_base(pl->segs[pl->nsegs - 1].seg);
     c->hwm = pl->hwm;
+    if (pl->first_unstable >= 0 && pl->first_unstable < c->hwm) {
+        c->hwm = pl->first_unstable; /* never clean an open transaction */
+    }
+    if (sl_cl_take_aborted(c) != SL_OK) {
+        pthread_mutex_unlock(&pl->lock);
+        c->nsegs = 0;
+        return SL_ERR__NOMEM;
+    }
     if (atomic_load(&pl->offline)) {
         pthread_mutex_unlock(&pl->lock);
         c->nsegs = 0;

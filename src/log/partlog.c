@@ -7,6 +7,8 @@
  * Directory <log.dirs>/<topic>-<partition>/:
  *
  *   <20-digit base>.log|.index|.timeindex   segments (segment.c)
+ *   <20-digit base>.txnindex                aborted transactions (txnindex.c)
+ *   <20-digit offset>.snapshot              producer state (producer_state.c)
  *   leader-epoch-checkpoint                 epoch -> start offset (ckpt.c)
  *   partition.metadata                      topic id (ckpt.c)
  *   recovery-point-offset-checkpoint        offsets below it were synced
@@ -110,6 +112,10 @@ sl_partlog_drop(sl_partlog_t *pl, size_t i)
             (pl->nsegs - i - 1) * sizeof(pl->segs[0]));
     pl->nsegs--;
     pl->dir_dirty = true;
+    if (i == 0 && pl->nsegs > 0 && pl->txnidx != NULL) {
+        /* its aborted transactions ended below the new first segment */
+        sl_txnidx_drop_below(pl->txnidx, sl_segment_base(pl->segs[0].seg));
+    }
     sl_log_info("log.partlog",
                 "deleted segment topic=%s partition=%d "
                 "base=%lld",
@@ -594,7 +600,8 @@ sl_partlog_open_dir(sl_partlog_t *pl, const sl_partlog_opts_t *o,
     pl->epochs_dirty = false;
     atomic_store(&pl->rp, pl->leo);
     pl->hwm = pl->leo;
-    if ((err = sl_partlog_pstate_rebuild(pl)) != SL_OK) {
+    if ((err = sl_partlog_txnidx_open(pl)) != SL_OK ||
+        (err = sl_partlog_pstate_rebuild(pl)) != SL_OK) {
         return err;
     }
     if (pl->dir_dirty && (err = sl_file_sync_dir(pl->dir)) != SL_OK) {
@@ -626,6 +633,7 @@ sl_partlog_open(const sl_partlog_opts_t *o, sl_partlog_t **out,
     pl->cfg = *o->cfg;
     pl->partition = o->partition;
     pl->auto_hwm = true;
+    pl->first_unstable = -1;
     pl->last_flush_ms = o->now_ms;
     pl->dir = strdup(o->dir);
     pl->topic = strdup(o->topic);
@@ -668,6 +676,7 @@ sl_partlog_abandon(sl_partlog_t *pl)
     free(pl->segs);
     free(pl->epochs);
     sl_pstate_destroy(pl->pstate);
+    sl_txnidx_close(pl->txnidx);
     free(pl->dir);
     free(pl->topic);
     pthread_mutex_destroy(&pl->lock);
@@ -821,6 +830,7 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
     sl_batch_seq_t it;
     sl_batch_t b;
     sl_pstate_undo_t undo;
+    sl_pl_txns_t txns;
     int64_t span, next;
     bool broken, was_empty;
     sl_segment_t *seg;
@@ -850,7 +860,7 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
         return err == SL_ERR__NOMEM ? err : SL_ERR__IO;
     }
     /* idempotence: a retried batch is answered, a bad one refused */
-    err = sl_partlog_pstate_check(pl, data, len, &undo, info);
+    err = sl_partlog_pstate_check(pl, data, len, &undo, info, &txns);
     if (err != SL_OK || info->duplicate) {
         pthread_mutex_unlock(&pl->lock);
         return err;
@@ -881,6 +891,7 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
     err = sl_segment_append(seg, data, len, &broken);
     if (err != SL_OK) {
         sl_pstate_rollback(pl->pstate, &undo);
+        sl_partlog_txns_done(&txns);
         if (broken) {
             atomic_store(&pl->offline, true);
             sl_log_error("log.partlog",
@@ -892,6 +903,8 @@ sl_partlog_append(sl_partlog_t *pl, uint8_t *data, size_t len,
         return err == SL_ERR__NOMEM ? err : SL_ERR__IO;
     }
     sl_pstate_commit(pl->pstate, &undo);
+    sl_partlog_txns_apply(pl, &txns);
+    sl_partlog_txns_done(&txns);
     info->base_offset = pl->leo;
     info->last_offset = next - 1;
     if (was_empty) {

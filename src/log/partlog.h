@@ -23,6 +23,7 @@
 #include "log/log.h"
 #include "log/producer_state.h"
 #include "log/segment.h"
+#include "log/txnindex.h"
 
 typedef struct sl_partlog_s sl_partlog_t;
 
@@ -105,11 +106,17 @@ sl_err_t sl_partlog_delete(sl_partlog_t *pl);
  * @thread any   @locks takes the partition lock
  * Batches with a producer id go through the producer state first: a
  * retry of one of the producer's last five batches is not written again
- * (info->duplicate, with its original offsets).
+ * (info->duplicate, with its original offsets). A transactional batch
+ * opens its producer's transaction (holding the last stable offset); a
+ * COMMIT/ABORT marker (control batch) ends it, an ABORT is added to the
+ * aborted-transaction index.
  * @returns SL_OK, SL_ERR_CORRUPT_MESSAGE, SL_ERR_INVALID_RECORD,
  *          SL_ERR_MESSAGE_TOO_LARGE, SL_ERR__INVAL (no batches),
  *          SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
- *          SL_ERR_INVALID_PRODUCER_EPOCH,
+ *          SL_ERR_INVALID_PRODUCER_EPOCH (also a marker's),
+ *          SL_ERR_INVALID_TXN_STATE (a plain batch inside a transaction),
+ *          SL_ERR_TRANSACTION_COORDINATOR_FENCED (a marker's coordinator
+ *          epoch is older than the last one's),
  *          SL_ERR__IO (disk failed: nothing appended; offline if it could
  *          not be undone or the log is already offline)
  */
@@ -216,6 +223,16 @@ size_t sl_partlog_producers(sl_partlog_t *pl, sl_pstate_entry_t *out,
  * @returns how many. @locks takes the partition lock */
 size_t sl_partlog_expire_producers(sl_partlog_t *pl, int64_t now_ms,
                                    int64_t expiration_ms);
+
+/* Transactions (docs/storage.md "Transactions"): the last stable offset,
+ * min(first offset of the oldest open transaction, high watermark).
+ * @locks takes the partition lock */
+int64_t sl_partlog_lso(sl_partlog_t *pl);
+/* The aborted transactions overlapping [from, upto) (Fetch with
+ * read_committed), by marker offset: up to <cap> into out[]; @returns how
+ * many there are. @locks takes the partition lock */
+size_t sl_partlog_aborted_txns(sl_partlog_t *pl, int64_t from, int64_t upto,
+                               sl_txn_aborted_t *out, size_t cap);
 
 /* One pointer for the flusher's per-partition state. @locks flusher's */
 void *sl_partlog_flusher_slot(const sl_partlog_t *pl);

@@ -17,6 +17,7 @@
 #include "log/log.h"
 #include "log/producer_state.h"
 #include "log/segment.h"
+#include "log/txnindex.h"
 
 typedef struct sl_partlog_seg_s {
     sl_segment_t *seg;
@@ -56,6 +57,9 @@ struct sl_partlog_s {
 
     sl_pstate_t *pstate;     /* idempotent producers (partlog_pstate.c) */
     int64_t pstate_snap_off; /* state known on disk up to here, or -1 */
+    sl_txnidx_t *txnidx;     /* aborted transactions (partlog_pstate.c) */
+    bool txnidx_damaged;     /* rebuild from the first segment */
+    int64_t first_unstable;  /* oldest open transaction's offset, or -1 */
     /* cleaner.c's, touched by the cleaner thread only: the earliest delete
      * horizon left in the cleaned log (0 = unknown: clean once) */
     int64_t clean_horizon_ms;
@@ -77,8 +81,24 @@ bool sl_partlog_epoch_trim_start(sl_partlog_t *pl, int64_t start);
  * roll back <u> after the write. */
 sl_err_t sl_partlog_pstate_rebuild(sl_partlog_t *pl);
 sl_err_t sl_partlog_pstate_snapshot(sl_partlog_t *pl);
+/* Transactions ended by the markers of one append (partlog_pstate.c). */
+typedef struct sl_pl_txns_s {
+    sl_pstate_txn_t *v;
+    size_t n, cap;
+    int64_t opened; /* first offset of the first transaction opened, -1 */
+} sl_pl_txns_t;
+
+/* Check also validates transaction markers (control batches with a
+ * producer id); the transactions they end go to <t> (after the write:
+ * sl_partlog_txns_apply() on success, then sl_partlog_txns_done()). */
 sl_err_t sl_partlog_pstate_check(sl_partlog_t *pl, const uint8_t *data,
                                  size_t len, sl_pstate_undo_t *u,
-                                 sl_append_info_t *info);
+                                 sl_append_info_t *info, sl_pl_txns_t *t);
+/* After the write: index the aborted ones, move the first unstable
+ * offset. */
+void sl_partlog_txns_apply(sl_partlog_t *pl, sl_pl_txns_t *t);
+void sl_partlog_txns_done(sl_pl_txns_t *t);
+/* Open pl->txnidx (at open, before sl_partlog_pstate_rebuild()). */
+sl_err_t sl_partlog_txnidx_open(sl_partlog_t *pl);
 
 #endif

@@ -21,6 +21,9 @@
  *              34 int32 coordinator epoch
  *              38 int64 current transaction first offset (-1: none)
  *
+ * The current transaction first offset is what makes the last stable
+ * offset survive a restart (log/txnindex.h).
+ *
  * Kafka writes one entry per producer (its last batch). Sluice writes one
  * entry per remembered batch, oldest first, so that all five survive a
  * restart; a reader that keeps the last entry per producer id (Kafka's)
@@ -47,10 +50,22 @@
 #define SL_PSTATE_MAX_FILE ((int64_t)256 << 20)
 #define SL_PSTATE_PATH 4096
 
+/* An opened transaction, in the queue of open ones. */
+typedef struct sl_pstate_open_s {
+    int64_t producer_id;
+    int64_t first_offset;
+} sl_pstate_open_t;
+
 struct sl_pstate_s {
     sl_pstate_entry_t *slots; /* producer_id < 0: free */
     size_t cap;               /* power of two, 0 when empty */
     size_t n;
+    /* Transactions in the order they opened, which is offset order (a
+     * transaction opens at the log end). Entries whose producer no longer
+     * has that transaction open (ended, rolled back) are dropped when they
+     * reach the front, so the front is the first unstable offset. */
+    sl_pstate_open_t *q;
+    size_t qhead, qlen, qcap; /* live: q[qhead, qlen) */
 };
 
 /* ---- map ---------------------------------------------------------------- */
@@ -77,6 +92,7 @@ sl_pstate_destroy(sl_pstate_t *ps)
 {
     if (ps != NULL) {
         free(ps->slots);
+        free(ps->q);
         free(ps);
     }
 }
@@ -88,6 +104,34 @@ sl_pstate_clear(sl_pstate_t *ps)
     ps->slots = NULL;
     ps->cap = 0;
     ps->n = 0;
+    ps->qhead = ps->qlen = 0;
+}
+
+/* Queue a transaction that opened at <first>. @returns SL_OK,
+ * SL_ERR__NOMEM */
+static sl_err_t
+sl_pstate_push_open(sl_pstate_t *ps, int64_t pid, int64_t first)
+{
+    if (ps->qhead > 0 && ps->qlen == ps->qcap) {
+        memmove(ps->q, ps->q + ps->qhead,
+                (ps->qlen - ps->qhead) * sizeof(*ps->q));
+        ps->qlen -= ps->qhead;
+        ps->qhead = 0;
+    }
+    if (ps->qlen == ps->qcap) {
+        size_t c = ps->qcap ? ps->qcap * 2 : 16;
+        sl_pstate_open_t *q = realloc(ps->q, c * sizeof(*q));
+
+        if (q == NULL) {
+            return SL_ERR__NOMEM;
+        }
+        ps->q = q;
+        ps->qcap = c;
+    }
+    ps->q[ps->qlen].producer_id = pid;
+    ps->q[ps->qlen].first_offset = first;
+    ps->qlen++;
+    return SL_OK;
 }
 
 size_t
@@ -361,12 +405,141 @@ sl_pstate_check_append(sl_pstate_t *ps, sl_pstate_undo_t *u,
             return SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
         }
     }
+    if (e != NULL && e->txn_first_offset >= 0 && !in->transactional) {
+        /* Kafka: a non-transactional write inside an open transaction */
+        return SL_ERR_INVALID_TXN_STATE;
+    }
+    if (in->transactional && (e == NULL || e->txn_first_offset < 0) &&
+        (err = sl_pstate_push_open(ps, in->producer_id, first_offset)) !=
+            SL_OK) {
+        return err; /* nothing changed yet */
+    }
     if ((err = sl_pstate_undo_save(u, e, in->producer_id)) != SL_OK ||
         (err = sl_pstate_upsert(ps, in->producer_id, &e)) != SL_OK) {
         u->err = err;
         return err;
     }
     sl_pstate_add_batch(e, in, first_offset);
+    if (in->transactional && e->txn_first_offset < 0) {
+        e->txn_first_offset = first_offset;
+    }
+    return SL_OK;
+}
+
+/* End e's open transaction with marker m at offset; a marker of another
+ * epoch forgets the batches (Kafka's update of the entry). */
+static void
+sl_pstate_apply_marker(sl_pstate_entry_t *e, const sl_pstate_marker_t *m,
+                       int64_t offset, sl_pstate_txn_t *done, bool *completed)
+{
+    *completed = e->txn_first_offset >= 0;
+    if (*completed) {
+        done->producer_id = e->producer_id;
+        done->first_offset = e->txn_first_offset;
+        done->last_offset = offset;
+        done->aborted = !m->commit;
+    }
+    if (m->epoch != e->epoch) {
+        e->epoch = m->epoch;
+        e->nbatches = 0;
+    }
+    e->coordinator_epoch = m->coordinator_epoch;
+    e->txn_first_offset = -1;
+    if (m->ts > e->last_ts) {
+        e->last_ts = m->ts;
+    }
+}
+
+sl_err_t
+sl_pstate_check_marker(sl_pstate_t *ps, sl_pstate_undo_t *u,
+                       const sl_pstate_marker_t *m, int64_t offset,
+                       sl_pstate_txn_t *done, bool *completed)
+{
+    sl_pstate_entry_t *e = sl_pstate_find(ps, m->producer_id);
+    sl_err_t err;
+
+    *completed = false;
+    if (m->producer_id < 0) {
+        return SL_OK;
+    }
+    if (e != NULL && m->epoch < e->epoch) {
+        return SL_ERR_INVALID_PRODUCER_EPOCH;
+    }
+    if (e != NULL && m->coordinator_epoch < e->coordinator_epoch) {
+        return SL_ERR_TRANSACTION_COORDINATOR_FENCED;
+    }
+    if ((err = sl_pstate_undo_save(u, e, m->producer_id)) != SL_OK ||
+        (err = sl_pstate_upsert(ps, m->producer_id, &e)) != SL_OK) {
+        u->err = err;
+        return err;
+    }
+    sl_pstate_apply_marker(e, m, offset, done, completed);
+    return SL_OK;
+}
+
+sl_err_t
+sl_pstate_replay_marker(sl_pstate_t *ps, const sl_pstate_marker_t *m,
+                        int64_t offset, sl_pstate_txn_t *done, bool *completed)
+{
+    sl_pstate_entry_t *e;
+    sl_err_t err;
+
+    *completed = false;
+    if (m->producer_id < 0) {
+        return SL_OK;
+    }
+    if ((err = sl_pstate_upsert(ps, m->producer_id, &e)) != SL_OK) {
+        return err;
+    }
+    sl_pstate_apply_marker(e, m, offset, done, completed);
+    return SL_OK;
+}
+
+int64_t
+sl_pstate_first_unstable(sl_pstate_t *ps)
+{
+    while (ps->qhead < ps->qlen) {
+        const sl_pstate_open_t *o = &ps->q[ps->qhead];
+        const sl_pstate_entry_t *e = sl_pstate_find(ps, o->producer_id);
+
+        if (e != NULL && e->txn_first_offset == o->first_offset) {
+            return o->first_offset;
+        }
+        ps->qhead++;
+    }
+    ps->qhead = ps->qlen = 0;
+    return -1;
+}
+
+/* Queue the open transactions of a state read from a snapshot. */
+static int
+sl_pstate_cmp_open(const void *a, const void *b)
+{
+    int64_t x = ((const sl_pstate_open_t *)a)->first_offset;
+    int64_t y = ((const sl_pstate_open_t *)b)->first_offset;
+
+    return x < y ? -1 : x > y;
+}
+
+static sl_err_t
+sl_pstate_queue_open(sl_pstate_t *ps)
+{
+    size_t i;
+    sl_err_t err;
+
+    ps->qhead = ps->qlen = 0;
+    for (i = 0; i < ps->cap; i++) {
+        const sl_pstate_entry_t *e = &ps->slots[i];
+
+        if (e->producer_id >= 0 && e->txn_first_offset >= 0 &&
+            (err = sl_pstate_push_open(ps, e->producer_id,
+                                       e->txn_first_offset)) != SL_OK) {
+            return err;
+        }
+    }
+    if (ps->qlen > 1) {
+        qsort(ps->q, ps->qlen, sizeof(*ps->q), sl_pstate_cmp_open);
+    }
     return SL_OK;
 }
 
@@ -414,7 +587,15 @@ sl_pstate_replay(sl_pstate_t *ps, const sl_pstate_in_t *in,
     if ((err = sl_pstate_upsert(ps, in->producer_id, &e)) != SL_OK) {
         return err;
     }
+    if (in->transactional && e->txn_first_offset < 0 &&
+        (err = sl_pstate_push_open(ps, in->producer_id, first_offset)) !=
+            SL_OK) {
+        return err;
+    }
     sl_pstate_add_batch(e, in, first_offset);
+    if (in->transactional && e->txn_first_offset < 0) {
+        e->txn_first_offset = first_offset;
+    }
     return SL_OK;
 }
 
@@ -679,8 +860,11 @@ sl_pstate_parse(sl_pstate_t *ps, const uint8_t *buf, size_t len)
         e->last_ts = ts;
         e->coordinator_epoch = (int32_t)sl_pstate_get32(p + 34);
         e->txn_first_offset = (int64_t)sl_pstate_get64(p + 38);
+        if (e->txn_first_offset < 0) {
+            e->txn_first_offset = -1;
+        }
         if (last_off >= 0) {
-            sl_pstate_in_t in = {pid, epoch, 0, delta, ts};
+            sl_pstate_in_t in = {pid, epoch, 0, delta, ts, false};
 
             /* first sequence: last - delta, wrapping below 0 */
             in.base_seq = last_seq >= delta
@@ -725,6 +909,9 @@ sl_pstate_read_snapshot(sl_pstate_t *ps, const char *path)
     }
     if (err == SL_OK) {
         err = sl_pstate_parse(ps, buf, got);
+    }
+    if (err == SL_OK) {
+        err = sl_pstate_queue_open(ps);
     }
     free(buf);
     if (err != SL_OK) {

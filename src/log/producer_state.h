@@ -7,6 +7,8 @@
  * INVALID_PRODUCER_EPOCH (Kafka 4.0's rules, docs/storage.md). Also the
  * snapshot files <20-digit offset>.snapshot (byte layout in
  * producer_state.c) and expiry by producer.id.expiration.ms.
+ * Transactions: the first offset of each producer's open transaction
+ * (the last stable offset's input), ended by COMMIT/ABORT markers.
  *
  * Owned by: log/partlog.c (one per partition log, struct sl_partlog_s).
  * Locking: none of its own; the owning partition's lock is held for every
@@ -53,7 +55,26 @@ typedef struct sl_pstate_in_s {
     int32_t base_seq;
     int32_t last_offset_delta;
     int64_t max_ts;
+    bool transactional; /* attributes bit 4: opens a transaction */
 } sl_pstate_in_t;
+
+/* The fields of one transaction marker (a control batch's record). */
+typedef struct sl_pstate_marker_s {
+    int64_t producer_id;
+    int16_t epoch;
+    int32_t coordinator_epoch;
+    bool commit; /* false: ABORT */
+    int64_t ts;  /* the batch's max timestamp */
+} sl_pstate_marker_t;
+
+/* A transaction a marker ended: offsets of its first batch and of the
+ * marker. */
+typedef struct sl_pstate_txn_s {
+    int64_t producer_id;
+    int64_t first_offset;
+    int64_t last_offset;
+    bool aborted;
+} sl_pstate_txn_t;
 
 /* Undo log of one append: sl_pstate_begin(), then sl_pstate_check_append()
  * per batch, then sl_pstate_commit() or sl_pstate_rollback(). */
@@ -90,7 +111,10 @@ void sl_pstate_begin(sl_pstate_undo_t *u);
  * @returns SL_OK, SL_ERR_INVALID_PRODUCER_EPOCH (epoch older than the
  *          known one), SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER (a gap, a
  *          non-zero first sequence of a new epoch or of an unknown
- *          producer), SL_ERR__NOMEM
+ *          producer), SL_ERR_INVALID_TXN_STATE (a batch without the
+ *          transactional flag while the producer's transaction is open),
+ *          SL_ERR__NOMEM
+ * A transactional batch opens the producer's transaction when none is.
  */
 sl_err_t sl_pstate_check_append(sl_pstate_t *ps, sl_pstate_undo_t *u,
                                 const sl_pstate_in_t *in, int64_t first_offset,
@@ -98,6 +122,30 @@ sl_err_t sl_pstate_check_append(sl_pstate_t *ps, sl_pstate_undo_t *u,
                                 int64_t *dup_last);
 void sl_pstate_commit(sl_pstate_t *ps, sl_pstate_undo_t *u);
 void sl_pstate_rollback(sl_pstate_t *ps, sl_pstate_undo_t *u);
+
+/*
+ * Validate and apply a transaction marker at <offset> (Kafka's
+ * appendEndTxnMarker): the producer's open transaction, if any, ends
+ * (*done set, *completed true); the entry takes the marker's epoch (a
+ * newer one forgets the batches) and coordinator epoch. A marker for an
+ * unknown producer creates its entry and completes nothing.
+ * @returns SL_OK, SL_ERR_INVALID_PRODUCER_EPOCH (epoch older than the
+ *          producer's), SL_ERR_TRANSACTION_COORDINATOR_FENCED (coordinator
+ *          epoch older than the last marker's), SL_ERR__NOMEM
+ */
+sl_err_t sl_pstate_check_marker(sl_pstate_t *ps, sl_pstate_undo_t *u,
+                                const sl_pstate_marker_t *m, int64_t offset,
+                                sl_pstate_txn_t *done, bool *completed);
+
+/* As sl_pstate_check_marker() without the checks (recovery). */
+sl_err_t sl_pstate_replay_marker(sl_pstate_t *ps, const sl_pstate_marker_t *m,
+                                 int64_t offset, sl_pstate_txn_t *done,
+                                 bool *completed);
+
+/* The smallest first offset of an open transaction, or -1 when there is
+ * none: the first unstable offset of the partition. Amortised O(1): a
+ * queue of transactions in the order they opened (offset order). */
+int64_t sl_pstate_first_unstable(sl_pstate_t *ps);
 
 /* Apply a batch read back from the log (recovery): no checks; a new epoch
  * forgets the older batches. @returns SL_OK, SL_ERR__NOMEM */

@@ -32,7 +32,7 @@
 static sl_pstate_in_t
 in_of(int64_t pid, int16_t epoch, int32_t seq, int32_t n, int64_t ts)
 {
-    sl_pstate_in_t in = {pid, epoch, seq, n - 1, ts};
+    sl_pstate_in_t in = {pid, epoch, seq, n - 1, ts, false};
 
     return in;
 }
