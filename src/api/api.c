@@ -47,6 +47,10 @@ static const sl_api_handler_t sl_api_table[] = {
     {21, 0, 0, 2, sl_api_delete_records_handle},
     {22, 0, 0, 5, sl_api_init_producer_id_handle},
     {23, 2, 2, 4, sl_api_offset_for_leader_epoch_handle},
+    {24, 0, 0, 5, sl_api_add_partitions_to_txn_handle},
+    {25, 0, 0, 4, sl_api_add_offsets_to_txn_handle},
+    {26, 0, 0, 4, sl_api_end_txn_handle},
+    {28, 0, 0, 4, sl_api_txn_offset_commit_handle},
     {32, 1, 1, 4, sl_api_describe_configs_handle},
     {33, 0, 0, 2, sl_api_alter_configs_handle},
     {35, 1, 1, 4, sl_api_describe_log_dirs_handle},
@@ -56,6 +60,8 @@ static const sl_api_handler_t sl_api_table[] = {
     {47, 0, 0, 0, sl_api_offset_delete_handle},
     {60, 0, 0, 1, sl_api_describe_cluster_handle},
     {61, 0, 0, 0, sl_api_describe_producers_handle},
+    {65, 0, 0, 0, sl_api_describe_transactions_handle},
+    {66, 0, 0, 1, sl_api_list_transactions_handle},
     {68, 0, 0, 1, sl_api_consumer_group_heartbeat_handle},
     {69, 0, 0, 0, sl_api_consumer_group_describe_handle},
     {75, 0, 0, 0, sl_api_describe_topic_partitions_handle},
@@ -136,7 +142,8 @@ sl_api_create(const sl_config_t *cfg)
         sl_api_metrics_open(api) != SL_OK) {
         goto fail;
     }
-    if (sl_api_open_storage(api) != SL_OK || sl_api_groups_open(api) != SL_OK) {
+    if (sl_api_open_storage(api) != SL_OK || sl_api_groups_open(api) != SL_OK ||
+        sl_api_txn_open(api) != SL_OK) {
         goto fail;
     }
     return api;
@@ -173,8 +180,12 @@ sl_api_destroy(sl_api_t *api)
     sl_api_metrics_close(api); /* first: a scrape reads everything below */
     /* Waiting fetches are answered by the purgatory's destruction. */
     sl_purgatory_destroy(api->fetch_purgatory);
+    sl_api_txn_close(api);    /* before groups: its hook commits offsets */
     sl_api_groups_close(api); /* before storage: its appends need the flusher */
     sl_api_close_storage(api);
+    /* after storage: group commits of transactional offsets completed by
+     * the flusher's last round still report to it */
+    sl_group_txn_pending_destroy(api->txn_pending);
     sl_fsess_cache_destroy(api->fsess);
     pthread_cond_destroy(&api->retention_cond);
     pthread_mutex_destroy(&api->retention_lock);

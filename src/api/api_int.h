@@ -22,6 +22,7 @@
 #include "group/group.h"
 #include "log/flusher.h"
 #include "log/partlog.h"
+#include "txn/txn.h"
 #include "metrics/metrics.h"
 
 #define SL_API_TOPIC_BUCKETS 1024
@@ -76,6 +77,11 @@ struct sl_api_s {
     sl_pid_alloc_t *pids;
     /* Consumer protocol (KIP-848) groups (api/consumer_groups.c). */
     sl_cgroup_coord_t *cgroups;
+    /* Transaction coordinator, its storage, marker writer and ticker
+     * (api/txn_store.c); pending TxnOffsetCommit offsets (group/). */
+    sl_txn_coord_t *txn;
+    struct sl_txnw_s *txnw;
+    sl_group_txn_pending_t *txn_pending;
     /* Metrics (metrics/scrape.c): counters, and the endpoint if any. */
     sl_metrics_t *metrics;
     struct sl_metrics_http_s *metrics_http;
@@ -191,8 +197,41 @@ sl_err_t sl_api_cg_classic_join(sl_api_req_t *r, sl_str_t group_id);
 /* Is <group_id> a consumer group (with members, when asked)? */
 bool sl_api_cg_is_consumer(sl_api_req_t *r, sl_str_t group_id,
                            bool with_members);
+/* ---- txn_store.c ---- */
+
+/* Create the transaction coordinator, load it from __transaction_state,
+ * start its ticker. @thread main, after sl_api_groups_open() */
+sl_err_t sl_api_txn_open(sl_api_t *api);
+/* Stop the ticker and free the coordinator. Before sl_api_groups_close(). */
+void sl_api_txn_close(sl_api_t *api);
+/* The store hook of the group coordinator: a pending transactional offset
+ * for <group_id>'s <topic>/<partition>. */
+bool sl_api_txn_has_pending(void *ctx, sl_str_t group_id, sl_str_t topic,
+                            int32_t partition);
+
+/* ---- txn_apis.c (and the produce path) ---- */
+
+/* Produce of a transactional batch by <transactional_id>: whether
+ * <topic>/<partition> is in its ongoing transaction (Kafka 4.0's
+ * verification). @returns SL_OK or the partition's Kafka error for a
+ * Produce request of <version>. */
+sl_err_t sl_api_txn_verify_produce(sl_api_t *api, int16_t version,
+                                   sl_str_t transactional_id,
+                                   int64_t producer_id, int16_t producer_epoch,
+                                   sl_str_t topic, int32_t partition);
 
 /* ---- handlers ---- */
+sl_err_t sl_api_add_partitions_to_txn_handle(sl_api_req_t *r, const void *req,
+                                             void *resp);
+sl_err_t sl_api_add_offsets_to_txn_handle(sl_api_req_t *r, const void *req,
+                                          void *resp);
+sl_err_t sl_api_end_txn_handle(sl_api_req_t *r, const void *req, void *resp);
+sl_err_t sl_api_txn_offset_commit_handle(sl_api_req_t *r, const void *req,
+                                         void *resp);
+sl_err_t sl_api_describe_transactions_handle(sl_api_req_t *r, const void *req,
+                                             void *resp);
+sl_err_t sl_api_list_transactions_handle(sl_api_req_t *r, const void *req,
+                                         void *resp);
 sl_err_t sl_api_init_producer_id_handle(sl_api_req_t *r, const void *req,
                                         void *resp);
 sl_err_t sl_api_describe_producers_handle(sl_api_req_t *r, const void *req,

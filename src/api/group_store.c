@@ -159,16 +159,6 @@ sl_gs_append(void *ctx, int32_t partition, const uint8_t *key, size_t key_len,
     }
 }
 
-static bool
-sl_gs_no_txn(void *ctx, sl_str_t group_id, sl_str_t topic, int32_t partition)
-{
-    (void)ctx;
-    (void)group_id;
-    (void)topic;
-    (void)partition;
-    return false; /* transactional offset commits: later */
-}
-
 /* Feed every record of one partition log to the coordinator. */
 static sl_err_t
 sl_gs_load_partition(sl_api_t *api, sl_partlog_t *pl, int64_t *records)
@@ -299,7 +289,7 @@ sl_api_groups_open(sl_api_t *api)
     memset(&store, 0, sizeof(store));
     store.ctx = api;
     store.append = sl_gs_append;
-    store.has_pending_txn = sl_gs_no_txn;
+    store.has_pending_txn = sl_api_txn_has_pending; /* txn_store.c */
     api->groups = sl_group_coord_create(&gcfg, &store);
     if (api->groups == NULL) {
         return SL_ERR__NOMEM;

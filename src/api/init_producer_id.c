@@ -6,12 +6,27 @@
  * producer id and epoch a v3+ request carries (Kafka does the same: a
  * non-transactional producer that bumps its epoch after an error simply
  * gets a fresh id). With a transactional id the transaction coordinator
- * would answer; Sluice has none yet, so the answer is
- * COORDINATOR_NOT_AVAILABLE (retriable; docs/compatibility.md).
+ * (txn/, wired in api/txn_store.c) answers: the request is parked until it
+ * has logged the new epoch.
  */
 #include "api/api_int.h"
 #include "core/log.h"
+#include "core/clock.h"
 #include "proto/gen/init_producer_id.h"
+
+static void
+sl_ipid_txn_done(void *arg, sl_err_t err, int64_t producer_id,
+                 int16_t producer_epoch)
+{
+    sl_api_req_t *r = arg;
+    sl_msg_init_producer_id_resp_t *resp = r->resp;
+
+    resp->error_code =
+        sl_err_to_wire(sl_txn_wire_error(err, r->key, r->version));
+    resp->producer_id = err == SL_OK ? producer_id : -1;
+    resp->producer_epoch = err == SL_OK ? producer_epoch : -1;
+    sl_api_finish(r, SL_OK);
+}
 
 sl_err_t
 sl_api_init_producer_id_handle(sl_api_req_t *r, const void *reqp, void *respp)
@@ -24,8 +39,19 @@ sl_api_init_producer_id_handle(sl_api_req_t *r, const void *reqp, void *respp)
     resp->producer_id = -1;
     resp->producer_epoch = -1;
     if (req->transactional_id.len >= 0) {
-        resp->error_code = (int16_t)SL_ERR_COORDINATOR_NOT_AVAILABLE;
-        return SL_OK;
+        sl_txn_init_req_t ti;
+
+        if (r->api->txn == NULL) {
+            resp->error_code = (int16_t)SL_ERR_COORDINATOR_NOT_AVAILABLE;
+            return SL_OK;
+        }
+        ti.transactional_id = req->transactional_id;
+        ti.timeout_ms = req->transaction_timeout_ms;
+        ti.producer_id = r->version >= 3 ? req->producer_id : -1;
+        ti.producer_epoch = r->version >= 3 ? req->producer_epoch : -1;
+        sl_txn_init_producer_id(r->api->txn, sl_clock_wall_ms(), &ti,
+                                sl_ipid_txn_done, r);
+        return SL_ERR__AGAIN;
     }
     if (r->api->pids == NULL || sl_pid_alloc_next(r->api->pids, &id) != SL_OK) {
         /* the block could not be persisted: no id that might repeat */

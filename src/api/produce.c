@@ -170,6 +170,25 @@ sl_produce_validate(sl_api_t *api, const uint8_t *data, size_t len,
     return SL_OK;
 }
 
+/* Whether <data> (validated) holds a transactional batch: its producer. */
+static bool
+sl_produce_txn_batch(const uint8_t *data, size_t len, int64_t *pid,
+                     int16_t *epoch)
+{
+    sl_batch_seq_t it;
+    sl_batch_t b;
+
+    sl_batch_seq_init(&it, data, len, SL_BATCH_F_NOCRC);
+    while (sl_batch_seq_next(&it, &b, NULL) == SL_OK) {
+        if (sl_batch_is_transactional(&b)) {
+            *pid = b.producer_id;
+            *epoch = b.producer_epoch;
+            return true;
+        }
+    }
+    return false;
+}
+
 sl_err_t
 sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
 {
@@ -246,6 +265,8 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
             int32_t bad_record = -1;
             sl_append_info_t ai;
             sl_partlog_t *pl;
+            int64_t txn_pid = -1;
+            int16_t txn_epoch = -1;
 
             sl_msg_produce_resp_partition_produce_response_init(pr);
             pr->index = pd->index;
@@ -263,6 +284,18 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                 err = sl_produce_validate(
                     api, pd->records.ptr, (size_t)pd->records.len, &lc,
                     before_max, after_max, now, &why, &bad_record);
+            }
+            if (err == SL_OK &&
+                sl_produce_txn_batch(pd->records.ptr, (size_t)pd->records.len,
+                                     &txn_pid, &txn_epoch)) {
+                /* Kafka 4.0: the partition must be in the producer's
+                 * ongoing transaction (api/txn_apis.c) */
+                err = sl_api_txn_verify_produce(api, r->version,
+                                                req->transactional_id, txn_pid,
+                                                txn_epoch, td->name, pd->index);
+                if (err != SL_OK) {
+                    why = "partition not in the ongoing transaction";
+                }
             }
             if (err == SL_OK) {
                 sl_api_plock_rd(api);

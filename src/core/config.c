@@ -193,6 +193,14 @@ static const sl_config_key_t sl_config_table[] = {
     {"transaction.state.log.replication.factor", SL_CONFIG_INT, "3", 1, 32767,
      NULL,
      "Replication factor of __transaction_state (capped by the brokers)."},
+    {"transaction.max.timeout.ms", SL_CONFIG_INT, "900000", 1, I32MAX, NULL,
+     "Longest transaction.timeout.ms a transactional producer may ask for."},
+    {"transactional.id.expiration.ms", SL_CONFIG_LONG, "604800000", 1, I64MAX,
+     NULL, "How long an idle transactional id is kept before it is forgotten."},
+    {"transaction.abort.timed.out.transaction.cleanup.interval.ms",
+     SL_CONFIG_LONG, "10000", 1, I64MAX, NULL,
+     "Longest pause of the transaction coordinator's timer (timed-out "
+     "transactions are aborted at their deadline)."},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -249,6 +249,62 @@ void sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
                             const sl_group_commit_req_t *req,
                             sl_group_commit_cb cb, void *arg);
 
+/* As sl_group_offset_commit() without the member and generation checks:
+ * how a committed transaction's offsets are applied (group/txn_offsets.c). */
+void sl_group_offset_commit_txn(sl_group_coord_t *gc, int64_t now_ms,
+                                const sl_group_commit_req_t *req,
+                                sl_group_commit_cb cb, void *arg);
+
+/* TxnOffsetCommit v3+ member checks (Kafka's rules for transactional
+ * commits): with a generation, member id or instance id they must match the
+ * group; without, any group is fine (also one with members). An unknown
+ * group is fine for generation -1 (ILLEGAL_GENERATION otherwise).
+ * @returns SL_OK or the Kafka error for every partition. */
+sl_err_t sl_group_txn_offset_validate(sl_group_coord_t *gc, int64_t now_ms,
+                                      sl_str_t group_id, sl_str_t member_id,
+                                      sl_str_t group_instance_id,
+                                      int32_t generation_id);
+
+/* ---- Pending transactional offsets (group/txn_offsets.c) --------------- */
+
+/*
+ * TxnOffsetCommit's offsets wait here, per producer id, until the
+ * transaction ends: materialised (committed) on its COMMIT marker, dropped
+ * on ABORT. While any is pending for a group's partition, OffsetFetch with
+ * require_stable answers UNSTABLE_OFFSET_COMMIT for it. Own lock, a leaf:
+ * safe to call with the group or transaction coordinator's lock held.
+ */
+typedef struct sl_group_txn_pending_s sl_group_txn_pending_t;
+
+/* @returns NULL when out of memory. */
+sl_group_txn_pending_t *sl_group_txn_pending_create(void);
+void sl_group_txn_pending_destroy(sl_group_txn_pending_t *p);
+
+/* Record <n> offsets of <group_id> for <producer_id>; a later offset for
+ * the same group and partition replaces the earlier one.
+ * @returns SL_OK or SL_ERR__NOMEM (nothing recorded). */
+sl_err_t sl_group_txn_pending_add(sl_group_txn_pending_t *p,
+                                  int64_t producer_id, sl_str_t group_id,
+                                  const sl_group_commit_part_t *parts,
+                                  int32_t n);
+
+/* Whether <group_id>'s <topic>/<partition> has a pending offset. */
+bool sl_group_txn_pending_has(sl_group_txn_pending_t *p, sl_str_t group_id,
+                              sl_str_t topic, int32_t partition);
+
+/* Pending offsets of <producer_id> (all groups). */
+int32_t sl_group_txn_pending_count(sl_group_txn_pending_t *p,
+                                   int64_t producer_id);
+
+/*
+ * The transaction of <producer_id> ended: on <commit> its pending offsets
+ * are committed to <gc> (one sl_group_offset_commit_txn() per group; <gc>
+ * may be NULL in tests), on abort dropped. Idempotent: a second call finds
+ * nothing pending.
+ */
+void sl_group_txn_complete(sl_group_txn_pending_t *p, sl_group_coord_t *gc,
+                           int64_t now_ms, int64_t producer_id, bool commit);
+
 typedef struct sl_group_offset_s {
     sl_str_t topic;
     int32_t partition;

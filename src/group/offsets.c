@@ -213,10 +213,12 @@ sl_group_commit_issue(sl_group_coord_t *gc, sl_group_t *g,
     return SL_OK;
 }
 
-void
-sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
-                       const sl_group_commit_req_t *req, sl_group_commit_cb cb,
-                       void *arg)
+/* <txn>: materialising a committed transaction's offsets (group/
+ * txn_offsets.c): no member check, as Kafka applies them on the marker. */
+static void
+sl_group_offset_commit_impl(sl_group_coord_t *gc, int64_t now_ms,
+                            const sl_group_commit_req_t *req,
+                            sl_group_commit_cb cb, void *arg, bool txn)
 {
     sl_group_commit_op_t *op = calloc(1, sizeof(*op));
     sl_group_t *g = NULL;
@@ -248,6 +250,9 @@ sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
              * tick, before its first commit was stored). */
             sl_group_set_state(g, SL_GROUP_STATE_EMPTY, now_ms);
         }
+    } else if (txn) {
+        err = g->state == SL_GROUP_STATE_DEAD ? SL_ERR_COORDINATOR_NOT_AVAILABLE
+                                              : SL_OK;
     } else {
         err = sl_group_commit_validate(g, req, now_ms);
     }
@@ -292,6 +297,56 @@ sl_group_fetch_fill(sl_group_coord_t *gc, const sl_group_t *g,
         r->leader_epoch = o->leader_epoch;
         r->metadata = sl_gstr_arena(a, sl_gstr_view(&o->metadata));
     }
+}
+
+void
+sl_group_offset_commit(sl_group_coord_t *gc, int64_t now_ms,
+                       const sl_group_commit_req_t *req, sl_group_commit_cb cb,
+                       void *arg)
+{
+    sl_group_offset_commit_impl(gc, now_ms, req, cb, arg, false);
+}
+
+void
+sl_group_offset_commit_txn(sl_group_coord_t *gc, int64_t now_ms,
+                           const sl_group_commit_req_t *req,
+                           sl_group_commit_cb cb, void *arg)
+{
+    sl_group_offset_commit_impl(gc, now_ms, req, cb, arg, true);
+}
+
+sl_err_t
+sl_group_txn_offset_validate(sl_group_coord_t *gc, int64_t now_ms,
+                             sl_str_t group_id, sl_str_t member_id,
+                             sl_str_t group_instance_id, int32_t generation_id)
+{
+    sl_group_commit_req_t req;
+    sl_group_t *g;
+    sl_err_t err = SL_OK;
+
+    if (group_id.len <= 0) {
+        return SL_ERR_INVALID_GROUP_ID;
+    }
+    memset(&req, 0, sizeof(req));
+    req.group_id = group_id;
+    req.member_id = member_id;
+    req.group_instance_id = group_instance_id;
+    req.generation_id = generation_id;
+    sl_group_coord_lock(gc);
+    g = sl_group_find(gc, group_id);
+    if (g == NULL) {
+        err = generation_id >= 0 ? SL_ERR_ILLEGAL_GENERATION : SL_OK;
+    } else if (g->state == SL_GROUP_STATE_DEAD) {
+        err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
+    } else if (generation_id >= 0 || member_id.len > 0 ||
+               group_instance_id.len >= 0) {
+        err = sl_group_commit_validate(g, &req, now_ms);
+        if (err == SL_ERR_REBALANCE_IN_PROGRESS) {
+            err = SL_OK; /* Kafka checks member and generation only */
+        }
+    }
+    sl_group_coord_unlock(gc);
+    return err;
 }
 
 sl_err_t
