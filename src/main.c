@@ -292,7 +292,7 @@ main(int argc, char **argv)
         goto done;
     }
     sl_api_set_server(api, srv);
-    if (sl_server_start(srv) != SL_OK) {
+    if (sl_server_start(srv) != SL_OK || sl_api_metrics_start(api) != SL_OK) {
         goto done;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);

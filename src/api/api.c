@@ -13,6 +13,7 @@
 
 #include "api/api_int.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "proto/gen/api_table.h"
 #include "proto/gen/api_versions.h"
@@ -137,7 +138,8 @@ sl_api_create(const sl_config_t *cfg)
     api->fsess = sl_fsess_cache_create(
         sl_config_int(cfg, "max.incremental.fetch.session.cache.slots"),
         sl_config_long(cfg, "min.incremental.fetch.session.eviction.ms"));
-    if (api->fetch_purgatory == NULL || api->fsess == NULL) {
+    if (api->fetch_purgatory == NULL || api->fsess == NULL ||
+        sl_api_metrics_open(api) != SL_OK) {
         goto fail;
     }
     if (sl_api_open_storage(api) != SL_OK || sl_api_groups_open(api) != SL_OK ||
@@ -155,6 +157,7 @@ void
 sl_api_set_server(sl_api_t *api, sl_server_t *srv)
 {
     api->server = srv;
+    sl_server_set_observer(srv, sl_api_metrics_response);
 }
 
 void
@@ -174,6 +177,7 @@ sl_api_destroy(sl_api_t *api)
     if (api == NULL) {
         return;
     }
+    sl_api_metrics_close(api); /* first: a scrape reads everything below */
     /* Waiting fetches are answered by the purgatory's destruction. */
     sl_purgatory_destroy(api->fetch_purgatory);
     sl_api_txn_close(api);    /* before groups: its hook commits offsets */
@@ -351,7 +355,7 @@ sl_api_versions_unsupported(sl_out_t *out, int16_t version,
  * was made (so the caller frees it).
  */
 static sl_err_t
-sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
+sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp, int64_t start_ns)
 {
     const uint8_t *frame = q->frame;
     size_t len = q->len;
@@ -379,6 +383,9 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
     version = (int16_t)((frame[2] << 8) | frame[3]);
     corr = (int32_t)(((uint32_t)frame[4] << 24) | ((uint32_t)frame[5] << 16) |
                      ((uint32_t)frame[6] << 8) | frame[7]);
+    if (key >= 0 && key < SL_METRICS_MAX_KEYS) {
+        q->metrics_key = key;
+    }
     h = sl_api_find(key);
     codec = sl_api_codec(key);
     if (h == NULL || codec == NULL) {
@@ -410,6 +417,7 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
         return SL_ERR__NOMEM;
     }
     r->arena = arena;
+    r->start_ns = start_ns;
     *rp = r;
     sl_rd_init(&rd, frame, len);
     sl_msg_request_header_init(&hdr);
@@ -475,6 +483,8 @@ void
 sl_api_finish(sl_api_req_t *r, sl_err_t status)
 {
     sl_req_t *q = r->req;
+    sl_metrics_t *m = r->api->metrics;
+    int64_t start_ns = r->start_ns;
 
     if (status == SL_OK && !r->no_response) {
         status = sl_api_write_response(&q->out, r->key, r->version, r->version,
@@ -490,15 +500,23 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
         sl_out_free(&q->out);
     }
     sl_api_req_release(r);
+    q->done_ns = sl_clock_mono_ns();
+    sl_metrics_request(m, q->metrics_key, status != SL_OK);
+    sl_metrics_observe(m, q->metrics_key, SL_METRICS_PHASE_HANDLER,
+                       q->done_ns - start_ns);
     sl_req_done(q, status);
 }
 
 void
 sl_api_handle(void *ctx, sl_req_t *q)
 {
+    sl_api_t *api = ctx;
     sl_api_req_t *r = NULL;
-    sl_err_t err = sl_api_serve(ctx, q, &r);
+    int64_t t0 = sl_clock_mono_ns();
+    sl_err_t err = sl_api_serve(ctx, q, &r, t0);
 
+    sl_metrics_observe(api->metrics, q->metrics_key, SL_METRICS_PHASE_QUEUE,
+                       t0 - q->received_ns);
     if (err == SL_ERR__AGAIN) {
         return; /* parked: sl_api_finish() comes later */
     }
@@ -508,5 +526,9 @@ sl_api_handle(void *ctx, sl_req_t *q)
     if (r != NULL) {
         sl_api_req_release(r);
     }
+    q->done_ns = sl_clock_mono_ns();
+    sl_metrics_request(api->metrics, q->metrics_key, err != SL_OK);
+    sl_metrics_observe(api->metrics, q->metrics_key, SL_METRICS_PHASE_HANDLER,
+                       q->done_ns - t0);
     sl_req_done(q, err);
 }

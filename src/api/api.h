@@ -46,6 +46,7 @@ typedef struct sl_api_req_s {
      * segment reference, handed to the output on success. */
     sl_log_slice_t *exts;
     int nexts;
+    int64_t start_ns; /* handler start, for metrics */
 } sl_api_req_t;
 
 /*
@@ -71,6 +72,10 @@ typedef struct sl_api_handler_s {
 sl_api_t *sl_api_create(const sl_config_t *cfg);
 /* The server the handlers answer through (advertised listeners). */
 void sl_api_set_server(sl_api_t *api, sl_server_t *srv);
+/* Start the metrics endpoint when metrics.listener is set, after
+ * sl_api_set_server(). @returns SL_OK or __IO (logged). @thread main
+ * (metrics/scrape.c) */
+sl_err_t sl_api_metrics_start(sl_api_t *api);
 /* Shutdown begins: answer requests that wait on other clients or on time
  * (long-poll fetches with what there is, JoinGroup and SyncGroup with
  * NOT_COORDINATOR) so the server's drain is not held up by them; later

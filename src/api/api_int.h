@@ -23,6 +23,7 @@
 #include "log/flusher.h"
 #include "log/partlog.h"
 #include "txn/txn.h"
+#include "metrics/metrics.h"
 
 #define SL_API_TOPIC_BUCKETS 1024
 
@@ -33,6 +34,7 @@ typedef struct sl_ptopic_s {
     sl_uuid_t id;
     int32_t n;
     sl_partlog_t **logs;
+    sl_metrics_topic_t metrics; /* bytes and records in and out */
 } sl_ptopic_t;
 
 struct sl_api_s {
@@ -81,6 +83,9 @@ struct sl_api_s {
     sl_txn_coord_t *txn;
     struct sl_txnw_s *txnw;
     sl_group_txn_pending_t *txn_pending;
+    /* Metrics (metrics/scrape.c): counters, and the endpoint if any. */
+    sl_metrics_t *metrics;
+    struct sl_metrics_http_s *metrics_http;
 };
 
 /* ---- broker.c ---- */
@@ -144,6 +149,24 @@ typedef struct sl_api_dupkey_s {
 #define SL_API_DUP_FIRST 1
 #define SL_API_DUP_LATER 2
 uint8_t *sl_api_dup_marks(sl_arena_t *a, sl_api_dupkey_t *keys, int32_t n);
+
+/* ---- metrics/scrape.c ---- */
+
+/* Create the counters. @returns SL_OK or __NOMEM. @thread main */
+sl_err_t sl_api_metrics_open(sl_api_t *api);
+/* Stop the endpoint and free the counters. @thread main */
+void sl_api_metrics_close(sl_api_t *api);
+/* sl_server_observe_cb: a response was handed to the socket. */
+void sl_api_metrics_response(void *ctx, int key, int what, int64_t ns);
+/* Count bytes and records appended to topic <name>.
+ * @locks plock held (read) */
+void sl_api_metrics_topic_in(sl_api_t *api, const char *name, int32_t len,
+                             uint64_t bytes, uint64_t records);
+/* Count the record bytes of a Fetch response per topic (one registry
+ * lookup per topic). @locks takes plock (read) */
+struct sl_msg_fetch_resp_s;
+void sl_api_metrics_fetch_out(sl_api_t *api,
+                              const struct sl_msg_fetch_resp_s *resp);
 
 /* ---- group_store.c ---- */
 

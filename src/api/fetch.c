@@ -312,6 +312,7 @@ sl_fetch_build_response(sl_fetch_op_t *op)
     }
     resp->responses = topics;
     resp->responses_count = nt;
+    sl_api_metrics_fetch_out(r->api, resp);
     return SL_OK;
 }
 

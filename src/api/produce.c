@@ -309,6 +309,10 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                         (size_t)pd->records.len, info.leader_epochs[pd->index],
                         SL_PARTLOG_F_CRC_CHECKED, now, &ai);
                     if (err == SL_OK) {
+                        sl_api_metrics_topic_in(
+                            api, td->name.ptr, td->name.len,
+                            ai.duplicate ? 0 : (uint64_t)pd->records.len,
+                            ai.duplicate ? 0 : (uint64_t)ai.records);
                         pr->base_offset = ai.base_offset;
                         pr->log_append_time_ms = ai.log_append_time;
                         pr->log_start_offset = sl_partlog_log_start(pl);

@@ -27,6 +27,16 @@ sl_clock_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Monotonic nanoseconds, for durations (metrics). */
+static inline int64_t
+sl_clock_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* The absolute time <ms> from now on <clock>, for pthread_cond_timedwait. */
 static inline struct timespec
 sl_clock_deadline(clockid_t clock, int64_t ms)

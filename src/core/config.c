@@ -59,6 +59,9 @@ static const sl_config_key_t sl_config_table[] = {
     {"sluice.acks.all.fsync", SL_CONFIG_BOOL, "true", 0, 0, NULL,
      "Whether acks=all waits until the data is fsynced (false: Kafka's rule, "
      "only the log.flush.* keys sync; dev containers)."},
+    {"metrics.listener", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "Prometheus endpoint, http://host:port (GET /metrics); off when "
+     "unset."},
     /* Topic creation and the broker-wide defaults of topic configs. The
      * names and defaults are Kafka 4.0's; cluster/topic_config.c maps each
      * topic config to the keys here that supply its default. */

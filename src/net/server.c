@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #define SL_CONN_READ_CHUNK 65536
@@ -66,6 +67,16 @@ struct sl_conn_s {
     char peer[64];
     char local_host[INET6_ADDRSTRLEN];
     int local_port;
+    /* Metrics: bytes ever moved to out, and the responses in out not yet
+     * fully written (where each ends, since when, its key), oldest first. */
+    uint64_t out_moved;
+    struct {
+        uint64_t end;
+        int64_t since_ns;
+        int32_t key;
+        uint32_t count; /* responses of <key> ending by <end> */
+    } obs[SL_SERVER_OBS_PENDING];
+    unsigned obs_head, obs_n;
 };
 
 typedef struct sl_listener_s {
@@ -103,6 +114,8 @@ struct sl_server_s {
     atomic_llong queued_bytes; /* frames of requests not yet finished */
     atomic_int outstanding;    /* requests not yet finished, all conns */
     atomic_bool draining;      /* stop taking new requests */
+    atomic_llong accepted;     /* connections since start (metrics) */
+    sl_server_observe_cb observe;
 };
 
 static void sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev,
@@ -289,6 +302,65 @@ sl_conn_set_interest(sl_conn_t *c)
     }
 }
 
+/* Metrics: response <q> joins c->out (call before moving it). */
+static void
+sl_conn_observe_queued(sl_conn_t *c, const sl_req_t *q)
+{
+    sl_server_t *s = c->t->srv;
+    int64_t now;
+
+    c->out_moved += q->out.total;
+    if (s->observe == NULL || q->metrics_key < 0) {
+        return;
+    }
+    now = sl_clock_mono_ns();
+    s->observe(s->ctx, q->metrics_key, SL_SERVER_OBS_QUEUED, now - q->done_ns);
+    if (c->obs_n > 0) {
+        /* Responses of one API taken in one burst (a group commit
+         * completing many produces) share an entry. */
+        unsigned last = (c->obs_head + c->obs_n - 1) % SL_SERVER_OBS_PENDING;
+
+        if (c->obs[last].key == q->metrics_key &&
+            now - c->obs[last].since_ns < 1000000) {
+            c->obs[last].end = c->out_moved;
+            c->obs[last].count++;
+            return;
+        }
+    }
+    if (c->obs_n < SL_SERVER_OBS_PENDING) {
+        unsigned i = (c->obs_head + c->obs_n++) % SL_SERVER_OBS_PENDING;
+
+        c->obs[i].end = c->out_moved;
+        c->obs[i].since_ns = now;
+        c->obs[i].key = q->metrics_key;
+        c->obs[i].count = 1;
+    }
+}
+
+/* Metrics: report the responses whose last byte is now written. */
+static void
+sl_conn_observe_sent(sl_conn_t *c)
+{
+    sl_server_t *s = c->t->srv;
+    uint64_t sent = c->out_moved - c->out.total;
+    int64_t now;
+
+    if (c->obs_n == 0 || c->obs[c->obs_head].end > sent) {
+        return;
+    }
+    now = sl_clock_mono_ns();
+    while (c->obs_n > 0 && c->obs[c->obs_head].end <= sent) {
+        uint32_t k;
+
+        for (k = 0; k < c->obs[c->obs_head].count; k++) {
+            s->observe(s->ctx, c->obs[c->obs_head].key, SL_SERVER_OBS_SENT,
+                       now - c->obs[c->obs_head].since_ns);
+        }
+        c->obs_head = (c->obs_head + 1) % SL_SERVER_OBS_PENDING;
+        c->obs_n--;
+    }
+}
+
 /* Move finished responses at the head of the pending list to the output. */
 static void
 sl_conn_collect(sl_conn_t *c)
@@ -301,6 +373,7 @@ sl_conn_collect(sl_conn_t *c)
             c->pending_tail = NULL;
         }
         if (!c->closing) {
+            sl_conn_observe_queued(c, q);
             sl_out_move(&c->out, &q->out);
             if (q->status != SL_OK) {
                 c->closing = true;
@@ -342,6 +415,7 @@ sl_conn_write(sl_conn_t *c)
             return;
         }
     }
+    sl_conn_observe_sent(c);
     if (c->out.total == 0 && c->closing && c->pending_head == NULL) {
         sl_conn_close(c, "closed by handler");
         return;
@@ -377,6 +451,9 @@ sl_req_done(sl_req_t *q, sl_err_t status)
     unsigned prev;
 
     q->status = status == SL_OK ? SL_OK : SL_ERR__CLOSED;
+    if (q->done_ns == 0) { /* the handler may have stamped it */
+        q->done_ns = sl_clock_mono_ns();
+    }
     prev = atomic_fetch_or(&q->state, SL_REQ_DONE);
     if (prev & SL_REQ_RETURNED) {
         /* Parked request finished later: tell the owning thread. */
@@ -442,6 +519,8 @@ sl_conn_dispatch(sl_conn_t *c)
     q->len = size;
     q->conn = c;
     q->received_ms = sl_now_ms();
+    q->received_ns = sl_clock_mono_ns();
+    q->metrics_key = -1;
     sl_out_init(&q->out);
     atomic_init(&q->state, 0);
     q->task.fn = sl_req_run;
@@ -724,6 +803,7 @@ sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
         sl_buf_init(&c->in);
         sl_out_init(&c->out);
         atomic_fetch_add(&s->nconns, 1);
+        atomic_fetch_add_explicit(&s->accepted, 1, memory_order_relaxed);
         t = &s->threads[s->next_thread++ % (unsigned)s->nthreads];
         sl_log_debug("net", "connection accepted peer=%s listener=%s thread=%d",
                      c->peer, s->cfg.listeners[l->index].name, t->index);
@@ -876,6 +956,24 @@ sl_server_start(sl_server_t *s)
         s->threads[i].started = true;
     }
     return SL_OK;
+}
+
+void
+sl_server_set_observer(sl_server_t *s, sl_server_observe_cb cb)
+{
+    s->observe = cb;
+}
+
+int
+sl_server_connections(const sl_server_t *s)
+{
+    return atomic_load_explicit(&s->nconns, memory_order_relaxed);
+}
+
+int64_t
+sl_server_connections_accepted(const sl_server_t *s)
+{
+    return atomic_load_explicit(&s->accepted, memory_order_relaxed);
 }
 
 int

@@ -41,6 +41,10 @@ struct sl_req_s {
     size_t len;
     sl_conn_t *conn; /* only for sl_conn_peer()/sl_conn_listener() */
     int64_t received_ms;
+    int64_t received_ns; /* monotonic, for metrics */
+    int64_t done_ns;     /* response ready: the handler's stamp, or when
+                            sl_req_done() ran */
+    int32_t metrics_key; /* set by the handler: reported to the observer */
     /* Filled by the handler: the whole response frame, size prefix included. */
     sl_out_t out;
     /* Free for the handler's use (parked state). */
@@ -94,6 +98,24 @@ sl_server_t *sl_server_create(const sl_server_config_t *cfg, sl_workpool_t *wp,
 /* Bind every listener and start the network threads.
  * @returns SL_OK or __IO (logged). @thread main */
 sl_err_t sl_server_start(sl_server_t *s);
+
+/* Observer of responses, for requests whose metrics_key is >= 0: with
+ * SL_SERVER_OBS_QUEUED once the response joins the connection's output
+ * (<ns>: time since done_ns), with SL_SERVER_OBS_SENT once its last byte is
+ * written to the socket (<ns>: time since it joined the output; not
+ * reported for a connection that closes first, or when responses of more
+ * than SL_SERVER_OBS_PENDING bursts wait on one connection). @thread
+ * network */
+#define SL_SERVER_OBS_QUEUED 0
+#define SL_SERVER_OBS_SENT 1
+#define SL_SERVER_OBS_PENDING 8
+typedef void (*sl_server_observe_cb)(void *ctx, int key, int what, int64_t ns);
+/* Set the observer (ctx is the request callback's). Before
+ * sl_server_start(). @thread main */
+void sl_server_set_observer(sl_server_t *s, sl_server_observe_cb cb);
+/* Connections open now, and accepted since start. @thread any */
+int sl_server_connections(const sl_server_t *s);
+int64_t sl_server_connections_accepted(const sl_server_t *s);
 
 /* The bound port of listener <i> (useful with port 0). */
 int sl_server_port(const sl_server_t *s, int i);
