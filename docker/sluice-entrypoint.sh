@@ -146,6 +146,8 @@ fi
 if [ -z "$(file_value 'log\.dir')" ]; then
     default KAFKA_LOG_DIRS "$data_dir"
 fi
+# Prometheus metrics on 9644 (docs/metrics.md), unless set otherwise.
+default KAFKA_METRICS_LISTENER "http://0.0.0.0:9644"
 if truthy "${SLUICE_DEV:-}"; then
     log "dev mode: auto-created one-partition topics, no initial rebalance" \
         "delay, acks=all without fsync wait"
