@@ -78,6 +78,7 @@ typedef struct sl_group_s {
     sl_goffset_t *offsets;
     int32_t offsets_count;
     bool sync_append_inflight; /* leader's assignment being persisted */
+    int32_t sync_append_gen;   /* ... for this generation */
 } sl_group_t;
 
 /* A completion waiting to run after the lock is released. */

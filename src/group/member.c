@@ -1076,9 +1076,14 @@ sl_group_sync_applied(sl_group_coord_t *gc, void *ctx, sl_err_t err)
     sl_group_t *g = sl_group_find(gc, sl_gstr_view(&c->group_id));
     int32_t i;
 
+    if (g != NULL && g->sync_append_inflight &&
+        g->sync_append_gen == c->generation) {
+        /* Also when a rebalance overtook it: the next generation's leader
+         * sync must persist its own assignment. */
+        g->sync_append_inflight = false;
+    }
     if (g != NULL && g->state == SL_GROUP_STATE_COMPLETING_REBALANCE &&
         g->generation == c->generation) {
-        g->sync_append_inflight = false;
         if (err != SL_OK) {
             for (i = 0; i < g->members_count; i++) {
                 sl_gmember_t *m = g->members[i];
@@ -1135,6 +1140,7 @@ sl_group_leader_sync(sl_group_coord_t *gc, sl_group_t *g,
         }
     }
     g->sync_append_inflight = true;
+    g->sync_append_gen = g->generation;
     sl_group_persist_group(gc, g, false, now_ms, sl_group_sync_applied, c);
     return SL_OK;
 }
@@ -1194,7 +1200,8 @@ sl_group_sync(sl_group_coord_t *gc, int64_t now_ms,
     }
     m->sync_cb = cb;
     m->sync_arg = arg;
-    if (sl_group_is_leader(g, m) && !g->sync_append_inflight &&
+    if (sl_group_is_leader(g, m) &&
+        !(g->sync_append_inflight && g->sync_append_gen == g->generation) &&
         sl_group_leader_sync(gc, g, req, now_ms) != SL_OK) {
         m->sync_cb = NULL;
         sl_group_answer_sync(gc, cb, arg, SL_ERR_COORDINATOR_NOT_AVAILABLE,

@@ -904,6 +904,45 @@ test_destroy_answers_parked(void **state)
     free(f);
 }
 
+/* The leader's assignment of generation 1 is still being persisted when a
+ * second member's join starts a rebalance; once the append completes, the
+ * leader's sync of generation 2 must persist and answer its own assignment
+ * (it once waited forever: the in-flight flag of generation 1 stayed set). */
+static void
+test_leader_sync_append_overtaken(void **state)
+{
+    fx_t *f = fx_new(0, INT32_MAX);
+    gt_join_t ja, jb;
+    gt_sync_t sa, sb;
+    char a[256], b[256];
+
+    (void)state;
+    join_new(f, 0, "A", &ja);
+    assert_int_equal(ja.gen, 1);
+    strcpy(a, ja.member);
+    sync2(f, 0, a, NULL, 1, a, "asg-A1", NULL, NULL, &sa);
+    assert_int_equal(sa.calls, 0); /* waits for the store */
+    join_new(f, 1, "B", &jb);
+    strcpy(b, jb.member);
+    assert_int_equal(sa.calls, 1);
+    assert_int_equal(sa.err, SL_ERR_REBALANCE_IN_PROGRESS);
+    gt_flush(f->st, SL_OK); /* generation 1's append completes late */
+    join(f, 2, a, NULL, "A", &ja);
+    assert_int_equal(ja.calls, 1);
+    assert_int_equal(jb.calls, 1);
+    assert_int_equal(ja.gen, 2);
+    sync2(f, 3, b, NULL, 2, NULL, NULL, NULL, NULL, &sb);
+    sync2(f, 3, a, NULL, 2, a, "asg-A2", b, "asg-B2", &sa);
+    gt_flush(f->st, SL_OK);
+    assert_int_equal(sa.calls, 1);
+    assert_int_equal(sa.err, SL_OK);
+    assert_string_equal(sa.assignment, "asg-A2");
+    assert_int_equal(sb.calls, 1);
+    assert_string_equal(sb.assignment, "asg-B2");
+    assert_int_equal(state_of(f, "g", NULL), SL_GROUP_STATE_STABLE);
+    fx_free(f);
+}
+
 /* Shutdown: a JoinGroup waiting for a member that went away (A joined,
  * B's join waits for A's rejoin) is answered NOT_COORDINATOR by unload, as
  * is every later join; the group and its members stay (no rebalance). */
@@ -953,6 +992,7 @@ main(void)
         cmocka_unit_test(test_sync_store_failure),
         cmocka_unit_test(test_destroy_answers_parked),
         cmocka_unit_test(test_unload_answers_parked),
+        cmocka_unit_test(test_leader_sync_append_overtaken),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
