@@ -200,6 +200,9 @@ sl_err_t sl_api_cg_offset_delete(sl_api_req_t *r, sl_str_t group_id,
  * it is a consumer group with members; an empty consumer group is deleted
  * so that the classic group takes the id over (as Kafka does). */
 sl_err_t sl_api_cg_classic_join(sl_api_req_t *r, sl_str_t group_id);
+/* The group store's group_in_use hook: a consumer group with members owns
+ * <group_id> (its committed offsets do not expire). <ctx> is the api. */
+bool sl_api_cg_in_use(void *ctx, sl_str_t group_id);
 /* Is <group_id> a consumer group (with members, when asked)? */
 bool sl_api_cg_is_consumer(sl_api_req_t *r, sl_str_t group_id,
                            bool with_members);

@@ -446,6 +446,16 @@ sl_api_cg_delete(sl_api_req_t *r, sl_str_t group_id)
 }
 
 bool
+sl_api_cg_in_use(void *ctx, sl_str_t group_id)
+{
+    sl_api_t *api = ctx;
+    int32_t members = 0;
+
+    return api->cgroups != NULL &&
+           sl_cgroup_exists(api->cgroups, group_id, &members) && members > 0;
+}
+
+bool
 sl_api_cg_is_consumer(sl_api_req_t *r, sl_str_t group_id, bool with_members)
 {
     int32_t members = 0;

@@ -312,6 +312,7 @@ sl_api_groups_open(sl_api_t *api)
     store.ctx = api;
     store.append = sl_gs_append;
     store.has_pending_txn = sl_api_txn_has_pending; /* txn_store.c */
+    store.group_in_use = sl_api_cg_in_use;          /* consumer_groups.c */
     api->groups = sl_group_coord_create(&gcfg, &store);
     if (api->groups == NULL) {
         return SL_ERR__NOMEM;

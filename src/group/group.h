@@ -87,6 +87,10 @@ typedef struct sl_group_store_s {
                    sl_group_append_done_cb done, void *done_arg);
     bool (*has_pending_txn)(void *ctx, sl_str_t group_id, sl_str_t topic,
                             int32_t partition);
+    /* May be NULL. Does a consumer-protocol group (KIP-848) with members
+     * own <group_id>? Its offsets, kept here, then do not expire. Called
+     * with the coordinator locked: must not call back into it. */
+    bool (*group_in_use)(void *ctx, sl_str_t group_id);
 } sl_group_store_t;
 
 /* Create a coordinator; <store> is copied (its ctx must outlive it).

@@ -520,6 +520,10 @@ sl_group_offset_expiry(const sl_group_coord_t *gc, const sl_group_t *g,
     int64_t base;
 
     if (!sl_gstr_is_set(&g->protocol_type)) {
+        if (gc->store.group_in_use != NULL &&
+            gc->store.group_in_use(gc->store.ctx, sl_gstr_view(&g->id))) {
+            return INT64_MAX;
+        }
         base = o->commit_ts;
     } else if (g->state == SL_GROUP_STATE_EMPTY) {
         base = g->state_ts;

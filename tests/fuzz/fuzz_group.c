@@ -389,6 +389,7 @@ sl_fuzz_group_run(const uint8_t *data, size_t size)
     cfg.max_size = 3;
     cfg.initial_rebalance_delay_ms = size > 0 && (data[0] & 1) ? 3000 : 0;
     cfg.offsets_retention_ms = 60000;
+    memset(&store, 0, sizeof(store));
     store.ctx = z;
     store.append = sl_fz_append;
     store.has_pending_txn = sl_fz_txn;

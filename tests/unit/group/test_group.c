@@ -23,6 +23,7 @@ fx_new(int32_t initial_delay, int32_t max_size)
     sl_group_config_defaults(&f->cfg);
     f->cfg.initial_rebalance_delay_ms = initial_delay;
     f->cfg.max_size = max_size;
+    memset(&store, 0, sizeof(store));
     store.ctx = f->st;
     store.append = gt_append;
     store.has_pending_txn = gt_has_pending_txn;
@@ -491,7 +492,7 @@ static void
 test_new_member_join_timeout(void **state)
 {
     fx_t *f = fx_new(0, INT32_MAX);
-    sl_group_store_t store = {f->st, gt_append, gt_has_pending_txn};
+    sl_group_store_t store = {f->st, gt_append, gt_has_pending_txn, NULL};
     char a[256], b[256];
     gt_join_t ja, jc;
     int n;

@@ -25,6 +25,7 @@ fx_new(int64_t retention_ms)
         f->cfg.offsets_retention_ms = retention_ms;
         f->cfg.retention_check_ms = 5000;
     }
+    memset(&store, 0, sizeof(store));
     store.ctx = f->st;
     store.append = gt_append;
     store.has_pending_txn = gt_has_pending_txn;
@@ -416,6 +417,48 @@ test_offset_retention(void **state)
     fx_free(f);
 }
 
+/* The group_in_use hook: offsets held for a consumer-protocol group with
+ * members (no classic protocol type here) do not expire; once the group has
+ * no members they expire by their commit time. */
+static bool in_use_flag;
+
+static bool
+in_use(void *ctx, sl_str_t group_id)
+{
+    (void)ctx;
+    return in_use_flag && str_is(group_id, "cg");
+}
+
+static void
+test_offset_retention_in_use(void **state)
+{
+    fx_t *f = calloc(1, sizeof(*f));
+    sl_group_store_t store;
+    gt_commit_t c;
+
+    (void)state;
+    f->st = calloc(1, sizeof(*f->st));
+    sl_group_config_defaults(&f->cfg);
+    f->cfg.offsets_retention_ms = 1000;
+    f->cfg.retention_check_ms = 5000;
+    memset(&store, 0, sizeof(store));
+    store.ctx = f->st;
+    store.append = gt_append;
+    store.group_in_use = in_use;
+    f->gc = sl_group_coord_create(&f->cfg, &store);
+    in_use_flag = true;
+    commit(f, 0, "cg", "", NULL, -1, "t", 0, 5, "", -1, &c);
+    commit(f, 0, "other", "", NULL, -1, "t", 0, 6, "", -1, &c);
+    gt_flush(f->st, SL_OK);
+    sl_group_coord_tick(f->gc, 2000);
+    assert_int_equal(fetched(f, "cg", "t", 0, false, NULL), 5);
+    assert_int_equal(fetched(f, "other", "t", 0, false, NULL), -1);
+    in_use_flag = false;
+    sl_group_coord_tick(f->gc, 2001);
+    assert_int_equal(fetched(f, "cg", "t", 0, false, NULL), -1);
+    fx_free(f);
+}
+
 static void
 test_offset_delete(void **state)
 {
@@ -693,6 +736,7 @@ main(void)
         cmocka_unit_test(test_simple_commit_and_fetch),
         cmocka_unit_test(test_simple_commit_survives_tick),
         cmocka_unit_test(test_offset_retention),
+        cmocka_unit_test(test_offset_retention_in_use),
         cmocka_unit_test(test_offset_delete),
         cmocka_unit_test(test_records_and_reload),
         cmocka_unit_test(test_load_hostile),

@@ -162,7 +162,7 @@ test_threads(void **state)
     th_store_t *st = calloc(1, sizeof(*st));
     th_ctx_t *c = calloc(1, sizeof(*c));
     sl_group_config_t cfg;
-    sl_group_store_t store = {st, th_append, NULL};
+    sl_group_store_t store = {st, th_append, NULL, NULL};
     sl_group_protocol_t p = {{"range", 5}, {(const uint8_t *)"m", 1}};
     sl_group_join_req_t j;
     sl_group_sync_req_t s;

@@ -39,6 +39,7 @@ fx_new(void)
     f->p = fs->p;
     sl_group_config_defaults(&cfg);
     cfg.initial_rebalance_delay_ms = 0;
+    memset(&store, 0, sizeof(store));
     store.ctx = fs;
     store.append = gt_append;
     store.has_pending_txn = fx_has_pending;
