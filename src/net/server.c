@@ -17,6 +17,14 @@
  * - A closed connection is freed after the reactor batch in which it
  *   closed and once none of its requests is outstanding.
  *
+ * - On SSL and SASL_SSL listeners the connection holds an OpenSSL SSL
+ *   object on its non-blocking socket: the handshake runs first (nothing is
+ *   read as a request before it completes), then SSL_read fills the input
+ *   buffer and SSL_write drains the output (file ranges are read into
+ *   memory, no sendfile). An SSL operation that needs the other direction
+ *   (WANT_WRITE while reading) sets tls_want_write, so a writable socket
+ *   resumes the read side.
+ *
  * Locking: each thread's inbox lock guards its inbox lists; the server's
  * counters are atomics.
  */
@@ -35,6 +43,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -66,6 +77,11 @@ struct sl_conn_s {
     char peer[64];
     char local_host[INET6_ADDRSTRLEN];
     int local_port;
+    SSL *ssl;            /* TLS listeners only */
+    bool tls_done;       /* handshake finished */
+    bool tls_want_write; /* the read side waits for a writable socket */
+    int64_t accepted_ms;
+    char principal[320];
 };
 
 typedef struct sl_listener_s {
@@ -200,6 +216,8 @@ sl_conn_free(sl_conn_t *c)
 {
     sl_buf_free(&c->in);
     sl_out_free(&c->out);
+    SSL_free(c->ssl);
+    c->ssl = NULL;
     free(c);
 }
 
@@ -220,6 +238,10 @@ sl_conn_close(sl_conn_t *c, const char *why)
     }
     sl_log_debug("net", "connection closed peer=%s reason=%s", c->peer, why);
     sl_reactor_del(t->r, &c->ev);
+    if (c->ssl != NULL && c->tls_done) {
+        (void)SSL_shutdown(c->ssl); /* best effort close_notify */
+        ERR_clear_error();
+    }
     close(c->ev.fd);
     c->ev.fd = -1;
     c->dead = true;
@@ -278,10 +300,12 @@ sl_conn_set_interest(sl_conn_t *c)
     if (c->dead) {
         return;
     }
-    if (!c->closing && !c->muted && c->out.total < SL_CONN_OUT_HIGH) {
+    if (c->ssl != NULL && !c->tls_done) {
+        ev |= SL_EV_READ; /* the handshake needs both directions */
+    } else if (!c->closing && !c->muted && c->out.total < SL_CONN_OUT_HIGH) {
         ev |= SL_EV_READ;
     }
-    if (c->out.total > 0) {
+    if (c->out.total > 0 || c->tls_want_write) {
         ev |= SL_EV_WRITE;
     }
     if (sl_reactor_mod(c->t->r, &c->ev, ev) != SL_OK) {
@@ -327,6 +351,29 @@ sl_conn_req_finished(sl_conn_t *c, sl_req_t *q)
     sl_conn_write(c);
 }
 
+/* sl_out_write_cb over the connection's TLS session. */
+static long
+sl_conn_tls_write(void *arg, const uint8_t *p, size_t len)
+{
+    sl_conn_t *c = arg;
+    int n, e;
+
+    if (len > (1u << 30)) {
+        len = 1u << 30;
+    }
+    ERR_clear_error();
+    n = SSL_write(c->ssl, p, (int)len);
+    if (n > 0) {
+        return n;
+    }
+    e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+        return SL_ERR__AGAIN;
+    }
+    ERR_clear_error();
+    return SL_ERR__IO;
+}
+
 static void
 sl_conn_write(sl_conn_t *c)
 {
@@ -336,7 +383,8 @@ sl_conn_write(sl_conn_t *c)
         return;
     }
     if (c->out.total > 0) {
-        err = sl_out_send(&c->out, c->ev.fd);
+        err = c->ssl != NULL ? sl_out_send_with(&c->out, sl_conn_tls_write, c)
+                             : sl_out_send(&c->out, c->ev.fd);
         if (err != SL_OK && err != SL_ERR__AGAIN) {
             sl_conn_close(c, "write error");
             return;
@@ -458,6 +506,106 @@ sl_conn_dispatch(sl_conn_t *c)
     sl_workpool_post(s->wp, &q->task);
 }
 
+/* Log and clear OpenSSL's error queue; the reason of the first error. */
+static const char *
+sl_conn_tls_reason(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+
+    if (e == 0) {
+        snprintf(buf, len, "connection closed or reset");
+    } else {
+        ERR_error_string_n(e, buf, len);
+    }
+    ERR_clear_error();
+    return buf;
+}
+
+/* Drive the TLS handshake; on completion set the principal. */
+static void
+sl_conn_tls_handshake(sl_conn_t *c)
+{
+    char why[256], dn[256];
+    int n, e;
+
+    ERR_clear_error();
+    n = SSL_do_handshake(c->ssl);
+    if (n == 1) {
+        c->tls_done = true;
+        c->tls_want_write = false;
+        if (sl_tls_peer_dn(c->ssl, dn, sizeof(dn))) {
+            snprintf(c->principal, sizeof(c->principal), "User:%s", dn);
+        }
+        sl_log_debug("net",
+                     "TLS handshake done peer=%s version=%s cipher=%s "
+                     "principal=\"%s\"",
+                     c->peer, SSL_get_version(c->ssl),
+                     SSL_get_cipher_name(c->ssl), c->principal);
+        return;
+    }
+    e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ) {
+        c->tls_want_write = false;
+        return;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        c->tls_want_write = true;
+        return;
+    }
+    sl_log_warn("net", "TLS handshake failed peer=%s reason=\"%s\"", c->peer,
+                sl_conn_tls_reason(why, sizeof(why)));
+    sl_conn_close(c, "TLS handshake failed");
+}
+
+/* Read decrypted bytes into the input buffer. @returns SL_OK, or an error
+ * after closing the connection. */
+static sl_err_t
+sl_conn_tls_read(sl_conn_t *c)
+{
+    char why[256];
+    size_t total = 0;
+    int n, e;
+
+    for (;;) {
+        if (sl_buf_reserve(&c->in, SL_CONN_READ_CHUNK) != SL_OK) {
+            sl_conn_close(c, "out of memory");
+            return SL_ERR__NOMEM;
+        }
+        ERR_clear_error();
+        n = SSL_read(c->ssl, c->in.data + c->in.len, SL_CONN_READ_CHUNK);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            total += (size_t)n;
+            /* Bounded per event unless OpenSSL holds decrypted bytes the
+             * socket will not announce again. */
+            if (total >= 4 * SL_CONN_READ_CHUNK && !SSL_has_pending(c->ssl)) {
+                return SL_OK;
+            }
+            continue;
+        }
+        e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_WANT_READ) {
+            return SL_OK;
+        }
+        if (e == SSL_ERROR_WANT_WRITE) {
+            c->tls_want_write = true;
+            return SL_OK;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            sl_conn_close(c, "peer closed");
+            return SL_ERR__CLOSED;
+        }
+        if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+            sl_conn_close(c, "peer closed");
+            return SL_ERR__CLOSED;
+        }
+        sl_log_warn("net", "TLS read failed peer=%s reason=\"%s\"", c->peer,
+                    sl_conn_tls_reason(why, sizeof(why)));
+        sl_conn_close(c, "TLS error");
+        return SL_ERR__IO;
+    }
+}
+
 static void
 sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
 {
@@ -469,13 +617,31 @@ sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
         return;
     }
     c->last_active = sl_now_ms();
+    if (c->ssl != NULL) {
+        if (c->tls_want_write && (events & SL_EV_WRITE)) {
+            c->tls_want_write = false;
+            events |= SL_EV_READ;
+        }
+        if (!c->tls_done) {
+            sl_conn_tls_handshake(c);
+            if (!c->dead) {
+                sl_conn_set_interest(c);
+            }
+            return;
+        }
+    }
     if (events & SL_EV_WRITE) {
         sl_conn_write(c);
         if (c->dead) {
             return;
         }
     }
-    if ((events & SL_EV_READ) && !c->closing && !c->muted) {
+    if ((events & SL_EV_READ) && !c->closing && !c->muted && c->ssl != NULL) {
+        if (sl_conn_tls_read(c) != SL_OK) {
+            return;
+        }
+        sl_conn_dispatch(c);
+    } else if ((events & SL_EV_READ) && !c->closing && !c->muted) {
         for (;;) {
             if (sl_buf_reserve(&c->in, SL_CONN_READ_CHUNK) != SL_OK) {
                 sl_conn_close(c, "out of memory");
@@ -625,12 +791,19 @@ sl_netthread_tick(sl_reactor_t *r, void *arg)
 
     (void)r;
     sl_netthread_unmute(t);
-    if (s->cfg.connections_max_idle_ms <= 0) {
-        return;
-    }
     for (c = t->conns; c != NULL; c = next) {
         next = c->next;
-        if (now - c->last_active > s->cfg.connections_max_idle_ms &&
+        if (c->ssl != NULL && !c->tls_done && s->cfg.handshake_timeout_ms > 0 &&
+            now - c->accepted_ms > s->cfg.handshake_timeout_ms) {
+            sl_log_warn("net",
+                        "closing connection peer=%s reason=\"TLS handshake "
+                        "not finished after %lld ms\"",
+                        c->peer, (long long)(now - c->accepted_ms));
+            sl_conn_close(c, "handshake timeout");
+            continue;
+        }
+        if (s->cfg.connections_max_idle_ms > 0 &&
+            now - c->last_active > s->cfg.connections_max_idle_ms &&
             c->out.total == 0 && c->outstanding == 0) {
             sl_log_info("net", "closing idle connection peer=%s idle_ms=%lld",
                         c->peer, (long long)(now - c->last_active));
@@ -720,7 +893,19 @@ sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
             }
         }
         c->last_active = sl_now_ms();
+        c->accepted_ms = c->last_active;
         snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+        snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
+        if (s->cfg.listeners[l->index].tls != NULL) {
+            c->ssl = sl_tls_ctx_new_ssl(s->cfg.listeners[l->index].tls);
+            if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+                sl_log_warn("net", "cannot start TLS peer=%s", c->peer);
+                SSL_free(c->ssl);
+                free(c);
+                close(fd);
+                continue;
+            }
+        }
         sl_buf_init(&c->in);
         sl_out_init(&c->out);
         atomic_fetch_add(&s->nconns, 1);
@@ -979,6 +1164,24 @@ int
 sl_conn_local_port(const sl_conn_t *c)
 {
     return c->local_port;
+}
+
+const char *
+sl_conn_principal(const sl_conn_t *c)
+{
+    return c->principal;
+}
+
+void
+sl_conn_set_principal(sl_conn_t *c, const char *principal)
+{
+    snprintf(c->principal, sizeof(c->principal), "%s", principal);
+}
+
+int
+sl_conn_is_tls(const sl_conn_t *c)
+{
+    return c->ssl != NULL;
 }
 
 const char *
