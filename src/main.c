@@ -314,17 +314,20 @@ sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
                          sc->listeners[i].name);
             return -1;
         }
-        if (strcmp(proto, "PLAINTEXT") != 0 && strcmp(proto, "SSL") != 0) {
+        if (strcmp(proto, "PLAINTEXT") != 0 && strcmp(proto, "SSL") != 0 &&
+            strcmp(proto, "SASL_PLAINTEXT") != 0 &&
+            strcmp(proto, "SASL_SSL") != 0) {
             sl_log_error("config",
                          "invalid value for listeners: listener %s "
-                         "uses security protocol %s, not supported yet "
-                         "(allowed: PLAINTEXT, SSL)",
+                         "uses security protocol %s, not supported "
+                         "(allowed: PLAINTEXT, SSL, SASL_PLAINTEXT, "
+                         "SASL_SSL)",
                          sc->listeners[i].name, proto);
             return -1;
         }
         snprintf(sc->listeners[i].protocol, sizeof(sc->listeners[i].protocol),
                  "%s", proto);
-        if (strcmp(proto, "SSL") == 0 &&
+        if ((strcmp(proto, "SSL") == 0 || strcmp(proto, "SASL_SSL") == 0) &&
             sl_main_listener_tls(cfg, sc, i) != 0) {
             return -1;
         }
@@ -338,6 +341,8 @@ sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
     sc->network_threads = sl_config_int(cfg, "num.network.threads");
     sc->queued_max_request_bytes =
         sl_config_long(cfg, "queued.max.request.bytes");
+    sc->preauth_max_bytes = sl_config_int(cfg, "sasl.server.max.receive.size");
+    sc->max_connections_per_ip = sl_config_int(cfg, "max.connections.per.ip");
     sc->handshake_timeout_ms =
         sl_config_long(cfg, "sluice.handshake.timeout.ms");
     return 0;

@@ -40,6 +40,7 @@ static const sl_api_handler_t sl_api_table[] = {
     {14, 0, 0, 5, sl_api_sync_group_handle},
     {15, 0, 0, 5, sl_api_describe_groups_handle},
     {16, 0, 0, 5, sl_api_list_groups_handle},
+    {17, 0, 0, 1, sl_api_sasl_handshake_handle},
     {18, 0, 0, 4, sl_api_versions_handle},
     {19, 2, 2, 7, sl_api_create_topics_handle},
     {20, 1, 1, 6, sl_api_delete_topics_handle},
@@ -49,6 +50,7 @@ static const sl_api_handler_t sl_api_table[] = {
     {32, 1, 1, 4, sl_api_describe_configs_handle},
     {33, 0, 0, 2, sl_api_alter_configs_handle},
     {35, 1, 1, 4, sl_api_describe_log_dirs_handle},
+    {36, 0, 0, 2, sl_api_sasl_authenticate_handle},
     {37, 0, 0, 3, sl_api_create_partitions_handle},
     {42, 0, 0, 2, sl_api_delete_groups_handle},
     {44, 0, 0, 1, sl_api_incremental_alter_configs_handle},
@@ -134,6 +136,9 @@ sl_api_create(const sl_config_t *cfg)
     if (api->fetch_purgatory == NULL || api->fsess == NULL) {
         goto fail;
     }
+    if (sl_api_sasl_create(api) != SL_OK) {
+        goto fail;
+    }
     if (sl_api_open_storage(api) != SL_OK || sl_api_groups_open(api) != SL_OK) {
         goto fail;
     }
@@ -172,6 +177,7 @@ sl_api_destroy(sl_api_t *api)
     sl_api_groups_close(api); /* before storage: its appends need the flusher */
     sl_api_close_storage(api);
     sl_fsess_cache_destroy(api->fsess);
+    sl_api_sasl_destroy(api);
     pthread_cond_destroy(&api->retention_cond);
     pthread_mutex_destroy(&api->retention_lock);
     pthread_rwlock_destroy(&api->plock);
@@ -355,8 +361,13 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp)
     int16_t key, version;
     int32_t corr;
     sl_err_t err;
+    bool handled;
 
     *rp = NULL;
+    err = sl_api_sasl_gate(api, q, &handled);
+    if (handled || err != SL_OK) {
+        return err;
+    }
     if (len < 8) {
         sl_log_warn("api",
                     "closing connection peer=%s reason=\"frame of %zu "
@@ -487,6 +498,7 @@ sl_api_handle(void *ctx, sl_req_t *q)
 {
     sl_api_req_t *r = NULL;
     sl_err_t err = sl_api_serve(ctx, q, &r);
+    bool close_after;
 
     if (err == SL_ERR__AGAIN) {
         return; /* parked: sl_api_finish() comes later */
@@ -494,8 +506,10 @@ sl_api_handle(void *ctx, sl_req_t *q)
     if (err != SL_OK) {
         sl_out_free(&q->out); /* a partial response must not go out */
     }
+    close_after = r != NULL && r->close_after;
     if (r != NULL) {
         sl_api_req_release(r);
     }
-    sl_req_done(q, err);
+    /* A closing status still sends q->out first (SASL failures). */
+    sl_req_done(q, err == SL_OK && close_after ? SL_ERR__CLOSED : err);
 }

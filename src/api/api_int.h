@@ -74,7 +74,27 @@ struct sl_api_s {
     sl_pid_alloc_t *pids;
     /* Consumer protocol (KIP-848) groups (api/consumer_groups.c). */
     sl_cgroup_coord_t *cgroups;
+    /* SASL listeners' mechanisms and users (api/sasl.c). */
+    struct sl_api_sasl_s *sasl;
 };
+
+/* ---- sasl.c ---- */
+
+/* Read the SASL settings of every listener. @returns SL_OK or __INVAL
+ * (logged). */
+sl_err_t sl_api_sasl_create(sl_api_t *api);
+void sl_api_sasl_destroy(sl_api_t *api);
+sl_err_t sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *req,
+                                      void *resp);
+sl_err_t sl_api_sasl_authenticate_handle(sl_api_req_t *r, const void *req,
+                                         void *resp);
+/*
+ * Before a request is decoded: on a connection not yet authenticated,
+ * answer a raw SASL token (after a v0 handshake) or refuse anything but
+ * ApiVersions and the SASL APIs. *handled is set when the request needs
+ * nothing more (q->out holds the answer, or the error closes).
+ */
+sl_err_t sl_api_sasl_gate(sl_api_t *api, sl_req_t *q, bool *handled);
 
 /* ---- broker.c ---- */
 

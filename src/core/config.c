@@ -84,9 +84,20 @@ static const sl_config_key_t sl_config_table[] = {
     {"ssl.client.auth", SL_CONFIG_STRING, "none", 0, 0,
      "none|requested|required",
      "Whether clients must present a certificate (mutual TLS)."},
+    /* SASL (SASL_PLAINTEXT and SASL_SSL listeners); per listener as
+     * listener.name.<name in lower case>.<key>. */
+    {"sasl.enabled.mechanisms", SL_CONFIG_LIST, "PLAIN", 0, 0, NULL,
+     "SASL mechanisms offered (supported: PLAIN)."},
+    {"sasl.jaas.config", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "PlainLoginModule line with user_<name>=\"<password>\" options; "
+     "listener.name.<l>.plain.sasl.jaas.config takes precedence."},
+    {"sasl.server.max.receive.size", SL_CONFIG_INT, "524288", 1, I32MAX, NULL,
+     "Largest frame accepted before a SASL connection has authenticated."},
+    {"max.connections.per.ip", SL_CONFIG_INT, "2147483647", 0, I32MAX, NULL,
+     "Connections accepted at once from one IP address."},
     {"sluice.handshake.timeout.ms", SL_CONFIG_LONG, "10000", 0, I64MAX, NULL,
-     "Connections that have not finished the TLS handshake after this "
-     "long are closed (0: never)."},
+     "Connections that have not finished the TLS handshake or SASL "
+     "authentication after this long are closed (0: never)."},
     {"sluice.log.level", SL_CONFIG_STRING, "info", 0, 0,
      "debug|info|warn|error|off", "Level of Sluice's own log lines."},
     /* Topic creation and the broker-wide defaults of topic configs. The

@@ -82,6 +82,10 @@ struct sl_conn_s {
     bool tls_want_write; /* the read side waits for a writable socket */
     int64_t accepted_ms;
     char principal[320];
+    _Atomic int auth; /* sl_conn_auth_e */
+    void *sasl;
+    void (*sasl_free)(void *);
+    char ip[INET6_ADDRSTRLEN]; /* counted in the per-IP table */
 };
 
 typedef struct sl_listener_s {
@@ -119,10 +123,78 @@ struct sl_server_s {
     atomic_llong queued_bytes; /* frames of requests not yet finished */
     atomic_int outstanding;    /* requests not yet finished, all conns */
     atomic_bool draining;      /* stop taking new requests */
+    pthread_mutex_t ip_lock;   /* guards ips */
+    struct sl_ipcount_s *ips;  /* live connections per address */
+    size_t nips, capips;
 };
+
+typedef struct sl_ipcount_s {
+    char ip[INET6_ADDRSTRLEN];
+    int n;
+} sl_ipcount_t;
 
 static void sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev,
                           uint32_t events);
+
+/* Count one more connection from <ip>; false when at the per-IP limit
+ * (or out of memory). */
+static bool
+sl_server_ip_take(sl_server_t *s, const char *ip)
+{
+    bool ok = true;
+    size_t i;
+
+    if (s->cfg.max_connections_per_ip <= 0) {
+        return true;
+    }
+    pthread_mutex_lock(&s->ip_lock);
+    for (i = 0; i < s->nips && strcmp(s->ips[i].ip, ip) != 0; i++) {
+    }
+    if (i < s->nips) {
+        if (s->ips[i].n >= s->cfg.max_connections_per_ip) {
+            ok = false;
+        } else {
+            s->ips[i].n++;
+        }
+    } else {
+        if (s->nips == s->capips) {
+            size_t cap = s->capips != 0 ? s->capips * 2 : 16;
+            sl_ipcount_t *v = realloc(s->ips, cap * sizeof(*v));
+
+            if (v == NULL) {
+                pthread_mutex_unlock(&s->ip_lock);
+                return false;
+            }
+            s->ips = v;
+            s->capips = cap;
+        }
+        snprintf(s->ips[s->nips].ip, sizeof(s->ips[s->nips].ip), "%s", ip);
+        s->ips[s->nips].n = 1;
+        s->nips++;
+    }
+    pthread_mutex_unlock(&s->ip_lock);
+    return ok;
+}
+
+static void
+sl_server_ip_release(sl_server_t *s, const char *ip)
+{
+    size_t i;
+
+    if (s->cfg.max_connections_per_ip <= 0 || ip[0] == '\0') {
+        return;
+    }
+    pthread_mutex_lock(&s->ip_lock);
+    for (i = 0; i < s->nips; i++) {
+        if (strcmp(s->ips[i].ip, ip) == 0) {
+            if (--s->ips[i].n <= 0) {
+                s->ips[i] = s->ips[--s->nips];
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->ip_lock);
+}
 static void sl_conn_dispatch(sl_conn_t *c);
 static void sl_conn_write(sl_conn_t *c);
 
@@ -218,6 +290,9 @@ sl_conn_free(sl_conn_t *c)
     sl_out_free(&c->out);
     SSL_free(c->ssl);
     c->ssl = NULL;
+    if (c->sasl_free != NULL) {
+        c->sasl_free(c->sasl);
+    }
     free(c);
 }
 
@@ -254,6 +329,7 @@ sl_conn_close(sl_conn_t *c, const char *why)
         c->next->prev = c->prev;
     }
     atomic_fetch_sub(&t->srv->nconns, 1);
+    sl_server_ip_release(t->srv, c->ip);
     c->prev = NULL;
     c->next = t->zombies;
     if (t->zombies != NULL) {
@@ -461,6 +537,17 @@ sl_conn_dispatch(sl_conn_t *c)
     p = sl_buf_head(&c->in);
     size = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
            ((uint32_t)p[2] << 8) | p[3];
+    if (atomic_load(&c->auth) != SL_CONN_AUTH_DONE &&
+        s->cfg.preauth_max_bytes > 0 &&
+        size > (uint32_t)s->cfg.preauth_max_bytes) {
+        sl_log_warn("net",
+                    "closing connection peer=%s reason=\"frame of %u bytes "
+                    "before authentication exceeds "
+                    "sasl.server.max.receive.size %d\"",
+                    c->peer, size, (int)s->cfg.preauth_max_bytes);
+        sl_conn_close(c, "request too large before authentication");
+        return;
+    }
     if ((int32_t)size < 0 || size > (uint32_t)s->cfg.socket_request_max_bytes) {
         sl_log_warn("net",
                     "closing connection peer=%s reason=\"request size "
@@ -686,6 +773,7 @@ sl_netthread_adopt(sl_netthread_t *t, sl_conn_t *c)
     if (sl_reactor_add(t->r, &c->ev, SL_EV_READ) != SL_OK) {
         close(c->ev.fd);
         atomic_fetch_sub(&t->srv->nconns, 1);
+        sl_server_ip_release(t->srv, c->ip);
         sl_conn_free(c);
         return;
     }
@@ -793,12 +881,17 @@ sl_netthread_tick(sl_reactor_t *r, void *arg)
     sl_netthread_unmute(t);
     for (c = t->conns; c != NULL; c = next) {
         next = c->next;
-        if (c->ssl != NULL && !c->tls_done && s->cfg.handshake_timeout_ms > 0 &&
-            now - c->accepted_ms > s->cfg.handshake_timeout_ms) {
+        if (((c->ssl != NULL && !c->tls_done) ||
+             atomic_load(&c->auth) != SL_CONN_AUTH_DONE) &&
+            s->cfg.handshake_timeout_ms > 0 &&
+            now - c->accepted_ms > s->cfg.handshake_timeout_ms &&
+            c->outstanding == 0) {
             sl_log_warn("net",
-                        "closing connection peer=%s reason=\"TLS handshake "
+                        "closing connection peer=%s reason=\"%s handshake "
                         "not finished after %lld ms\"",
-                        c->peer, (long long)(now - c->accepted_ms));
+                        c->peer,
+                        c->ssl != NULL && !c->tls_done ? "TLS" : "SASL",
+                        (long long)(now - c->accepted_ms));
             sl_conn_close(c, "handshake timeout");
             continue;
         }
@@ -870,11 +963,25 @@ sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
             close(fd);
             continue;
         }
-        c = calloc(1, sizeof(*c));
-        if (c == NULL) {
+        if (!sl_server_ip_take(s, host)) {
+            sl_log_warn("net",
+                        "refusing connection peer=%s:%d "
+                        "reason=max.connections.per.ip",
+                        host, port);
             close(fd);
             continue;
         }
+        c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+            sl_server_ip_release(s, host);
+            close(fd);
+            continue;
+        }
+        snprintf(c->ip, sizeof(c->ip), "%s", host);
+        atomic_init(&c->auth, strncmp(s->cfg.listeners[l->index].protocol,
+                                      "SASL_", 5) == 0
+                                  ? SL_CONN_AUTH_START
+                                  : SL_CONN_AUTH_DONE);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->listener = l->index;
         c->ev.fd = fd;
@@ -901,6 +1008,7 @@ sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
             if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
                 sl_log_warn("net", "cannot start TLS peer=%s", c->peer);
                 SSL_free(c->ssl);
+                sl_server_ip_release(s, host);
                 free(c);
                 close(fd);
                 continue;
@@ -1017,6 +1125,7 @@ sl_server_create(const sl_server_config_t *cfg, sl_workpool_t *wp,
     for (i = 0; i < SL_SERVER_MAX_LISTENERS; i++) {
         s->listeners[i].ev.fd = -1;
     }
+    pthread_mutex_init(&s->ip_lock, NULL);
     for (i = 0; i < s->nthreads; i++) {
         sl_netthread_t *t = &s->threads[i];
 
@@ -1139,6 +1248,8 @@ sl_server_destroy(sl_server_t *s)
         sl_reactor_destroy(t->r);
         pthread_mutex_destroy(&t->lock);
     }
+    free(s->ips);
+    pthread_mutex_destroy(&s->ip_lock);
     free(s);
 }
 
@@ -1176,6 +1287,34 @@ void
 sl_conn_set_principal(sl_conn_t *c, const char *principal)
 {
     snprintf(c->principal, sizeof(c->principal), "%s", principal);
+}
+
+sl_conn_auth_e
+sl_conn_auth_state(const sl_conn_t *c)
+{
+    return (sl_conn_auth_e)atomic_load(&c->auth);
+}
+
+void
+sl_conn_set_auth_state(sl_conn_t *c, sl_conn_auth_e st)
+{
+    atomic_store(&c->auth, (int)st);
+}
+
+void *
+sl_conn_sasl_state(const sl_conn_t *c)
+{
+    return c->sasl;
+}
+
+void
+sl_conn_set_sasl_state(sl_conn_t *c, void *st, void (*free_cb)(void *))
+{
+    if (c->sasl_free != NULL && c->sasl != st) {
+        c->sasl_free(c->sasl);
+    }
+    c->sasl = st;
+    c->sasl_free = free_cb;
 }
 
 int

@@ -83,7 +83,20 @@ typedef struct sl_server_config_s {
     /* Connections that have not finished the TLS handshake after this long
      * are closed (<= 0: never). */
     int64_t handshake_timeout_ms;
+    /* Largest frame of a connection not yet authenticated on a SASL
+     * listener (sasl.server.max.receive.size). */
+    int32_t preauth_max_bytes;
+    /* Connections at once from one IP address (<= 0: no limit). */
+    int32_t max_connections_per_ip;
 } sl_server_config_t;
+
+/* Authentication state of a connection (SASL listeners). */
+typedef enum sl_conn_auth_e {
+    SL_CONN_AUTH_DONE = 0, /* authenticated, or not a SASL listener */
+    SL_CONN_AUTH_START,    /* SaslHandshake expected */
+    SL_CONN_AUTH_V1,       /* after SaslHandshake v1: SaslAuthenticate */
+    SL_CONN_AUTH_V0,       /* after SaslHandshake v0: raw SASL tokens */
+} sl_conn_auth_e;
 
 /*
  * Parse a Kafka listeners value ("NAME://host:port,NAME2://[::1]:port")
@@ -139,6 +152,14 @@ const char *sl_conn_principal(const sl_conn_t *c);
 /* Replace the principal (e.g. after SASL authentication).
  * @thread the handler of one of the connection's requests */
 void sl_conn_set_principal(sl_conn_t *c, const char *principal);
+/* Authentication state; requests of a connection run one at a time, so the
+ * handler of one may read and set it. @thread any */
+sl_conn_auth_e sl_conn_auth_state(const sl_conn_t *c);
+void sl_conn_set_auth_state(sl_conn_t *c, sl_conn_auth_e st);
+/* Opaque SASL exchange state kept between requests, freed with <free_cb>
+ * when replaced or when the connection goes. @thread request handler */
+void *sl_conn_sasl_state(const sl_conn_t *c);
+void sl_conn_set_sasl_state(sl_conn_t *c, void *st, void (*free_cb)(void *));
 /* Whether the connection came in over TLS. @thread any (immutable) */
 int sl_conn_is_tls(const sl_conn_t *c);
 /* Name of listener <i> (e.g. PLAINTEXT). */
