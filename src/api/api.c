@@ -55,6 +55,8 @@ static const sl_api_handler_t sl_api_table[] = {
     {42, 0, 0, 2, sl_api_delete_groups_handle},
     {44, 0, 0, 1, sl_api_incremental_alter_configs_handle},
     {47, 0, 0, 0, sl_api_offset_delete_handle},
+    {50, 0, 0, 0, sl_api_describe_user_scram_credentials_handle},
+    {51, 0, 0, 0, sl_api_alter_user_scram_credentials_handle},
     {60, 0, 0, 1, sl_api_describe_cluster_handle},
     {61, 0, 0, 0, sl_api_describe_producers_handle},
     {68, 0, 0, 1, sl_api_consumer_group_heartbeat_handle},
@@ -136,10 +138,10 @@ sl_api_create(const sl_config_t *cfg)
     if (api->fetch_purgatory == NULL || api->fsess == NULL) {
         goto fail;
     }
-    if (sl_api_sasl_create(api) != SL_OK) {
+    if (sl_api_open_storage(api) != SL_OK || sl_api_groups_open(api) != SL_OK) {
         goto fail;
     }
-    if (sl_api_open_storage(api) != SL_OK || sl_api_groups_open(api) != SL_OK) {
+    if (sl_api_sasl_create(api) != SL_OK) {
         goto fail;
     }
     return api;

@@ -95,6 +95,16 @@ sl_err_t sl_api_sasl_authenticate_handle(sl_api_req_t *r, const void *req,
  * nothing more (q->out holds the answer, or the error closes).
  */
 sl_err_t sl_api_sasl_gate(sl_api_t *api, sl_req_t *q, bool *handled);
+/* The SCRAM credential store (opened by sl_api_sasl_create). */
+struct sl_scram_store_s *sl_api_sasl_scram_store(sl_api_t *api);
+
+/* ---- scram_admin.c ---- */
+sl_err_t sl_api_describe_user_scram_credentials_handle(sl_api_req_t *r,
+                                                       const void *req,
+                                                       void *resp);
+sl_err_t sl_api_alter_user_scram_credentials_handle(sl_api_req_t *r,
+                                                    const void *req,
+                                                    void *resp);
 
 /* ---- broker.c ---- */
 

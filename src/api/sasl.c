@@ -25,8 +25,10 @@
 #include "proto/gen/sasl_authenticate.h"
 #include "proto/gen/sasl_handshake.h"
 #include "security/sasl.h"
+#include "security/scram.h"
 
 #define SL_API_SASL_MAX_MECHS 4
+#define SL_API_SASL_REPLY_MAX 1024 /* a server SCRAM message */
 
 typedef struct sl_api_sasl_listener_s {
     char mechs[SL_API_SASL_MAX_MECHS][32];
@@ -37,6 +39,7 @@ typedef struct sl_api_sasl_listener_s {
 struct sl_api_sasl_s {
     sl_api_sasl_listener_t l[SL_SERVER_MAX_LISTENERS];
     int n;
+    sl_scram_store_t *scram;
     /* Failure log rate limit: lines in the current second. */
     atomic_llong log_sec;
     atomic_int log_count;
@@ -84,7 +87,8 @@ sl_api_sasl_listener_init(const sl_config_t *cfg, const char *name,
         if (len == 0) {
             break;
         }
-        if (strncmp(p, "PLAIN", len) != 0 || len != 5) {
+        if ((len != 5 || strncmp(p, "PLAIN", len) != 0) &&
+            sl_scram_mech_parse(p, len) == 0) {
             sl_log_warn("config",
                         "SASL mechanism not supported yet, ignored "
                         "listener=%s mechanism=%.*s",
@@ -117,6 +121,9 @@ sl_api_sasl_create(sl_api_t *api)
     if (api->sasl == NULL) {
         return SL_ERR__NOMEM;
     }
+    if (sl_scram_store_open(api->data_dir, &api->sasl->scram) != SL_OK) {
+        return SL_ERR__IO;
+    }
     n = sl_server_parse_listeners(sl_config_str(api->cfg, "listeners"), specs,
                                   SL_SERVER_MAX_LISTENERS, &why);
     for (int i = 0; i < n; i++) {
@@ -138,8 +145,32 @@ sl_api_sasl_destroy(sl_api_t *api)
     for (int i = 0; i < SL_SERVER_MAX_LISTENERS; i++) {
         sl_sasl_users_free(api->sasl->l[i].plain_users);
     }
+    sl_scram_store_close(api->sasl->scram);
     free(api->sasl);
     api->sasl = NULL;
+}
+
+struct sl_scram_store_s *
+sl_api_sasl_scram_store(sl_api_t *api)
+{
+    return api->sasl != NULL ? api->sasl->scram : NULL;
+}
+
+/* The exchange of one connection, from SaslHandshake on. */
+typedef struct sl_api_sasl_conn_s {
+    int scram;                   /* sl_scram_mech_e, 0 for PLAIN */
+    sl_scram_server_t *exchange; /* SCRAM */
+} sl_api_sasl_conn_t;
+
+static void
+sl_api_sasl_conn_free(void *p)
+{
+    sl_api_sasl_conn_t *sc = p;
+
+    if (sc != NULL) {
+        sl_scram_server_free(sc->exchange);
+        free(sc);
+    }
 }
 
 static const sl_api_sasl_listener_t *
@@ -222,6 +253,45 @@ sl_api_sasl_plain(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
     return true;
 }
 
+/*
+ * One step of the connection's exchange with client token <p>/<len>. The
+ * reply token (possibly empty) goes to <out>/<outlen>. @returns SL_OK
+ * (authenticated once the state is DONE), or an error with *why for the
+ * client.
+ */
+static sl_err_t
+sl_api_sasl_step(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
+                 char *out, size_t outcap, size_t *outlen, const char **why)
+{
+    sl_api_sasl_conn_t *sc = sl_conn_sasl_state(c);
+    const char *user = NULL;
+    char principal[300];
+    bool done = false;
+    sl_err_t err;
+
+    *outlen = 0;
+    if (sc == NULL || sc->scram == 0) {
+        return sl_api_sasl_plain(api, c, p, len, why)
+                   ? SL_OK
+                   : SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    err = sl_scram_server_step(sc->exchange, p, len, out, outcap, outlen, &done,
+                               &user, why);
+    if (err != SL_OK) {
+        sl_api_sasl_log_failure(api, c, "", *why);
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (done) {
+        snprintf(principal, sizeof(principal), "User:%s", user);
+        sl_conn_set_principal(c, principal);
+        sl_conn_set_auth_state(c, SL_CONN_AUTH_DONE);
+        sl_log_debug("sasl", "authenticated peer=%s principal=%s mechanism=%s",
+                     sl_conn_peer(c), principal,
+                     sl_scram_mech_name((sl_scram_mech_e)sc->scram));
+    }
+    return SL_OK;
+}
+
 sl_err_t
 sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
 {
@@ -230,6 +300,7 @@ sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_conn_t *c = r->req->conn;
     const sl_api_sasl_listener_t *l = sl_api_sasl_listener(r->api, c);
     int n = l != NULL ? l->nmechs : 0;
+    sl_api_sasl_conn_t *sc;
 
     resp->mechanisms = sl_arena_calloc(r->arena, n > 0 ? (size_t)n : 1,
                                        sizeof(*resp->mechanisms));
@@ -258,6 +329,21 @@ sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
         r->close_after = true;
         return SL_OK;
     }
+    sc = calloc(1, sizeof(*sc));
+    if (sc == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    sc->scram =
+        sl_scram_mech_parse(req->mechanism.ptr, (size_t)req->mechanism.len);
+    if (sc->scram != 0) {
+        sc->exchange = sl_scram_server_new((sl_scram_mech_e)sc->scram,
+                                           r->api->sasl->scram);
+        if (sc->exchange == NULL) {
+            free(sc);
+            return SL_ERR__NOMEM;
+        }
+    }
+    sl_conn_set_sasl_state(c, sc, sl_api_sasl_conn_free);
     sl_conn_set_auth_state(c,
                            r->version >= 1 ? SL_CONN_AUTH_V1 : SL_CONN_AUTH_V0);
     return SL_OK;
@@ -270,6 +356,8 @@ sl_api_sasl_authenticate_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_msg_sasl_authenticate_resp_t *resp = respp;
     sl_conn_t *c = r->req->conn;
     const char *why = NULL;
+    size_t outlen = 0;
+    char *out;
 
     if (sl_conn_auth_state(c) != SL_CONN_AUTH_V1) {
         resp->error_code = (int16_t)SL_ERR_ILLEGAL_SASL_STATE;
@@ -279,17 +367,22 @@ sl_api_sasl_authenticate_handle(sl_api_req_t *r, const void *reqp, void *respp)
         r->close_after = true;
         return SL_OK;
     }
-    if (!sl_api_sasl_plain(
-            r->api, c, req->auth_bytes.ptr,
-            req->auth_bytes.len > 0 ? (size_t)req->auth_bytes.len : 0, &why)) {
+    out = sl_arena_alloc(r->arena, SL_API_SASL_REPLY_MAX);
+    if (out == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    if (sl_api_sasl_step(r->api, c, req->auth_bytes.ptr,
+                         req->auth_bytes.len > 0 ? (size_t)req->auth_bytes.len
+                                                 : 0,
+                         out, SL_API_SASL_REPLY_MAX, &outlen, &why) != SL_OK) {
         resp->error_code = (int16_t)SL_ERR_SASL_AUTHENTICATION_FAILED;
         resp->error_message.ptr = why;
         resp->error_message.len = (int32_t)strlen(why);
         r->close_after = true;
         return SL_OK;
     }
-    resp->auth_bytes.ptr = (const uint8_t *)"";
-    resp->auth_bytes.len = 0;
+    resp->auth_bytes.ptr = (const uint8_t *)out;
+    resp->auth_bytes.len = (int32_t)outlen;
     return SL_OK;
 }
 
@@ -308,11 +401,24 @@ sl_api_sasl_gate(sl_api_t *api, sl_req_t *q, bool *handled)
     if (st == SL_CONN_AUTH_V0) {
         /* A raw SASL token, answered by a raw (size-prefixed) token; a
          * failure closes the connection, as v0 has no error field. */
+        char out[SL_API_SASL_REPLY_MAX];
+        size_t outlen = 0;
+        uint8_t hdr[4];
+
         *handled = true;
-        if (!sl_api_sasl_plain(api, c, q->frame, q->len, &why)) {
+        if (sl_api_sasl_step(api, c, q->frame, q->len, out, sizeof(out),
+                             &outlen, &why) != SL_OK) {
             return SL_ERR__CLOSED;
         }
-        return sl_out_append(&q->out, "\0\0\0\0", 4);
+        hdr[0] = (uint8_t)(outlen >> 24);
+        hdr[1] = (uint8_t)(outlen >> 16);
+        hdr[2] = (uint8_t)(outlen >> 8);
+        hdr[3] = (uint8_t)outlen;
+        if (sl_out_append(&q->out, hdr, 4) != SL_OK ||
+            sl_out_append(&q->out, out, outlen) != SL_OK) {
+            return SL_ERR__NOMEM;
+        }
+        return SL_OK;
     }
     if (q->len < 2) {
         return SL_OK; /* the caller rejects a short header */
