@@ -108,6 +108,20 @@ sl_api_scram_collect(void *arg, const char *user, sl_scram_mech_e mech,
     }
 }
 
+/* Null error messages where there is no error, as Kafka sends them. */
+static void
+sl_api_scram_null_messages(sl_msg_describe_user_scram_credentials_resp_t *resp)
+{
+    resp->error_message.ptr = NULL;
+    resp->error_message.len = -1;
+    for (int32_t i = 0; i < resp->results_count; i++) {
+        if (resp->results[i].error_code == 0) {
+            resp->results[i].error_message.ptr = NULL;
+            resp->results[i].error_message.len = -1;
+        }
+    }
+}
+
 sl_err_t
 sl_api_describe_user_scram_credentials_handle(sl_api_req_t *r, const void *reqp,
                                               void *respp)
@@ -130,6 +144,7 @@ sl_api_describe_user_scram_credentials_handle(sl_api_req_t *r, const void *reqp,
         }
         resp->results = all.res;
         resp->results_count = all.n;
+        sl_api_scram_null_messages(resp);
         return SL_OK;
     }
     resp->results = sl_arena_calloc(
@@ -184,6 +199,7 @@ sl_api_describe_user_scram_credentials_handle(sl_api_req_t *r, const void *reqp,
                 "Attempt to describe a user credential that does not exist");
         }
     }
+    sl_api_scram_null_messages(resp);
     return SL_OK;
 }
 
