@@ -226,6 +226,8 @@ sl_main_listener_tls(const sl_config_t *cfg, sl_server_config_t *sc, int i)
     o.enabled_protocols =
         sl_main_listener_opt(cfg, name, "ssl.enabled.protocols");
     o.cipher_suites = sl_main_listener_opt(cfg, name, "ssl.cipher.suites");
+    o.principal_mapping_rules =
+        sl_main_listener_opt(cfg, name, "ssl.principal.mapping.rules");
     ca = sl_tls_parse_client_auth(
         sl_main_listener_opt(cfg, name, "ssl.client.auth"));
     if (ca < 0) {

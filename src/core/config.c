@@ -95,6 +95,9 @@ static const sl_config_key_t sl_config_table[] = {
      "Largest frame accepted before a SASL connection has authenticated."},
     {"max.connections.per.ip", SL_CONFIG_INT, "2147483647", 0, I32MAX, NULL,
      "Connections accepted at once from one IP address."},
+    {"ssl.principal.mapping.rules", SL_CONFIG_STRING, "DEFAULT", 0, 0, NULL,
+     "Rules mapping a client certificate's DN to a principal name "
+     "(RULE:pattern/replacement/[LU],...,DEFAULT)."},
     {"sluice.handshake.timeout.ms", SL_CONFIG_LONG, "10000", 0, I64MAX, NULL,
      "Connections that have not finished the TLS handshake or SASL "
      "authentication after this long are closed (0: never)."},

@@ -621,7 +621,20 @@ sl_conn_tls_handshake(sl_conn_t *c)
         c->tls_done = true;
         c->tls_want_write = false;
         if (sl_tls_peer_dn(c->ssl, dn, sizeof(dn))) {
-            snprintf(c->principal, sizeof(c->principal), "User:%s", dn);
+            char name[256];
+
+            if (!sl_tls_ctx_map_principal(
+                    c->t->srv->cfg.listeners[c->listener].tls, dn, name,
+                    sizeof(name))) {
+                sl_log_warn("net",
+                            "closing connection peer=%s reason=\"no "
+                            "ssl.principal.mapping.rules rule matches "
+                            "%s\"",
+                            c->peer, dn);
+                sl_conn_close(c, "no principal mapping rule");
+                return;
+            }
+            snprintf(c->principal, sizeof(c->principal), "User:%s", name);
         }
         sl_log_debug("net",
                      "TLS handshake done peer=%s version=%s cipher=%s "

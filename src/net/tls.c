@@ -13,7 +13,9 @@
 #include <openssl/pkcs12.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <ctype.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +37,190 @@ enum {
     SL_TLS_OPT_COUNT
 };
 
+#define SL_TLS_MAX_RULES 16
+
+typedef struct sl_tls_rule_s {
+    bool is_default;
+    regex_t re;
+    char *repl;
+    char fold; /* 'L', 'U' or 0 */
+} sl_tls_rule_t;
+
 struct sl_tls_ctx_s {
     pthread_mutex_t lock; /* guards cur */
     SSL_CTX *cur;
     char *opt[SL_TLS_OPT_COUNT];
     sl_tls_client_auth_e client_auth;
+    sl_tls_rule_t rules[SL_TLS_MAX_RULES];
+    int nrules;
 };
+
+/* Read up to an unescaped '/' from *pp into a new string ("\/" is '/');
+ * lazy quantifiers lose their '?' when <pattern>. NULL when unterminated. */
+static char *
+sl_tls_rule_part(const char **pp, bool pattern)
+{
+    const char *p = *pp;
+    size_t n = 0, cap = strlen(p) + 1;
+    char *out = malloc(cap);
+
+    if (out == NULL) {
+        return NULL;
+    }
+    while (*p != '\0' && *p != '/') {
+        if (p[0] == '\\' && p[1] == '/') {
+            out[n++] = '/';
+            p += 2;
+            continue;
+        }
+        if (pattern && p[0] == '?' && n > 0 &&
+            (out[n - 1] == '*' || out[n - 1] == '+') &&
+            (n < 2 || out[n - 2] != '\\')) {
+            p++;
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    if (*p != '/') {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    *pp = p + 1;
+    return out;
+}
+
+static bool
+sl_tls_parse_rules(sl_tls_ctx_t *t, const char *s, char *why, size_t whylen)
+{
+    const char *p = s != NULL && s[0] != '\0' ? s : "DEFAULT";
+
+    while (*p != '\0') {
+        sl_tls_rule_t *r;
+
+        while (*p == ',' || isspace((unsigned char)*p)) {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        if (t->nrules == SL_TLS_MAX_RULES) {
+            snprintf(why, whylen, "too many ssl.principal.mapping.rules");
+            return false;
+        }
+        r = &t->rules[t->nrules];
+        if (strncmp(p, "DEFAULT", 7) == 0) {
+            r->is_default = true;
+            t->nrules++;
+            p += 7;
+        } else if (strncmp(p, "RULE:", 5) == 0) {
+            char *pat, *full;
+            size_t n;
+
+            p += 5;
+            pat = sl_tls_rule_part(&p, true);
+            r->repl = pat != NULL ? sl_tls_rule_part(&p, false) : NULL;
+            if (pat == NULL || r->repl == NULL) {
+                free(pat);
+                free(r->repl);
+                r->repl = NULL;
+                snprintf(why, whylen,
+                         "invalid ssl.principal.mapping.rules: expected "
+                         "RULE:pattern/replacement/[LU]");
+                return false;
+            }
+            if (*p == 'L' || *p == 'U') {
+                r->fold = *p++;
+            }
+            /* Kafka matches the whole DN. */
+            n = strlen(pat) + 5;
+            full = malloc(n);
+            if (full == NULL) {
+                free(pat);
+                return false;
+            }
+            snprintf(full, n, "^(%s)$", pat);
+            free(pat);
+            if (regcomp(&r->re, full, REG_EXTENDED) != 0) {
+                snprintf(why, whylen,
+                         "invalid pattern in ssl.principal.mapping.rules: %s",
+                         full);
+                free(full);
+                free(r->repl);
+                r->repl = NULL;
+                return false;
+            }
+            free(full);
+            t->nrules++;
+        } else {
+            snprintf(why, whylen,
+                     "invalid ssl.principal.mapping.rules near \"%.20s\"", p);
+            return false;
+        }
+        while (*p != '\0' && *p != ',') {
+            if (!isspace((unsigned char)*p)) {
+                snprintf(why, whylen,
+                         "invalid ssl.principal.mapping.rules near \"%.20s\"",
+                         p);
+                return false;
+            }
+            p++;
+        }
+    }
+    return true;
+}
+
+bool
+sl_tls_ctx_map_principal(const sl_tls_ctx_t *t, const char *dn, char *out,
+                         size_t outlen)
+{
+    regmatch_t m[10];
+    size_t n = 0;
+
+    if (outlen == 0) {
+        return false;
+    }
+    for (int i = 0; i < t->nrules; i++) {
+        const sl_tls_rule_t *r = &t->rules[i];
+
+        if (r->is_default) {
+            snprintf(out, outlen, "%s", dn);
+            return true;
+        }
+        if (regexec(&r->re, dn, 10, m, 0) != 0) {
+            continue;
+        }
+        /* Group k of the user's pattern is group k + 1 here. */
+        for (const char *q = r->repl; *q != '\0' && n + 1 < outlen; q++) {
+            if (q[0] == '$' && isdigit((unsigned char)q[1])) {
+                int g = q[1] - '0' + 1;
+
+                q++;
+                if (g < 10 && m[g].rm_so >= 0) {
+                    for (regoff_t k = m[g].rm_so;
+                         k < m[g].rm_eo && n + 1 < outlen; k++) {
+                        out[n++] = dn[k];
+                    }
+                }
+                continue;
+            }
+            if (q[0] == '\\' && q[1] != '\0') {
+                q++;
+            }
+            out[n++] = *q;
+        }
+        out[n] = '\0';
+        for (size_t k = 0; k < n; k++) {
+            if (r->fold == 'L') {
+                out[k] = (char)tolower((unsigned char)out[k]);
+            } else if (r->fold == 'U') {
+                out[k] = (char)toupper((unsigned char)out[k]);
+            }
+        }
+        return true;
+    }
+    return false;
+}
 
 static bool
 sl_tls_set(const char *s)
@@ -406,6 +586,9 @@ sl_tls_ctx_create(const sl_tls_opts_t *o, char *why, size_t whylen)
     }
     pthread_mutex_init(&t->lock, NULL);
     t->client_auth = o->client_auth;
+    if (!sl_tls_parse_rules(t, o->principal_mapping_rules, why, whylen)) {
+        goto fail;
+    }
     for (int i = 0; i < SL_TLS_OPT_COUNT; i++) {
         if (sl_tls_set(src[i])) {
             t->opt[i] = strdup(src[i]);
@@ -451,6 +634,12 @@ sl_tls_ctx_destroy(sl_tls_ctx_t *t)
     SSL_CTX_free(t->cur);
     for (int i = 0; i < SL_TLS_OPT_COUNT; i++) {
         free(t->opt[i]);
+    }
+    for (int i = 0; i < t->nrules; i++) {
+        if (!t->rules[i].is_default) {
+            regfree(&t->rules[i].re);
+            free(t->rules[i].repl);
+        }
     }
     pthread_mutex_destroy(&t->lock);
     free(t);

@@ -43,6 +43,9 @@ typedef struct sl_tls_opts_s {
     const char *enabled_protocols;       /* e.g. "TLSv1.2,TLSv1.3" */
     const char *cipher_suites;           /* TLS 1.2 ciphers, OpenSSL names */
     sl_tls_client_auth_e client_auth;
+    /* ssl.principal.mapping.rules: "RULE:pattern/replacement/[LU],...,
+     * DEFAULT" (NULL: DEFAULT). */
+    const char *principal_mapping_rules;
 } sl_tls_opts_t;
 
 /*
@@ -70,5 +73,15 @@ int sl_tls_parse_client_auth(const char *v);
  * peer sent no certificate.
  */
 bool sl_tls_peer_dn(void *ssl, char *out, size_t outlen);
+
+/*
+ * The principal name for certificate DN <dn> under the context's
+ * ssl.principal.mapping.rules: the first rule whose pattern matches the
+ * whole DN gives the name (DEFAULT: the DN itself). Patterns are POSIX
+ * extended regular expressions; Java's lazy quantifiers (*?, +?) are read
+ * as greedy ones. @returns false when no rule matches.
+ */
+bool sl_tls_ctx_map_principal(const sl_tls_ctx_t *t, const char *dn, char *out,
+                              size_t outlen);
 
 #endif
