@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "proto/gen/sasl_authenticate.h"
 #include "proto/gen/sasl_handshake.h"
+#include "security/oauth.h"
 #include "security/sasl.h"
 #include "security/scram.h"
 
@@ -88,6 +89,7 @@ sl_api_sasl_listener_init(const sl_config_t *cfg, const char *name,
             break;
         }
         if ((len != 5 || strncmp(p, "PLAIN", len) != 0) &&
+            (len != 11 || strncmp(p, "OAUTHBEARER", len) != 0) &&
             sl_scram_mech_parse(p, len) == 0) {
             sl_log_warn("config",
                         "SASL mechanism not supported yet, ignored "
@@ -159,6 +161,7 @@ sl_api_sasl_scram_store(sl_api_t *api)
 /* The exchange of one connection, from SaslHandshake on. */
 typedef struct sl_api_sasl_conn_s {
     int scram;                   /* sl_scram_mech_e, 0 for PLAIN */
+    bool oauth;                  /* OAUTHBEARER */
     sl_scram_server_t *exchange; /* SCRAM */
 } sl_api_sasl_conn_t;
 
@@ -270,6 +273,22 @@ sl_api_sasl_step(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
     sl_err_t err;
 
     *outlen = 0;
+    if (sc != NULL && sc->oauth) {
+        struct timespec ts;
+        char name[256];
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (sl_oauth_check(p, len,
+                           (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                           name, sizeof(name), why) != SL_OK) {
+            sl_api_sasl_log_failure(api, c, "", *why);
+            return SL_ERR_SASL_AUTHENTICATION_FAILED;
+        }
+        snprintf(principal, sizeof(principal), "User:%s", name);
+        sl_conn_set_principal(c, principal);
+        sl_conn_set_auth_state(c, SL_CONN_AUTH_DONE);
+        return SL_OK;
+    }
     if (sc == NULL || sc->scram == 0) {
         return sl_api_sasl_plain(api, c, p, len, why)
                    ? SL_OK
@@ -335,6 +354,8 @@ sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
     }
     sc->scram =
         sl_scram_mech_parse(req->mechanism.ptr, (size_t)req->mechanism.len);
+    sc->oauth = req->mechanism.len == 11 &&
+                memcmp(req->mechanism.ptr, "OAUTHBEARER", 11) == 0;
     if (sc->scram != 0) {
         sc->exchange = sl_scram_server_new((sl_scram_mech_e)sc->scram,
                                            r->api->sasl->scram);
