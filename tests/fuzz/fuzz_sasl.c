@@ -1,7 +1,8 @@
 /*
  * fuzz_sasl: the SASL message parsers on hostile bytes. The first input
  * byte picks the target: PLAIN message parsing and checking against a
- * fixed user table, JAAS option parsing, or a SCRAM exchange (the rest of
+ * fixed user table, JAAS option parsing, an OAUTHBEARER initial response
+ * (unsecured JWS), or a SCRAM exchange (the rest of
  * the input is split at the first 0xff byte into client-first and
  * client-final messages) against a store holding one credential.
  * Nothing may crash, read out of bounds or leak.
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "security/oauth.h"
 #include "security/sasl.h"
 #include "security/scram.h"
 
@@ -57,7 +59,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) {
         return 0;
     }
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
+    case 3: {
+        char name[256];
+
+        (void)sl_oauth_check(data + 1, size - 1, 1700000000000LL, name,
+                             sizeof(name), &why);
+        break;
+    }
     case 0: {
         sl_sasl_plain_t m;
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "security/oauth.h"
 #include "security/sasl.h"
 #include "security/scram.h"
 
@@ -290,6 +291,35 @@ test_scram_malformed_messages(void **state)
     sl_scram_store_close(st);
 }
 
+static void
+test_oauth_unsecured(void **state)
+{
+    /* {"alg":"none"} . {"sub":"alice","exp":2000000000,"iat":1} . */
+    static const char ok[] =
+        "n,,\x01"
+        "auth=Bearer eyJhbGciOiJub25lIn0."
+        "eyJzdWIiOiJhbGljZSIsImV4cCI6MjAwMDAwMDAwMCwiaWF0IjoxfQ.\x01\x01";
+    char user[64];
+    const char *why = NULL;
+
+    (void)state;
+    assert_int_equal(sl_oauth_check((const uint8_t *)ok, strlen(ok),
+                                    1700000000000LL, user, sizeof(user), &why),
+                     SL_OK);
+    assert_string_equal(user, "alice");
+    /* After exp (2000000000 s) the token has expired. */
+    assert_int_equal(sl_oauth_check((const uint8_t *)ok, strlen(ok),
+                                    2000000001000LL, user, sizeof(user), &why),
+                     SL_ERR_SASL_AUTHENTICATION_FAILED);
+    assert_non_null(strstr(why, "expired"));
+    assert_int_not_equal(sl_oauth_check((const uint8_t *)"n,,\x01\x01", 5, 1,
+                                        user, sizeof(user), &why),
+                         SL_OK);
+    assert_int_not_equal(
+        sl_oauth_check((const uint8_t *)"x", 1, 1, user, sizeof(user), &why),
+        SL_OK);
+}
+
 int
 main(void)
 {
@@ -299,6 +329,7 @@ main(void)
         cmocka_unit_test(test_scram_exchange_and_store),
         cmocka_unit_test(test_scram_damaged_file),
         cmocka_unit_test(test_scram_malformed_messages),
+        cmocka_unit_test(test_oauth_unsecured),
     };
 
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
