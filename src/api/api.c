@@ -477,6 +477,7 @@ void
 sl_api_finish(sl_api_req_t *r, sl_err_t status)
 {
     sl_req_t *q = r->req;
+    bool close_after = r->close_after;
 
     if (status == SL_OK && !r->no_response) {
         status = sl_api_write_response(&q->out, r->key, r->version, r->version,
@@ -492,7 +493,7 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
         sl_out_free(&q->out);
     }
     sl_api_req_release(r);
-    sl_req_done(q, status);
+    sl_req_done(q, status == SL_OK && close_after ? SL_ERR__CLOSED : status);
 }
 
 void

@@ -21,6 +21,8 @@
 
 #include "api/api.h"
 #include "api/api_int.h"
+#include "api/purgatory.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "proto/gen/sasl_authenticate.h"
 #include "proto/gen/sasl_handshake.h"
@@ -370,6 +372,66 @@ sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
     return SL_OK;
 }
 
+/* A failed SaslAuthenticate answered after
+ * connection.failed.authentication.delay.ms, as Kafka does, to slow down
+ * password guessing without holding a worker. */
+typedef struct sl_api_sasl_delay_s {
+    sl_delayed_t d;
+    sl_api_req_t *r;
+} sl_api_sasl_delay_t;
+
+static void
+sl_api_sasl_delay_try(sl_delayed_t *d)
+{
+    (void)d; /* only the deadline completes it */
+}
+
+static void
+sl_api_sasl_delay_expire(sl_delayed_t *d)
+{
+    sl_api_sasl_delay_t *x = (sl_api_sasl_delay_t *)d;
+
+    if (sl_delayed_complete(d)) {
+        sl_api_finish(x->r, SL_OK);
+    }
+}
+
+static void
+sl_api_sasl_delay_free(sl_delayed_t *d)
+{
+    free(d);
+}
+
+/* Park the (failed) response <r> for the configured delay.
+ * @returns SL_ERR__AGAIN when parked, SL_OK to answer at once. */
+static sl_err_t
+sl_api_sasl_delay(sl_api_req_t *r)
+{
+    int64_t ms = sl_config_long(r->api->cfg,
+                                "connection.failed.authentication.delay.ms");
+    sl_api_sasl_delay_t *x;
+
+    if (ms <= 0 || r->api->fetch_purgatory == NULL) {
+        return SL_OK;
+    }
+    x = calloc(1, sizeof(*x));
+    if (x == NULL) {
+        return SL_OK;
+    }
+    sl_delayed_init(&x->d);
+    x->d.try_complete = sl_api_sasl_delay_try;
+    x->d.on_expire = sl_api_sasl_delay_expire;
+    x->d.free = sl_api_sasl_delay_free;
+    x->d.deadline_ms = sl_now_ms() + ms;
+    x->r = r;
+    if (sl_purgatory_watch(r->api->fetch_purgatory, &x->d, NULL, 0) != SL_OK) {
+        sl_delayed_unref(&x->d);
+        return SL_OK;
+    }
+    sl_delayed_unref(&x->d);
+    return SL_ERR__AGAIN;
+}
+
 sl_err_t
 sl_api_sasl_authenticate_handle(sl_api_req_t *r, const void *reqp, void *respp)
 {
@@ -400,7 +462,7 @@ sl_api_sasl_authenticate_handle(sl_api_req_t *r, const void *reqp, void *respp)
         resp->error_message.ptr = why;
         resp->error_message.len = (int32_t)strlen(why);
         r->close_after = true;
-        return SL_OK;
+        return sl_api_sasl_delay(r);
     }
     resp->auth_bytes.ptr = (const uint8_t *)out;
     resp->auth_bytes.len = (int32_t)outlen;

@@ -93,6 +93,10 @@ static const sl_config_key_t sl_config_table[] = {
      "listener.name.<l>.plain.sasl.jaas.config takes precedence."},
     {"sasl.server.max.receive.size", SL_CONFIG_INT, "524288", 1, I32MAX, NULL,
      "Largest frame accepted before a SASL connection has authenticated."},
+    {"connection.failed.authentication.delay.ms", SL_CONFIG_INT, "100", 0,
+     I32MAX, NULL,
+     "Delay before the answer to a failed SASL authentication (then the "
+     "connection closes)."},
     {"max.connections.per.ip", SL_CONFIG_INT, "2147483647", 0, I32MAX, NULL,
      "Connections accepted at once from one IP address."},
     {"ssl.principal.mapping.rules", SL_CONFIG_STRING, "DEFAULT", 0, 0, NULL,
