@@ -164,6 +164,8 @@ sl_api_sasl_scram_store(sl_api_t *api)
 typedef struct sl_api_sasl_conn_s {
     int scram;                   /* sl_scram_mech_e, 0 for PLAIN */
     bool oauth;                  /* OAUTHBEARER */
+    int64_t expiry_ms;           /* session end (KIP-368), 0: none */
+    char reauth_principal[320];  /* re-authentication: must stay the same */
     sl_scram_server_t *exchange; /* SCRAM */
 } sl_api_sasl_conn_t;
 
@@ -232,6 +234,33 @@ sl_api_sasl_log_failure(sl_api_t *api, sl_conn_t *c, const char *user,
  * authenticated as User:<name>. @returns true on success, else false with
  * *why set to the message for the client.
  */
+/* The exchange succeeded for <principal>: the connection is authenticated
+ * (a re-authentication must keep the principal). @returns false with *why
+ * set when it may not. */
+static bool
+sl_api_sasl_done(sl_api_t *api, sl_conn_t *c, const char *principal,
+                 const char *mech, const char **why)
+{
+    sl_api_sasl_conn_t *sc = sl_conn_sasl_state(c);
+    int64_t reauth = sl_config_long(api->cfg, "connections.max.reauth.ms");
+
+    if (sc != NULL && sc->reauth_principal[0] != '\0' &&
+        strcmp(sc->reauth_principal, principal) != 0) {
+        *why = "Authentication failed: cannot change principals during "
+               "re-authentication";
+        sl_api_sasl_log_failure(api, c, principal, *why);
+        return false;
+    }
+    sl_conn_set_principal(c, principal);
+    sl_conn_set_auth_state(c, SL_CONN_AUTH_DONE);
+    if (sc != NULL) {
+        sc->expiry_ms = reauth > 0 ? sl_now_ms() + reauth : 0;
+    }
+    sl_log_debug("sasl", "authenticated peer=%s principal=%s mechanism=%s",
+                 sl_conn_peer(c), principal, mech);
+    return true;
+}
+
 static bool
 sl_api_sasl_plain(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
                   const char **why)
@@ -251,11 +280,7 @@ sl_api_sasl_plain(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
         return false;
     }
     snprintf(principal, sizeof(principal), "User:%s", msg.authcid);
-    sl_conn_set_principal(c, principal);
-    sl_conn_set_auth_state(c, SL_CONN_AUTH_DONE);
-    sl_log_debug("sasl", "authenticated peer=%s principal=%s mechanism=PLAIN",
-                 sl_conn_peer(c), principal);
-    return true;
+    return sl_api_sasl_done(api, c, principal, "PLAIN", why);
 }
 
 /*
@@ -287,9 +312,9 @@ sl_api_sasl_step(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
             return SL_ERR_SASL_AUTHENTICATION_FAILED;
         }
         snprintf(principal, sizeof(principal), "User:%s", name);
-        sl_conn_set_principal(c, principal);
-        sl_conn_set_auth_state(c, SL_CONN_AUTH_DONE);
-        return SL_OK;
+        return sl_api_sasl_done(api, c, principal, "OAUTHBEARER", why)
+                   ? SL_OK
+                   : SL_ERR_SASL_AUTHENTICATION_FAILED;
     }
     if (sc == NULL || sc->scram == 0) {
         return sl_api_sasl_plain(api, c, p, len, why)
@@ -304,11 +329,11 @@ sl_api_sasl_step(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
     }
     if (done) {
         snprintf(principal, sizeof(principal), "User:%s", user);
-        sl_conn_set_principal(c, principal);
-        sl_conn_set_auth_state(c, SL_CONN_AUTH_DONE);
-        sl_log_debug("sasl", "authenticated peer=%s principal=%s mechanism=%s",
-                     sl_conn_peer(c), principal,
-                     sl_scram_mech_name((sl_scram_mech_e)sc->scram));
+        if (!sl_api_sasl_done(api, c, principal,
+                              sl_scram_mech_name((sl_scram_mech_e)sc->scram),
+                              why)) {
+            return SL_ERR_SASL_AUTHENTICATION_FAILED;
+        }
     }
     return SL_OK;
 }
@@ -321,7 +346,8 @@ sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_conn_t *c = r->req->conn;
     const sl_api_sasl_listener_t *l = sl_api_sasl_listener(r->api, c);
     int n = l != NULL ? l->nmechs : 0;
-    sl_api_sasl_conn_t *sc;
+    sl_api_sasl_conn_t *sc, *old;
+    bool reauth;
 
     resp->mechanisms = sl_arena_calloc(r->arena, n > 0 ? (size_t)n : 1,
                                        sizeof(*resp->mechanisms));
@@ -333,7 +359,10 @@ sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
         resp->mechanisms[i].len = (int32_t)strlen(l->mechs[i]);
     }
     resp->mechanisms_count = n;
-    if (sl_conn_auth_state(c) != SL_CONN_AUTH_START) {
+    old = sl_conn_sasl_state(c);
+    reauth = sl_conn_auth_state(c) == SL_CONN_AUTH_DONE && old != NULL &&
+             old->expiry_ms > 0;
+    if (sl_conn_auth_state(c) != SL_CONN_AUTH_START && !reauth) {
         resp->error_code = (int16_t)SL_ERR_ILLEGAL_SASL_STATE;
         r->close_after = true;
         return SL_OK;
@@ -356,6 +385,10 @@ sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
     }
     sc->scram =
         sl_scram_mech_parse(req->mechanism.ptr, (size_t)req->mechanism.len);
+    if (reauth) {
+        snprintf(sc->reauth_principal, sizeof(sc->reauth_principal), "%s",
+                 sl_conn_principal(c));
+    }
     sc->oauth = req->mechanism.len == 11 &&
                 memcmp(req->mechanism.ptr, "OAUTHBEARER", 11) == 0;
     if (sc->scram != 0) {
@@ -466,6 +499,12 @@ sl_api_sasl_authenticate_handle(sl_api_req_t *r, const void *reqp, void *respp)
     }
     resp->auth_bytes.ptr = (const uint8_t *)out;
     resp->auth_bytes.len = (int32_t)outlen;
+    if (sl_conn_auth_state(c) == SL_CONN_AUTH_DONE && r->version >= 1) {
+        int64_t reauth =
+            sl_config_long(r->api->cfg, "connections.max.reauth.ms");
+
+        resp->session_lifetime_ms = reauth > 0 ? reauth : 0;
+    }
     return SL_OK;
 }
 
@@ -479,7 +518,21 @@ sl_api_sasl_gate(sl_api_t *api, sl_req_t *q, bool *handled)
 
     *handled = false;
     if (st == SL_CONN_AUTH_DONE) {
-        return SL_OK;
+        sl_api_sasl_conn_t *sc = sl_conn_sasl_state(c);
+
+        if (sc == NULL || sc->expiry_ms <= 0 || sl_now_ms() <= sc->expiry_ms) {
+            return SL_OK;
+        }
+        key = q->len >= 2 ? (int16_t)((q->frame[0] << 8) | q->frame[1]) : -1;
+        if (key == 17 || key == 36 || key == 18) {
+            return SL_OK; /* re-authentication (KIP-368) */
+        }
+        sl_log_info("sasl",
+                    "closing connection peer=%s reason=\"SASL session expired "
+                    "(connections.max.reauth.ms) without re-authentication\"",
+                    sl_conn_peer(c));
+        *handled = true;
+        return SL_ERR__CLOSED;
     }
     if (st == SL_CONN_AUTH_V0) {
         /* A raw SASL token, answered by a raw (size-prefixed) token; a

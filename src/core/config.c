@@ -97,6 +97,9 @@ static const sl_config_key_t sl_config_table[] = {
      I32MAX, NULL,
      "Delay before the answer to a failed SASL authentication (then the "
      "connection closes)."},
+    {"connections.max.reauth.ms", SL_CONFIG_LONG, "0", 0, I64MAX, NULL,
+     "SASL session lifetime (KIP-368): clients must re-authenticate within "
+     "it or their connection closes (0: sessions do not expire)."},
     {"max.connections.per.ip", SL_CONFIG_INT, "2147483647", 0, I32MAX, NULL,
      "Connections accepted at once from one IP address."},
     {"ssl.principal.mapping.rules", SL_CONFIG_STRING, "DEFAULT", 0, 0, NULL,
