@@ -4,11 +4,13 @@
  * sluice [--config FILE] [--override KEY=VALUE]... [--help] [--version]
  * sluice --probe HOST:PORT   (health check: one ApiVersions exchange)
  */
+#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,6 +173,133 @@ sl_main_listener_protocol(const char *map, const char *name)
     return NULL;
 }
 
+/* TLS contexts of the listeners, indexed like sc->listeners. */
+static sl_tls_ctx_t *sl_main_tls[SL_SERVER_MAX_LISTENERS];
+
+/* Setting <key> of listener <name>: listener.name.<lower name>.<key> when
+ * set, else the broker-wide <key>. NULL when neither is set. */
+static const char *
+sl_main_listener_opt(const sl_config_t *cfg, const char *name, const char *key)
+{
+    char full[256];
+    size_t n;
+
+    n = (size_t)snprintf(full, sizeof(full), "listener.name.%s.", name);
+    if (n < sizeof(full)) {
+        for (size_t i = 14; i < n; i++) {
+            full[i] = (char)tolower((unsigned char)full[i]);
+        }
+        snprintf(full + n, sizeof(full) - n, "%s", key);
+        if (sl_config_is_set(cfg, full)) {
+            return sl_config_str(cfg, full);
+        }
+    }
+    return sl_config_str(cfg, key);
+}
+
+/* PKCS12 when <type> says so or, unset, when the file is a .p12/.pfx. */
+static const char *
+sl_main_store_type(const char *type, const char *loc)
+{
+    size_t n;
+
+    if (type != NULL && type[0] != '\0') {
+        return type;
+    }
+    n = loc != NULL ? strlen(loc) : 0;
+    if (n > 4 && (strcasecmp(loc + n - 4, ".p12") == 0 ||
+                  strcasecmp(loc + n - 4, ".pfx") == 0)) {
+        return "PKCS12";
+    }
+    return "PEM";
+}
+
+/* Build the TLS context of listener <i> from its ssl.* settings. */
+static int
+sl_main_listener_tls(const sl_config_t *cfg, sl_server_config_t *sc, int i)
+{
+    const char *name = sc->listeners[i].name;
+    sl_tls_opts_t o;
+    char why[512];
+    int ca;
+
+    memset(&o, 0, sizeof(o));
+    o.keystore_location =
+        sl_main_listener_opt(cfg, name, "ssl.keystore.location");
+    o.keystore_type =
+        sl_main_store_type(sl_main_listener_opt(cfg, name, "ssl.keystore.type"),
+                           o.keystore_location);
+    o.keystore_password =
+        sl_main_listener_opt(cfg, name, "ssl.keystore.password");
+    o.key_password = sl_main_listener_opt(cfg, name, "ssl.key.password");
+    o.keystore_cert_chain =
+        sl_main_listener_opt(cfg, name, "ssl.keystore.certificate.chain");
+    o.keystore_key = sl_main_listener_opt(cfg, name, "ssl.keystore.key");
+    o.truststore_location =
+        sl_main_listener_opt(cfg, name, "ssl.truststore.location");
+    o.truststore_type = sl_main_store_type(
+        sl_main_listener_opt(cfg, name, "ssl.truststore.type"),
+        o.truststore_location);
+    o.truststore_password =
+        sl_main_listener_opt(cfg, name, "ssl.truststore.password");
+    o.truststore_certificates =
+        sl_main_listener_opt(cfg, name, "ssl.truststore.certificates");
+    o.enabled_protocols =
+        sl_main_listener_opt(cfg, name, "ssl.enabled.protocols");
+    o.cipher_suites = sl_main_listener_opt(cfg, name, "ssl.cipher.suites");
+    o.principal_mapping_rules =
+        sl_main_listener_opt(cfg, name, "ssl.principal.mapping.rules");
+    ca = sl_tls_parse_client_auth(
+        sl_main_listener_opt(cfg, name, "ssl.client.auth"));
+    if (ca < 0) {
+        sl_log_error("config",
+                     "invalid value for ssl.client.auth of listener %s "
+                     "(expected none, requested or required)",
+                     name);
+        return -1;
+    }
+    o.client_auth = (sl_tls_client_auth_e)ca;
+    sl_main_tls[i] = sl_tls_ctx_create(&o, why, sizeof(why));
+    if (sl_main_tls[i] == NULL) {
+        sl_log_error("config", "cannot set up TLS for listener %s: %s", name,
+                     why);
+        return -1;
+    }
+    sc->listeners[i].tls = sl_main_tls[i];
+    return 0;
+}
+
+static void
+sl_main_tls_free(void)
+{
+    for (int i = 0; i < SL_SERVER_MAX_LISTENERS; i++) {
+        sl_tls_ctx_destroy(sl_main_tls[i]);
+        sl_main_tls[i] = NULL;
+    }
+}
+
+/* SIGHUP: reload every listener's certificates; connections stay up. */
+static void
+sl_main_reload_tls(const sl_server_config_t *sc)
+{
+    char why[512];
+
+    for (int i = 0; i < sc->nlisteners; i++) {
+        if (sl_main_tls[i] == NULL) {
+            continue;
+        }
+        if (sl_tls_ctx_reload(sl_main_tls[i], why, sizeof(why)) == SL_OK) {
+            sl_log_info("main", "TLS certificates reloaded listener=%s",
+                        sc->listeners[i].name);
+        } else {
+            sl_log_error("main",
+                         "TLS reload failed, keeping the old certificates "
+                         "listener=%s reason=\"%s\"",
+                         sc->listeners[i].name, why);
+        }
+    }
+}
+
 static int
 sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
 {
@@ -208,12 +337,21 @@ sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
                          sc->listeners[i].name);
             return -1;
         }
-        if (strcmp(proto, "PLAINTEXT") != 0) {
+        if (strcmp(proto, "PLAINTEXT") != 0 && strcmp(proto, "SSL") != 0 &&
+            strcmp(proto, "SASL_PLAINTEXT") != 0 &&
+            strcmp(proto, "SASL_SSL") != 0) {
             sl_log_error("config",
                          "invalid value for listeners: listener %s "
-                         "uses security protocol %s, not supported yet "
-                         "(allowed: PLAINTEXT)",
+                         "uses security protocol %s, not supported "
+                         "(allowed: PLAINTEXT, SSL, SASL_PLAINTEXT, "
+                         "SASL_SSL)",
                          sc->listeners[i].name, proto);
+            return -1;
+        }
+        snprintf(sc->listeners[i].protocol, sizeof(sc->listeners[i].protocol),
+                 "%s", proto);
+        if ((strcmp(proto, "SSL") == 0 || strcmp(proto, "SASL_SSL") == 0) &&
+            sl_main_listener_tls(cfg, sc, i) != 0) {
             return -1;
         }
     }
@@ -226,6 +364,10 @@ sl_main_server_config(const sl_config_t *cfg, sl_server_config_t *sc)
     sc->network_threads = sl_config_int(cfg, "num.network.threads");
     sc->queued_max_request_bytes =
         sl_config_long(cfg, "queued.max.request.bytes");
+    sc->preauth_max_bytes = sl_config_int(cfg, "sasl.server.max.receive.size");
+    sc->max_connections_per_ip = sl_config_int(cfg, "max.connections.per.ip");
+    sc->handshake_timeout_ms =
+        sl_config_long(cfg, "sluice.handshake.timeout.ms");
     return 0;
 }
 
@@ -266,6 +408,7 @@ main(int argc, char **argv)
     lvl = sl_log_parse_level(sl_config_str(cfg, "sluice.log.level"));
     sl_log_set_level(lvl < 0 ? SL_LOG_INFO : (sl_log_level_e)lvl);
     if (sl_main_server_config(cfg, &sc) != 0) {
+        sl_main_tls_free();
         sl_config_destroy(cfg);
         return 2;
     }
@@ -276,6 +419,7 @@ main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     api = sl_api_create(cfg);
@@ -300,7 +444,14 @@ main(int argc, char **argv)
                 SL_VERSION, (int)sl_config_int(cfg, "node.id"),
                 (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
                     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-    while (sigwait(&sigs, &sig) != 0) {
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig != SIGHUP) {
+            break;
+        }
+        sl_main_reload_tls(&sc);
     }
     sl_log_info("main", "shutting down signal=%s",
                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -318,6 +469,7 @@ done:
     if (rc == 0) {
         sl_log_info("main", "sluice stopped");
     }
+    sl_main_tls_free();
     sl_config_destroy(cfg);
     return rc;
 }

@@ -41,6 +41,7 @@ static const sl_api_handler_t sl_api_table[] = {
     {14, 0, 0, 5, sl_api_sync_group_handle},
     {15, 0, 0, 5, sl_api_describe_groups_handle},
     {16, 0, 0, 5, sl_api_list_groups_handle},
+    {17, 0, 0, 1, sl_api_sasl_handshake_handle},
     {18, 0, 0, 4, sl_api_versions_handle},
     {19, 2, 2, 7, sl_api_create_topics_handle},
     {20, 1, 1, 6, sl_api_delete_topics_handle},
@@ -54,10 +55,13 @@ static const sl_api_handler_t sl_api_table[] = {
     {32, 1, 1, 4, sl_api_describe_configs_handle},
     {33, 0, 0, 2, sl_api_alter_configs_handle},
     {35, 1, 1, 4, sl_api_describe_log_dirs_handle},
+    {36, 0, 0, 2, sl_api_sasl_authenticate_handle},
     {37, 0, 0, 3, sl_api_create_partitions_handle},
     {42, 0, 0, 2, sl_api_delete_groups_handle},
     {44, 0, 0, 1, sl_api_incremental_alter_configs_handle},
     {47, 0, 0, 0, sl_api_offset_delete_handle},
+    {50, 0, 0, 0, sl_api_describe_user_scram_credentials_handle},
+    {51, 0, 0, 0, sl_api_alter_user_scram_credentials_handle},
     {60, 0, 0, 1, sl_api_describe_cluster_handle},
     {61, 0, 0, 0, sl_api_describe_producers_handle},
     {65, 0, 0, 0, sl_api_describe_transactions_handle},
@@ -146,6 +150,9 @@ sl_api_create(const sl_config_t *cfg)
         sl_api_txn_open(api) != SL_OK) {
         goto fail;
     }
+    if (sl_api_sasl_create(api) != SL_OK) {
+        goto fail;
+    }
     return api;
 
 fail:
@@ -187,6 +194,7 @@ sl_api_destroy(sl_api_t *api)
      * the flusher's last round still report to it */
     sl_group_txn_pending_destroy(api->txn_pending);
     sl_fsess_cache_destroy(api->fsess);
+    sl_api_sasl_destroy(api);
     pthread_cond_destroy(&api->retention_cond);
     pthread_mutex_destroy(&api->retention_lock);
     pthread_rwlock_destroy(&api->plock);
@@ -370,8 +378,13 @@ sl_api_serve(sl_api_t *api, sl_req_t *q, sl_api_req_t **rp, int64_t start_ns)
     int16_t key, version;
     int32_t corr;
     sl_err_t err;
+    bool handled;
 
     *rp = NULL;
+    err = sl_api_sasl_gate(api, q, &handled);
+    if (handled || err != SL_OK) {
+        return err;
+    }
     if (len < 8) {
         sl_log_warn("api",
                     "closing connection peer=%s reason=\"frame of %zu "
@@ -485,6 +498,7 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
     sl_req_t *q = r->req;
     sl_metrics_t *m = r->api->metrics;
     int64_t start_ns = r->start_ns;
+    bool close_after = r->close_after;
 
     if (status == SL_OK && !r->no_response) {
         status = sl_api_write_response(&q->out, r->key, r->version, r->version,
@@ -504,7 +518,7 @@ sl_api_finish(sl_api_req_t *r, sl_err_t status)
     sl_metrics_request(m, q->metrics_key, status != SL_OK);
     sl_metrics_observe(m, q->metrics_key, SL_METRICS_PHASE_HANDLER,
                        q->done_ns - start_ns);
-    sl_req_done(q, status);
+    sl_req_done(q, status == SL_OK && close_after ? SL_ERR__CLOSED : status);
 }
 
 void
@@ -514,6 +528,7 @@ sl_api_handle(void *ctx, sl_req_t *q)
     sl_api_req_t *r = NULL;
     int64_t t0 = sl_clock_mono_ns();
     sl_err_t err = sl_api_serve(ctx, q, &r, t0);
+    bool close_after;
 
     sl_metrics_observe(api->metrics, q->metrics_key, SL_METRICS_PHASE_QUEUE,
                        t0 - q->received_ns);
@@ -523,6 +538,7 @@ sl_api_handle(void *ctx, sl_req_t *q)
     if (err != SL_OK) {
         sl_out_free(&q->out); /* a partial response must not go out */
     }
+    close_after = r != NULL && r->close_after;
     if (r != NULL) {
         sl_api_req_release(r);
     }
@@ -530,5 +546,6 @@ sl_api_handle(void *ctx, sl_req_t *q)
     sl_metrics_request(api->metrics, q->metrics_key, err != SL_OK);
     sl_metrics_observe(api->metrics, q->metrics_key, SL_METRICS_PHASE_HANDLER,
                        q->done_ns - t0);
-    sl_req_done(q, err);
+    /* A closing status still sends q->out first (SASL failures). */
+    sl_req_done(q, err == SL_OK && close_after ? SL_ERR__CLOSED : err);
 }

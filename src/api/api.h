@@ -40,6 +40,7 @@ typedef struct sl_api_req_s {
     const void *body; /* the decoded request */
     void *resp;       /* the response being filled */
     bool no_response; /* acks=0 produce: send nothing */
+    bool close_after; /* close the connection once the response is sent */
     void *user;       /* the handler's parked state */
     /* Log ranges sent with sendfile, in the order the encoder meets the
      * response's external records fields (sl_wire_external); each holds a

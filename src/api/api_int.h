@@ -86,7 +86,37 @@ struct sl_api_s {
     /* Metrics (metrics/scrape.c): counters, and the endpoint if any. */
     sl_metrics_t *metrics;
     struct sl_metrics_http_s *metrics_http;
+    /* SASL listeners' mechanisms and users (api/sasl.c). */
+    struct sl_api_sasl_s *sasl;
 };
+
+/* ---- sasl.c ---- */
+
+/* Read the SASL settings of every listener. @returns SL_OK or __INVAL
+ * (logged). */
+sl_err_t sl_api_sasl_create(sl_api_t *api);
+void sl_api_sasl_destroy(sl_api_t *api);
+sl_err_t sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *req,
+                                      void *resp);
+sl_err_t sl_api_sasl_authenticate_handle(sl_api_req_t *r, const void *req,
+                                         void *resp);
+/*
+ * Before a request is decoded: on a connection not yet authenticated,
+ * answer a raw SASL token (after a v0 handshake) or refuse anything but
+ * ApiVersions and the SASL APIs. *handled is set when the request needs
+ * nothing more (q->out holds the answer, or the error closes).
+ */
+sl_err_t sl_api_sasl_gate(sl_api_t *api, sl_req_t *q, bool *handled);
+/* The SCRAM credential store (opened by sl_api_sasl_create). */
+struct sl_scram_store_s *sl_api_sasl_scram_store(sl_api_t *api);
+
+/* ---- scram_admin.c ---- */
+sl_err_t sl_api_describe_user_scram_credentials_handle(sl_api_req_t *r,
+                                                       const void *req,
+                                                       void *resp);
+sl_err_t sl_api_alter_user_scram_credentials_handle(sl_api_req_t *r,
+                                                    const void *req,
+                                                    void *resp);
 
 /* ---- broker.c ---- */
 

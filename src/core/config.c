@@ -54,6 +54,60 @@ static const sl_config_key_t sl_config_table[] = {
      I32MAX, NULL, "Incremental fetch sessions kept (KIP-227)."},
     {"min.incremental.fetch.session.eviction.ms", SL_CONFIG_INT, "120000", 0,
      I32MAX, NULL, "Idle time before a fetch session may be evicted."},
+    /* TLS (SSL and SASL_SSL listeners). Each may be given per listener as
+     * listener.name.<name in lower case>.<key>. */
+    {"ssl.keystore.type", SL_CONFIG_STRING, NULL, 0, 0, "PEM|PKCS12",
+     "Format of the keystore (default: PKCS12 for .p12/.pfx files, else "
+     "PEM)."},
+    {"ssl.keystore.location", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "File with the server certificate chain and private key."},
+    {"ssl.keystore.password", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "Password of a PKCS12 keystore."},
+    {"ssl.key.password", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "Password of an encrypted PEM private key."},
+    {"ssl.keystore.certificate.chain", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "Server certificate chain as inline PEM (with ssl.keystore.key)."},
+    {"ssl.keystore.key", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "Server private key as inline PEM."},
+    {"ssl.truststore.type", SL_CONFIG_STRING, NULL, 0, 0, "PEM|PKCS12",
+     "Format of the truststore (default: PKCS12 for .p12/.pfx, else PEM)."},
+    {"ssl.truststore.location", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "CA certificates that client certificates are verified against."},
+    {"ssl.truststore.password", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "Password of a PKCS12 truststore."},
+    {"ssl.truststore.certificates", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "Trusted CA certificates as inline PEM."},
+    {"ssl.enabled.protocols", SL_CONFIG_LIST, "TLSv1.2,TLSv1.3", 0, 0, NULL,
+     "TLS versions accepted (only TLSv1.2 and TLSv1.3 are ever enabled)."},
+    {"ssl.cipher.suites", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "TLS 1.2 cipher list in OpenSSL syntax (default: OpenSSL's)."},
+    {"ssl.client.auth", SL_CONFIG_STRING, "none", 0, 0,
+     "none|requested|required",
+     "Whether clients must present a certificate (mutual TLS)."},
+    /* SASL (SASL_PLAINTEXT and SASL_SSL listeners); per listener as
+     * listener.name.<name in lower case>.<key>. */
+    {"sasl.enabled.mechanisms", SL_CONFIG_LIST, "PLAIN", 0, 0, NULL,
+     "SASL mechanisms offered (supported: PLAIN)."},
+    {"sasl.jaas.config", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "PlainLoginModule line with user_<name>=\"<password>\" options; "
+     "listener.name.<l>.plain.sasl.jaas.config takes precedence."},
+    {"sasl.server.max.receive.size", SL_CONFIG_INT, "524288", 1, I32MAX, NULL,
+     "Largest frame accepted before a SASL connection has authenticated."},
+    {"connection.failed.authentication.delay.ms", SL_CONFIG_INT, "100", 0,
+     I32MAX, NULL,
+     "Delay before the answer to a failed SASL authentication (then the "
+     "connection closes)."},
+    {"connections.max.reauth.ms", SL_CONFIG_LONG, "0", 0, I64MAX, NULL,
+     "SASL session lifetime (KIP-368): clients must re-authenticate within "
+     "it or their connection closes (0: sessions do not expire)."},
+    {"max.connections.per.ip", SL_CONFIG_INT, "2147483647", 0, I32MAX, NULL,
+     "Connections accepted at once from one IP address."},
+    {"ssl.principal.mapping.rules", SL_CONFIG_STRING, "DEFAULT", 0, 0, NULL,
+     "Rules mapping a client certificate's DN to a principal name "
+     "(RULE:pattern/replacement/[LU],...,DEFAULT)."},
+    {"sluice.handshake.timeout.ms", SL_CONFIG_LONG, "10000", 0, I64MAX, NULL,
+     "Connections that have not finished the TLS handshake or SASL "
+     "authentication after this long are closed (0: never)."},
     {"sluice.log.level", SL_CONFIG_STRING, "info", 0, 0,
      "debug|info|warn|error|off", "Level of Sluice's own log lines."},
     {"sluice.acks.all.fsync", SL_CONFIG_BOOL, "true", 0, 0, NULL,
@@ -580,7 +634,9 @@ sl_config_check(sl_config_t *cfg)
     size_t i;
 
     for (i = 0; i < cfg->n; i++) {
-        if (sl_config_find_key(cfg->kv[i].key) == NULL) {
+        /* Per-listener settings are looked up by their full name. */
+        if (sl_config_find_key(cfg->kv[i].key) == NULL &&
+            strncmp(cfg->kv[i].key, "listener.name.", 14) != 0) {
             sl_log_warn("config", "unknown configuration key ignored key=%s",
                         cfg->kv[i].key);
         }

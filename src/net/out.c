@@ -9,6 +9,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define SL_OUT_CHUNK_MIN 4096
 #define SL_OUT_IOV_MAX 64
@@ -209,6 +210,50 @@ sl_out_send(sl_out_t *o, int sock)
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 return SL_ERR__AGAIN;
             }
+            return SL_ERR__IO;
+        }
+        sl_out_consume(o, (size_t)n);
+    }
+    return SL_OK;
+}
+
+#define SL_OUT_FILE_BUF 16384 /* one TLS record */
+
+sl_err_t
+sl_out_send_with(sl_out_t *o, sl_out_write_cb wr, void *arg)
+{
+    uint8_t buf[SL_OUT_FILE_BUF];
+    sl_out_chunk_t *c;
+    size_t want;
+    ssize_t got;
+    long n;
+
+    while (o->head != NULL) {
+        c = o->head;
+        if (c->off == c->len) {
+            sl_out_consume(o, 0);
+            continue;
+        }
+        if (c->fd >= 0) {
+            want = c->len - c->off;
+            if (want > sizeof(buf)) {
+                want = sizeof(buf);
+            }
+            got = pread(c->fd, buf, want, (off_t)c->file_off);
+            if (got < 0 && errno == EINTR) {
+                continue;
+            }
+            if (got <= 0) {
+                return SL_ERR__IO; /* file shorter than promised */
+            }
+            n = wr(arg, buf, (size_t)got);
+        } else {
+            n = wr(arg, c->data + c->off, c->len - c->off);
+        }
+        if (n < 0) {
+            return (sl_err_t)n;
+        }
+        if (n == 0) {
             return SL_ERR__IO;
         }
         sl_out_consume(o, (size_t)n);

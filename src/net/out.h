@@ -54,4 +54,18 @@ void sl_out_move(sl_out_t *dst, sl_out_t *src);
  */
 sl_err_t sl_out_send(sl_out_t *o, int sock);
 
+/*
+ * Write <len> bytes at <p> through a stream that cannot take file
+ * descriptors (TLS). @returns the bytes taken (> 0), or SL_ERR__AGAIN /
+ * SL_ERR__IO. A call after AGAIN repeats the same bytes.
+ */
+typedef long (*sl_out_write_cb)(void *arg, const uint8_t *p, size_t len);
+
+/*
+ * sl_out_send() through <wr>: memory chunks are written as they are, file
+ * ranges are read (pread) into a buffer of up to 16 KiB first, since
+ * sendfile() cannot go through TLS. Same results as sl_out_send().
+ */
+sl_err_t sl_out_send_with(sl_out_t *o, sl_out_write_cb wr, void *arg);
+
 #endif

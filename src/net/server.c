@@ -17,6 +17,14 @@
  * - A closed connection is freed after the reactor batch in which it
  *   closed and once none of its requests is outstanding.
  *
+ * - On SSL and SASL_SSL listeners the connection holds an OpenSSL SSL
+ *   object on its non-blocking socket: the handshake runs first (nothing is
+ *   read as a request before it completes), then SSL_read fills the input
+ *   buffer and SSL_write drains the output (file ranges are read into
+ *   memory, no sendfile). An SSL operation that needs the other direction
+ *   (WANT_WRITE while reading) sets tls_want_write, so a writable socket
+ *   resumes the read side.
+ *
  * Locking: each thread's inbox lock guards its inbox lists; the server's
  * counters are atomics.
  */
@@ -35,6 +43,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -77,6 +88,15 @@ struct sl_conn_s {
         uint32_t count; /* responses of <key> ending by <end> */
     } obs[SL_SERVER_OBS_PENDING];
     unsigned obs_head, obs_n;
+    SSL *ssl;            /* TLS listeners only */
+    bool tls_done;       /* handshake finished */
+    bool tls_want_write; /* the read side waits for a writable socket */
+    int64_t accepted_ms;
+    char principal[320];
+    _Atomic int auth; /* sl_conn_auth_e */
+    void *sasl;
+    void (*sasl_free)(void *);
+    char ip[INET6_ADDRSTRLEN]; /* counted in the per-IP table */
 };
 
 typedef struct sl_listener_s {
@@ -116,10 +136,78 @@ struct sl_server_s {
     atomic_bool draining;      /* stop taking new requests */
     atomic_llong accepted;     /* connections since start (metrics) */
     sl_server_observe_cb observe;
+    pthread_mutex_t ip_lock;  /* guards ips */
+    struct sl_ipcount_s *ips; /* live connections per address */
+    size_t nips, capips;
 };
+
+typedef struct sl_ipcount_s {
+    char ip[INET6_ADDRSTRLEN];
+    int n;
+} sl_ipcount_t;
 
 static void sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev,
                           uint32_t events);
+
+/* Count one more connection from <ip>; false when at the per-IP limit
+ * (or out of memory). */
+static bool
+sl_server_ip_take(sl_server_t *s, const char *ip)
+{
+    bool ok = true;
+    size_t i;
+
+    if (s->cfg.max_connections_per_ip <= 0) {
+        return true;
+    }
+    pthread_mutex_lock(&s->ip_lock);
+    for (i = 0; i < s->nips && strcmp(s->ips[i].ip, ip) != 0; i++) {
+    }
+    if (i < s->nips) {
+        if (s->ips[i].n >= s->cfg.max_connections_per_ip) {
+            ok = false;
+        } else {
+            s->ips[i].n++;
+        }
+    } else {
+        if (s->nips == s->capips) {
+            size_t cap = s->capips != 0 ? s->capips * 2 : 16;
+            sl_ipcount_t *v = realloc(s->ips, cap * sizeof(*v));
+
+            if (v == NULL) {
+                pthread_mutex_unlock(&s->ip_lock);
+                return false;
+            }
+            s->ips = v;
+            s->capips = cap;
+        }
+        snprintf(s->ips[s->nips].ip, sizeof(s->ips[s->nips].ip), "%s", ip);
+        s->ips[s->nips].n = 1;
+        s->nips++;
+    }
+    pthread_mutex_unlock(&s->ip_lock);
+    return ok;
+}
+
+static void
+sl_server_ip_release(sl_server_t *s, const char *ip)
+{
+    size_t i;
+
+    if (s->cfg.max_connections_per_ip <= 0 || ip[0] == '\0') {
+        return;
+    }
+    pthread_mutex_lock(&s->ip_lock);
+    for (i = 0; i < s->nips; i++) {
+        if (strcmp(s->ips[i].ip, ip) == 0) {
+            if (--s->ips[i].n <= 0) {
+                s->ips[i] = s->ips[--s->nips];
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->ip_lock);
+}
 static void sl_conn_dispatch(sl_conn_t *c);
 static void sl_conn_write(sl_conn_t *c);
 
@@ -213,6 +301,11 @@ sl_conn_free(sl_conn_t *c)
 {
     sl_buf_free(&c->in);
     sl_out_free(&c->out);
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+    if (c->sasl_free != NULL) {
+        c->sasl_free(c->sasl);
+    }
     free(c);
 }
 
@@ -233,6 +326,10 @@ sl_conn_close(sl_conn_t *c, const char *why)
     }
     sl_log_debug("net", "connection closed peer=%s reason=%s", c->peer, why);
     sl_reactor_del(t->r, &c->ev);
+    if (c->ssl != NULL && c->tls_done) {
+        (void)SSL_shutdown(c->ssl); /* best effort close_notify */
+        ERR_clear_error();
+    }
     close(c->ev.fd);
     c->ev.fd = -1;
     c->dead = true;
@@ -245,6 +342,7 @@ sl_conn_close(sl_conn_t *c, const char *why)
         c->next->prev = c->prev;
     }
     atomic_fetch_sub(&t->srv->nconns, 1);
+    sl_server_ip_release(t->srv, c->ip);
     c->prev = NULL;
     c->next = t->zombies;
     if (t->zombies != NULL) {
@@ -291,10 +389,12 @@ sl_conn_set_interest(sl_conn_t *c)
     if (c->dead) {
         return;
     }
-    if (!c->closing && !c->muted && c->out.total < SL_CONN_OUT_HIGH) {
+    if (c->ssl != NULL && !c->tls_done) {
+        ev |= SL_EV_READ; /* the handshake needs both directions */
+    } else if (!c->closing && !c->muted && c->out.total < SL_CONN_OUT_HIGH) {
         ev |= SL_EV_READ;
     }
-    if (c->out.total > 0) {
+    if (c->out.total > 0 || c->tls_want_write) {
         ev |= SL_EV_WRITE;
     }
     if (sl_reactor_mod(c->t->r, &c->ev, ev) != SL_OK) {
@@ -400,6 +500,29 @@ sl_conn_req_finished(sl_conn_t *c, sl_req_t *q)
     sl_conn_write(c);
 }
 
+/* sl_out_write_cb over the connection's TLS session. */
+static long
+sl_conn_tls_write(void *arg, const uint8_t *p, size_t len)
+{
+    sl_conn_t *c = arg;
+    int n, e;
+
+    if (len > (1u << 30)) {
+        len = 1u << 30;
+    }
+    ERR_clear_error();
+    n = SSL_write(c->ssl, p, (int)len);
+    if (n > 0) {
+        return n;
+    }
+    e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+        return SL_ERR__AGAIN;
+    }
+    ERR_clear_error();
+    return SL_ERR__IO;
+}
+
 static void
 sl_conn_write(sl_conn_t *c)
 {
@@ -409,7 +532,8 @@ sl_conn_write(sl_conn_t *c)
         return;
     }
     if (c->out.total > 0) {
-        err = sl_out_send(&c->out, c->ev.fd);
+        err = c->ssl != NULL ? sl_out_send_with(&c->out, sl_conn_tls_write, c)
+                             : sl_out_send(&c->out, c->ev.fd);
         if (err != SL_OK && err != SL_ERR__AGAIN) {
             sl_conn_close(c, "write error");
             return;
@@ -490,6 +614,17 @@ sl_conn_dispatch(sl_conn_t *c)
     p = sl_buf_head(&c->in);
     size = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
            ((uint32_t)p[2] << 8) | p[3];
+    if (atomic_load(&c->auth) != SL_CONN_AUTH_DONE &&
+        s->cfg.preauth_max_bytes > 0 &&
+        size > (uint32_t)s->cfg.preauth_max_bytes) {
+        sl_log_warn("net",
+                    "closing connection peer=%s reason=\"frame of %u bytes "
+                    "before authentication exceeds "
+                    "sasl.server.max.receive.size %d\"",
+                    c->peer, size, (int)s->cfg.preauth_max_bytes);
+        sl_conn_close(c, "request too large before authentication");
+        return;
+    }
     if ((int32_t)size < 0 || size > (uint32_t)s->cfg.socket_request_max_bytes) {
         sl_log_warn("net",
                     "closing connection peer=%s reason=\"request size "
@@ -537,6 +672,119 @@ sl_conn_dispatch(sl_conn_t *c)
     sl_workpool_post(s->wp, &q->task);
 }
 
+/* Log and clear OpenSSL's error queue; the reason of the first error. */
+static const char *
+sl_conn_tls_reason(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+
+    if (e == 0) {
+        snprintf(buf, len, "connection closed or reset");
+    } else {
+        ERR_error_string_n(e, buf, len);
+    }
+    ERR_clear_error();
+    return buf;
+}
+
+/* Drive the TLS handshake; on completion set the principal. */
+static void
+sl_conn_tls_handshake(sl_conn_t *c)
+{
+    char why[256], dn[256];
+    int n, e;
+
+    ERR_clear_error();
+    n = SSL_do_handshake(c->ssl);
+    if (n == 1) {
+        c->tls_done = true;
+        c->tls_want_write = false;
+        if (sl_tls_peer_dn(c->ssl, dn, sizeof(dn))) {
+            char name[256];
+
+            if (!sl_tls_ctx_map_principal(
+                    c->t->srv->cfg.listeners[c->listener].tls, dn, name,
+                    sizeof(name))) {
+                sl_log_warn("net",
+                            "closing connection peer=%s reason=\"no "
+                            "ssl.principal.mapping.rules rule matches "
+                            "%s\"",
+                            c->peer, dn);
+                sl_conn_close(c, "no principal mapping rule");
+                return;
+            }
+            snprintf(c->principal, sizeof(c->principal), "User:%s", name);
+        }
+        sl_log_debug("net",
+                     "TLS handshake done peer=%s version=%s cipher=%s "
+                     "principal=\"%s\"",
+                     c->peer, SSL_get_version(c->ssl),
+                     SSL_get_cipher_name(c->ssl), c->principal);
+        return;
+    }
+    e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ) {
+        c->tls_want_write = false;
+        return;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        c->tls_want_write = true;
+        return;
+    }
+    sl_log_warn("net", "TLS handshake failed peer=%s reason=\"%s\"", c->peer,
+                sl_conn_tls_reason(why, sizeof(why)));
+    sl_conn_close(c, "TLS handshake failed");
+}
+
+/* Read decrypted bytes into the input buffer. @returns SL_OK, or an error
+ * after closing the connection. */
+static sl_err_t
+sl_conn_tls_read(sl_conn_t *c)
+{
+    char why[256];
+    size_t total = 0;
+    int n, e;
+
+    for (;;) {
+        if (sl_buf_reserve(&c->in, SL_CONN_READ_CHUNK) != SL_OK) {
+            sl_conn_close(c, "out of memory");
+            return SL_ERR__NOMEM;
+        }
+        ERR_clear_error();
+        n = SSL_read(c->ssl, c->in.data + c->in.len, SL_CONN_READ_CHUNK);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            total += (size_t)n;
+            /* Bounded per event unless OpenSSL holds decrypted bytes the
+             * socket will not announce again. */
+            if (total >= 4 * SL_CONN_READ_CHUNK && !SSL_has_pending(c->ssl)) {
+                return SL_OK;
+            }
+            continue;
+        }
+        e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_WANT_READ) {
+            return SL_OK;
+        }
+        if (e == SSL_ERROR_WANT_WRITE) {
+            c->tls_want_write = true;
+            return SL_OK;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            sl_conn_close(c, "peer closed");
+            return SL_ERR__CLOSED;
+        }
+        if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+            sl_conn_close(c, "peer closed");
+            return SL_ERR__CLOSED;
+        }
+        sl_log_warn("net", "TLS read failed peer=%s reason=\"%s\"", c->peer,
+                    sl_conn_tls_reason(why, sizeof(why)));
+        sl_conn_close(c, "TLS error");
+        return SL_ERR__IO;
+    }
+}
+
 static void
 sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
 {
@@ -548,13 +796,31 @@ sl_conn_on_io(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
         return;
     }
     c->last_active = sl_now_ms();
+    if (c->ssl != NULL) {
+        if (c->tls_want_write && (events & SL_EV_WRITE)) {
+            c->tls_want_write = false;
+            events |= SL_EV_READ;
+        }
+        if (!c->tls_done) {
+            sl_conn_tls_handshake(c);
+            if (!c->dead) {
+                sl_conn_set_interest(c);
+            }
+            return;
+        }
+    }
     if (events & SL_EV_WRITE) {
         sl_conn_write(c);
         if (c->dead) {
             return;
         }
     }
-    if ((events & SL_EV_READ) && !c->closing && !c->muted) {
+    if ((events & SL_EV_READ) && !c->closing && !c->muted && c->ssl != NULL) {
+        if (sl_conn_tls_read(c) != SL_OK) {
+            return;
+        }
+        sl_conn_dispatch(c);
+    } else if ((events & SL_EV_READ) && !c->closing && !c->muted) {
         for (;;) {
             if (sl_buf_reserve(&c->in, SL_CONN_READ_CHUNK) != SL_OK) {
                 sl_conn_close(c, "out of memory");
@@ -599,6 +865,7 @@ sl_netthread_adopt(sl_netthread_t *t, sl_conn_t *c)
     if (sl_reactor_add(t->r, &c->ev, SL_EV_READ) != SL_OK) {
         close(c->ev.fd);
         atomic_fetch_sub(&t->srv->nconns, 1);
+        sl_server_ip_release(t->srv, c->ip);
         sl_conn_free(c);
         return;
     }
@@ -704,12 +971,24 @@ sl_netthread_tick(sl_reactor_t *r, void *arg)
 
     (void)r;
     sl_netthread_unmute(t);
-    if (s->cfg.connections_max_idle_ms <= 0) {
-        return;
-    }
     for (c = t->conns; c != NULL; c = next) {
         next = c->next;
-        if (now - c->last_active > s->cfg.connections_max_idle_ms &&
+        if (((c->ssl != NULL && !c->tls_done) ||
+             atomic_load(&c->auth) != SL_CONN_AUTH_DONE) &&
+            s->cfg.handshake_timeout_ms > 0 &&
+            now - c->accepted_ms > s->cfg.handshake_timeout_ms &&
+            c->outstanding == 0) {
+            sl_log_warn("net",
+                        "closing connection peer=%s reason=\"%s handshake "
+                        "not finished after %lld ms\"",
+                        c->peer,
+                        c->ssl != NULL && !c->tls_done ? "TLS" : "SASL",
+                        (long long)(now - c->accepted_ms));
+            sl_conn_close(c, "handshake timeout");
+            continue;
+        }
+        if (s->cfg.connections_max_idle_ms > 0 &&
+            now - c->last_active > s->cfg.connections_max_idle_ms &&
             c->out.total == 0 && c->outstanding == 0) {
             sl_log_info("net", "closing idle connection peer=%s idle_ms=%lld",
                         c->peer, (long long)(now - c->last_active));
@@ -776,11 +1055,25 @@ sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
             close(fd);
             continue;
         }
-        c = calloc(1, sizeof(*c));
-        if (c == NULL) {
+        if (!sl_server_ip_take(s, host)) {
+            sl_log_warn("net",
+                        "refusing connection peer=%s:%d "
+                        "reason=max.connections.per.ip",
+                        host, port);
             close(fd);
             continue;
         }
+        c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+            sl_server_ip_release(s, host);
+            close(fd);
+            continue;
+        }
+        snprintf(c->ip, sizeof(c->ip), "%s", host);
+        atomic_init(&c->auth, strncmp(s->cfg.listeners[l->index].protocol,
+                                      "SASL_", 5) == 0
+                                  ? SL_CONN_AUTH_START
+                                  : SL_CONN_AUTH_DONE);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->listener = l->index;
         c->ev.fd = fd;
@@ -799,7 +1092,20 @@ sl_listener_on_accept(sl_reactor_t *r, sl_reactor_ev_t *ev, uint32_t events)
             }
         }
         c->last_active = sl_now_ms();
+        c->accepted_ms = c->last_active;
         snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+        snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS");
+        if (s->cfg.listeners[l->index].tls != NULL) {
+            c->ssl = sl_tls_ctx_new_ssl(s->cfg.listeners[l->index].tls);
+            if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+                sl_log_warn("net", "cannot start TLS peer=%s", c->peer);
+                SSL_free(c->ssl);
+                sl_server_ip_release(s, host);
+                free(c);
+                close(fd);
+                continue;
+            }
+        }
         sl_buf_init(&c->in);
         sl_out_init(&c->out);
         atomic_fetch_add(&s->nconns, 1);
@@ -912,6 +1218,7 @@ sl_server_create(const sl_server_config_t *cfg, sl_workpool_t *wp,
     for (i = 0; i < SL_SERVER_MAX_LISTENERS; i++) {
         s->listeners[i].ev.fd = -1;
     }
+    pthread_mutex_init(&s->ip_lock, NULL);
     for (i = 0; i < s->nthreads; i++) {
         sl_netthread_t *t = &s->threads[i];
 
@@ -1052,6 +1359,8 @@ sl_server_destroy(sl_server_t *s)
         sl_reactor_destroy(t->r);
         pthread_mutex_destroy(&t->lock);
     }
+    free(s->ips);
+    pthread_mutex_destroy(&s->ip_lock);
     free(s);
 }
 
@@ -1077,6 +1386,52 @@ int
 sl_conn_local_port(const sl_conn_t *c)
 {
     return c->local_port;
+}
+
+const char *
+sl_conn_principal(const sl_conn_t *c)
+{
+    return c->principal;
+}
+
+void
+sl_conn_set_principal(sl_conn_t *c, const char *principal)
+{
+    snprintf(c->principal, sizeof(c->principal), "%s", principal);
+}
+
+sl_conn_auth_e
+sl_conn_auth_state(const sl_conn_t *c)
+{
+    return (sl_conn_auth_e)atomic_load(&c->auth);
+}
+
+void
+sl_conn_set_auth_state(sl_conn_t *c, sl_conn_auth_e st)
+{
+    atomic_store(&c->auth, (int)st);
+}
+
+void *
+sl_conn_sasl_state(const sl_conn_t *c)
+{
+    return c->sasl;
+}
+
+void
+sl_conn_set_sasl_state(sl_conn_t *c, void *st, void (*free_cb)(void *))
+{
+    if (c->sasl_free != NULL && c->sasl != st) {
+        c->sasl_free(c->sasl);
+    }
+    c->sasl = st;
+    c->sasl_free = free_cb;
+}
+
+int
+sl_conn_is_tls(const sl_conn_t *c)
+{
+    return c->ssl != NULL;
 }
 
 const char *

@@ -25,6 +25,7 @@
 #include "core/err.h"
 #include "net/out.h"
 #include "net/reactor.h"
+#include "net/tls.h"
 #include "net/workpool.h"
 
 #define SL_SERVER_MAX_LISTENERS 8
@@ -71,6 +72,8 @@ typedef struct sl_listener_spec_s {
     char name[32]; /* listener name, e.g. PLAINTEXT */
     char host[256];
     int port;
+    char protocol[32]; /* PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL */
+    sl_tls_ctx_t *tls; /* SSL and SASL_SSL: not owned; NULL: plaintext */
 } sl_listener_spec_t;
 
 typedef struct sl_server_config_s {
@@ -81,7 +84,23 @@ typedef struct sl_server_config_s {
     int32_t max_connections;
     int64_t connections_max_idle_ms;
     int64_t queued_max_request_bytes; /* <= 0: no limit */
+    /* Connections that have not finished the TLS handshake after this long
+     * are closed (<= 0: never). */
+    int64_t handshake_timeout_ms;
+    /* Largest frame of a connection not yet authenticated on a SASL
+     * listener (sasl.server.max.receive.size). */
+    int32_t preauth_max_bytes;
+    /* Connections at once from one IP address (<= 0: no limit). */
+    int32_t max_connections_per_ip;
 } sl_server_config_t;
+
+/* Authentication state of a connection (SASL listeners). */
+typedef enum sl_conn_auth_e {
+    SL_CONN_AUTH_DONE = 0, /* authenticated, or not a SASL listener */
+    SL_CONN_AUTH_START,    /* SaslHandshake expected */
+    SL_CONN_AUTH_V1,       /* after SaslHandshake v1: SaslAuthenticate */
+    SL_CONN_AUTH_V0,       /* after SaslHandshake v0: raw SASL tokens */
+} sl_conn_auth_e;
 
 /*
  * Parse a Kafka listeners value ("NAME://host:port,NAME2://[::1]:port")
@@ -145,6 +164,26 @@ int sl_conn_listener(const sl_conn_t *c);
  * @thread any (immutable) */
 const char *sl_conn_local_host(const sl_conn_t *c);
 int sl_conn_local_port(const sl_conn_t *c);
+/*
+ * The principal of the connection, e.g. "User:ANONYMOUS", or for a TLS
+ * client certificate "User:CN=alice,O=example". Set by the network thread
+ * before the connection's first request is handed on.
+ * @thread any, while handling one of the connection's requests
+ */
+const char *sl_conn_principal(const sl_conn_t *c);
+/* Replace the principal (e.g. after SASL authentication).
+ * @thread the handler of one of the connection's requests */
+void sl_conn_set_principal(sl_conn_t *c, const char *principal);
+/* Authentication state; requests of a connection run one at a time, so the
+ * handler of one may read and set it. @thread any */
+sl_conn_auth_e sl_conn_auth_state(const sl_conn_t *c);
+void sl_conn_set_auth_state(sl_conn_t *c, sl_conn_auth_e st);
+/* Opaque SASL exchange state kept between requests, freed with <free_cb>
+ * when replaced or when the connection goes. @thread request handler */
+void *sl_conn_sasl_state(const sl_conn_t *c);
+void sl_conn_set_sasl_state(sl_conn_t *c, void *st, void (*free_cb)(void *));
+/* Whether the connection came in over TLS. @thread any (immutable) */
+int sl_conn_is_tls(const sl_conn_t *c);
 /* Name of listener <i> (e.g. PLAINTEXT). */
 const char *sl_server_listener_name(const sl_server_t *s, int i);
 
