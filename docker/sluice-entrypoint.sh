@@ -98,10 +98,12 @@ case ",$roles," in
     log "KAFKA_PROCESS_ROLES=$roles has no broker role; Sluice has no" \
         "KRaft controller, so this node starts no broker and waits"
     echo none >"$probe_file"
-    trap 'exit 0' TERM INT
+    sleeper=
+    trap 'if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; fi; exit 0' TERM INT
     while :; do
         sleep 3600 &
-        wait $! || true
+        sleeper=$!
+        wait "$sleeper" || true
     done
     ;;
 esac
