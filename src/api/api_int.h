@@ -72,7 +72,6 @@ struct sl_api_s {
     pthread_t gs_thread;
     bool gs_started;
     bool gs_stopping;
-    bool gs_create_wanted; /* FindCoordinator asked for __consumer_offsets */
     atomic_bool gs_topic_ready;
     /* Producer ids for InitProducerId (api/init_producer_id.c). */
     sl_pid_alloc_t *pids;
@@ -206,11 +205,6 @@ sl_err_t sl_api_groups_open(sl_api_t *api);
 /* Stop the ticker, answer parked group requests, free the coordinator once
  * its appends in flight completed. Before sl_api_close_storage(). */
 void sl_api_groups_close(sl_api_t *api);
-/* Is __consumer_offsets there? If not, have the group thread create it and
- * answer false (FindCoordinator then says COORDINATOR_NOT_AVAILABLE and the
- * client retries, as with Kafka while it creates the topic), so that no
- * group request waits behind the creation of 50 partitions. @thread any */
-bool sl_api_groups_ready(sl_api_t *api);
 
 /* ---- consumer_groups.c ---- */
 

@@ -234,49 +234,27 @@ sl_gs_main(void *arg)
     sl_api_t *api = arg;
     sl_gs_deferred_t *d, *next;
     struct timespec ts;
-    bool want_topic;
 
     pthread_mutex_lock(&api->gs_lock);
     while (!api->gs_stopping) {
         d = api->gs_deferred;
         api->gs_deferred = NULL;
-        want_topic = api->gs_create_wanted;
-        api->gs_create_wanted = false;
         pthread_mutex_unlock(&api->gs_lock);
         for (; d != NULL; d = next) {
             next = d->next;
             d->done(d->arg, d->err);
             free(d);
         }
-        if (want_topic && sl_gs_ensure_topic(api) != SL_OK) {
-            sl_log_warn("group", "cannot create %s yet", SL_GROUPS_TOPIC);
-        }
         sl_group_coord_tick(api->groups, sl_clock_wall_ms());
         sl_cgroup_coord_tick(api->cgroups, sl_clock_wall_ms());
         pthread_mutex_lock(&api->gs_lock);
-        if (api->gs_deferred == NULL && !api->gs_stopping &&
-            !api->gs_create_wanted) {
+        if (api->gs_deferred == NULL && !api->gs_stopping) {
             ts = sl_clock_deadline(CLOCK_REALTIME, SL_GROUPS_TICK_MS);
             pthread_cond_timedwait(&api->gs_cond, &api->gs_lock, &ts);
         }
     }
     pthread_mutex_unlock(&api->gs_lock);
     return NULL;
-}
-
-bool
-sl_api_groups_ready(sl_api_t *api)
-{
-    if (atomic_load(&api->gs_topic_ready)) {
-        return true;
-    }
-    pthread_mutex_lock(&api->gs_lock);
-    if (!api->gs_create_wanted) {
-        api->gs_create_wanted = true;
-        pthread_cond_signal(&api->gs_cond);
-    }
-    pthread_mutex_unlock(&api->gs_lock);
-    return false;
 }
 
 sl_err_t

@@ -90,8 +90,6 @@ sl_api_find_coordinator_handle(sl_api_req_t *r, const void *reqp, void *respp)
     }
     if (req->key_type != 0 && req->key_type != 1) {
         err = (int16_t)SL_ERR_INVALID_REQUEST;
-    } else if (req->key_type == 0 && !sl_api_groups_ready(r->api)) {
-        err = (int16_t)SL_ERR_COORDINATOR_NOT_AVAILABLE;
     }
     if (r->version < 4) {
         resp->error_code = err;
