@@ -22,6 +22,7 @@
 #include "group/group.h"
 #include "log/flusher.h"
 #include "log/partlog.h"
+#include "proto/batch.h"
 #include "txn/txn.h"
 #include "metrics/metrics.h"
 
@@ -230,6 +231,15 @@ bool sl_api_cg_in_use(void *ctx, sl_str_t group_id);
 /* Is <group_id> a consumer group (with members, when asked)? */
 bool sl_api_cg_is_consumer(sl_api_req_t *r, sl_str_t group_id,
                            bool with_members);
+/* ---- group_store.c: loading internal topics ---- */
+
+/* Call fn for every keyed record of <pl> from its log start to its high
+ * watermark (control batches skipped); *records counts those fn applied
+ * (returned true). @returns SL_OK or the read error. */
+sl_err_t sl_api_scan_keyed(sl_partlog_t *pl,
+                           bool (*fn)(void *arg, const sl_record_t *r),
+                           void *arg, int64_t *records);
+
 /* ---- txn_store.c ---- */
 
 /* Create the transaction coordinator, load it from __transaction_state,

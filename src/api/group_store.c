@@ -159,9 +159,15 @@ sl_gs_append(void *ctx, int32_t partition, const uint8_t *key, size_t key_len,
     }
 }
 
-/* Feed every record of one partition log to the coordinator. */
-static sl_err_t
-sl_gs_load_partition(sl_api_t *api, sl_partlog_t *pl, int64_t *records)
+/*
+ * Call fn for every keyed record of one partition log of an internal topic,
+ * from its log start to its high watermark (control batches skipped): how
+ * the coordinators load their state at start. *records counts the records
+ * fn applied (returned true). Used by group_store.c and txn_store.c.
+ */
+sl_err_t
+sl_api_scan_keyed(sl_partlog_t *pl, bool (*fn)(void *arg, const sl_record_t *r),
+                  void *arg, int64_t *records)
 {
     size_t cap = 1 << 20, len;
     uint8_t *buf = malloc(cap);
@@ -203,17 +209,7 @@ sl_gs_load_partition(sl_api_t *api, sl_partlog_t *pl, int64_t *records)
                 if (r.key == NULL || r.key_len <= 0) {
                     continue;
                 }
-                sl_err_t le = sl_group_coord_load(
-                    api->groups, sl_clock_wall_ms(), r.key, (size_t)r.key_len,
-                    r.value, r.value_len < 0 ? 0 : (size_t)r.value_len);
-                if (le == SL_ERR__UNSUPPORTED) {
-                    /* Consumer protocol records (types 3-8). */
-                    le = sl_cgroup_coord_load(
-                        api->cgroups, sl_clock_wall_ms(), r.key,
-                        (size_t)r.key_len, r.value,
-                        r.value_len < 0 ? 0 : (size_t)r.value_len);
-                }
-                if (le == SL_OK) {
+                if (fn(arg, &r)) {
                     (*records)++;
                 }
             }
@@ -226,6 +222,23 @@ sl_gs_load_partition(sl_api_t *api, sl_partlog_t *pl, int64_t *records)
     }
     free(buf);
     return err;
+}
+
+/* sl_api_scan_keyed() callback: one record of __consumer_offsets. */
+static bool
+sl_gs_load_record(void *arg, const sl_record_t *r)
+{
+    sl_api_t *api = arg;
+    size_t vlen = r->value_len < 0 ? 0 : (size_t)r->value_len;
+    sl_err_t le = sl_group_coord_load(api->groups, sl_clock_wall_ms(), r->key,
+                                      (size_t)r->key_len, r->value, vlen);
+
+    if (le == SL_ERR__UNSUPPORTED) {
+        /* Consumer protocol records (types 3-8). */
+        le = sl_cgroup_coord_load(api->cgroups, sl_clock_wall_ms(), r->key,
+                                  (size_t)r->key_len, r->value, vlen);
+    }
+    return le == SL_OK;
 }
 
 static void *
@@ -317,7 +330,7 @@ sl_api_groups_open(sl_api_t *api)
         atomic_store(&api->gs_topic_ready, true);
         for (i = 0; i < t->n; i++) {
             if (t->logs[i] != NULL) {
-                sl_gs_load_partition(api, t->logs[i], &records);
+                sl_api_scan_keyed(t->logs[i], sl_gs_load_record, api, &records);
             }
         }
     }

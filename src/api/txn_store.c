@@ -376,66 +376,16 @@ sl_api_txn_has_pending(void *ctx, sl_str_t group_id, sl_str_t topic,
                                     partition);
 }
 
-/* Feed every record of one partition log to the coordinator. */
-static sl_err_t
-sl_tw_load_partition(sl_api_t *api, sl_partlog_t *pl, int64_t *records)
+/* sl_api_scan_keyed() callback: one record of __transaction_state. */
+static bool
+sl_tw_load_record(void *arg, const sl_record_t *r)
 {
-    size_t cap = 1 << 20, len;
-    uint8_t *buf = malloc(cap);
-    int64_t off = sl_partlog_log_start(pl), end = sl_partlog_hwm(pl);
-    sl_err_t err = SL_OK;
+    sl_api_t *api = arg;
 
-    if (buf == NULL) {
-        return SL_ERR__NOMEM;
-    }
-    while (off < end && err == SL_OK) {
-        sl_batch_seq_t it;
-        sl_batch_t b;
-        size_t partial;
-        int64_t next = off;
-
-        err = sl_partlog_read_copy(pl, off, true, -1, buf, cap, &len);
-        if (err != SL_OK || len == 0) {
-            break;
-        }
-        sl_batch_seq_init(&it, buf, len, SL_BATCH_F_NOCRC);
-        while (sl_batch_seq_next(&it, &b, &partial) == SL_OK) {
-            const uint8_t *recs;
-            uint8_t *owned = NULL;
-            size_t rlen;
-            sl_record_iter_t ri;
-            sl_record_t r;
-
-            next = b.base_offset + b.last_offset_delta + 1;
-            if (sl_batch_is_control(&b) ||
-                b.base_offset + b.last_offset_delta < off) {
-                continue;
-            }
-            if (sl_batch_records(&b, 64u << 20, &recs, &rlen, &owned) !=
-                SL_OK) {
-                continue;
-            }
-            sl_record_iter_init(&ri, recs, rlen, b.records_count);
-            while (sl_record_iter_next(&ri, &r) == SL_OK) {
-                if (r.key == NULL || r.key_len <= 0) {
-                    continue;
-                }
-                if (sl_txn_coord_load(
-                        api->txn, r.key, (size_t)r.key_len,
-                        r.value_len < 0 ? NULL : r.value,
-                        r.value_len < 0 ? 0 : (size_t)r.value_len) == SL_OK) {
-                    (*records)++;
-                }
-            }
-            free(owned);
-        }
-        if (next <= off) {
-            break; /* no progress: a batch larger than the buffer */
-        }
-        off = next;
-    }
-    free(buf);
-    return err;
+    return sl_txn_coord_load(api->txn, r->key, (size_t)r->key_len,
+                             r->value_len < 0 ? NULL : r->value,
+                             r->value_len < 0 ? 0 : (size_t)r->value_len) ==
+           SL_OK;
 }
 
 static void *
@@ -558,7 +508,7 @@ sl_api_txn_open(sl_api_t *api)
         atomic_store(&tw->topic_ready, true);
         for (i = 0; i < nlogs; i++) {
             if (logs[i] != NULL) {
-                sl_tw_load_partition(api, logs[i], &records);
+                sl_api_scan_keyed(logs[i], sl_tw_load_record, api, &records);
             }
         }
         free(logs);
