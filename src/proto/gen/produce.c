@@ -252,7 +252,7 @@ sl_msg_produce_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                           sl_msg_produce_req_t *m)
 {
     sl_msg_produce_req_init(m);
-    if (v < 0 || v > 11) {
+    if (v < 0 || v > 12) {
         return SL_ERR_UNSUPPORTED_VERSION;
     }
     bool flex = v >= 9;
@@ -310,7 +310,7 @@ sl_msg_produce_req_size(const sl_msg_produce_req_t *m, int16_t v)
 sl_err_t
 sl_msg_produce_req_encode(sl_wr_t *wr, int16_t v, const sl_msg_produce_req_t *m)
 {
-    if (v < 0 || v > 11) {
+    if (v < 0 || v > 12) {
         return SL_ERR_UNSUPPORTED_VERSION;
     }
     bool flex = v >= 9;
@@ -1198,7 +1198,7 @@ sl_msg_produce_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                            sl_msg_produce_resp_t *m)
 {
     sl_msg_produce_resp_init(m);
-    if (v < 0 || v > 11) {
+    if (v < 0 || v > 12) {
         return SL_ERR_UNSUPPORTED_VERSION;
     }
     bool flex = v >= 9;
@@ -1282,7 +1282,7 @@ sl_err_t
 sl_msg_produce_resp_encode(sl_wr_t *wr, int16_t v,
                            const sl_msg_produce_resp_t *m)
 {
-    if (v < 0 || v > 11) {
+    if (v < 0 || v > 12) {
         return SL_ERR_UNSUPPORTED_VERSION;
     }
     bool flex = v >= 9;

@@ -42,7 +42,7 @@ typedef struct sl_msg_produce_req_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_req_t;
 
-/* ProduceRequest, versions 0-11, flexible from v9. */
+/* ProduceRequest, versions 0-12, flexible from v9. */
 void sl_msg_produce_req_init(sl_msg_produce_req_t *m);
 sl_err_t sl_msg_produce_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                    sl_msg_produce_req_t *m);
@@ -126,7 +126,7 @@ typedef struct sl_msg_produce_resp_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_produce_resp_t;
 
-/* ProduceResponse, versions 0-11, flexible from v9. */
+/* ProduceResponse, versions 0-12, flexible from v9. */
 void sl_msg_produce_resp_init(sl_msg_produce_resp_t *m);
 sl_err_t sl_msg_produce_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                     sl_msg_produce_resp_t *m);

@@ -294,7 +294,7 @@ sl_msg_txn_offset_commit_req_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                     sl_msg_txn_offset_commit_req_t *m)
 {
     sl_msg_txn_offset_commit_req_init(m);
-    if (v < 0 || v > 4) {
+    if (v < 0 || v > 5) {
         return SL_ERR_UNSUPPORTED_VERSION;
     }
     bool flex = v >= 3;
@@ -372,7 +372,7 @@ sl_err_t
 sl_msg_txn_offset_commit_req_encode(sl_wr_t *wr, int16_t v,
                                     const sl_msg_txn_offset_commit_req_t *m)
 {
-    if (v < 0 || v > 4) {
+    if (v < 0 || v > 5) {
         return SL_ERR_UNSUPPORTED_VERSION;
     }
     bool flex = v >= 3;
@@ -755,7 +755,7 @@ sl_msg_txn_offset_commit_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
                                      sl_msg_txn_offset_commit_resp_t *m)
 {
     sl_msg_txn_offset_commit_resp_init(m);
-    if (v < 0 || v > 4) {
+    if (v < 0 || v > 5) {
         return SL_ERR_UNSUPPORTED_VERSION;
     }
     bool flex = v >= 3;
@@ -810,7 +810,7 @@ sl_err_t
 sl_msg_txn_offset_commit_resp_encode(sl_wr_t *wr, int16_t v,
                                      const sl_msg_txn_offset_commit_resp_t *m)
 {
-    if (v < 0 || v > 4) {
+    if (v < 0 || v > 5) {
         return SL_ERR_UNSUPPORTED_VERSION;
     }
     bool flex = v >= 3;

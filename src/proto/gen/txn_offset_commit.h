@@ -51,7 +51,7 @@ typedef struct sl_msg_txn_offset_commit_req_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_req_t;
 
-/* TxnOffsetCommitRequest, versions 0-4, flexible from v3. */
+/* TxnOffsetCommitRequest, versions 0-5, flexible from v3. */
 void sl_msg_txn_offset_commit_req_init(sl_msg_txn_offset_commit_req_t *m);
 sl_err_t sl_msg_txn_offset_commit_req_decode(sl_rd_t *rd, int16_t v,
                                              sl_arena_t *a,
@@ -101,7 +101,7 @@ typedef struct sl_msg_txn_offset_commit_resp_s {
     sl_tags_t unknown_tags; /* unknown tagged fields, in read order */
 } sl_msg_txn_offset_commit_resp_t;
 
-/* TxnOffsetCommitResponse, versions 0-4, flexible from v3. */
+/* TxnOffsetCommitResponse, versions 0-5, flexible from v3. */
 void sl_msg_txn_offset_commit_resp_init(sl_msg_txn_offset_commit_resp_t *m);
 sl_err_t
 sl_msg_txn_offset_commit_resp_decode(sl_rd_t *rd, int16_t v, sl_arena_t *a,
