@@ -28,7 +28,7 @@
 /* Exactly what ApiVersions advertises: keep in step with the handlers. */
 static const sl_api_handler_t sl_api_table[] = {
     /* key, advertised min, min, max, handler */
-    {0, 0, 3, 11, sl_api_produce_handle},
+    {0, 0, 3, 12, sl_api_produce_handle},
     {1, 4, 4, 17, sl_api_fetch_handle},
     {2, 1, 1, 10, sl_api_list_offsets_handle},
     {3, 0, 0, 12, sl_api_metadata_handle},
@@ -50,8 +50,8 @@ static const sl_api_handler_t sl_api_table[] = {
     {23, 2, 2, 4, sl_api_offset_for_leader_epoch_handle},
     {24, 0, 0, 5, sl_api_add_partitions_to_txn_handle},
     {25, 0, 0, 4, sl_api_add_offsets_to_txn_handle},
-    {26, 0, 0, 4, sl_api_end_txn_handle},
-    {28, 0, 0, 4, sl_api_txn_offset_commit_handle},
+    {26, 0, 0, 5, sl_api_end_txn_handle},
+    {28, 0, 0, 5, sl_api_txn_offset_commit_handle},
     {32, 1, 1, 4, sl_api_describe_configs_handle},
     {33, 0, 0, 2, sl_api_alter_configs_handle},
     {35, 1, 1, 4, sl_api_describe_log_dirs_handle},

@@ -263,6 +263,13 @@ sl_err_t sl_api_txn_verify_produce(sl_api_t *api, int16_t version,
                                    int64_t producer_id, int16_t producer_epoch,
                                    sl_str_t topic, int32_t partition);
 
+/* The error a Produce of <version> answers for a transaction coordinator
+ * error <err> of its verification or implicit add (Kafka 4.0's mapping:
+ * PRODUCER_FENCED -> INVALID_PRODUCER_EPOCH, coordinator errors ->
+ * NOT_ENOUGH_REPLICAS, TRANSACTION_ABORTABLE -> INVALID_TXN_STATE before
+ * v11, CONCURRENT_TRANSACTIONS kept from v12). */
+sl_err_t sl_api_txn_produce_error(sl_err_t err, int16_t version);
+
 /* ---- handlers ---- */
 sl_err_t sl_api_add_partitions_to_txn_handle(sl_api_req_t *r, const void *req,
                                              void *resp);

@@ -1,5 +1,5 @@
 /*
- * api/produce.c: Produce (key 0). ApiVersions advertises 0-11 but v0-2 are
+ * api/produce.c: Produce (key 0). ApiVersions advertises 0-12 but v0-2 are
  * refused (the connection is closed), as Apache Kafka 4.0 does: old
  * librdkafka releases test compression support against Produce v0
  * (KAFKA-18659).
@@ -10,6 +10,11 @@
  * max.message.bytes; CreateTime timestamps must lie within
  * message.timestamp.before.max.ms / after.max.ms of the broker's clock.
  * Then the batches are appended with offsets assigned in place.
+ *
+ * Transactional batches: the partition must be in the producer's ongoing
+ * transaction (api/txn_apis.c verifies it). From v12 (transactions v2,
+ * KIP-890 part 2) the broker adds it first: the request parks until the
+ * coordinator has the partition durably in the transaction.
  *
  * acks=0: no response (a failed partition closes the connection, so the
  * client notices); acks=1: answered once appended; acks=-1: parked until
@@ -189,6 +194,130 @@ sl_produce_txn_batch(const uint8_t *data, size_t len, int64_t *pid,
     return false;
 }
 
+/*
+ * Produce v12+ (transactions v2, KIP-890 part 2): the partitions of the
+ * request's transactional batches join the producer's transaction before
+ * anything is appended, as AddPartitionsToTxn would add them (durably in
+ * __transaction_state, so the end's markers reach them). The coordinator
+ * answers at once when they are in the ongoing transaction already;
+ * otherwise the request is parked and the handler runs again from the
+ * coordinator's completion (r->user then holds the answer).
+ */
+#define SL_PRODUCE_ADD_ISSUING 0
+#define SL_PRODUCE_ADD_PARKED 1
+#define SL_PRODUCE_ADD_DONE 2
+typedef struct sl_produce_add_s {
+    sl_api_req_t *r;
+    atomic_int state;
+    sl_err_t err; /* the coordinator's answer */
+} sl_produce_add_t;
+
+/* @thread any: the coordinator's completion */
+static void
+sl_produce_added(void *arg, sl_err_t err, int64_t producer_id,
+                 int16_t producer_epoch)
+{
+    sl_produce_add_t *a = arg;
+    int issuing = SL_PRODUCE_ADD_ISSUING;
+    sl_api_req_t *r = a->r;
+
+    (void)producer_id;
+    (void)producer_epoch;
+    a->err = err;
+    if (atomic_compare_exchange_strong(&a->state, &issuing,
+                                       SL_PRODUCE_ADD_DONE)) {
+        return; /* answered inside the call: the handler goes on */
+    }
+    err = sl_api_produce_handle(r, r->body, r->resp);
+    if (err != SL_ERR__AGAIN) {
+        sl_api_finish(r, err);
+    }
+}
+
+/*
+ * Start the implicit add of a v12+ request with a transactional id. Sets
+ * r->user when the coordinator was asked. @returns SL_OK (go on appending),
+ * SL_ERR__AGAIN (parked: sl_produce_added() runs the handler again) or
+ * SL_ERR__NOMEM.
+ */
+static sl_err_t
+sl_produce_txn_add(sl_api_req_t *r, const sl_msg_produce_req_t *req)
+{
+    sl_api_t *api = r->api;
+    sl_txn_add_req_t add;
+    sl_txn_tp_t *parts;
+    sl_produce_add_t *a;
+    int32_t ti, pi, total = 0, n = 0;
+    int64_t pid = -1, first_pid = -1;
+    int16_t epoch = -1, first_epoch = -1;
+    int issuing = SL_PRODUCE_ADD_ISSUING;
+
+    if (api->txn == NULL) {
+        return SL_OK; /* verification answers COORDINATOR_NOT_AVAILABLE */
+    }
+    for (ti = 0; ti < req->topic_data_count; ti++) {
+        if (req->topic_data[ti].partition_data_count > 0) {
+            total += req->topic_data[ti].partition_data_count;
+        }
+    }
+    parts = sl_arena_calloc(r->arena, (size_t)(total > 0 ? total : 1),
+                            sizeof(*parts));
+    a = sl_arena_zalloc(r->arena, sizeof(*a));
+    if (parts == NULL || a == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    sl_api_plock_rd(api);
+    for (ti = 0; ti < req->topic_data_count; ti++) {
+        const sl_msg_produce_req_topic_produce_data_t *td =
+            &req->topic_data[ti];
+        sl_ptopic_t *t = sl_api_ptopic(api, td->name.ptr, td->name.len);
+
+        if (t == NULL || sl_metastore_is_internal(t->name)) {
+            continue; /* refused later, never added */
+        }
+        for (pi = 0; pi < td->partition_data_count; pi++) {
+            const sl_msg_produce_req_partition_produce_data_t *pd =
+                &td->partition_data[pi];
+
+            if (pd->index < 0 || pd->index >= t->n || pd->records.len <= 0 ||
+                !sl_produce_txn_batch(pd->records.ptr, (size_t)pd->records.len,
+                                      &pid, &epoch)) {
+                continue;
+            }
+            if (n == 0) {
+                first_pid = pid;
+                first_epoch = epoch;
+            } else if (pid != first_pid || epoch != first_epoch) {
+                continue; /* its verification refuses it */
+            }
+            parts[n].topic = td->name;
+            parts[n].partition = pd->index;
+            n++;
+        }
+    }
+    sl_api_punlock(api);
+    if (n == 0) {
+        return SL_OK;
+    }
+    memset(&add, 0, sizeof(add));
+    add.transactional_id = req->transactional_id;
+    add.producer_id = first_pid;
+    add.producer_epoch = first_epoch;
+    add.parts = parts;
+    add.parts_count = n;
+    add.client_tv = 2;
+    a->r = r;
+    atomic_init(&a->state, SL_PRODUCE_ADD_ISSUING);
+    r->user = a;
+    sl_txn_add_partitions(api->txn, sl_clock_wall_ms(), &add, sl_produce_added,
+                          a);
+    if (atomic_compare_exchange_strong(&a->state, &issuing,
+                                       SL_PRODUCE_ADD_PARKED)) {
+        return SL_ERR__AGAIN;
+    }
+    return SL_OK;
+}
+
 sl_err_t
 sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
 {
@@ -199,8 +328,16 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
     int64_t now = sl_clock_wall_ms();
     bool any_error = false;
     int32_t ti, pi;
+    sl_produce_add_t *add;
     sl_err_t err;
 
+    if (r->version >= 12 && req->transactional_id.len > 0 && r->user == NULL) {
+        err = sl_produce_txn_add(r, req);
+        if (err != SL_OK) {
+            return err;
+        }
+    }
+    add = r->user;
     if (req->acks == -1) {
         w = sl_arena_zalloc(r->arena, sizeof(*w));
         if (w == NULL) {
@@ -290,9 +427,11 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                                      &txn_pid, &txn_epoch)) {
                 /* Kafka 4.0: the partition must be in the producer's
                  * ongoing transaction (api/txn_apis.c) */
-                err = sl_api_txn_verify_produce(api, r->version,
-                                                req->transactional_id, txn_pid,
-                                                txn_epoch, td->name, pd->index);
+                err = add != NULL && add->err != SL_OK
+                          ? sl_api_txn_produce_error(add->err, r->version)
+                          : sl_api_txn_verify_produce(
+                                api, r->version, req->transactional_id, txn_pid,
+                                txn_epoch, td->name, pd->index);
                 if (err != SL_OK) {
                     why = "partition not in the ongoing transaction";
                 }

@@ -1,9 +1,13 @@
 /*
  * api/txn_apis.c: the transaction APIs on top of the transaction
  * coordinator (txn/, wired in api/txn_store.c): AddPartitionsToTxn (0-5,
- * v4+ batched with verify_only), AddOffsetsToTxn (0-4), EndTxn (0-4),
- * TxnOffsetCommit (0-4), DescribeTransactions (0), ListTransactions (0-1),
- * and the verification of transactional Produce batches.
+ * v4+ batched with verify_only), AddOffsetsToTxn (0-4), EndTxn (0-5; v5
+ * is transactions v2: every end bumps the epoch, the answer carries the
+ * producer id and epoch to use next), TxnOffsetCommit (0-5; v5 adds the
+ * group's offsets partition to the transaction itself), DescribeTransactions
+ * (0), ListTransactions (0-1), and the verification of transactional Produce
+ * batches (and the error mapping of Produce v12's implicit add, which
+ * api/produce.c starts).
  *
  * Requests that wait for the coordinator (its records must be durable, or
  * markers written) are parked; its callback fills the response and
@@ -405,6 +409,70 @@ sl_api_end_txn_handle(sl_api_req_t *r, const void *reqp, void *respp)
 
 /* ---- TxnOffsetCommit ----------------------------------------------------- */
 
+/*
+ * TxnOffsetCommit v5+ (transactions v2): the group's __consumer_offsets
+ * partition joins the transaction (no AddOffsetsToTxn), as Kafka 4.0 adds
+ * it. The request parks until the coordinator answers; its completion runs
+ * the handler again with the answer in r->user.
+ */
+#define SL_TOC_ADD_ISSUING 0
+#define SL_TOC_ADD_PARKED 1
+#define SL_TOC_ADD_DONE 2
+typedef struct sl_toc_add_s {
+    sl_api_req_t *r;
+    atomic_int state;
+    sl_err_t err;
+} sl_toc_add_t;
+
+static void
+sl_toc_added(void *arg, sl_err_t err, int64_t producer_id,
+             int16_t producer_epoch)
+{
+    sl_toc_add_t *a = arg;
+    sl_api_req_t *r = a->r;
+    int issuing = SL_TOC_ADD_ISSUING;
+
+    (void)producer_id;
+    (void)producer_epoch;
+    a->err = err;
+    if (atomic_compare_exchange_strong(&a->state, &issuing, SL_TOC_ADD_DONE)) {
+        return; /* answered inside the call */
+    }
+    sl_api_finish(r, sl_api_txn_offset_commit_handle(r, r->body, r->resp));
+}
+
+/* Ask the coordinator to add <tp> for <req>. @returns SL_OK (answered:
+ * r->user holds it), SL_ERR__AGAIN (parked) or SL_ERR__NOMEM. */
+static sl_err_t
+sl_toc_add(sl_api_req_t *r, const sl_msg_txn_offset_commit_req_t *req,
+           const sl_txn_tp_t *tp)
+{
+    sl_toc_add_t *a = sl_arena_zalloc(r->arena, sizeof(*a));
+    int issuing = SL_TOC_ADD_ISSUING;
+    sl_txn_add_req_t add;
+
+    if (a == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    a->r = r;
+    atomic_init(&a->state, SL_TOC_ADD_ISSUING);
+    r->user = a;
+    memset(&add, 0, sizeof(add));
+    add.transactional_id = req->transactional_id;
+    add.producer_id = req->producer_id;
+    add.producer_epoch = req->producer_epoch;
+    add.parts = tp;
+    add.parts_count = 1;
+    add.client_tv = 2;
+    sl_txn_add_partitions(r->api->txn, sl_clock_wall_ms(), &add, sl_toc_added,
+                          a);
+    if (atomic_compare_exchange_strong(&a->state, &issuing,
+                                       SL_TOC_ADD_PARKED)) {
+        return SL_ERR__AGAIN;
+    }
+    return SL_OK;
+}
+
 sl_err_t
 sl_api_txn_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
 {
@@ -448,14 +516,29 @@ sl_api_txn_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
         v.parts = &tp;
         v.parts_count = 1;
         v.client_tv = 1;
-        err = sl_txn_verify_partitions(r->api->txn, &v, &perr);
-        if (err == SL_OK) {
-            err = perr;
+        if (r->version >= 5 && r->user == NULL) {
+            err = sl_toc_add(r, req, &tp);
+            if (err != SL_OK) {
+                return err; /* parked, or out of memory */
+            }
         }
-        if (err == SL_ERR_TRANSACTION_ABORTABLE) {
-            err = SL_ERR_INVALID_TXN_STATE; /* what v0-4 clients know */
+        if (r->version >= 5) {
+            /* Kafka 4.0: the broker's add answers a fenced epoch with
+             * INVALID_PRODUCER_EPOCH */
+            err = ((sl_toc_add_t *)r->user)->err;
+            if (err == SL_ERR_PRODUCER_FENCED) {
+                err = SL_ERR_INVALID_PRODUCER_EPOCH;
+            }
+        } else {
+            err = sl_txn_verify_partitions(r->api->txn, &v, &perr);
+            if (err == SL_OK) {
+                err = perr;
+            }
+            if (err == SL_ERR_TRANSACTION_ABORTABLE) {
+                err = SL_ERR_INVALID_TXN_STATE; /* what v0-4 clients know */
+            }
+            err = sl_txn_wire_error(err, SL_TXN_API_OFFSET_COMMIT, r->version);
         }
-        err = sl_txn_wire_error(err, SL_TXN_API_OFFSET_COMMIT, r->version);
         if (err == SL_OK && r->version >= 3) {
             err = sl_group_txn_offset_validate(
                 r->api->groups, sl_clock_wall_ms(), req->group_id,
@@ -669,11 +752,29 @@ sl_api_txn_verify_produce(sl_api_t *api, int16_t version,
     if (err == SL_OK) {
         err = perr;
     }
-    if (err == SL_ERR_TRANSACTION_ABORTABLE && version < 11) {
-        err = SL_ERR_INVALID_TXN_STATE; /* not known before Produce v11 */
+    return sl_api_txn_produce_error(err, version);
+}
+
+sl_err_t
+sl_api_txn_produce_error(sl_err_t err, int16_t version)
+{
+    switch (err) {
+    case SL_ERR_TRANSACTION_ABORTABLE:
+        /* not known before Produce v11 */
+        return version < 11 ? SL_ERR_INVALID_TXN_STATE : err;
+    case SL_ERR_PRODUCER_FENCED:
+        return SL_ERR_INVALID_PRODUCER_EPOCH;
+    case SL_ERR_CONCURRENT_TRANSACTIONS:
+        /* Kafka 4.0 keeps it from v12 (common while a transaction ends,
+         * and v12 clients retry it); older clients get a retriable error
+         * they handle without a metadata refresh */
+        return version >= 12 ? err : SL_ERR_NOT_ENOUGH_REPLICAS;
+    case SL_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case SL_ERR_COORDINATOR_NOT_AVAILABLE:
+    case SL_ERR_NOT_COORDINATOR:
+    case SL_ERR_NETWORK_EXCEPTION:
+        return SL_ERR_NOT_ENOUGH_REPLICAS;
+    default:
+        return sl_txn_wire_error(err, SL_TXN_API_PRODUCE, version);
     }
-    if (err == SL_ERR_PRODUCER_FENCED) {
-        err = SL_ERR_INVALID_PRODUCER_EPOCH;
-    }
-    return sl_txn_wire_error(err, SL_TXN_API_PRODUCE, version);
 }
