@@ -16,6 +16,10 @@
  *   produce <version> <txn id> <pid> <epoch> <seq> <topic> <partition>
  *           <value>[,<value>...]                   PRODUCE <err> <offset>
  *       (one transactional batch, acks=-1)
+ *   pipeline <version> <txn id> <pid> <epoch> <seq> <topic> <partition>
+ *            <value prefix> <n>
+ *       PIPELINE <err>:<offset> ... (n requests of one record each, all
+ *       written before the first answer is read)
  *   end <version> <txn id> <pid> <epoch> <commit|abort>
  *                                                  END <err> <pid> <epoch>
  *   txncommit <version> <txn id> <pid> <epoch> <group> <topic> <partition>
@@ -119,42 +123,51 @@ tx_io(void *buf, size_t n, int wr)
     return 0;
 }
 
-/* One request/response exchange; the response is decoded into <a>.
- * @returns 0, or -1 after printing IOERR / DECODEERR. */
+/* Send one request; *corr gets its correlation id. @returns 0 or -1. */
 static int
-tx_call(sl_arena_t *a, int16_t key, int16_t ver, const void *req, void *resp)
+tx_send(int16_t key, int16_t ver, const void *req, int32_t *corr)
 {
     const sl_api_codec_t *c = sl_api_codec(key);
     int16_t hv = sl_msg_request_header_version(key, ver);
     sl_msg_request_header_t h;
-    sl_msg_response_header_t rh;
-    uint8_t *buf, sz[4];
-    uint32_t rlen;
+    uint8_t *buf;
     size_t len;
     sl_wr_t wr;
-    sl_rd_t rd;
+    int rc;
 
     sl_msg_request_header_init(&h);
     h.request_api_key = key;
     h.request_api_version = ver;
-    h.correlation_id = ++tx_corr;
+    h.correlation_id = *corr = ++tx_corr;
     h.client_id = tx_s("sl-txnclient");
     len = sl_msg_request_header_size(&h, hv) + c->req.size(req, ver);
     if ((buf = malloc(len + 4)) == NULL) {
-        printf("IOERR\n");
         return -1;
     }
     sl_wr_init(&wr, buf, len + 4);
     sl_wr_i32(&wr, (int32_t)len);
     sl_msg_request_header_encode(&wr, hv, &h);
     c->req.encode(&wr, ver, req);
-    if (sl_wr_error(&wr) != SL_OK || tx_io(buf, len + 4, 1) != 0 ||
-        tx_io(sz, 4, 0) != 0) {
-        free(buf);
+    rc = sl_wr_error(&wr) == SL_OK ? tx_io(buf, len + 4, 1) : -1;
+    free(buf);
+    return rc;
+}
+
+/* Read the response to request <corr>, decoded into <a>.
+ * @returns 0, or -1 after printing IOERR / DECODEERR. */
+static int
+tx_recv(sl_arena_t *a, int16_t key, int16_t ver, void *resp, int32_t corr)
+{
+    const sl_api_codec_t *c = sl_api_codec(key);
+    sl_msg_response_header_t rh;
+    uint8_t *buf, sz[4];
+    uint32_t rlen;
+    sl_rd_t rd;
+
+    if (tx_io(sz, 4, 0) != 0) {
         printf("IOERR\n");
         return -1;
     }
-    free(buf);
     rlen = ((uint32_t)sz[0] << 24) | ((uint32_t)sz[1] << 16) |
            ((uint32_t)sz[2] << 8) | sz[3];
     if (rlen > (64u << 20) || (buf = sl_arena_alloc(a, rlen + 1)) == NULL ||
@@ -167,11 +180,24 @@ tx_call(sl_arena_t *a, int16_t key, int16_t ver, const void *req, void *resp)
     if (sl_msg_response_header_decode(
             &rd, sl_msg_response_header_version(key, ver), a, &rh) != SL_OK ||
         c->resp.decode(&rd, ver, a, resp) != SL_OK ||
-        rh.correlation_id != h.correlation_id) {
+        rh.correlation_id != corr) {
         printf("DECODEERR\n");
         return -1;
     }
     return 0;
+}
+
+/* One request/response exchange. @returns 0, or -1 (printed). */
+static int
+tx_call(sl_arena_t *a, int16_t key, int16_t ver, const void *req, void *resp)
+{
+    int32_t corr;
+
+    if (tx_send(key, ver, req, &corr) != 0) {
+        printf("IOERR\n");
+        return -1;
+    }
+    return tx_recv(a, key, ver, resp, corr);
 }
 
 static void
@@ -265,21 +291,20 @@ tx_split(char *csv, char **out, int max)
     return n;
 }
 
-static void
-tx_produce(sl_arena_t *a, int16_t ver, const char *txn_id, int64_t pid,
-           int16_t epoch, int32_t seq, const char *topic, int32_t part,
-           char *values)
+/* A Produce request of one transactional batch (acks=-1); *batch is
+ * malloc'd (the caller frees it). @returns 0 or -1. */
+static int
+tx_produce_req(sl_msg_produce_req_t *q,
+               sl_msg_produce_req_topic_produce_data_t *td,
+               sl_msg_produce_req_partition_produce_data_t *pd,
+               const char *txn_id, int64_t pid, int16_t epoch, int32_t seq,
+               const char *topic, int32_t part, char **vals, int n,
+               uint8_t **batch)
 {
-    sl_msg_produce_req_t q;
-    sl_msg_produce_req_topic_produce_data_t td;
-    sl_msg_produce_req_partition_produce_data_t pd;
-    sl_msg_produce_resp_t r;
     sl_record_in_t recs[TX_MAX_VALUES];
-    char *vals[TX_MAX_VALUES];
     sl_batch_params_t bp;
-    uint8_t *batch = NULL;
     size_t blen = 0;
-    int i, n = tx_split(values, vals, TX_MAX_VALUES);
+    int i;
 
     memset(recs, 0, sizeof(recs));
     for (i = 0; i < n; i++) {
@@ -292,36 +317,109 @@ tx_produce(sl_arena_t *a, int16_t ver, const char *txn_id, int64_t pid,
     bp.producer_id = pid;
     bp.producer_epoch = epoch;
     bp.base_sequence = seq;
-    if (n == 0 || sl_batch_build(&bp, recs, (size_t)n, &batch, &blen) != 0) {
-        printf("PRODUCE BUILDERR\n");
-        return;
+    *batch = NULL;
+    if (n == 0 || sl_batch_build(&bp, recs, (size_t)n, batch, &blen) != 0) {
+        return -1;
     }
-    sl_msg_produce_req_init(&q);
-    q.transactional_id = tx_s(txn_id);
-    q.acks = -1;
-    q.timeout_ms = 30000;
-    memset(&td, 0, sizeof(td));
-    memset(&pd, 0, sizeof(pd));
-    td.name = tx_s(topic);
-    td.partition_data = &pd;
-    td.partition_data_count = 1;
-    pd.index = part;
-    pd.records.ptr = batch;
-    pd.records.len = (int32_t)blen;
-    q.topic_data = &td;
-    q.topic_data_count = 1;
-    if (tx_call(a, 0, ver, &q, &r) == 0) {
-        if (r.responses_count == 1 &&
-            r.responses[0].partition_responses_count == 1) {
-            printf(
-                "PRODUCE %d %lld\n",
-                r.responses[0].partition_responses[0].error_code,
-                (long long)r.responses[0].partition_responses[0].base_offset);
+    sl_msg_produce_req_init(q);
+    q->transactional_id = tx_s(txn_id);
+    q->acks = -1;
+    q->timeout_ms = 30000;
+    memset(td, 0, sizeof(*td));
+    memset(pd, 0, sizeof(*pd));
+    td->name = tx_s(topic);
+    td->partition_data = pd;
+    td->partition_data_count = 1;
+    pd->index = part;
+    pd->records.ptr = *batch;
+    pd->records.len = (int32_t)blen;
+    q->topic_data = td;
+    q->topic_data_count = 1;
+    return 0;
+}
+
+/* The partition's error and offset of a Produce response; 0 or -1. */
+static int
+tx_produce_result(const sl_msg_produce_resp_t *r, int *err, long long *off)
+{
+    if (r->responses_count != 1 ||
+        r->responses[0].partition_responses_count != 1) {
+        return -1;
+    }
+    *err = r->responses[0].partition_responses[0].error_code;
+    *off = (long long)r->responses[0].partition_responses[0].base_offset;
+    return 0;
+}
+
+static void
+tx_produce(sl_arena_t *a, int16_t ver, const char *txn_id, int64_t pid,
+           int16_t epoch, int32_t seq, const char *topic, int32_t part,
+           char *values)
+{
+    sl_msg_produce_req_t q;
+    sl_msg_produce_req_topic_produce_data_t td;
+    sl_msg_produce_req_partition_produce_data_t pd;
+    sl_msg_produce_resp_t r;
+    char *vals[TX_MAX_VALUES];
+    uint8_t *batch = NULL;
+    int n = tx_split(values, vals, TX_MAX_VALUES), err;
+    long long off;
+
+    if (tx_produce_req(&q, &td, &pd, txn_id, pid, epoch, seq, topic, part, vals,
+                       n, &batch) != 0) {
+        printf("PRODUCE BUILDERR\n");
+    } else if (tx_call(a, 0, ver, &q, &r) == 0) {
+        if (tx_produce_result(&r, &err, &off) == 0) {
+            printf("PRODUCE %d %lld\n", err, off);
         } else {
             printf("PRODUCE SHAPE\n");
         }
     }
     free(batch);
+}
+
+/* <n> Produce requests of one record each (value <prefix><i>, sequence
+ * <seq> + i) written back to back before any answer is read, as a
+ * producer with several requests in flight does. */
+static void
+tx_pipeline(sl_arena_t *a, int16_t ver, const char *txn_id, int64_t pid,
+            int16_t epoch, int32_t seq, const char *topic, int32_t part,
+            const char *prefix, int n)
+{
+    sl_msg_produce_req_t q;
+    sl_msg_produce_req_topic_produce_data_t td;
+    sl_msg_produce_req_partition_produce_data_t pd;
+    sl_msg_produce_resp_t r;
+    int32_t corr[TX_MAX_VALUES];
+    char val[128], *vals[1] = {val};
+    uint8_t *batch;
+    long long off;
+    int i, err;
+
+    n = n < 1 ? 1 : n > TX_MAX_VALUES ? TX_MAX_VALUES : n;
+    for (i = 0; i < n; i++) {
+        snprintf(val, sizeof(val), "%s%d", prefix, i);
+        if (tx_produce_req(&q, &td, &pd, txn_id, pid, epoch, seq + i, topic,
+                           part, vals, 1, &batch) != 0 ||
+            tx_send(0, ver, &q, &corr[i]) != 0) {
+            free(batch);
+            printf("IOERR\n");
+            return;
+        }
+        free(batch);
+    }
+    printf("PIPELINE");
+    for (i = 0; i < n; i++) {
+        if (tx_recv(a, 0, ver, &r, corr[i]) != 0) {
+            return;
+        }
+        if (tx_produce_result(&r, &err, &off) != 0) {
+            printf(" SHAPE");
+        } else {
+            printf(" %d:%lld", err, off);
+        }
+    }
+    printf("\n");
 }
 
 static void
@@ -643,6 +741,10 @@ main(int argc, char **argv)
             tx_produce(a, (int16_t)atoi(av[1]), av[2], strtoll(av[3], NULL, 10),
                        (int16_t)atoi(av[4]), atoi(av[5]), av[6], atoi(av[7]),
                        av[8]);
+        } else if (n == 10 && strcmp(av[0], "pipeline") == 0) {
+            tx_pipeline(a, (int16_t)atoi(av[1]), av[2],
+                        strtoll(av[3], NULL, 10), (int16_t)atoi(av[4]),
+                        atoi(av[5]), av[6], atoi(av[7]), av[8], atoi(av[9]));
         } else if (n == 6 && strcmp(av[0], "end") == 0) {
             tx_end(a, (int16_t)atoi(av[1]), av[2], strtoll(av[3], NULL, 10),
                    (int16_t)atoi(av[4]), av[5]);

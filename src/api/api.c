@@ -143,7 +143,8 @@ sl_api_create(const sl_config_t *cfg)
         sl_config_int(cfg, "max.incremental.fetch.session.cache.slots"),
         sl_config_long(cfg, "min.incremental.fetch.session.eviction.ms"));
     if (api->fetch_purgatory == NULL || api->fsess == NULL ||
-        sl_api_metrics_open(api) != SL_OK) {
+        sl_api_metrics_open(api) != SL_OK ||
+        sl_api_produce_gate_create(api) != SL_OK) {
         goto fail;
     }
     if (sl_api_open_storage(api) != SL_OK || sl_api_groups_open(api) != SL_OK ||
@@ -193,6 +194,7 @@ sl_api_destroy(sl_api_t *api)
     /* after storage: group commits of transactional offsets completed by
      * the flusher's last round still report to it */
     sl_group_txn_pending_destroy(api->txn_pending);
+    sl_api_produce_gate_destroy(api);
     sl_fsess_cache_destroy(api->fsess);
     sl_api_sasl_destroy(api);
     pthread_cond_destroy(&api->retention_cond);

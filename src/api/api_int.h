@@ -86,6 +86,9 @@ struct sl_api_s {
     /* Metrics (metrics/scrape.c): counters, and the endpoint if any. */
     sl_metrics_t *metrics;
     struct sl_metrics_http_s *metrics_http;
+    /* Produce v12 requests of one transactional id kept in order while
+     * one waits for its implicit add (api/produce_txn.c). */
+    struct sl_produce_gate_s *produce_gate;
     /* SASL listeners' mechanisms and users (api/sasl.c). */
     struct sl_api_sasl_s *sasl;
 };
@@ -269,6 +272,26 @@ sl_err_t sl_api_txn_verify_produce(sl_api_t *api, int16_t version,
  * NOT_ENOUGH_REPLICAS, TRANSACTION_ABORTABLE -> INVALID_TXN_STATE before
  * v11, CONCURRENT_TRANSACTIONS kept from v12). */
 sl_err_t sl_api_txn_produce_error(sl_err_t err, int16_t version);
+
+/* ---- produce_txn.c: Produce v12+ of a transactional id ---- */
+typedef struct sl_produce_gate_s sl_produce_gate_t;
+struct sl_pgate_entry_s;
+struct sl_msg_produce_req_s;
+/* Create / free the gate (api->produce_gate). Free it after every request
+ * is done. @returns SL_OK or __NOMEM. */
+sl_err_t sl_api_produce_gate_create(sl_api_t *api);
+void sl_api_produce_gate_destroy(sl_api_t *api);
+/* Before appending: take the producer's gate (or queue behind its holder)
+ * and add the request's partitions to the transaction. *held gets the gate
+ * to pass to sl_api_produce_txn_end() (NULL: none). @returns SL_OK (go on),
+ * SL_ERR__AGAIN (parked; the handler runs again later) or __NOMEM. */
+sl_err_t sl_api_produce_txn_begin(sl_api_req_t *r,
+                                  const struct sl_msg_produce_req_s *req,
+                                  struct sl_pgate_entry_s **held);
+/* The coordinator's answer to the implicit add (SL_OK when none). */
+sl_err_t sl_api_produce_txn_added(const sl_api_req_t *r);
+/* After the appends: release the gate (runs queued requests). */
+void sl_api_produce_txn_end(sl_api_t *api, struct sl_pgate_entry_s *held);
 
 /* ---- handlers ---- */
 sl_err_t sl_api_add_partitions_to_txn_handle(sl_api_req_t *r, const void *req,

@@ -14,7 +14,8 @@
  * Transactional batches: the partition must be in the producer's ongoing
  * transaction (api/txn_apis.c verifies it). From v12 (transactions v2,
  * KIP-890 part 2) the broker adds it first: the request parks until the
- * coordinator has the partition durably in the transaction.
+ * coordinator has the partition durably in the transaction
+ * (api/produce_txn.c, which also keeps a producer's requests in order).
  *
  * acks=0: no response (a failed partition closes the connection, so the
  * client notices); acks=1: answered once appended; acks=-1: parked until
@@ -194,150 +195,17 @@ sl_produce_txn_batch(const uint8_t *data, size_t len, int64_t *pid,
     return false;
 }
 
-/*
- * Produce v12+ (transactions v2, KIP-890 part 2): the partitions of the
- * request's transactional batches join the producer's transaction before
- * anything is appended, as AddPartitionsToTxn would add them (durably in
- * __transaction_state, so the end's markers reach them). The coordinator
- * answers at once when they are in the ongoing transaction already;
- * otherwise the request is parked and the handler runs again from the
- * coordinator's completion (r->user then holds the answer).
- */
-#define SL_PRODUCE_ADD_ISSUING 0
-#define SL_PRODUCE_ADD_PARKED 1
-#define SL_PRODUCE_ADD_DONE 2
-typedef struct sl_produce_add_s {
-    sl_api_req_t *r;
-    atomic_int state;
-    sl_err_t err; /* the coordinator's answer */
-} sl_produce_add_t;
-
-/* @thread any: the coordinator's completion */
-static void
-sl_produce_added(void *arg, sl_err_t err, int64_t producer_id,
-                 int16_t producer_epoch)
-{
-    sl_produce_add_t *a = arg;
-    int issuing = SL_PRODUCE_ADD_ISSUING;
-    sl_api_req_t *r = a->r;
-
-    (void)producer_id;
-    (void)producer_epoch;
-    a->err = err;
-    if (atomic_compare_exchange_strong(&a->state, &issuing,
-                                       SL_PRODUCE_ADD_DONE)) {
-        return; /* answered inside the call: the handler goes on */
-    }
-    err = sl_api_produce_handle(r, r->body, r->resp);
-    if (err != SL_ERR__AGAIN) {
-        sl_api_finish(r, err);
-    }
-}
-
-/*
- * Start the implicit add of a v12+ request with a transactional id. Sets
- * r->user when the coordinator was asked. @returns SL_OK (go on appending),
- * SL_ERR__AGAIN (parked: sl_produce_added() runs the handler again) or
- * SL_ERR__NOMEM.
- */
 static sl_err_t
-sl_produce_txn_add(sl_api_req_t *r, const sl_msg_produce_req_t *req)
+sl_produce_serve(sl_api_req_t *r, const sl_msg_produce_req_t *req,
+                 sl_msg_produce_resp_t *resp)
 {
-    sl_api_t *api = r->api;
-    sl_txn_add_req_t add;
-    sl_txn_tp_t *parts;
-    sl_produce_add_t *a;
-    int32_t ti, pi, total = 0, n = 0;
-    int64_t pid = -1, first_pid = -1;
-    int16_t epoch = -1, first_epoch = -1;
-    int issuing = SL_PRODUCE_ADD_ISSUING;
-
-    if (api->txn == NULL) {
-        return SL_OK; /* verification answers COORDINATOR_NOT_AVAILABLE */
-    }
-    for (ti = 0; ti < req->topic_data_count; ti++) {
-        if (req->topic_data[ti].partition_data_count > 0) {
-            total += req->topic_data[ti].partition_data_count;
-        }
-    }
-    parts = sl_arena_calloc(r->arena, (size_t)(total > 0 ? total : 1),
-                            sizeof(*parts));
-    a = sl_arena_zalloc(r->arena, sizeof(*a));
-    if (parts == NULL || a == NULL) {
-        return SL_ERR__NOMEM;
-    }
-    sl_api_plock_rd(api);
-    for (ti = 0; ti < req->topic_data_count; ti++) {
-        const sl_msg_produce_req_topic_produce_data_t *td =
-            &req->topic_data[ti];
-        sl_ptopic_t *t = sl_api_ptopic(api, td->name.ptr, td->name.len);
-
-        if (t == NULL || sl_metastore_is_internal(t->name)) {
-            continue; /* refused later, never added */
-        }
-        for (pi = 0; pi < td->partition_data_count; pi++) {
-            const sl_msg_produce_req_partition_produce_data_t *pd =
-                &td->partition_data[pi];
-
-            if (pd->index < 0 || pd->index >= t->n || pd->records.len <= 0 ||
-                !sl_produce_txn_batch(pd->records.ptr, (size_t)pd->records.len,
-                                      &pid, &epoch)) {
-                continue;
-            }
-            if (n == 0) {
-                first_pid = pid;
-                first_epoch = epoch;
-            } else if (pid != first_pid || epoch != first_epoch) {
-                continue; /* its verification refuses it */
-            }
-            parts[n].topic = td->name;
-            parts[n].partition = pd->index;
-            n++;
-        }
-    }
-    sl_api_punlock(api);
-    if (n == 0) {
-        return SL_OK;
-    }
-    memset(&add, 0, sizeof(add));
-    add.transactional_id = req->transactional_id;
-    add.producer_id = first_pid;
-    add.producer_epoch = first_epoch;
-    add.parts = parts;
-    add.parts_count = n;
-    add.client_tv = 2;
-    a->r = r;
-    atomic_init(&a->state, SL_PRODUCE_ADD_ISSUING);
-    r->user = a;
-    sl_txn_add_partitions(api->txn, sl_clock_wall_ms(), &add, sl_produce_added,
-                          a);
-    if (atomic_compare_exchange_strong(&a->state, &issuing,
-                                       SL_PRODUCE_ADD_PARKED)) {
-        return SL_ERR__AGAIN;
-    }
-    return SL_OK;
-}
-
-sl_err_t
-sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
-{
-    const sl_msg_produce_req_t *req = reqp;
-    sl_msg_produce_resp_t *resp = respp;
     sl_api_t *api = r->api;
     sl_produce_wait_t *w = NULL;
     int64_t now = sl_clock_wall_ms();
     bool any_error = false;
     int32_t ti, pi;
-    sl_produce_add_t *add;
-    sl_err_t err;
+    sl_err_t err, added = sl_api_produce_txn_added(r);
 
-    if (r->version >= 12 && req->transactional_id.len > 0 && r->user == NULL) {
-        err = sl_produce_txn_add(r, req);
-        if (err != SL_OK) {
-            return err;
-        }
-    }
-    add = r->user;
     if (req->acks == -1) {
         w = sl_arena_zalloc(r->arena, sizeof(*w));
         if (w == NULL) {
@@ -427,8 +295,8 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
                                      &txn_pid, &txn_epoch)) {
                 /* Kafka 4.0: the partition must be in the producer's
                  * ongoing transaction (api/txn_apis.c) */
-                err = add != NULL && add->err != SL_OK
-                          ? sl_api_txn_produce_error(add->err, r->version)
+                err = added != SL_OK
+                          ? sl_api_txn_produce_error(added, r->version)
                           : sl_api_txn_verify_produce(
                                 api, r->version, req->transactional_id, txn_pid,
                                 txn_epoch, td->name, pd->index);
@@ -549,4 +417,21 @@ sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
         return SL_ERR__AGAIN;
     }
     return SL_OK;
+}
+
+sl_err_t
+sl_api_produce_handle(sl_api_req_t *r, const void *reqp, void *respp)
+{
+    struct sl_pgate_entry_s *held;
+    sl_err_t err;
+
+    /* Produce v12+ of a transactional id: the gate and the implicit add
+     * (api/produce_txn.c); may park, and then runs this again. */
+    err = sl_api_produce_txn_begin(r, reqp, &held);
+    if (err != SL_OK) {
+        return err;
+    }
+    err = sl_produce_serve(r, reqp, respp);
+    sl_api_produce_txn_end(r->api, held); /* r may be finished: not used */
+    return err;
 }
