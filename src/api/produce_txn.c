@@ -369,14 +369,17 @@ sl_api_produce_txn_begin(sl_api_req_t *r, const sl_msg_produce_req_t *req,
         x->r = r;
         atomic_init(&x->add_state, SL_PTXN_ADD_NONE);
         r->user = x;
-        err = sl_pgate_enter(r->api->produce_gate, req->transactional_id, x);
+        err = r->api->produce_gate == NULL
+                  ? SL_OK /* no gate (a broker context built by hand) */
+                  : sl_pgate_enter(r->api->produce_gate, req->transactional_id,
+                                   x);
         if (err != SL_OK) {
             return err; /* queued: a release runs the handler again */
         }
     }
     if (atomic_load(&x->add_state) == SL_PTXN_ADD_NONE) {
         err = sl_ptxn_add(r, req, x);
-        if (err == SL_ERR__NOMEM) {
+        if (err == SL_ERR__NOMEM && x->entry != NULL) {
             sl_pgate_leave(r->api, x->entry);
             x->entry = NULL;
         }
