@@ -534,8 +534,10 @@ sl_api_txn_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
             if (err == SL_OK) {
                 err = perr;
             }
-            if (err == SL_ERR_TRANSACTION_ABORTABLE) {
-                err = SL_ERR_INVALID_TXN_STATE; /* what v0-4 clients know */
+            if (err == SL_ERR_TRANSACTION_ABORTABLE && r->version < 4) {
+                /* what v0-3 clients know; Kafka 4.0 answers v4 with
+                 * TRANSACTION_ABORTABLE (GENERIC_ERROR_SUPPORTED) */
+                err = SL_ERR_INVALID_TXN_STATE;
             }
             err = sl_txn_wire_error(err, SL_TXN_API_OFFSET_COMMIT, r->version);
         }
