@@ -504,7 +504,8 @@ sl_api_txn_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
         err = SL_ERR_INVALID_GROUP_ID;
     } else {
         /* The group's offsets partition must be in the transaction: the
-         * client called AddOffsetsToTxn first. */
+         * client called AddOffsetsToTxn first (v0-4), or it is added here
+         * (v5, transactions v2). */
         tp.topic = (sl_str_t){SL_TXN_OFFSETS_TOPIC,
                               (int32_t)strlen(SL_TXN_OFFSETS_TOPIC)};
         tp.partition = sl_txn_partition_for(
