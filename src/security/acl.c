@@ -1,0 +1,900 @@
+/*
+ * security/acl.c: the ACL authoriser and its store (see acl.h for the rules
+ * and the file format).
+ *
+ * Owns: the binding table (one malloc'd copy of each string), the
+ * super-user list, the file path. The table is scanned linearly on each
+ * check: fine for hundreds of ACLs, an index by resource type and name is
+ * the next step if there are many more.
+ */
+#include "security/acl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+#define SL_ACL_SUBDIR "__sluice_metadata"
+#define SL_ACL_FILE "acls"
+#define SL_ACL_MAX_FILE (64u << 20)
+#define SL_ACL_MAX_STR 32767 /* a wire string */
+
+typedef struct sl_acl_entry_s {
+    sl_acl_t a; /* strings owned */
+} sl_acl_entry_t;
+
+struct sl_acl_store_s {
+    pthread_rwlock_t lock;
+    char *path; /* NULL: in memory */
+    sl_acl_entry_t *v;
+    size_t n, cap;
+    char **supers;
+    size_t nsupers;
+    bool allow_everyone;
+};
+
+/* ---- class names ------------------------------------------------------- */
+
+sl_err_t
+sl_acl_parse_class(const char *class_name, bool *enabled)
+{
+    *enabled = false;
+    if (class_name == NULL || class_name[0] == '\0') {
+        return SL_OK;
+    }
+    if (strcmp(class_name,
+               "org.apache.kafka.metadata.authorizer.StandardAuthorizer") ==
+            0 ||
+        strcmp(class_name, "kafka.security.authorizer.AclAuthorizer") == 0 ||
+        strcmp(class_name, "sluice") == 0) {
+        *enabled = true;
+        return SL_OK;
+    }
+    return SL_ERR__INVAL;
+}
+
+/* ---- matching ---------------------------------------------------------- */
+
+/* Does the pattern of <a> cover resource <name>? */
+static bool
+sl_acl_pattern_covers(const sl_acl_t *a, const char *name)
+{
+    if (a->pattern_type == SL_ACL_PAT_LITERAL) {
+        return strcmp(a->name, "*") == 0 || strcmp(a->name, name) == 0;
+    }
+    if (a->pattern_type == SL_ACL_PAT_PREFIXED) {
+        return strncmp(a->name, name, strlen(a->name)) == 0;
+    }
+    return false;
+}
+
+/* Does ACL principal <ap> ("User:alice", "User:*") cover <principal>? */
+static bool
+sl_acl_principal_covers(const char *ap, const char *principal)
+{
+    size_t n = strlen(ap);
+
+    if (strcmp(ap, principal) == 0) {
+        return true;
+    }
+    /* "<Type>:*" covers every principal of that type. */
+    return n >= 2 && ap[n - 1] == '*' && ap[n - 2] == ':' &&
+           strncmp(ap, principal, n - 1) == 0;
+}
+
+static bool
+sl_acl_host_covers(const char *ah, const char *host)
+{
+    return strcmp(ah, "*") == 0 || (host != NULL && strcmp(ah, host) == 0);
+}
+
+/* Does an ALLOW for <granted> allow <op>? */
+static bool
+sl_acl_op_implies(int8_t granted, sl_acl_op_e op)
+{
+    if (granted == SL_ACL_OP_ALL || granted == (int8_t)op) {
+        return true;
+    }
+    if (op == SL_ACL_OP_DESCRIBE) {
+        return granted == SL_ACL_OP_READ || granted == SL_ACL_OP_WRITE ||
+               granted == SL_ACL_OP_DELETE || granted == SL_ACL_OP_ALTER;
+    }
+    if (op == SL_ACL_OP_DESCRIBE_CONFIGS) {
+        return granted == SL_ACL_OP_ALTER_CONFIGS;
+    }
+    return false;
+}
+
+bool
+sl_acl_is_super(sl_acl_store_t *s, const char *principal)
+{
+    for (size_t i = 0; i < s->nsupers; i++) {
+        if (strcmp(s->supers[i], principal) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The decision, lock held. */
+static bool
+sl_acl_decide(sl_acl_store_t *s, const char *principal, const char *host,
+              sl_acl_op_e op, sl_acl_res_e rtype, const char *name)
+{
+    bool any = false, allowed = false;
+
+    for (size_t i = 0; i < s->n; i++) {
+        const sl_acl_t *a = &s->v[i].a;
+
+        if (a->resource_type != (int8_t)rtype ||
+            !sl_acl_pattern_covers(a, name)) {
+            continue;
+        }
+        any = true;
+        if (!sl_acl_principal_covers(a->principal, principal) ||
+            !sl_acl_host_covers(a->host, host)) {
+            continue;
+        }
+        if (a->permission == SL_ACL_PERM_DENY) {
+            if (a->operation == SL_ACL_OP_ALL || a->operation == (int8_t)op) {
+                return false; /* deny wins */
+            }
+        } else if (sl_acl_op_implies(a->operation, op)) {
+            allowed = true;
+        }
+    }
+    return any ? allowed : s->allow_everyone;
+}
+
+bool
+sl_acl_authorize(sl_acl_store_t *s, const char *principal, const char *host,
+                 sl_acl_op_e op, sl_acl_res_e rtype, const char *name)
+{
+    bool ok;
+
+    if (sl_acl_is_super(s, principal)) {
+        return true;
+    }
+    pthread_rwlock_rdlock(&s->lock);
+    ok = sl_acl_decide(s, principal, host, op, rtype, name);
+    pthread_rwlock_unlock(&s->lock);
+    return ok;
+}
+
+/* Does DENY <d> cover every resource ALLOW <a> names? */
+static bool
+sl_acl_deny_dominates(const sl_acl_t *d, const sl_acl_t *a)
+{
+    if (d->pattern_type == SL_ACL_PAT_LITERAL) {
+        return strcmp(d->name, "*") == 0 ||
+               (a->pattern_type == SL_ACL_PAT_LITERAL &&
+                strcmp(d->name, a->name) == 0);
+    }
+    /* A prefixed deny covers names (and prefixes) it is a prefix of. */
+    return strncmp(d->name, a->name, strlen(d->name)) == 0 &&
+           strcmp(a->name, "*") != 0;
+}
+
+bool
+sl_acl_authorize_any(sl_acl_store_t *s, const char *principal, const char *host,
+                     sl_acl_op_e op, sl_acl_res_e rtype)
+{
+    bool ok = false, any = false;
+
+    if (sl_acl_is_super(s, principal)) {
+        return true;
+    }
+    pthread_rwlock_rdlock(&s->lock);
+    for (size_t i = 0; i < s->n && !ok; i++) {
+        const sl_acl_t *a = &s->v[i].a;
+        bool denied = false;
+
+        if (a->resource_type != (int8_t)rtype) {
+            continue;
+        }
+        any = true;
+        if (a->permission != SL_ACL_PERM_ALLOW ||
+            !sl_acl_principal_covers(a->principal, principal) ||
+            !sl_acl_host_covers(a->host, host) ||
+            !sl_acl_op_implies(a->operation, op)) {
+            continue;
+        }
+        for (size_t j = 0; j < s->n && !denied; j++) {
+            const sl_acl_t *d = &s->v[j].a;
+
+            denied =
+                d->resource_type == (int8_t)rtype &&
+                d->permission == SL_ACL_PERM_DENY &&
+                (d->operation == SL_ACL_OP_ALL || d->operation == (int8_t)op) &&
+                sl_acl_principal_covers(d->principal, principal) &&
+                sl_acl_host_covers(d->host, host) &&
+                sl_acl_deny_dominates(d, a);
+        }
+        ok = !denied;
+    }
+    if (!any) {
+        ok = s->allow_everyone;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return ok;
+}
+
+int32_t
+sl_acl_authorized_ops(sl_acl_store_t *s, const char *principal,
+                      const char *host, sl_acl_res_e rtype, const char *name)
+{
+    static const int8_t topic_ops[] = {SL_ACL_OP_READ,
+                                       SL_ACL_OP_WRITE,
+                                       SL_ACL_OP_CREATE,
+                                       SL_ACL_OP_DELETE,
+                                       SL_ACL_OP_ALTER,
+                                       SL_ACL_OP_DESCRIBE,
+                                       SL_ACL_OP_DESCRIBE_CONFIGS,
+                                       SL_ACL_OP_ALTER_CONFIGS};
+    static const int8_t group_ops[] = {SL_ACL_OP_READ, SL_ACL_OP_DELETE,
+                                       SL_ACL_OP_DESCRIBE};
+    static const int8_t cluster_ops[] = {
+        SL_ACL_OP_CREATE,           SL_ACL_OP_CLUSTER_ACTION,
+        SL_ACL_OP_DESCRIBE_CONFIGS, SL_ACL_OP_ALTER_CONFIGS,
+        SL_ACL_OP_IDEMPOTENT_WRITE, SL_ACL_OP_ALTER,
+        SL_ACL_OP_DESCRIBE};
+    const int8_t *ops;
+    size_t n;
+    int32_t bits = 0;
+    bool super = sl_acl_is_super(s, principal);
+
+    switch (rtype) {
+    case SL_ACL_RES_TOPIC:
+        ops = topic_ops, n = sizeof(topic_ops);
+        break;
+    case SL_ACL_RES_GROUP:
+        ops = group_ops, n = sizeof(group_ops);
+        break;
+    case SL_ACL_RES_CLUSTER:
+        ops = cluster_ops, n = sizeof(cluster_ops);
+        break;
+    default:
+        return 0;
+    }
+    pthread_rwlock_rdlock(&s->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (super || sl_acl_decide(s, principal, host, (sl_acl_op_e)ops[i],
+                                   rtype, name)) {
+            bits |= (int32_t)1 << ops[i];
+        }
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return bits;
+}
+
+/* ---- validation and filters -------------------------------------------- */
+
+sl_err_t
+sl_acl_validate(const sl_acl_t *acl, const char **why)
+{
+    const char *colon;
+
+    *why = NULL;
+    if (acl->resource_type <= SL_ACL_RES_ANY ||
+        acl->resource_type > SL_ACL_RES_USER) {
+        *why = "Invalid resource type";
+    } else if (acl->pattern_type != SL_ACL_PAT_LITERAL &&
+               acl->pattern_type != SL_ACL_PAT_PREFIXED) {
+        *why = "Invalid pattern type: only LITERAL and PREFIXED ACLs can be "
+               "created";
+    } else if (acl->operation <= SL_ACL_OP_ANY ||
+               acl->operation > SL_ACL_OP_DESCRIBE_TOKENS) {
+        *why = "Invalid operation";
+    } else if (acl->permission != SL_ACL_PERM_DENY &&
+               acl->permission != SL_ACL_PERM_ALLOW) {
+        *why = "Invalid permission type";
+    } else if (acl->name == NULL || acl->name[0] == '\0') {
+        *why = "Invalid empty resource name specified";
+    } else if (acl->resource_type == SL_ACL_RES_CLUSTER &&
+               strcmp(acl->name, SL_ACL_CLUSTER_NAME) != 0) {
+        *why = "The only valid name for the CLUSTER resource is "
+               "kafka-cluster";
+    } else if (acl->principal == NULL ||
+               (colon = strchr(acl->principal, ':')) == NULL ||
+               colon == acl->principal || colon[1] == '\0') {
+        *why = "Invalid principal: expected <type>:<name>";
+    } else if (acl->host == NULL || acl->host[0] == '\0') {
+        *why = "Invalid host";
+    }
+    return *why == NULL ? SL_OK : SL_ERR_INVALID_REQUEST;
+}
+
+sl_err_t
+sl_acl_filter_validate(const sl_acl_t *f, const char **why)
+{
+    *why = NULL;
+    if (f->resource_type <= SL_ACL_RES_UNKNOWN ||
+        f->resource_type > SL_ACL_RES_USER) {
+        *why = "Invalid resource type filter";
+    } else if (f->pattern_type <= SL_ACL_PAT_UNKNOWN ||
+               f->pattern_type > SL_ACL_PAT_PREFIXED) {
+        *why = "Invalid pattern type filter";
+    } else if (f->operation <= SL_ACL_OP_UNKNOWN ||
+               f->operation > SL_ACL_OP_DESCRIBE_TOKENS) {
+        *why = "Invalid operation filter";
+    } else if (f->permission <= SL_ACL_PERM_UNKNOWN ||
+               f->permission > SL_ACL_PERM_ALLOW) {
+        *why = "Invalid permission type filter";
+    }
+    return *why == NULL ? SL_OK : SL_ERR_INVALID_REQUEST;
+}
+
+bool
+sl_acl_filter_matches(const sl_acl_t *f, const sl_acl_t *acl)
+{
+    if (f->resource_type != SL_ACL_RES_ANY &&
+        f->resource_type != acl->resource_type) {
+        return false;
+    }
+    if (f->pattern_type != SL_ACL_PAT_ANY &&
+        f->pattern_type != SL_ACL_PAT_MATCH &&
+        f->pattern_type != acl->pattern_type) {
+        return false;
+    }
+    if (f->name != NULL) {
+        if (f->pattern_type == SL_ACL_PAT_MATCH) {
+            if (!sl_acl_pattern_covers(acl, f->name)) {
+                return false;
+            }
+        } else if (strcmp(f->name, acl->name) != 0) {
+            return false;
+        }
+    }
+    if (f->principal != NULL && strcmp(f->principal, acl->principal) != 0) {
+        return false;
+    }
+    if (f->host != NULL && strcmp(f->host, acl->host) != 0) {
+        return false;
+    }
+    if (f->operation != SL_ACL_OP_ANY && f->operation != acl->operation) {
+        return false;
+    }
+    return f->permission == SL_ACL_PERM_ANY || f->permission == acl->permission;
+}
+
+/* ---- table ------------------------------------------------------------- */
+
+static void
+sl_acl_entry_free(sl_acl_entry_t *e)
+{
+    free((char *)e->a.name);
+    free((char *)e->a.principal);
+    free((char *)e->a.host);
+}
+
+static bool
+sl_acl_same(const sl_acl_t *x, const sl_acl_t *y)
+{
+    return x->resource_type == y->resource_type &&
+           x->pattern_type == y->pattern_type && x->operation == y->operation &&
+           x->permission == y->permission && strcmp(x->name, y->name) == 0 &&
+           strcmp(x->principal, y->principal) == 0 &&
+           strcmp(x->host, y->host) == 0;
+}
+
+/* Append a copy of <a> (lock held). */
+static sl_err_t
+sl_acl_push(sl_acl_store_t *s, const sl_acl_t *a)
+{
+    sl_acl_entry_t *e;
+
+    if (s->n == s->cap) {
+        size_t cap = s->cap != 0 ? s->cap * 2 : 16;
+        sl_acl_entry_t *v = realloc(s->v, cap * sizeof(*v));
+
+        if (v == NULL) {
+            return SL_ERR__NOMEM;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    e = &s->v[s->n];
+    e->a = *a;
+    e->a.name = strdup(a->name);
+    e->a.principal = strdup(a->principal);
+    e->a.host = strdup(a->host);
+    if (e->a.name == NULL || e->a.principal == NULL || e->a.host == NULL) {
+        sl_acl_entry_free(e);
+        return SL_ERR__NOMEM;
+    }
+    s->n++;
+    return SL_OK;
+}
+
+/* ---- file -------------------------------------------------------------- */
+
+static void
+sl_acl_hex_put(FILE *f, const char *str)
+{
+    static const char hx[] = "0123456789abcdef";
+
+    fputc('x', f);
+    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+        fputc(hx[*p >> 4], f);
+        fputc(hx[*p & 15], f);
+    }
+}
+
+static void
+sl_acl_fsync_dir(const char *path)
+{
+    char *dir = strdup(path), *slash;
+    int fd;
+
+    if (dir == NULL) {
+        return;
+    }
+    slash = strrchr(dir, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        fd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (fd >= 0) {
+            fsync(fd);
+            close(fd);
+        }
+    }
+    free(dir);
+}
+
+/* Write entries v[0..n) whose keep[i] is set (keep NULL: all), lock held. */
+static sl_err_t
+sl_acl_save(sl_acl_store_t *s, const bool *keep)
+{
+    size_t tl, count = 0;
+    char *tmp;
+    FILE *f;
+    int ok;
+
+    if (s->path == NULL) {
+        return SL_OK;
+    }
+    tl = strlen(s->path) + 5;
+    tmp = malloc(tl);
+    if (tmp == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    snprintf(tmp, tl, "%s.tmp", s->path);
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        sl_log_error("acl", "cannot write path=%s errno=%d", tmp, errno);
+        free(tmp);
+        return SL_ERR__IO;
+    }
+    fprintf(f, "sluice-acls 1\n");
+    for (size_t i = 0; i < s->n; i++) {
+        const sl_acl_t *a = &s->v[i].a;
+
+        if (keep != NULL && !keep[i]) {
+            continue;
+        }
+        fprintf(f, "acl %d %d %d %d ", a->resource_type, a->pattern_type,
+                a->operation, a->permission);
+        sl_acl_hex_put(f, a->name);
+        fputc(' ', f);
+        sl_acl_hex_put(f, a->principal);
+        fputc(' ', f);
+        sl_acl_hex_put(f, a->host);
+        fputc('\n', f);
+        count++;
+    }
+    fprintf(f, "end %zu\n", count);
+    ok = fflush(f) == 0 && !ferror(f);
+    ok = ok && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, s->path) != 0) {
+        sl_log_error("acl", "cannot write path=%s errno=%d", s->path, errno);
+        unlink(tmp);
+        free(tmp);
+        return SL_ERR__IO;
+    }
+    free(tmp);
+    sl_acl_fsync_dir(s->path);
+    return SL_OK;
+}
+
+static int
+sl_acl_hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/* Decode an 'x'-hex token in place (hostile bytes). NULL when malformed. */
+static char *
+sl_acl_hex_get(char *tok)
+{
+    size_t n, i;
+    char *out = tok;
+
+    if (tok == NULL || tok[0] != 'x') {
+        return NULL;
+    }
+    tok++;
+    n = strlen(tok);
+    if (n % 2 != 0 || n / 2 > SL_ACL_MAX_STR) {
+        return NULL;
+    }
+    for (i = 0; i < n / 2; i++) {
+        int hi = sl_acl_hexval(tok[2 * i]), lo = sl_acl_hexval(tok[2 * i + 1]);
+
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            return NULL;
+        }
+        out[i] = (char)(hi << 4 | lo);
+    }
+    out[i] = '\0';
+    return out;
+}
+
+static bool
+sl_acl_small_int(const char *tok, int lo, int hi, int *out)
+{
+    char *end;
+    long v;
+
+    if (tok == NULL || tok[0] == '\0') {
+        return false;
+    }
+    errno = 0;
+    v = strtol(tok, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+/* Parse one "acl" line after its keyword (hostile bytes). */
+static sl_err_t
+sl_acl_parse_line(sl_acl_store_t *s, char *rest)
+{
+    char *f[7], *save = NULL;
+    int iv[4];
+    sl_acl_t a;
+    const char *why;
+    int k;
+
+    for (k = 0; k < 7; k++) {
+        f[k] = strtok_r(k == 0 ? rest : NULL, " ", &save);
+    }
+    if (strtok_r(NULL, " ", &save) != NULL) {
+        return SL_ERR__CORRUPT;
+    }
+    for (k = 0; k < 4; k++) {
+        if (!sl_acl_small_int(f[k], 0, 127, &iv[k])) {
+            return SL_ERR__CORRUPT;
+        }
+    }
+    a.resource_type = (int8_t)iv[0];
+    a.pattern_type = (int8_t)iv[1];
+    a.operation = (int8_t)iv[2];
+    a.permission = (int8_t)iv[3];
+    a.name = sl_acl_hex_get(f[4]);
+    a.principal = sl_acl_hex_get(f[5]);
+    a.host = sl_acl_hex_get(f[6]);
+    if (a.name == NULL || a.principal == NULL || a.host == NULL ||
+        sl_acl_validate(&a, &why) != SL_OK) {
+        return SL_ERR__CORRUPT;
+    }
+    return sl_acl_push(s, &a);
+}
+
+/* Read the whole file into a NUL-terminated buffer (bounded). */
+static sl_err_t
+sl_acl_slurp(const char *path, char **out, bool *missing)
+{
+    struct stat st;
+    char *buf;
+    size_t got = 0;
+    FILE *f = fopen(path, "r");
+
+    *missing = false;
+    if (f == NULL) {
+        if (errno == ENOENT) {
+            *missing = true;
+            return SL_OK;
+        }
+        sl_log_error("acl", "cannot read path=%s errno=%d", path, errno);
+        return SL_ERR__IO;
+    }
+    if (fstat(fileno(f), &st) != 0 || st.st_size < 0 ||
+        (uint64_t)st.st_size > SL_ACL_MAX_FILE) {
+        fclose(f);
+        sl_log_error("acl", "unreadable or too large path=%s", path);
+        return SL_ERR__CORRUPT;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (buf == NULL) {
+        fclose(f);
+        return SL_ERR__NOMEM;
+    }
+    got = fread(buf, 1, (size_t)st.st_size, f);
+    fclose(f);
+    if (got != (size_t)st.st_size) {
+        free(buf);
+        return SL_ERR__IO;
+    }
+    buf[got] = '\0';
+    if (memchr(buf, '\0', got) != NULL) {
+        free(buf);
+        return SL_ERR__CORRUPT;
+    }
+    *out = buf;
+    return SL_OK;
+}
+
+/* Parse the file's text (lock not needed: not yet shared). */
+static sl_err_t
+sl_acl_parse(sl_acl_store_t *s, char *buf)
+{
+    char *line = buf, *nl;
+    bool header = false, end = false;
+    sl_err_t err;
+
+    while (*line != '\0') {
+        nl = strchr(line, '\n');
+        if (nl == NULL || end) {
+            return SL_ERR__CORRUPT; /* torn last line, or text after end */
+        }
+        *nl = '\0';
+        if (!header) {
+            if (strcmp(line, "sluice-acls 1") != 0) {
+                return SL_ERR__CORRUPT;
+            }
+            header = true;
+        } else if (strncmp(line, "acl ", 4) == 0) {
+            err = sl_acl_parse_line(s, line + 4);
+            if (err != SL_OK) {
+                return err;
+            }
+        } else if (strncmp(line, "end ", 4) == 0) {
+            char *ep;
+            unsigned long long c;
+
+            errno = 0;
+            c = strtoull(line + 4, &ep, 10);
+            if (errno != 0 || *ep != '\0' || c != s->n) {
+                return SL_ERR__CORRUPT;
+            }
+            end = true;
+        } else {
+            return SL_ERR__CORRUPT;
+        }
+        line = nl + 1;
+    }
+    return end ? SL_OK : SL_ERR__CORRUPT;
+}
+
+static sl_err_t
+sl_acl_load(sl_acl_store_t *s)
+{
+    char *buf = NULL;
+    bool missing;
+    sl_err_t err = sl_acl_slurp(s->path, &buf, &missing);
+
+    if (err != SL_OK || missing) {
+        return err;
+    }
+    err = sl_acl_parse(s, buf);
+    free(buf);
+    if (err == SL_ERR__CORRUPT) {
+        sl_log_error("acl", "damaged ACL file path=%s", s->path);
+    }
+    return err;
+}
+
+/* Split super.users into s->supers. */
+static sl_err_t
+sl_acl_parse_supers(sl_acl_store_t *s, const char *list)
+{
+    const char *p = list;
+
+    while (p != NULL && *p != '\0') {
+        const char *e = strchr(p, ';');
+        size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+        const char *b = p;
+        char **v;
+
+        while (n > 0 && (*b == ' ' || *b == '\t')) {
+            b++, n--;
+        }
+        while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t')) {
+            n--;
+        }
+        if (n > 0) {
+            v = realloc(s->supers, (s->nsupers + 1) * sizeof(*v));
+            if (v == NULL) {
+                return SL_ERR__NOMEM;
+            }
+            s->supers = v;
+            s->supers[s->nsupers] = strndup(b, n);
+            if (s->supers[s->nsupers] == NULL) {
+                return SL_ERR__NOMEM;
+            }
+            s->nsupers++;
+        }
+        p = e != NULL ? e + 1 : NULL;
+    }
+    return SL_OK;
+}
+
+sl_err_t
+sl_acl_store_open(const char *data_dir, const char *super_users,
+                  bool allow_everyone_if_no_acl, sl_acl_store_t **out)
+{
+    sl_acl_store_t *s = calloc(1, sizeof(*s));
+    sl_err_t err;
+
+    *out = NULL;
+    if (s == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    pthread_rwlock_init(&s->lock, NULL);
+    s->allow_everyone = allow_everyone_if_no_acl;
+    err = sl_acl_parse_supers(s, super_users);
+    if (err == SL_OK && data_dir != NULL) {
+        size_t n =
+            strlen(data_dir) + sizeof(SL_ACL_SUBDIR) + sizeof(SL_ACL_FILE) + 2;
+
+        s->path = malloc(n);
+        if (s->path == NULL) {
+            err = SL_ERR__NOMEM;
+        } else {
+            snprintf(s->path, n, "%s/%s", data_dir, SL_ACL_SUBDIR);
+            if (mkdir(s->path, 0755) != 0 && errno != EEXIST) {
+                sl_log_error("acl", "cannot create dir=%s errno=%d", s->path,
+                             errno);
+                err = SL_ERR__IO;
+            }
+            snprintf(s->path, n, "%s/%s/%s", data_dir, SL_ACL_SUBDIR,
+                     SL_ACL_FILE);
+        }
+        if (err == SL_OK) {
+            err = sl_acl_load(s);
+        }
+    }
+    if (err != SL_OK) {
+        sl_acl_store_close(s);
+        return err;
+    }
+    *out = s;
+    return SL_OK;
+}
+
+void
+sl_acl_store_close(sl_acl_store_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        sl_acl_entry_free(&s->v[i]);
+    }
+    for (size_t i = 0; i < s->nsupers; i++) {
+        free(s->supers[i]);
+    }
+    free(s->supers);
+    free(s->v);
+    free(s->path);
+    pthread_rwlock_destroy(&s->lock);
+    free(s);
+}
+
+sl_err_t
+sl_acl_store_add(sl_acl_store_t *s, const sl_acl_t *acls, size_t n)
+{
+    size_t before;
+    sl_err_t err = SL_OK;
+
+    pthread_rwlock_wrlock(&s->lock);
+    before = s->n;
+    for (size_t i = 0; i < n && err == SL_OK; i++) {
+        bool dup = false;
+
+        for (size_t j = 0; j < s->n && !dup; j++) {
+            dup = sl_acl_same(&s->v[j].a, &acls[i]);
+        }
+        if (!dup) {
+            err = sl_acl_push(s, &acls[i]);
+        }
+    }
+    if (err == SL_OK && s->n != before) {
+        err = sl_acl_save(s, NULL);
+    }
+    if (err != SL_OK) {
+        while (s->n > before) {
+            sl_acl_entry_free(&s->v[--s->n]);
+        }
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return err;
+}
+
+void
+sl_acl_store_each(sl_acl_store_t *s, const sl_acl_t *f,
+                  void (*cb)(void *arg, const sl_acl_t *acl), void *arg)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    for (size_t i = 0; i < s->n; i++) {
+        if (sl_acl_filter_matches(f, &s->v[i].a)) {
+            cb(arg, &s->v[i].a);
+        }
+    }
+    pthread_rwlock_unlock(&s->lock);
+}
+
+sl_err_t
+sl_acl_store_remove(sl_acl_store_t *s, const sl_acl_t *filters, size_t n,
+                    void (*cb)(void *arg, size_t filter, const sl_acl_t *acl),
+                    void *arg)
+{
+    bool *keep;
+    size_t i, j, w, removed = 0;
+    sl_err_t err = SL_OK;
+
+    pthread_rwlock_wrlock(&s->lock);
+    keep = malloc((s->n + 1) * sizeof(*keep));
+    if (keep == NULL) {
+        pthread_rwlock_unlock(&s->lock);
+        return SL_ERR__NOMEM;
+    }
+    for (i = 0; i < s->n; i++) {
+        keep[i] = true;
+        for (j = 0; j < n && keep[i]; j++) {
+            keep[i] = !sl_acl_filter_matches(&filters[j], &s->v[i].a);
+        }
+        removed += keep[i] ? 0 : 1;
+    }
+    if (removed > 0) {
+        err = sl_acl_save(s, keep);
+    }
+    if (err == SL_OK) {
+        for (j = 0; j < n && cb != NULL; j++) {
+            for (i = 0; i < s->n; i++) {
+                if (!keep[i] &&
+                    sl_acl_filter_matches(&filters[j], &s->v[i].a)) {
+                    cb(arg, j, &s->v[i].a);
+                }
+            }
+        }
+        for (i = 0, w = 0; i < s->n; i++) {
+            if (keep[i]) {
+                s->v[w++] = s->v[i];
+            } else {
+                sl_acl_entry_free(&s->v[i]);
+            }
+        }
+        s->n = w;
+    }
+    free(keep);
+    pthread_rwlock_unlock(&s->lock);
+    return err;
+}
+
+size_t
+sl_acl_store_count(sl_acl_store_t *s)
+{
+    size_t n;
+
+    pthread_rwlock_rdlock(&s->lock);
+    n = s->n;
+    pthread_rwlock_unlock(&s->lock);
+    return n;
+}
