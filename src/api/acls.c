@@ -113,6 +113,38 @@ sl_api_authorize_cluster(sl_api_req_t *r, int op)
                             sl_str_lit(SL_ACL_CLUSTER_NAME));
 }
 
+sl_err_t
+sl_api_auth_topic(sl_api_req_t *r, int op, sl_str_t name)
+{
+    return sl_api_authorize(r, op, SL_ACL_RES_TOPIC, name)
+               ? SL_OK
+               : SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+}
+
+sl_err_t
+sl_api_auth_group(sl_api_req_t *r, int op, sl_str_t name)
+{
+    return sl_api_authorize(r, op, SL_ACL_RES_GROUP, name)
+               ? SL_OK
+               : SL_ERR_GROUP_AUTHORIZATION_FAILED;
+}
+
+sl_err_t
+sl_api_auth_txn(sl_api_req_t *r, int op, sl_str_t name)
+{
+    return sl_api_authorize(r, op, SL_ACL_RES_TRANSACTIONAL_ID, name)
+               ? SL_OK
+               : SL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+}
+
+sl_err_t
+sl_api_auth_cluster(sl_api_req_t *r, int op)
+{
+    return sl_api_authorize_cluster(r, op)
+               ? SL_OK
+               : SL_ERR_CLUSTER_AUTHORIZATION_FAILED;
+}
+
 bool
 sl_api_authorize_any(sl_api_req_t *r, int op, int rtype)
 {

@@ -25,6 +25,7 @@
 #include "proto/batch.h"
 #include "txn/txn.h"
 #include "metrics/metrics.h"
+#include "security/acl.h"
 
 #define SL_API_TOPIC_BUCKETS 1024
 
@@ -349,6 +350,12 @@ void sl_api_acl_close(sl_api_t *api);
 bool sl_api_authorize(sl_api_req_t *r, int op, int rtype, sl_str_t name);
 /* The same on the CLUSTER resource. */
 bool sl_api_authorize_cluster(sl_api_req_t *r, int op);
+/* Shorthands for handlers: SL_OK, or the Kafka error of a refusal
+ * (TOPIC_, GROUP_, TRANSACTIONAL_ID_, CLUSTER_AUTHORIZATION_FAILED). */
+sl_err_t sl_api_auth_topic(sl_api_req_t *r, int op, sl_str_t name);
+sl_err_t sl_api_auth_group(sl_api_req_t *r, int op, sl_str_t name);
+sl_err_t sl_api_auth_txn(sl_api_req_t *r, int op, sl_str_t name);
+sl_err_t sl_api_auth_cluster(sl_api_req_t *r, int op);
 /* <op> on any resource of <rtype> (Kafka's authorizeByResourceType). */
 bool sl_api_authorize_any(sl_api_req_t *r, int op, int rtype);
 /* The authorized-operations bit set for <rtype>/<name> (CLUSTER: name
