@@ -173,6 +173,14 @@ sl_api_consumer_group_heartbeat_handle(sl_api_req_t *r, const void *reqp,
         resp->error_code = (int16_t)SL_ERR_GROUP_AUTHORIZATION_FAILED;
         return SL_OK; /* ACLs: READ on the group */
     }
+    for (i = 0; i < req->subscribed_topic_names_count; i++) {
+        if (!sl_api_authorize(r, SL_ACL_OP_DESCRIBE, SL_ACL_RES_TOPIC,
+                              req->subscribed_topic_names[i])) {
+            /* ACLs: no subscribing to topics the member may not see */
+            resp->error_code = (int16_t)SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+            return SL_OK;
+        }
+    }
     if (req->group_id.len > 0 && sl_cg_classic_busy(r, req->group_id)) {
         snprintf(msg, sizeof(msg), "Group %.*s is not a consumer group.",
                  req->group_id.len > 200 ? 200 : (int)req->group_id.len,

@@ -2,10 +2,11 @@
  * security/acl.c: the ACL authoriser and its store (see acl.h for the rules
  * and the file format).
  *
- * Owns: the binding table (one malloc'd copy of each string), the
- * super-user list, the file path. The table is scanned linearly on each
- * check: fine for hundreds of ACLs, an index by resource type and name is
- * the next step if there are many more.
+ * Owns: the binding table (one malloc'd copy of each string), its index,
+ * the super-user list, the file path. A check looks at the literal ACLs of
+ * its resource name (a hash index by type and name, rebuilt on every
+ * change) and at the prefixed and "*" ones (a list); the by-type check and
+ * the filters scan the table.
  */
 #include "security/acl.h"
 
@@ -35,6 +36,12 @@ struct sl_acl_store_s {
     char *path; /* NULL: in memory */
     sl_acl_entry_t *v;
     size_t n, cap;
+    /* Index over v: literal names (not "*") hashed by type and name into
+     * chains (head[hash & mask], next[i], -1 ends), the rest in wide[].
+     * Without an index (out of memory) checks scan v. */
+    int32_t *head, *next, *wide;
+    size_t nwide, mask;
+    bool indexed;
     char **supers;
     size_t nsupers;
     bool allow_everyone;
@@ -123,34 +130,124 @@ sl_acl_is_super(sl_acl_store_t *s, const char *principal)
     return false;
 }
 
+/* FNV-1a of the resource type and name. */
+static uint32_t
+sl_acl_hash(int8_t rtype, const char *name)
+{
+    uint32_t h = 2166136261u ^ (uint8_t)rtype;
+
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        h = (h ^ *p) * 16777619u;
+    }
+    return h;
+}
+
+static bool
+sl_acl_is_indexed_literal(const sl_acl_t *a)
+{
+    return a->pattern_type == SL_ACL_PAT_LITERAL && strcmp(a->name, "*") != 0;
+}
+
+/* Rebuild the index (write lock held, or not yet shared). Out of memory
+ * leaves the store unindexed: checks then scan, still correct. */
+static void
+sl_acl_reindex(sl_acl_store_t *s)
+{
+    size_t nb = 16, i;
+
+    free(s->head);
+    free(s->next);
+    free(s->wide);
+    s->head = s->next = s->wide = NULL;
+    s->indexed = false;
+    s->nwide = 0;
+    while (nb < 2 * s->n) {
+        nb *= 2;
+    }
+    s->head = malloc(nb * sizeof(*s->head));
+    s->next = malloc((s->n + 1) * sizeof(*s->next));
+    s->wide = malloc((s->n + 1) * sizeof(*s->wide));
+    if (s->head == NULL || s->next == NULL || s->wide == NULL) {
+        return;
+    }
+    s->mask = nb - 1;
+    for (i = 0; i < nb; i++) {
+        s->head[i] = -1;
+    }
+    for (i = s->n; i-- > 0;) { /* chains in table order */
+        const sl_acl_t *a = &s->v[i].a;
+
+        if (sl_acl_is_indexed_literal(a)) {
+            size_t b = sl_acl_hash(a->resource_type, a->name) & s->mask;
+
+            s->next[i] = s->head[b];
+            s->head[b] = (int32_t)i;
+        }
+    }
+    for (i = 0; i < s->n; i++) {
+        if (!sl_acl_is_indexed_literal(&s->v[i].a)) {
+            s->wide[s->nwide++] = (int32_t)i;
+        }
+    }
+    s->indexed = true;
+}
+
+/* The state of one decision. */
+typedef struct sl_acl_verdict_s {
+    bool any;     /* some ACL matches the resource */
+    bool allowed; /* a matching ALLOW covers the operation */
+    bool denied;  /* a matching DENY names it: final */
+} sl_acl_verdict_t;
+
+static void
+sl_acl_apply(const sl_acl_t *a, const char *principal, const char *host,
+             sl_acl_op_e op, sl_acl_res_e rtype, const char *name,
+             sl_acl_verdict_t *v)
+{
+    if (a->resource_type != (int8_t)rtype || !sl_acl_pattern_covers(a, name)) {
+        return;
+    }
+    v->any = true;
+    if (!sl_acl_principal_covers(a->principal, principal) ||
+        !sl_acl_host_covers(a->host, host)) {
+        return;
+    }
+    if (a->permission == SL_ACL_PERM_DENY) {
+        if (a->operation == SL_ACL_OP_ALL || a->operation == (int8_t)op) {
+            v->denied = true; /* deny wins */
+        }
+    } else if (sl_acl_op_implies(a->operation, op)) {
+        v->allowed = true;
+    }
+}
+
 /* The decision, lock held. */
 static bool
 sl_acl_decide(sl_acl_store_t *s, const char *principal, const char *host,
               sl_acl_op_e op, sl_acl_res_e rtype, const char *name)
 {
-    bool any = false, allowed = false;
+    sl_acl_verdict_t v = {false, false, false};
+    size_t i;
+    int32_t k;
 
-    for (size_t i = 0; i < s->n; i++) {
-        const sl_acl_t *a = &s->v[i].a;
-
-        if (a->resource_type != (int8_t)rtype ||
-            !sl_acl_pattern_covers(a, name)) {
-            continue;
+    if (!s->indexed) {
+        for (i = 0; i < s->n && !v.denied; i++) {
+            sl_acl_apply(&s->v[i].a, principal, host, op, rtype, name, &v);
         }
-        any = true;
-        if (!sl_acl_principal_covers(a->principal, principal) ||
-            !sl_acl_host_covers(a->host, host)) {
-            continue;
+    } else {
+        k = s->head[sl_acl_hash((int8_t)rtype, name) & s->mask];
+        for (; k >= 0 && !v.denied; k = s->next[k]) {
+            sl_acl_apply(&s->v[k].a, principal, host, op, rtype, name, &v);
         }
-        if (a->permission == SL_ACL_PERM_DENY) {
-            if (a->operation == SL_ACL_OP_ALL || a->operation == (int8_t)op) {
-                return false; /* deny wins */
-            }
-        } else if (sl_acl_op_implies(a->operation, op)) {
-            allowed = true;
+        for (i = 0; i < s->nwide && !v.denied; i++) {
+            sl_acl_apply(&s->v[s->wide[i]].a, principal, host, op, rtype, name,
+                         &v);
         }
     }
-    return any ? allowed : s->allow_everyone;
+    if (v.denied) {
+        return false;
+    }
+    return v.any ? v.allowed : s->allow_everyone;
 }
 
 bool
@@ -774,6 +871,7 @@ sl_acl_store_open(const char *data_dir, const char *super_users,
         sl_acl_store_close(s);
         return err;
     }
+    sl_acl_reindex(s);
     *out = s;
     return SL_OK;
 }
@@ -793,6 +891,9 @@ sl_acl_store_close(sl_acl_store_t *s)
     free(s->supers);
     free(s->v);
     free(s->path);
+    free(s->head);
+    free(s->next);
+    free(s->wide);
     pthread_rwlock_destroy(&s->lock);
     free(s);
 }
@@ -823,6 +924,7 @@ sl_acl_store_add(sl_acl_store_t *s, const sl_acl_t *acls, size_t n)
             sl_acl_entry_free(&s->v[--s->n]);
         }
     }
+    sl_acl_reindex(s);
     pthread_rwlock_unlock(&s->lock);
     return err;
 }
@@ -882,6 +984,7 @@ sl_acl_store_remove(sl_acl_store_t *s, const sl_acl_t *filters, size_t n,
             }
         }
         s->n = w;
+        sl_acl_reindex(s);
     }
     free(keep);
     pthread_rwlock_unlock(&s->lock);

@@ -352,6 +352,98 @@ test_persist_and_remove(void **state)
     rmdir(dir);
 }
 
+/* The rules of acl.h written out plainly, to cross-check the indexed
+ * store on random tables. */
+static bool
+ref_decide(const sl_acl_t *v, int n, const char *who, const char *host, int op,
+           int rt, const char *name)
+{
+    bool any = false, allowed = false;
+
+    for (int i = 0; i < n; i++) {
+        const sl_acl_t *a = &v[i];
+        bool covers =
+            a->pattern_type == SL_ACL_PAT_LITERAL
+                ? strcmp(a->name, "*") == 0 || strcmp(a->name, name) == 0
+                : strncmp(a->name, name, strlen(a->name)) == 0;
+        bool who_ok = strcmp(a->principal, who) == 0 ||
+                      strcmp(a->principal, "User:*") == 0;
+        bool host_ok = strcmp(a->host, "*") == 0 || strcmp(a->host, host) == 0;
+        bool implies =
+            a->operation == SL_ACL_OP_ALL || a->operation == op ||
+            (op == SL_ACL_OP_DESCRIBE && (a->operation == SL_ACL_OP_READ ||
+                                          a->operation == SL_ACL_OP_WRITE ||
+                                          a->operation == SL_ACL_OP_DELETE ||
+                                          a->operation == SL_ACL_OP_ALTER));
+
+        if (a->resource_type != rt || !covers) {
+            continue;
+        }
+        any = true;
+        if (!who_ok || !host_ok) {
+            continue;
+        }
+        if (a->permission == SL_ACL_PERM_DENY &&
+            (a->operation == SL_ACL_OP_ALL || a->operation == op)) {
+            return false;
+        }
+        if (a->permission == SL_ACL_PERM_ALLOW && implies) {
+            allowed = true;
+        }
+    }
+    return any ? allowed : false;
+}
+
+static int
+rnd(uint64_t *seed, int n)
+{
+    *seed = *seed * 6364136223846793005ull + 1;
+    return (int)((*seed >> 33) % (uint64_t)n);
+}
+
+static void
+test_random_against_reference(void **state)
+{
+    static const char *const names[] = {"*", "a", "ab", "abc", "b", "ba"};
+    static const char *const whos[] = {"User:*", "User:x", "User:y"};
+    static const char *const hosts[] = {"*", "1.1.1.1"};
+    static const int8_t ops[] = {SL_ACL_OP_ALL, SL_ACL_OP_READ, SL_ACL_OP_WRITE,
+                                 SL_ACL_OP_DESCRIBE};
+    uint64_t seed = 42;
+    sl_acl_t v[64];
+
+    (void)state;
+#define RND(n) rnd(&seed, (n))
+    for (int round = 0; round < 200; round++) {
+        sl_acl_store_t *s = open_mem(NULL, false);
+        int n = 1 + RND(40);
+
+        for (int i = 0; i < n; i++) {
+            v[i] = mk((int8_t)(SL_ACL_RES_TOPIC + RND(2)), names[RND(6)],
+                      RND(3) == 0 ? SL_ACL_PAT_PREFIXED : SL_ACL_PAT_LITERAL,
+                      whos[RND(3)], hosts[RND(2)], ops[RND(4)],
+                      RND(4) == 0 ? SL_ACL_PERM_DENY : SL_ACL_PERM_ALLOW);
+            if (v[i].pattern_type == SL_ACL_PAT_PREFIXED &&
+                strcmp(v[i].name, "*") == 0) {
+                v[i].name = "a";
+            }
+        }
+        assert_int_equal(sl_acl_store_add(s, v, (size_t)n), SL_OK);
+        for (int q = 0; q < 100; q++) {
+            const char *who = whos[1 + RND(2)],
+                       *host = RND(2) ? "1.1.1.1" : "2.2.2.2";
+            int op = ops[1 + RND(3)], rt = SL_ACL_RES_TOPIC + RND(2);
+            const char *name = names[1 + RND(5)];
+
+            assert_int_equal(sl_acl_authorize(s, who, host, (sl_acl_op_e)op,
+                                              (sl_acl_res_e)rt, name),
+                             ref_decide(v, n, who, host, op, rt, name));
+        }
+        sl_acl_store_close(s);
+    }
+#undef RND
+}
+
 int
 main(void)
 {
@@ -363,6 +455,7 @@ main(void)
         cmocka_unit_test(test_by_type_and_ops),
         cmocka_unit_test(test_validation_and_filters),
         cmocka_unit_test(test_persist_and_remove),
+        cmocka_unit_test(test_random_against_reference),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
