@@ -68,6 +68,7 @@ sl_metadata_fill_topic(sl_api_req_t *r, const sl_topic_info_t *t, bool with_ops,
         out->error_code = (int16_t)SL_ERR_TOPIC_AUTHORIZATION_FAILED;
         memset(&out->topic_id, 0, sizeof(out->topic_id));
         out->partitions_count = 0;
+        out->topic_authorized_operations = SL_OPS_NOT_REQUESTED;
         return SL_OK;
     }
     out->partitions =
@@ -107,7 +108,9 @@ sl_metadata_topic_error(sl_md_topic_t *out, sl_str_t name, const sl_uuid_t *id,
     out->partitions = NULL;
     out->partitions_count = 0;
     out->topic_authorized_operations =
-        with_ops ? SL_OPS_TOPIC : SL_OPS_NOT_REQUESTED;
+        with_ops && err != SL_ERR_TOPIC_AUTHORIZATION_FAILED
+            ? SL_OPS_TOPIC
+            : SL_OPS_NOT_REQUESTED; /* Kafka leaves refused topics' unset */
 }
 
 sl_err_t
