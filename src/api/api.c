@@ -52,6 +52,9 @@ static const sl_api_handler_t sl_api_table[] = {
     {25, 0, 0, 4, sl_api_add_offsets_to_txn_handle},
     {26, 0, 0, 5, sl_api_end_txn_handle},
     {28, 0, 0, 5, sl_api_txn_offset_commit_handle},
+    {29, 1, 1, 3, sl_api_describe_acls_handle},
+    {30, 1, 1, 3, sl_api_create_acls_handle},
+    {31, 1, 1, 3, sl_api_delete_acls_handle},
     {32, 1, 1, 4, sl_api_describe_configs_handle},
     {33, 0, 0, 2, sl_api_alter_configs_handle},
     {35, 1, 1, 4, sl_api_describe_log_dirs_handle},
@@ -154,6 +157,9 @@ sl_api_create(const sl_config_t *cfg)
     if (sl_api_sasl_create(api) != SL_OK) {
         goto fail;
     }
+    if (sl_api_acl_open(api) != SL_OK) {
+        goto fail;
+    }
     return api;
 
 fail:
@@ -197,6 +203,7 @@ sl_api_destroy(sl_api_t *api)
     sl_api_produce_gate_destroy(api);
     sl_fsess_cache_destroy(api->fsess);
     sl_api_sasl_destroy(api);
+    sl_api_acl_close(api);
     pthread_cond_destroy(&api->retention_cond);
     pthread_mutex_destroy(&api->retention_lock);
     pthread_rwlock_destroy(&api->plock);

@@ -25,6 +25,7 @@
 #include "proto/batch.h"
 #include "txn/txn.h"
 #include "metrics/metrics.h"
+#include "security/acl.h"
 
 #define SL_API_TOPIC_BUCKETS 1024
 
@@ -91,6 +92,9 @@ struct sl_api_s {
     struct sl_produce_gate_s *produce_gate;
     /* SASL listeners' mechanisms and users (api/sasl.c). */
     struct sl_api_sasl_s *sasl;
+    /* The ACL authoriser (api/acls.c); NULL when authorizer.class.name is
+     * empty: no authorisation at all. */
+    struct sl_acl_store_s *acl;
 };
 
 /* ---- sasl.c ---- */
@@ -363,5 +367,35 @@ sl_err_t sl_api_delete_records_handle(sl_api_req_t *r, const void *req,
                                       void *resp);
 sl_err_t sl_api_offset_for_leader_epoch_handle(sl_api_req_t *r, const void *req,
                                                void *resp);
+
+/* ---- acls.c: authorisation ---- */
+
+/* Open the ACL store when authorizer.class.name names an authoriser.
+ * @returns SL_OK or an error (logged). @thread main */
+sl_err_t sl_api_acl_open(sl_api_t *api);
+void sl_api_acl_close(sl_api_t *api);
+/* May the principal of <r>'s connection perform <op> (an sl_acl_op_e) on
+ * resource <rtype>/<name> (sl_acl_res_e)? Always true without an
+ * authoriser; false for names holding a NUL byte. */
+bool sl_api_authorize(sl_api_req_t *r, int op, int rtype, sl_str_t name);
+/* The same on the CLUSTER resource. */
+bool sl_api_authorize_cluster(sl_api_req_t *r, int op);
+/* Shorthands for handlers: SL_OK, or the Kafka error of a refusal
+ * (TOPIC_, GROUP_, TRANSACTIONAL_ID_, CLUSTER_AUTHORIZATION_FAILED). */
+sl_err_t sl_api_auth_topic(sl_api_req_t *r, int op, sl_str_t name);
+sl_err_t sl_api_auth_group(sl_api_req_t *r, int op, sl_str_t name);
+sl_err_t sl_api_auth_txn(sl_api_req_t *r, int op, sl_str_t name);
+sl_err_t sl_api_auth_cluster(sl_api_req_t *r, int op);
+/* <op> on any resource of <rtype> (Kafka's authorizeByResourceType). */
+bool sl_api_authorize_any(sl_api_req_t *r, int op, int rtype);
+/* The authorized-operations bit set for <rtype>/<name> (CLUSTER: name
+ * ignored); without an authoriser, every operation of the type. */
+int32_t sl_api_authorized_ops(sl_api_req_t *r, int rtype, sl_str_t name);
+sl_err_t sl_api_describe_acls_handle(sl_api_req_t *r, const void *req,
+                                     void *resp);
+sl_err_t sl_api_create_acls_handle(sl_api_req_t *r, const void *req,
+                                   void *resp);
+sl_err_t sl_api_delete_acls_handle(sl_api_req_t *r, const void *req,
+                                   void *resp);
 
 #endif

@@ -44,7 +44,7 @@ sl_api_describe_cluster_handle(sl_api_req_t *r, const void *reqp, void *respp)
     resp->controller_id = sl_metastore_controller_id(api->meta);
     resp->cluster_authorized_operations =
         req->include_cluster_authorized_operations
-            ? sl_api_cluster_authorized_ops()
+            ? sl_api_authorized_ops(r, SL_ACL_RES_CLUSTER, resp->cluster_id)
             : INT32_MIN;
     if (et != SL_ENDPOINT_BROKER) {
         resp->error_code = (int16_t)(et == SL_ENDPOINT_CONTROLLER
@@ -132,6 +132,12 @@ sl_api_describe_log_dirs_handle(sl_api_req_t *r, const void *reqp, void *respp)
 
     resp->throttle_time_ms = 0;
     resp->error_code = 0;
+    if (!sl_api_authorize_cluster(r, SL_ACL_OP_DESCRIBE)) {
+        /* ACLs: DESCRIBE on the cluster (v3+ says why; v1-2 get nothing) */
+        resp->error_code = (int16_t)SL_ERR_CLUSTER_AUTHORIZATION_FAILED;
+        resp->results_count = 0;
+        return SL_OK;
+    }
     res = sl_arena_zalloc(r->arena, sizeof(*res));
     if (res == NULL) {
         return SL_ERR__NOMEM;

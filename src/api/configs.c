@@ -177,7 +177,11 @@ sl_configs_describe_topic(sl_api_req_t *r,
     int32_t n = 0;
     sl_err_t err;
 
-    err = sl_configs_topic_name(r, res->resource_name, &name, why, whylen);
+    err = sl_api_auth_topic(r, SL_ACL_OP_DESCRIBE_CONFIGS, /* ACLs */
+                            res->resource_name);
+    if (err == SL_OK) {
+        err = sl_configs_topic_name(r, res->resource_name, &name, why, whylen);
+    }
     if (err == SL_OK) {
         err = sl_metastore_get(r->api->meta, name, r->arena, &info);
     }
@@ -224,6 +228,9 @@ sl_configs_describe_broker(sl_api_req_t *r,
     sl_err_t err;
 
     err = sl_configs_broker_name(r->api, res->resource_name, why, whylen);
+    if (err == SL_OK) { /* ACLs */
+        err = sl_api_auth_cluster(r, SL_ACL_OP_DESCRIBE_CONFIGS);
+    }
     if (err != SL_OK) {
         return err;
     }
@@ -371,7 +378,10 @@ sl_configs_alter_topic(sl_api_req_t *r, const sl_configs_alter_t *res,
     int32_t i;
     sl_err_t err;
 
-    err = sl_configs_topic_name(r, res->name, &name, why, whylen);
+    err = sl_api_auth_topic(r, SL_ACL_OP_ALTER_CONFIGS, res->name); /* ACLs */
+    if (err == SL_OK) {
+        err = sl_configs_topic_name(r, res->name, &name, why, whylen);
+    }
     if (err != SL_OK) {
         return err;
     }
@@ -447,6 +457,9 @@ sl_configs_alter_broker(sl_api_req_t *r, const sl_configs_alter_t *res,
     sl_err_t err = sl_configs_broker_name(r->api, res->name, why, whylen);
     int32_t i;
 
+    if (err == SL_OK) { /* ACLs */
+        err = sl_api_auth_cluster(r, SL_ACL_OP_ALTER_CONFIGS);
+    }
     for (i = 0; err == SL_OK && i < res->n; i++) {
         sl_str_t k = res->set != NULL ? res->set[i].name : res->ops[i].name;
         char *key = sl_api_cstr(r->arena, k);

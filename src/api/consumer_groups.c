@@ -169,6 +169,18 @@ sl_api_consumer_group_heartbeat_handle(sl_api_req_t *r, const void *reqp,
                                  "(group.coordinator.rebalance.protocols).");
         return SL_OK;
     }
+    if (sl_api_auth_group(r, SL_ACL_OP_READ, req->group_id) != SL_OK) {
+        resp->error_code = (int16_t)SL_ERR_GROUP_AUTHORIZATION_FAILED;
+        return SL_OK; /* ACLs: READ on the group */
+    }
+    for (i = 0; i < req->subscribed_topic_names_count; i++) {
+        if (!sl_api_authorize(r, SL_ACL_OP_DESCRIBE, SL_ACL_RES_TOPIC,
+                              req->subscribed_topic_names[i])) {
+            /* ACLs: no subscribing to topics the member may not see */
+            resp->error_code = (int16_t)SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+            return SL_OK;
+        }
+    }
     if (req->group_id.len > 0 && sl_cg_classic_busy(r, req->group_id)) {
         snprintf(msg, sizeof(msg), "Group %.*s is not a consumer group.",
                  req->group_id.len > 200 ? 200 : (int)req->group_id.len,
@@ -289,7 +301,14 @@ sl_api_consumer_group_describe_handle(sl_api_req_t *r, const void *reqp,
         sl_msg_consumer_group_describe_resp_described_group_init(og);
         og->group_id = sl_cg_nonnull(req->group_ids[gi]);
         if (req->include_authorized_operations) {
-            og->authorized_operations = sl_api_group_authorized_ops();
+            og->authorized_operations =
+                sl_api_authorized_ops(r, SL_ACL_RES_GROUP, og->group_id);
+        }
+        if (req->group_ids[gi].len > 0 &&
+            sl_api_auth_group(r, SL_ACL_OP_DESCRIBE, og->group_id) != SL_OK) {
+            og->error_code = (int16_t)SL_ERR_GROUP_AUTHORIZATION_FAILED;
+            og->group_state = (sl_str_t){"", 0};
+            continue; /* ACLs: DESCRIBE on the group */
         }
         if (req->group_ids[gi].len <= 0) {
             og->error_code = (int16_t)SL_ERR_INVALID_GROUP_ID;

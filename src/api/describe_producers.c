@@ -93,6 +93,11 @@ sl_api_describe_producers_handle(sl_api_req_t *r, const void *reqp, void *respp)
 
             sl_msg_describe_producers_resp_partition_response_init(op);
             op->partition_index = rt->partition_indexes[pi];
+            op->error_code = (int16_t)sl_api_auth_topic(r, SL_ACL_OP_READ,
+                                                        rt->name); /* ACLs */
+            if (op->error_code != 0) {
+                continue;
+            }
             pl = sl_api_partition(api, rt->name.ptr, rt->name.len,
                                   op->partition_index, &perr);
             if (pl == NULL) {

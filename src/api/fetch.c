@@ -42,6 +42,7 @@ typedef struct sl_fetch_item_s {
     int32_t current_leader_epoch;
     int32_t last_fetched_epoch;
     bool in_request;     /* named in this request (sessions) */
+    sl_err_t auth_err;   /* ACLs refused the read (api/acls.c) */
     sl_fsess_part_t *sp; /* session entry, or NULL */
     /* Result of the last read. */
     sl_fr_part_t out;
@@ -146,6 +147,10 @@ sl_fetch_read_all(sl_fetch_op_t *op)
         o->records.ptr = NULL;
         o->records.len = 0;
 
+        if (it->auth_err != SL_OK) {
+            o->error_code = (int16_t)it->auth_err;
+            continue;
+        }
         if (it->topic.len >= 0) {
             pl = sl_api_partition(api, it->topic.ptr, it->topic.len,
                                   it->partition, &err);
@@ -564,6 +569,19 @@ sl_api_fetch_handle(sl_api_req_t *r, const void *reqp, void *respp)
     }
     sl_api_punlock(api);
 
+    /* ACLs: READ on each topic; a follower's fetch needs CLUSTER_ACTION */
+    for (i = 0; i < op->nitems; i++) {
+        sl_fetch_item_t *it = &op->items[i];
+
+        if (req->replica_id >= 0 || (req->replica_state_present &&
+                                     req->replica_state.replica_id >= 0)) {
+            it->auth_err = sl_api_authorize_cluster(r, SL_ACL_OP_CLUSTER_ACTION)
+                               ? SL_OK
+                               : SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+        } else if (it->topic.len >= 0) {
+            it->auth_err = sl_api_auth_topic(r, SL_ACL_OP_READ, it->topic);
+        }
+    }
     for (i = 0; i < op->nitems; i++) {
         keys[i] = op->items[i].topic.len >= 0
                       ? sl_purgatory_key_tp(op->items[i].topic.ptr,

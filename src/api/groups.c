@@ -92,6 +92,13 @@ sl_api_find_coordinator_handle(sl_api_req_t *r, const void *reqp, void *respp)
         err = (int16_t)SL_ERR_INVALID_REQUEST;
     }
     if (r->version < 4) {
+        if (err == 0) { /* ACLs: DESCRIBE on the group or transactional id */
+            err =
+                (int16_t)(req->key_type == 1
+                              ? sl_api_auth_txn(r, SL_ACL_OP_DESCRIBE, req->key)
+                              : sl_api_auth_group(r, SL_ACL_OP_DESCRIBE,
+                                                  req->key));
+        }
         resp->error_code = err;
         resp->node_id = err ? -1 : node;
         resp->host = err ? (sl_str_t){"", 0} : host;
@@ -114,9 +121,16 @@ sl_api_find_coordinator_handle(sl_api_req_t *r, const void *reqp, void *respp)
         sl_msg_find_coordinator_resp_coordinator_init(c);
         c->key = req->coordinator_keys[i];
         c->error_code = err;
-        c->node_id = err ? -1 : node;
-        c->host = err ? (sl_str_t){"", 0} : host;
-        c->port = err ? -1 : port;
+        if (err == 0) { /* ACLs: DESCRIBE on the group or transactional id */
+            c->error_code =
+                (int16_t)(req->key_type == 1
+                              ? sl_api_auth_txn(r, SL_ACL_OP_DESCRIBE, c->key)
+                              : sl_api_auth_group(r, SL_ACL_OP_DESCRIBE,
+                                                  c->key));
+        }
+        c->node_id = c->error_code ? -1 : node;
+        c->host = c->error_code ? (sl_str_t){"", 0} : host;
+        c->port = c->error_code ? -1 : port;
     }
     return SL_OK;
 }
@@ -170,13 +184,16 @@ sl_api_join_group_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_group_join_req_t j;
     sl_group_protocol_t *protos;
     int32_t i, n = req->protocols_count > 0 ? req->protocols_count : 0;
+    sl_err_t aerr = sl_api_auth_group(r, SL_ACL_OP_READ, req->group_id);
 
-    if (sl_api_cg_classic_join(r, req->group_id) != SL_OK) {
+    if (aerr != SL_OK || sl_api_cg_classic_join(r, req->group_id) != SL_OK) {
         /* One id, one kind of group: no classic member in a consumer
          * group (Kafka with group.consumer.migration.policy=disabled). */
         sl_msg_join_group_resp_t *resp = respp;
 
-        resp->error_code = (int16_t)SL_ERR_INCONSISTENT_GROUP_PROTOCOL;
+        resp->error_code =
+            (int16_t)(aerr != SL_OK ? aerr
+                                    : SL_ERR_INCONSISTENT_GROUP_PROTOCOL);
         resp->generation_id = -1;
         resp->member_id =
             req->member_id.len >= 0 ? req->member_id : (sl_str_t){"", 0};
@@ -240,7 +257,11 @@ sl_api_sync_group_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_group_assignment_t *as;
     int32_t i, n = req->assignments_count > 0 ? req->assignments_count : 0;
 
-    (void)respp;
+    if (sl_api_auth_group(r, SL_ACL_OP_READ, req->group_id) != SL_OK) {
+        ((sl_msg_sync_group_resp_t *)respp)->error_code =
+            (int16_t)SL_ERR_GROUP_AUTHORIZATION_FAILED;
+        return SL_OK;
+    }
     as = sl_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1), sizeof(*as));
     if (as == NULL) {
         return SL_ERR__NOMEM;
@@ -273,6 +294,10 @@ sl_api_heartbeat_handle(sl_api_req_t *r, const void *reqp, void *respp)
     const sl_msg_heartbeat_req_t *req = reqp;
     sl_msg_heartbeat_resp_t *resp = respp;
 
+    if (sl_api_auth_group(r, SL_ACL_OP_READ, req->group_id) != SL_OK) {
+        resp->error_code = (int16_t)SL_ERR_GROUP_AUTHORIZATION_FAILED;
+        return SL_OK;
+    }
     resp->error_code = sl_err_to_wire(sl_group_heartbeat(
         r->api->groups, sl_clock_wall_ms(), req->group_id, req->member_id,
         req->group_instance_id, req->generation_id));
@@ -288,6 +313,10 @@ sl_api_leave_group_handle(sl_api_req_t *r, const void *reqp, void *respp)
     sl_err_t *errs, err;
     int32_t i, n;
 
+    if (sl_api_auth_group(r, SL_ACL_OP_READ, req->group_id) != SL_OK) {
+        resp->error_code = (int16_t)SL_ERR_GROUP_AUTHORIZATION_FAILED;
+        return SL_OK;
+    }
     if (r->version < 3) {
         one.member_id = req->member_id;
         one.group_instance_id = (sl_str_t){NULL, -1};
@@ -373,6 +402,7 @@ sl_api_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
     bool known;
     int32_t ti, pi, n = 0, k = 0,
                     nt = req->topics_count > 0 ? req->topics_count : 0;
+    sl_err_t gerr = sl_api_auth_group(r, SL_ACL_OP_READ, req->group_id), terr;
 
     for (ti = 0; ti < nt; ti++) {
         n += req->topics[ti].partitions_count > 0
@@ -405,6 +435,14 @@ sl_api_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
                 &ot->partitions[pi]);
             ot->partitions[pi].partition_index =
                 t->partitions[pi].partition_index;
+            /* ACLs: READ on the group, then on the topic */
+            terr = gerr != SL_OK
+                       ? gerr
+                       : sl_api_auth_topic(r, SL_ACL_OP_READ, t->name);
+            if (terr != SL_OK) {
+                ot->partitions[pi].error_code = (int16_t)terr;
+                continue;
+            }
             /* Kafka refuses commits for partitions that do not exist. */
             sl_api_plock_rd(r->api);
             pt = sl_api_ptopic(r->api, t->name.ptr, t->name.len);
@@ -481,11 +519,29 @@ sl_groups_fetch_one(sl_api_req_t *r, sl_str_t group_id,
     int32_t i, j;
     sl_err_t err;
 
+    if (sl_api_auth_group(r, SL_ACL_OP_DESCRIBE, group_id) != SL_OK) {
+        return SL_ERR_GROUP_AUTHORIZATION_FAILED; /* ACLs */
+    }
     err = sl_group_offset_fetch(r->api->groups, group_id, all ? NULL : tps, n,
                                 require_stable, r->arena, offs, noffs);
     if (err != SL_OK) {
         return err;
     }
+    /* ACLs: topics without DESCRIBE are left out of "all", refused when
+     * named */
+    for (i = 0, j = 0; i < *noffs; i++) {
+        if (sl_api_authorize(r, SL_ACL_OP_DESCRIBE, SL_ACL_RES_TOPIC,
+                             (*offs)[i].topic)) {
+            (*offs)[j++] = (*offs)[i];
+        } else if (!all) {
+            (*offs)[i].error = SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+            (*offs)[i].offset = -1;
+            (*offs)[i].leader_epoch = -1;
+            (*offs)[i].metadata = (sl_str_t){"", 0};
+            (*offs)[j++] = (*offs)[i];
+        }
+    }
+    *noffs = j;
     o->topic_names = sl_arena_calloc(
         r->arena, (size_t)(*noffs > 0 ? *noffs : 1), sizeof(sl_str_t));
     o->topic_of = sl_arena_calloc(r->arena, (size_t)(*noffs > 0 ? *noffs : 1),

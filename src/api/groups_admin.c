@@ -45,8 +45,16 @@ sl_api_describe_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
         g->group_id = req->groups[i];
         g->authorized_operations =
             r->version >= 3 && req->include_authorized_operations
-                ? sl_api_group_authorized_ops()
+                ? sl_api_authorized_ops(r, SL_ACL_RES_GROUP, req->groups[i])
                 : INT32_MIN;
+        if (sl_api_auth_group(r, SL_ACL_OP_DESCRIBE, req->groups[i]) !=
+            SL_OK) { /* ACLs: DESCRIBE on the group */
+            g->error_code = (int16_t)SL_ERR_GROUP_AUTHORIZATION_FAILED;
+            g->group_state = sl_gadm_cstr("");
+            g->protocol_type = sl_gadm_cstr("");
+            g->protocol_data = sl_gadm_cstr("");
+            continue;
+        }
         if (sl_api_cg_is_consumer(r, req->groups[i], false)) {
             /* Kafka: "Group <id> is not a classic group.", GROUP_ID_NOT_FOUND
              * from v6; before, Dead without an error, as an unknown group. */
@@ -140,7 +148,19 @@ sl_api_list_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
         resp->groups[i].group_type = sl_gadm_cstr("classic");
     }
     resp->groups_count = n;
-    return sl_api_cg_list_merge(r, req, resp);
+    err = sl_api_cg_list_merge(r, req, resp);
+    if (err == SL_OK && !sl_api_authorize_cluster(r, SL_ACL_OP_DESCRIBE)) {
+        /* ACLs: without DESCRIBE on the cluster, the groups the caller
+         * may DESCRIBE */
+        for (i = 0, n = 0; i < resp->groups_count; i++) {
+            if (sl_api_authorize(r, SL_ACL_OP_DESCRIBE, SL_ACL_RES_GROUP,
+                                 resp->groups[i].group_id)) {
+                resp->groups[n++] = resp->groups[i];
+            }
+        }
+        resp->groups_count = n;
+    }
+    return err;
 }
 
 sl_err_t
@@ -159,8 +179,12 @@ sl_api_delete_groups_handle(sl_api_req_t *r, const void *reqp, void *respp)
         sl_msg_delete_groups_resp_deletable_group_result_init(
             &resp->results[i]);
         resp->results[i].group_id = req->groups_names[i];
-        resp->results[i].error_code =
-            sl_err_to_wire(sl_api_cg_delete(r, req->groups_names[i]));
+        resp->results[i].error_code = (int16_t)sl_api_auth_group(
+            r, SL_ACL_OP_DELETE, req->groups_names[i]); /* ACLs */
+        if (resp->results[i].error_code == 0) {
+            resp->results[i].error_code =
+                sl_err_to_wire(sl_api_cg_delete(r, req->groups_names[i]));
+        }
     }
     resp->results_count = n;
     return SL_OK;
@@ -175,7 +199,15 @@ sl_api_offset_delete_handle(sl_api_req_t *r, const void *reqp, void *respp)
                     nt = req->topics_count > 0 ? req->topics_count : 0;
     sl_group_tp_t *tps;
     sl_err_t *errs, err;
+    bool *denied = sl_arena_calloc(r->arena, (size_t)nt + 1, sizeof(bool));
 
+    if (denied == NULL) {
+        return SL_ERR__NOMEM;
+    }
+    if (sl_api_auth_group(r, SL_ACL_OP_DELETE, req->group_id) != SL_OK) {
+        resp->error_code = (int16_t)SL_ERR_GROUP_AUTHORIZATION_FAILED;
+        return SL_OK; /* ACLs: DELETE on the group */
+    }
     for (ti = 0; ti < nt; ti++) {
         n += req->topics[ti].partitions_count > 0
                  ? req->topics[ti].partitions_count
@@ -189,12 +221,17 @@ sl_api_offset_delete_handle(sl_api_req_t *r, const void *reqp, void *respp)
         return SL_ERR__NOMEM;
     }
     for (ti = 0; ti < nt; ti++) {
-        for (pi = 0; pi < req->topics[ti].partitions_count; pi++) {
+        /* ACLs: READ on each topic; refused ones are not passed on */
+        denied[ti] =
+            sl_api_auth_topic(r, SL_ACL_OP_READ, req->topics[ti].name) != SL_OK;
+        for (pi = 0; pi < req->topics[ti].partitions_count && !denied[ti];
+             pi++) {
             tps[k].topic = req->topics[ti].name;
             tps[k].partition = req->topics[ti].partitions[pi].partition_index;
             k++;
         }
     }
+    n = k;
     err = sl_api_cg_offset_delete(r, req->group_id, tps, n, errs);
     resp->error_code = sl_err_to_wire(err);
     if (err != SL_OK) {
@@ -219,9 +256,11 @@ sl_api_offset_delete_handle(sl_api_req_t *r, const void *reqp, void *respp)
         for (pi = 0; pi < np; pi++) {
             sl_msg_offset_delete_resp_offset_delete_response_partition_init(
                 &t->partitions[pi]);
-            t->partitions[pi].partition_index = tps[k].partition;
-            t->partitions[pi].error_code = sl_err_to_wire(errs[k]);
-            k++;
+            t->partitions[pi].partition_index =
+                req->topics[ti].partitions[pi].partition_index;
+            t->partitions[pi].error_code =
+                denied[ti] ? (int16_t)SL_ERR_TOPIC_AUTHORIZATION_FAILED
+                           : sl_err_to_wire(errs[k++]);
         }
         t->partitions_count = np;
     }

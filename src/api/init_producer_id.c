@@ -41,6 +41,11 @@ sl_api_init_producer_id_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if (req->transactional_id.len >= 0) {
         sl_txn_init_req_t ti;
 
+        resp->error_code =
+            (int16_t)sl_api_auth_txn(r, SL_ACL_OP_WRITE, req->transactional_id);
+        if (resp->error_code != 0) {
+            return SL_OK; /* ACLs: WRITE on the transactional id */
+        }
         if (r->api->txn == NULL) {
             resp->error_code = (int16_t)SL_ERR_COORDINATOR_NOT_AVAILABLE;
             return SL_OK;
@@ -52,6 +57,13 @@ sl_api_init_producer_id_handle(sl_api_req_t *r, const void *reqp, void *respp)
         sl_txn_init_producer_id(r->api->txn, sl_clock_wall_ms(), &ti,
                                 sl_ipid_txn_done, r);
         return SL_ERR__AGAIN;
+    }
+    if (!sl_api_authorize_cluster(r, SL_ACL_OP_IDEMPOTENT_WRITE) &&
+        !sl_api_authorize_any(r, SL_ACL_OP_WRITE, SL_ACL_RES_TOPIC)) {
+        /* ACLs: an idempotent producer needs IDEMPOTENT_WRITE on the
+         * cluster or WRITE on some topic (KIP-679) */
+        resp->error_code = (int16_t)SL_ERR_CLUSTER_AUTHORIZATION_FAILED;
+        return SL_OK;
     }
     if (r->api->pids == NULL || sl_pid_alloc_next(r->api->pids, &id) != SL_OK) {
         /* the block could not be persisted: no id that might repeat */

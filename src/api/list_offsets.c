@@ -60,8 +60,12 @@ sl_api_list_offsets_handle(sl_api_req_t *r, const void *reqp, void *respp)
 
             sl_msg_list_offsets_resp_list_offsets_partition_response_init(op);
             op->partition_index = rp->partition_index;
-            pl = sl_api_partition(api, rt->name.ptr, rt->name.len,
-                                  rp->partition_index, &err);
+            pl = NULL;
+            err = sl_api_auth_topic(r, SL_ACL_OP_DESCRIBE, rt->name);
+            if (err == SL_OK) {
+                pl = sl_api_partition(api, rt->name.ptr, rt->name.len,
+                                      rp->partition_index, &err);
+            }
             if (pl == NULL) {
                 op->error_code = (int16_t)err;
                 continue;

@@ -61,7 +61,16 @@ sl_metadata_fill_topic(sl_api_req_t *r, const sl_topic_info_t *t, bool with_ops,
     out->topic_id = t->id;
     out->is_internal = t->internal;
     out->topic_authorized_operations =
-        with_ops ? SL_OPS_TOPIC : SL_OPS_NOT_REQUESTED;
+        with_ops ? sl_api_authorized_ops(r, SL_ACL_RES_TOPIC, out->name)
+                 : SL_OPS_NOT_REQUESTED;
+    if (!sl_api_authorize(r, SL_ACL_OP_DESCRIBE, SL_ACL_RES_TOPIC, out->name)) {
+        /* ACLs: no DESCRIBE, nothing shown but the refusal */
+        out->error_code = (int16_t)SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+        memset(&out->topic_id, 0, sizeof(out->topic_id));
+        out->partitions_count = 0;
+        out->topic_authorized_operations = SL_OPS_NOT_REQUESTED;
+        return SL_OK;
+    }
     out->partitions =
         sl_arena_calloc(r->arena, (size_t)t->partitions, sizeof(sl_md_part_t));
     replica = sl_arena_alloc(r->arena, sizeof(*replica));
@@ -99,7 +108,9 @@ sl_metadata_topic_error(sl_md_topic_t *out, sl_str_t name, const sl_uuid_t *id,
     out->partitions = NULL;
     out->partitions_count = 0;
     out->topic_authorized_operations =
-        with_ops ? SL_OPS_TOPIC : SL_OPS_NOT_REQUESTED;
+        with_ops && err != SL_ERR_TOPIC_AUTHORIZATION_FAILED
+            ? SL_OPS_TOPIC
+            : SL_OPS_NOT_REQUESTED; /* Kafka leaves refused topics' unset */
 }
 
 sl_err_t
@@ -132,7 +143,7 @@ sl_api_metadata_handle(sl_api_req_t *r, const void *reqp, void *respp)
     resp->cluster_authorized_operations =
         (r->version >= 8 && r->version <= 10 &&
          req->include_cluster_authorized_operations)
-            ? SL_OPS_CLUSTER
+            ? sl_api_authorized_ops(r, SL_ACL_RES_CLUSTER, resp->cluster_id)
             : SL_OPS_NOT_REQUESTED;
 
     /* v0: an empty list means all topics; v1+: null means all. */
@@ -147,14 +158,18 @@ sl_api_metadata_handle(sl_api_req_t *r, const void *reqp, void *respp)
         if (resp->topics == NULL && nall > 0) {
             return SL_ERR__NOMEM;
         }
+        resp->topics_count = 0;
         for (i = 0; i < nall; i++) {
-            err =
-                sl_metadata_fill_topic(r, &all[i], with_ops, &resp->topics[i]);
+            if (!sl_api_authorize(r, SL_ACL_OP_DESCRIBE, SL_ACL_RES_TOPIC,
+                                  sl_str_lit(all[i].name))) {
+                continue; /* ACLs: topics without DESCRIBE are hidden */
+            }
+            err = sl_metadata_fill_topic(r, &all[i], with_ops,
+                                         &resp->topics[resp->topics_count++]);
             if (err != SL_OK) {
                 return err;
             }
         }
-        resp->topics_count = (int32_t)nall;
         return SL_OK;
     }
 
@@ -198,6 +213,17 @@ sl_api_metadata_handle(sl_api_req_t *r, const void *reqp, void *respp)
         memcpy(name, rt->name.ptr, (size_t)rt->name.len);
         name[rt->name.len] = '\0';
         err = sl_metastore_get(api->meta, name, r->arena, &info);
+        if (!sl_api_authorize(r, SL_ACL_OP_DESCRIBE, SL_ACL_RES_TOPIC,
+                              rt->name)) {
+            err = SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+        } else if (err == SL_ERR_UNKNOWN_TOPIC_OR_PARTITION && auto_create &&
+                   sl_config_bool(api->cfg, "auto.create.topics.enable") &&
+                   !sl_api_authorize_cluster(r, SL_ACL_OP_CREATE) &&
+                   !sl_api_authorize(r, SL_ACL_OP_CREATE, SL_ACL_RES_TOPIC,
+                                     rt->name)) {
+            /* ACLs: auto-creation needs CREATE (cluster or topic) */
+            err = SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+        }
         if (err == SL_ERR_UNKNOWN_TOPIC_OR_PARTITION && auto_create) {
             err = sl_metastore_auto_create(api->meta, name, &created);
             if (err == SL_OK) {

@@ -258,6 +258,15 @@ sl_produce_serve(sl_api_req_t *r, const sl_msg_produce_req_t *req,
             after_max = sl_topic_config_long(api->cfg, cfgmap,
                                              "message.timestamp.after.max.ms");
         }
+        /* ACLs: WRITE on the transactional id of a transactional
+         * producer, then on the topic (before its existence, as Kafka) */
+        err = req->transactional_id.len >= 0
+                  ? sl_api_auth_txn(r, SL_ACL_OP_WRITE, req->transactional_id)
+                  : SL_OK;
+        if (err == SL_OK) {
+            err = sl_api_auth_topic(r, SL_ACL_OP_WRITE, td->name);
+        }
+        topic_err = err != SL_OK ? err : topic_err;
         if (req->acks != -1 && req->acks != 0 && req->acks != 1) {
             topic_err = SL_ERR_INVALID_REQUIRED_ACKS;
         }

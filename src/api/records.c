@@ -98,8 +98,12 @@ sl_api_delete_records_handle(sl_api_req_t *r, const void *reqp, void *respp)
             sl_msg_delete_records_resp_delete_records_partition_result_init(op);
             op->partition_index = rp->partition_index;
             op->low_watermark = -1;
-            pl = sl_api_partition(api, rt->name.ptr, rt->name.len,
-                                  rp->partition_index, &err);
+            pl = NULL;
+            err = sl_api_auth_topic(r, SL_ACL_OP_DELETE, rt->name);
+            if (err == SL_OK) {
+                pl = sl_api_partition(api, rt->name.ptr, rt->name.len,
+                                      rp->partition_index, &err);
+            }
             if (pl == NULL) {
                 op->error_code = (int16_t)err;
                 continue;
@@ -206,10 +210,17 @@ sl_api_offset_for_leader_epoch_handle(sl_api_req_t *r, const void *reqp,
         }
         ot->partitions_count = np;
         for (pi = 0; pi < np; pi++) {
+            sl_err_t aerr = sl_api_auth_topic(r, SL_ACL_OP_DESCRIBE, rt->topic);
+
             sl_msg_offset_for_leader_epoch_resp_epoch_end_offset_init(
                 &ot->partitions[pi]);
             sl_records_ole_one(api, rt->topic, &rt->partitions[pi],
                                &ot->partitions[pi]);
+            if (aerr != SL_OK) { /* ACLs: DESCRIBE on the topic */
+                ot->partitions[pi].error_code = (int16_t)aerr;
+                ot->partitions[pi].leader_epoch = -1;
+                ot->partitions[pi].end_offset = -1;
+            }
         }
     }
     sl_api_punlock(api);

@@ -4,8 +4,8 @@
  * (security/scram.c), with Kafka's per-user errors: RESOURCE_NOT_FOUND,
  * DUPLICATE_RESOURCE, UNACCEPTABLE_CREDENTIAL, UNSUPPORTED_SASL_MECHANISM.
  *
- * Authorization (ALTER/DESCRIBE on the cluster) is left to the ACL layer:
- * any authenticated principal may call these today.
+ * With an authoriser, Describe needs DESCRIBE and Alter needs ALTER on the
+ * cluster (CLUSTER_AUTHORIZATION_FAILED otherwise).
  */
 #include <string.h>
 
@@ -134,6 +134,10 @@ sl_api_describe_user_scram_credentials_handle(sl_api_req_t *r, const void *reqp,
 
     if (st == NULL) {
         return SL_ERR__CLOSED;
+    }
+    if (!sl_api_authorize_cluster(r, SL_ACL_OP_DESCRIBE)) {
+        resp->error_code = (int16_t)SL_ERR_CLUSTER_AUTHORIZATION_FAILED;
+        return SL_OK; /* ACLs: DESCRIBE on the cluster */
     }
     if (req->users == NULL || req->users_count < 0) {
         memset(&all, 0, sizeof(all));
@@ -272,6 +276,21 @@ sl_api_alter_user_scram_credentials_handle(sl_api_req_t *r, const void *reqp,
                                     sizeof(*resp->results));
     if (resp->results == NULL) {
         return SL_ERR__NOMEM;
+    }
+    if (!sl_api_authorize_cluster(r, SL_ACL_OP_ALTER)) {
+        /* ACLs: ALTER on the cluster, else every user is refused */
+        for (int32_t i = 0; i < req->deletions_count; i++) {
+            sl_api_scram_fail(sl_api_scram_result(resp, req->deletions[i].name),
+                              SL_ERR_CLUSTER_AUTHORIZATION_FAILED,
+                              "Cluster authorization failed.");
+        }
+        for (int32_t i = 0; i < req->upsertions_count; i++) {
+            sl_api_scram_fail(
+                sl_api_scram_result(resp, req->upsertions[i].name),
+                SL_ERR_CLUSTER_AUTHORIZATION_FAILED,
+                "Cluster authorization failed.");
+        }
+        return SL_OK;
     }
     for (int32_t i = 0; i < req->deletions_count; i++) {
         const sl_msg_alter_user_scram_credentials_req_scram_credential_deletion_t

@@ -297,6 +297,13 @@ sl_topics_create_one(sl_api_req_t *r, const sl_ct_topic_t *t, bool dup,
         out->error_message = sl_api_str(r->arena, "Duplicate topic name.");
         return SL_OK;
     }
+    if (!sl_api_authorize_cluster(r, SL_ACL_OP_CREATE) &&
+        !sl_api_authorize(r, SL_ACL_OP_CREATE, SL_ACL_RES_TOPIC, t->name)) {
+        /* ACLs: CREATE on the cluster or on the topic */
+        out->error_code = (int16_t)SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+        out->error_message = sl_api_str(r->arena, "Authorization failed.");
+        return SL_OK;
+    }
     if (t->name.len < 0 ||
         sl_metastore_name_check_n(t->name.ptr, (size_t)t->name.len, why,
                                   sizeof(why)) != SL_OK ||
@@ -461,6 +468,12 @@ sl_topics_delete_one(sl_api_req_t *r, sl_str_t wname, const sl_uuid_t *id,
         snprintf(namebuf, sizeof(namebuf), "%s", info.name);
         out->name = sl_api_str(r->arena, namebuf);
     }
+    if (!sl_api_authorize(r, SL_ACL_OP_DELETE, SL_ACL_RES_TOPIC,
+                          sl_str_lit(namebuf))) {
+        /* ACLs: DELETE on the topic (refused before existence is told) */
+        err = SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+        goto done;
+    }
     if (sl_metastore_is_internal(namebuf)) {
         err = SL_ERR_INVALID_REQUEST;
         msg = "Internal topics cannot be deleted.";
@@ -581,6 +594,10 @@ sl_topics_partitions_one(sl_api_req_t *r, const sl_cp_topic_t *t, bool dup,
     name = sl_api_cstr(r->arena, t->name);
     if (name == NULL || t->name.len > SL_TOPIC_NAME_MAX) {
         err = SL_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        goto done;
+    }
+    err = sl_api_auth_topic(r, SL_ACL_OP_ALTER, t->name); /* ACLs */
+    if (err != SL_OK) {
         goto done;
     }
     err = sl_metastore_get(api->meta, name, r->arena, &info);
@@ -736,7 +753,8 @@ sl_topics_dtp_fill(sl_api_req_t *r, const sl_topic_info_t *t, int32_t first,
     out->name = sl_api_str(r->arena, t->name);
     out->topic_id = t->id;
     out->is_internal = t->internal;
-    out->topic_authorized_operations = sl_api_topic_authorized_ops();
+    out->topic_authorized_operations =
+        sl_api_authorized_ops(r, SL_ACL_RES_TOPIC, out->name);
     out->partitions =
         sl_arena_calloc(r->arena, (size_t)count, sizeof(sl_dtp_part_t));
     if (replica == NULL || (out->partitions == NULL && count > 0)) {
@@ -891,6 +909,17 @@ sl_api_describe_topic_partitions_handle(sl_api_req_t *r, const void *reqp,
             break;
         }
         t = sl_topics_find(all, nall, names[i]);
+        if (!sl_api_authorize(r, SL_ACL_OP_DESCRIBE, SL_ACL_RES_TOPIC,
+                              names[i])) {
+            /* ACLs: hidden from a listing, refused when named */
+            if (!fetch_all) {
+                o->error_code = (int16_t)SL_ERR_TOPIC_AUTHORIZATION_FAILED;
+                o->name = names[i];
+                o->partitions_count = 0;
+                nout++;
+            }
+            continue;
+        }
         if (t == NULL) {
             char why[160];
 

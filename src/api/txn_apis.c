@@ -233,6 +233,23 @@ sl_apt_one(sl_api_req_t *r, atomic_int *pending, sl_str_t txn_id, int64_t pid,
     if (err != SL_OK) {
         return err;
     }
+    /* ACLs: WRITE on the transactional id (every partition refused), then
+     * on each topic (the others not attempted) */
+    err = sl_api_auth_txn(r, SL_ACL_OP_WRITE, txn_id);
+    for (i = 0; i < n; i++) {
+        sl_err_t aerr = err != SL_OK ? err
+                                     : sl_api_auth_topic(r, SL_ACL_OP_WRITE,
+                                                         parts[i].topic);
+
+        if (aerr != SL_OK) {
+            perr[i] = aerr;
+            unknown = true;
+        }
+    }
+    for (i = 0; i < n && unknown; i++) {
+        perr[i] = perr[i] == SL_OK ? SL_ERR_OPERATION_NOT_ATTEMPTED : perr[i];
+    }
+    err = SL_OK;
     memset(&add, 0, sizeof(add));
     add.transactional_id = txn_id;
     add.producer_id = pid;
@@ -363,6 +380,16 @@ sl_api_add_offsets_to_txn_handle(sl_api_req_t *r, const void *reqp, void *respp)
         resp->error_code = (int16_t)SL_ERR_COORDINATOR_NOT_AVAILABLE;
         return SL_OK;
     }
+    /* ACLs: WRITE on the transactional id, READ on the group */
+    resp->error_code =
+        (int16_t)sl_api_auth_txn(r, SL_ACL_OP_WRITE, req->transactional_id);
+    if (resp->error_code == 0) {
+        resp->error_code =
+            (int16_t)sl_api_auth_group(r, SL_ACL_OP_READ, req->group_id);
+    }
+    if (resp->error_code != 0) {
+        return SL_OK;
+    }
     sl_txn_add_offsets(r->api->txn, sl_clock_wall_ms(), req->transactional_id,
                        req->producer_id, req->producer_epoch, req->group_id, 1,
                        sl_aot_done, r);
@@ -396,6 +423,11 @@ sl_api_end_txn_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if (r->api->txn == NULL) {
         resp->error_code = (int16_t)SL_ERR_COORDINATOR_NOT_AVAILABLE;
         return SL_OK;
+    }
+    resp->error_code =
+        (int16_t)sl_api_auth_txn(r, SL_ACL_OP_WRITE, req->transactional_id);
+    if (resp->error_code != 0) {
+        return SL_OK; /* ACLs: WRITE on the transactional id */
     }
     memset(&e, 0, sizeof(e));
     e.transactional_id = req->transactional_id;
@@ -498,7 +530,11 @@ sl_api_txn_offset_commit_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if (parts == NULL || resp->topics == NULL) {
         return SL_ERR__NOMEM;
     }
-    if (r->api->txn == NULL || r->api->txn_pending == NULL) {
+    if (sl_api_auth_txn(r, SL_ACL_OP_WRITE, req->transactional_id) != SL_OK) {
+        err = SL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED; /* ACLs */
+    } else if (sl_api_auth_group(r, SL_ACL_OP_READ, req->group_id) != SL_OK) {
+        err = SL_ERR_GROUP_AUTHORIZATION_FAILED; /* ACLs */
+    } else if (r->api->txn == NULL || r->api->txn_pending == NULL) {
         err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
     } else if (req->group_id.len <= 0) {
         err = SL_ERR_INVALID_GROUP_ID;
@@ -637,10 +673,14 @@ sl_api_describe_transactions_handle(sl_api_req_t *r, const void *reqp,
         s->transactional_id = req->transactional_ids[i];
         s->transaction_state = (sl_str_t){"", 0};
         memset(&d, 0, sizeof(d));
-        err = r->api->txn == NULL
-                  ? SL_ERR_COORDINATOR_NOT_AVAILABLE
-                  : sl_txn_describe(r->api->txn, req->transactional_ids[i],
-                                    r->arena, &d);
+        err = sl_api_auth_txn(r, SL_ACL_OP_DESCRIBE, /* ACLs */
+                              req->transactional_ids[i]);
+        if (err == SL_OK) {
+            err = r->api->txn == NULL
+                      ? SL_ERR_COORDINATOR_NOT_AVAILABLE
+                      : sl_txn_describe(r->api->txn, req->transactional_ids[i],
+                                        r->arena, &d);
+        }
         if (err == SL_ERR__NOMEM) {
             return err;
         }
@@ -709,10 +749,17 @@ sl_api_list_transactions_handle(sl_api_req_t *r, const void *reqp, void *respp)
     if (resp->transaction_states == NULL) {
         return SL_ERR__NOMEM;
     }
-    resp->transaction_states_count = out.txns_count;
+    resp->transaction_states_count = 0;
     for (i = 0; i < out.txns_count; i++) {
         sl_msg_list_transactions_resp_transaction_state_t *s =
-            &resp->transaction_states[i];
+            &resp->transaction_states[resp->transaction_states_count];
+
+        if (!sl_api_authorize(r, SL_ACL_OP_DESCRIBE,
+                              SL_ACL_RES_TRANSACTIONAL_ID,
+                              out.txns[i].transactional_id)) {
+            continue; /* ACLs: only ids the caller may DESCRIBE */
+        }
+        resp->transaction_states_count++;
 
         sl_msg_list_transactions_resp_transaction_state_init(s);
         s->transactional_id = out.txns[i].transactional_id;

@@ -105,6 +105,14 @@ static const sl_config_key_t sl_config_table[] = {
     {"ssl.principal.mapping.rules", SL_CONFIG_STRING, "DEFAULT", 0, 0, NULL,
      "Rules mapping a client certificate's DN to a principal name "
      "(RULE:pattern/replacement/[LU],...,DEFAULT)."},
+    {"authorizer.class.name", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "ACL authoriser: empty for none (everyone may do everything), "
+     "org.apache.kafka.metadata.authorizer.StandardAuthorizer, "
+     "kafka.security.authorizer.AclAuthorizer or sluice to check ACLs."},
+    {"super.users", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "Principals that bypass ACLs, ';'-separated (User:admin;User:ops)."},
+    {"allow.everyone.if.no.acl.found", SL_CONFIG_BOOL, "false", 0, 0, NULL,
+     "Allow any principal on a resource that no ACL matches."},
     {"sluice.handshake.timeout.ms", SL_CONFIG_LONG, "10000", 0, I64MAX, NULL,
      "Connections that have not finished the TLS handshake or SASL "
      "authentication after this long are closed (0: never)."},
