@@ -271,10 +271,11 @@ sl_ptxn_batch(const uint8_t *data, size_t len, int64_t *pid, int16_t *epoch)
 
 /*
  * Ask the coordinator to add the partitions of <req>'s transactional
- * batches (of existing, non-internal topics; those of another producer
- * than the first batch's are left to the verification, which refuses
- * them). @returns SL_OK (answered, or nothing to add), SL_ERR__AGAIN
- * (parked) or SL_ERR__NOMEM.
+ * batches (of existing, non-internal topics the principal may WRITE, and
+ * only when it may WRITE the transactional id, as Kafka authorises before
+ * it verifies; those of another producer than the first batch's are left
+ * to the verification, which refuses them). @returns SL_OK (answered, or
+ * nothing to add), SL_ERR__AGAIN (parked) or SL_ERR__NOMEM.
  */
 static sl_err_t
 sl_ptxn_add(sl_api_req_t *r, const sl_msg_produce_req_t *req, sl_ptxn_t *x)
@@ -282,6 +283,7 @@ sl_ptxn_add(sl_api_req_t *r, const sl_msg_produce_req_t *req, sl_ptxn_t *x)
     sl_api_t *api = r->api;
     sl_txn_add_req_t add;
     sl_txn_tp_t *parts;
+    bool *allowed;
     int32_t ti, pi, total = 0, n = 0;
     int64_t pid = -1, first_pid = -1;
     int16_t epoch = -1, first_epoch = -1;
@@ -299,8 +301,21 @@ sl_ptxn_add(sl_api_req_t *r, const sl_msg_produce_req_t *req, sl_ptxn_t *x)
     }
     parts = sl_arena_calloc(r->arena, (size_t)(total > 0 ? total : 1),
                             sizeof(*parts));
-    if (parts == NULL) {
+    allowed = sl_arena_calloc(
+        r->arena,
+        (size_t)(req->topic_data_count > 0 ? req->topic_data_count : 1),
+        sizeof(*allowed));
+    if (parts == NULL || allowed == NULL) {
         return SL_ERR__NOMEM;
+    }
+    /* ACLs first (not under the registry lock): the append loop refuses
+     * what they refuse, and nothing of it joins the transaction */
+    if (sl_api_auth_txn(r, SL_ACL_OP_WRITE, req->transactional_id) != SL_OK) {
+        return SL_OK;
+    }
+    for (ti = 0; ti < req->topic_data_count; ti++) {
+        allowed[ti] = sl_api_auth_topic(r, SL_ACL_OP_WRITE,
+                                        req->topic_data[ti].name) == SL_OK;
     }
     sl_api_plock_rd(api);
     for (ti = 0; ti < req->topic_data_count; ti++) {
@@ -308,7 +323,7 @@ sl_ptxn_add(sl_api_req_t *r, const sl_msg_produce_req_t *req, sl_ptxn_t *x)
             &req->topic_data[ti];
         sl_ptopic_t *t = sl_api_ptopic(api, td->name.ptr, td->name.len);
 
-        if (t == NULL || sl_metastore_is_internal(t->name)) {
+        if (!allowed[ti] || t == NULL || sl_metastore_is_internal(t->name)) {
             continue; /* refused later, never added */
         }
         for (pi = 0; pi < td->partition_data_count; pi++) {
