@@ -16,6 +16,8 @@
  *   produce <version> <txn id> <pid> <epoch> <seq> <topic> <partition>
  *           <value>[,<value>...]                   PRODUCE <err> <offset>
  *       (one transactional batch, acks=-1)
+ *   produce-cut <same as produce> <bytes>          PRODUCE <err> <offset>
+ *       (the same with the batch's last <bytes> bytes left out: hostile)
  *   pipeline <version> <txn id> <pid> <epoch> <seq> <topic> <partition>
  *            <value prefix> <n>
  *       PIPELINE <err>:<offset> ... (n requests of one record each, all
@@ -354,7 +356,7 @@ tx_produce_result(const sl_msg_produce_resp_t *r, int *err, long long *off)
 static void
 tx_produce(sl_arena_t *a, int16_t ver, const char *txn_id, int64_t pid,
            int16_t epoch, int32_t seq, const char *topic, int32_t part,
-           char *values)
+           char *values, int32_t cut)
 {
     sl_msg_produce_req_t q;
     sl_msg_produce_req_topic_produce_data_t td;
@@ -368,7 +370,13 @@ tx_produce(sl_arena_t *a, int16_t ver, const char *txn_id, int64_t pid,
     if (tx_produce_req(&q, &td, &pd, txn_id, pid, epoch, seq, topic, part, vals,
                        n, &batch) != 0) {
         printf("PRODUCE BUILDERR\n");
-    } else if (tx_call(a, 0, ver, &q, &r) == 0) {
+        free(batch);
+        return;
+    }
+    if (cut > 0 && cut < pd.records.len) {
+        pd.records.len -= cut; /* a truncated batch */
+    }
+    if (tx_call(a, 0, ver, &q, &r) == 0) {
         if (tx_produce_result(&r, &err, &off) == 0) {
             printf("PRODUCE %d %lld\n", err, off);
         } else {
@@ -740,7 +748,11 @@ main(int argc, char **argv)
         } else if (n == 9 && strcmp(av[0], "produce") == 0) {
             tx_produce(a, (int16_t)atoi(av[1]), av[2], strtoll(av[3], NULL, 10),
                        (int16_t)atoi(av[4]), atoi(av[5]), av[6], atoi(av[7]),
-                       av[8]);
+                       av[8], 0);
+        } else if (n == 10 && strcmp(av[0], "produce-cut") == 0) {
+            tx_produce(a, (int16_t)atoi(av[1]), av[2], strtoll(av[3], NULL, 10),
+                       (int16_t)atoi(av[4]), atoi(av[5]), av[6], atoi(av[7]),
+                       av[8], atoi(av[9]));
         } else if (n == 10 && strcmp(av[0], "pipeline") == 0) {
             tx_pipeline(a, (int16_t)atoi(av[1]), av[2],
                         strtoll(av[3], NULL, 10), (int16_t)atoi(av[4]),
