@@ -37,6 +37,8 @@ typedef struct sl_api_sasl_listener_s {
     char mechs[SL_API_SASL_MAX_MECHS][32];
     int nmechs;
     sl_sasl_users_t *plain_users;
+    sl_jwks_t *jwks;            /* OAUTHBEARER signed tokens, or NULL */
+    sl_oauth_validator_t oauth; /* strings point into the config */
 } sl_api_sasl_listener_t;
 
 struct sl_api_sasl_s {
@@ -71,6 +73,63 @@ sl_api_sasl_opt(const sl_config_t *cfg, const char *name, const char *key,
         }
     }
     return fallback != NULL ? sl_config_str(cfg, fallback) : NULL;
+}
+
+static bool sl_api_sasl_enabled(const sl_api_sasl_listener_t *l, const char *m,
+                                size_t mlen);
+
+/* OAUTHBEARER's validator of listener <name>: each key as
+ * listener.name.<l>.oauthbearer.<key> (Kafka's per-mechanism form) or
+ * broker-wide. A JWKS location makes it validate signed JWTs. */
+static sl_err_t
+sl_api_sasl_oauth_init(const sl_config_t *cfg, const char *name,
+                       sl_api_sasl_listener_t *l)
+{
+    const char *url, *skew, *why = NULL;
+    char *end;
+    long secs;
+
+    url = sl_api_sasl_opt(cfg, name,
+                          "oauthbearer.sasl.oauthbearer.jwks.endpoint.url",
+                          "sasl.oauthbearer.jwks.endpoint.url");
+    l->oauth.audience = sl_api_sasl_opt(
+        cfg, name, "oauthbearer.sasl.oauthbearer.expected.audience",
+        "sasl.oauthbearer.expected.audience");
+    l->oauth.issuer = sl_api_sasl_opt(
+        cfg, name, "oauthbearer.sasl.oauthbearer.expected.issuer",
+        "sasl.oauthbearer.expected.issuer");
+    l->oauth.sub_claim = sl_api_sasl_opt(
+        cfg, name, "oauthbearer.sasl.oauthbearer.sub.claim.name",
+        "sasl.oauthbearer.sub.claim.name");
+    skew = sl_api_sasl_opt(cfg, name,
+                           "oauthbearer.sasl.oauthbearer.clock.skew.seconds",
+                           "sasl.oauthbearer.clock.skew.seconds");
+    secs = skew != NULL ? strtol(skew, &end, 10) : 30;
+    if (skew != NULL && (*end != '\0' || secs < 0 || secs > 86400)) {
+        sl_log_error("config",
+                     "invalid sasl.oauthbearer.clock.skew.seconds listener=%s "
+                     "value=%s",
+                     name, skew);
+        return SL_ERR__INVAL;
+    }
+    l->oauth.skew_ms = (int64_t)secs * 1000;
+    if (url == NULL || url[0] == '\0') {
+        return SL_OK; /* unsecured tokens */
+    }
+    l->jwks = sl_jwks_load(url, &why);
+    if (l->jwks == NULL) {
+        sl_log_error("config",
+                     "cannot load sasl.oauthbearer.jwks.endpoint.url "
+                     "listener=%s url=%s: %s",
+                     name, url, why);
+        return SL_ERR__INVAL;
+    }
+    l->oauth.jwks = l->jwks;
+    sl_log_info("sasl",
+                "OAUTHBEARER validates signed tokens listener=%s jwks=%s "
+                "keys=%zu skipped=%zu",
+                name, url, sl_jwks_count(l->jwks), sl_jwks_skipped(l->jwks));
+    return SL_OK;
 }
 
 static sl_err_t
@@ -111,6 +170,9 @@ sl_api_sasl_listener_init(const sl_config_t *cfg, const char *name,
                      name, why);
         return SL_ERR__INVAL;
     }
+    if (sl_api_sasl_enabled(l, "OAUTHBEARER", 11)) {
+        return sl_api_sasl_oauth_init(cfg, name, l);
+    }
     return SL_OK;
 }
 
@@ -148,6 +210,7 @@ sl_api_sasl_destroy(sl_api_t *api)
     }
     for (int i = 0; i < SL_SERVER_MAX_LISTENERS; i++) {
         sl_sasl_users_free(api->sasl->l[i].plain_users);
+        sl_jwks_free(api->sasl->l[i].jwks);
     }
     sl_scram_store_close(api->sasl->scram);
     free(api->sasl);
@@ -301,13 +364,14 @@ sl_api_sasl_step(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
 
     *outlen = 0;
     if (sc != NULL && sc->oauth) {
+        const sl_api_sasl_listener_t *l = sl_api_sasl_listener(api, c);
         struct timespec ts;
         char name[256];
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        if (sl_oauth_check(p, len,
-                           (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-                           name, sizeof(name), why) != SL_OK) {
+        if (sl_oauth_validate(l != NULL ? &l->oauth : NULL, p, len,
+                              (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                              name, sizeof(name), why) != SL_OK) {
             sl_api_sasl_log_failure(api, c, "", *why);
             return SL_ERR_SASL_AUTHENTICATION_FAILED;
         }
