@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "proto/gen/sasl_authenticate.h"
 #include "proto/gen/sasl_handshake.h"
+#include "security/gssapi.h"
 #include "security/oauth.h"
 #include "security/sasl.h"
 #include "security/scram.h"
@@ -38,6 +39,8 @@ typedef struct sl_api_sasl_listener_s {
     int nmechs;
     sl_sasl_users_t *plain_users;
     sl_jwks_t *jwks;            /* OAUTHBEARER signed tokens, or NULL */
+    char krb_service[64];       /* GSSAPI: sasl.kerberos.service.name */
+    char krb_host[256];         /* GSSAPI: host of the broker principal */
     sl_oauth_validator_t oauth; /* strings point into the config */
 } sl_api_sasl_listener_t;
 
@@ -132,6 +135,56 @@ sl_api_sasl_oauth_init(const sl_config_t *cfg, const char *name,
     return SL_OK;
 }
 
+/* GSSAPI of listener <name>: the broker's keytab and principal from
+ * listener.name.<l>.gssapi.sasl.jaas.config (Krb5LoginModule keyTab= and
+ * principal="service/host@REALM"), else sasl.jaas.config; the service
+ * from sasl.kerberos.service.name, else the principal's primary. */
+static sl_err_t
+sl_api_sasl_gssapi_init(const sl_config_t *cfg, const char *name,
+                        sl_api_sasl_listener_t *l)
+{
+    const char *jaas, *svc, *why = NULL;
+    char keytab[512] = "", principal[320] = "";
+    size_t n;
+
+    jaas = sl_api_sasl_opt(cfg, name, "gssapi.sasl.jaas.config",
+                           "sasl.jaas.config");
+    (void)sl_sasl_jaas_option(jaas, "keyTab", keytab, sizeof(keytab));
+    (void)sl_sasl_jaas_option(jaas, "principal", principal, sizeof(principal));
+    svc = sl_api_sasl_opt(cfg, name, "sasl.kerberos.service.name",
+                          "sasl.kerberos.service.name");
+    if (svc == NULL || svc[0] == '\0') {
+        if (!sl_gssapi_short_name(principal, l->krb_service,
+                                  sizeof(l->krb_service))) {
+            sl_log_error("config",
+                         "GSSAPI needs sasl.kerberos.service.name (or a "
+                         "principal in the gssapi JAAS line) listener=%s",
+                         name);
+            return SL_ERR__INVAL;
+        }
+    } else {
+        snprintf(l->krb_service, sizeof(l->krb_service), "%s", svc);
+    }
+    n = strcspn(principal, "/@");
+    if (principal[n] == '/') {
+        size_t h = strcspn(principal + n + 1, "@");
+
+        if (h > 0 && h < sizeof(l->krb_host)) {
+            memcpy(l->krb_host, principal + n + 1, h);
+            l->krb_host[h] = '\0';
+        }
+    }
+    if (sl_gssapi_init(keytab[0] != '\0' ? keytab : NULL, &why) != SL_OK) {
+        sl_log_error("config", "GSSAPI unavailable listener=%s: %s", name, why);
+        return SL_ERR__INVAL;
+    }
+    sl_log_info(
+        "sasl", "GSSAPI enabled listener=%s service=%s host=%s keytab=%s", name,
+        l->krb_service, l->krb_host[0] != '\0' ? l->krb_host : "(this machine)",
+        keytab[0] != '\0' ? keytab : "(Kerberos default)");
+    return SL_OK;
+}
+
 static sl_err_t
 sl_api_sasl_listener_init(const sl_config_t *cfg, const char *name,
                           sl_api_sasl_listener_t *l)
@@ -151,6 +204,8 @@ sl_api_sasl_listener_init(const sl_config_t *cfg, const char *name,
         }
         if ((len != 5 || strncmp(p, "PLAIN", len) != 0) &&
             (len != 11 || strncmp(p, "OAUTHBEARER", len) != 0) &&
+            (len != 6 || strncmp(p, "GSSAPI", len) != 0 ||
+             !sl_gssapi_available()) &&
             sl_scram_mech_parse(p, len) == 0) {
             sl_log_warn("config",
                         "SASL mechanism not supported yet, ignored "
@@ -170,8 +225,12 @@ sl_api_sasl_listener_init(const sl_config_t *cfg, const char *name,
                      name, why);
         return SL_ERR__INVAL;
     }
-    if (sl_api_sasl_enabled(l, "OAUTHBEARER", 11)) {
-        return sl_api_sasl_oauth_init(cfg, name, l);
+    if (sl_api_sasl_enabled(l, "OAUTHBEARER", 11) &&
+        sl_api_sasl_oauth_init(cfg, name, l) != SL_OK) {
+        return SL_ERR__INVAL;
+    }
+    if (sl_api_sasl_enabled(l, "GSSAPI", 6)) {
+        return sl_api_sasl_gssapi_init(cfg, name, l);
     }
     return SL_OK;
 }
@@ -230,6 +289,7 @@ typedef struct sl_api_sasl_conn_s {
     int64_t expiry_ms;           /* session end (KIP-368), 0: none */
     char reauth_principal[320];  /* re-authentication: must stay the same */
     sl_scram_server_t *exchange; /* SCRAM */
+    sl_gssapi_t *gss;            /* GSSAPI */
 } sl_api_sasl_conn_t;
 
 static void
@@ -239,6 +299,7 @@ sl_api_sasl_conn_free(void *p)
 
     if (sc != NULL) {
         sl_scram_server_free(sc->exchange);
+        sl_gssapi_free(sc->gss);
         free(sc);
     }
 }
@@ -380,6 +441,22 @@ sl_api_sasl_step(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
                    ? SL_OK
                    : SL_ERR_SASL_AUTHENTICATION_FAILED;
     }
+    if (sc != NULL && sc->gss != NULL) {
+        char name[256];
+
+        if (sl_gssapi_step(sc->gss, p, len, out, outcap, outlen, &done, name,
+                           sizeof(name), why) != SL_OK) {
+            sl_api_sasl_log_failure(api, c, "", *why);
+            return SL_ERR_SASL_AUTHENTICATION_FAILED;
+        }
+        if (!done) {
+            return SL_OK;
+        }
+        snprintf(principal, sizeof(principal), "User:%s", name);
+        return sl_api_sasl_done(api, c, principal, "GSSAPI", why)
+                   ? SL_OK
+                   : SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
     if (sc == NULL || sc->scram == 0) {
         return sl_api_sasl_plain(api, c, p, len, why)
                    ? SL_OK
@@ -455,6 +532,19 @@ sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
     }
     sc->oauth = req->mechanism.len == 11 &&
                 memcmp(req->mechanism.ptr, "OAUTHBEARER", 11) == 0;
+    if (req->mechanism.len == 6 &&
+        memcmp(req->mechanism.ptr, "GSSAPI", 6) == 0) {
+        const char *why = NULL;
+
+        sc->gss = sl_gssapi_new(
+            l->krb_service, l->krb_host[0] != '\0' ? l->krb_host : NULL, &why);
+        if (sc->gss == NULL) {
+            sl_log_warn("sasl", "GSSAPI exchange not started peer=%s: %s",
+                        sl_conn_peer(c), why);
+            free(sc);
+            return SL_ERR__NOMEM;
+        }
+    }
     if (sc->scram != 0) {
         sc->exchange = sl_scram_server_new((sl_scram_mech_e)sc->scram,
                                            r->api->sasl->scram);
