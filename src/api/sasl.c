@@ -6,8 +6,10 @@
  *
  * Per listener (by position in `listeners`): the enabled mechanisms
  * (listener.name.<l>.sasl.enabled.mechanisms, else sasl.enabled.mechanisms)
- * and the PLAIN users (listener.name.<l>.plain.sasl.jaas.config, else
- * sasl.jaas.config), built once at start and read-only after.
+ * the PLAIN users (listener.name.<l>.plain.sasl.jaas.config, else
+ * sasl.jaas.config), OAUTHBEARER's validator (a JWKS file switches it from
+ * unsecured to signed tokens) and GSSAPI's service, host and keytab,
+ * built once at start and read-only after.
  *
  * Owns: api->sasl. Thread: handlers run on workers; a connection's
  * requests run one at a time, so its auth state needs no lock.
