@@ -6,8 +6,10 @@
  *
  * Per listener (by position in `listeners`): the enabled mechanisms
  * (listener.name.<l>.sasl.enabled.mechanisms, else sasl.enabled.mechanisms)
- * and the PLAIN users (listener.name.<l>.plain.sasl.jaas.config, else
- * sasl.jaas.config), built once at start and read-only after.
+ * the PLAIN users (listener.name.<l>.plain.sasl.jaas.config, else
+ * sasl.jaas.config), OAUTHBEARER's validator (a JWKS file switches it from
+ * unsecured to signed tokens) and GSSAPI's service, host and keytab,
+ * built once at start and read-only after.
  *
  * Owns: api->sasl. Thread: handlers run on workers; a connection's
  * requests run one at a time, so its auth state needs no lock.
@@ -26,6 +28,7 @@
 #include "core/log.h"
 #include "proto/gen/sasl_authenticate.h"
 #include "proto/gen/sasl_handshake.h"
+#include "security/gssapi.h"
 #include "security/oauth.h"
 #include "security/sasl.h"
 #include "security/scram.h"
@@ -37,6 +40,10 @@ typedef struct sl_api_sasl_listener_s {
     char mechs[SL_API_SASL_MAX_MECHS][32];
     int nmechs;
     sl_sasl_users_t *plain_users;
+    sl_jwks_t *jwks;            /* OAUTHBEARER signed tokens, or NULL */
+    char krb_service[64];       /* GSSAPI: sasl.kerberos.service.name */
+    char krb_host[256];         /* GSSAPI: host of the broker principal */
+    sl_oauth_validator_t oauth; /* strings point into the config */
 } sl_api_sasl_listener_t;
 
 struct sl_api_sasl_s {
@@ -73,6 +80,113 @@ sl_api_sasl_opt(const sl_config_t *cfg, const char *name, const char *key,
     return fallback != NULL ? sl_config_str(cfg, fallback) : NULL;
 }
 
+static bool sl_api_sasl_enabled(const sl_api_sasl_listener_t *l, const char *m,
+                                size_t mlen);
+
+/* OAUTHBEARER's validator of listener <name>: each key as
+ * listener.name.<l>.oauthbearer.<key> (Kafka's per-mechanism form) or
+ * broker-wide. A JWKS location makes it validate signed JWTs. */
+static sl_err_t
+sl_api_sasl_oauth_init(const sl_config_t *cfg, const char *name,
+                       sl_api_sasl_listener_t *l)
+{
+    const char *url, *skew, *why = NULL;
+    char *end;
+    long secs;
+
+    url = sl_api_sasl_opt(cfg, name,
+                          "oauthbearer.sasl.oauthbearer.jwks.endpoint.url",
+                          "sasl.oauthbearer.jwks.endpoint.url");
+    l->oauth.audience = sl_api_sasl_opt(
+        cfg, name, "oauthbearer.sasl.oauthbearer.expected.audience",
+        "sasl.oauthbearer.expected.audience");
+    l->oauth.issuer = sl_api_sasl_opt(
+        cfg, name, "oauthbearer.sasl.oauthbearer.expected.issuer",
+        "sasl.oauthbearer.expected.issuer");
+    l->oauth.sub_claim = sl_api_sasl_opt(
+        cfg, name, "oauthbearer.sasl.oauthbearer.sub.claim.name",
+        "sasl.oauthbearer.sub.claim.name");
+    skew = sl_api_sasl_opt(cfg, name,
+                           "oauthbearer.sasl.oauthbearer.clock.skew.seconds",
+                           "sasl.oauthbearer.clock.skew.seconds");
+    secs = skew != NULL ? strtol(skew, &end, 10) : 30;
+    if (skew != NULL && (*end != '\0' || secs < 0 || secs > 86400)) {
+        sl_log_error("config",
+                     "invalid sasl.oauthbearer.clock.skew.seconds listener=%s "
+                     "value=%s",
+                     name, skew);
+        return SL_ERR__INVAL;
+    }
+    l->oauth.skew_ms = (int64_t)secs * 1000;
+    if (url == NULL || url[0] == '\0') {
+        return SL_OK; /* unsecured tokens */
+    }
+    l->jwks = sl_jwks_load(url, &why);
+    if (l->jwks == NULL) {
+        sl_log_error("config",
+                     "cannot load sasl.oauthbearer.jwks.endpoint.url "
+                     "listener=%s url=%s: %s",
+                     name, url, why);
+        return SL_ERR__INVAL;
+    }
+    l->oauth.jwks = l->jwks;
+    sl_log_info("sasl",
+                "OAUTHBEARER validates signed tokens listener=%s jwks=%s "
+                "keys=%zu skipped=%zu",
+                name, url, sl_jwks_count(l->jwks), sl_jwks_skipped(l->jwks));
+    return SL_OK;
+}
+
+/* GSSAPI of listener <name>: the broker's keytab and principal from
+ * listener.name.<l>.gssapi.sasl.jaas.config (Krb5LoginModule keyTab= and
+ * principal="service/host@REALM"), else sasl.jaas.config; the service
+ * from sasl.kerberos.service.name, else the principal's primary. */
+static sl_err_t
+sl_api_sasl_gssapi_init(const sl_config_t *cfg, const char *name,
+                        sl_api_sasl_listener_t *l)
+{
+    const char *jaas, *svc, *why = NULL;
+    char keytab[512] = "", principal[320] = "";
+    size_t n;
+
+    jaas = sl_api_sasl_opt(cfg, name, "gssapi.sasl.jaas.config",
+                           "sasl.jaas.config");
+    (void)sl_sasl_jaas_option(jaas, "keyTab", keytab, sizeof(keytab));
+    (void)sl_sasl_jaas_option(jaas, "principal", principal, sizeof(principal));
+    svc = sl_api_sasl_opt(cfg, name, "sasl.kerberos.service.name",
+                          "sasl.kerberos.service.name");
+    if (svc == NULL || svc[0] == '\0') {
+        if (!sl_gssapi_short_name(principal, l->krb_service,
+                                  sizeof(l->krb_service))) {
+            sl_log_error("config",
+                         "GSSAPI needs sasl.kerberos.service.name (or a "
+                         "principal in the gssapi JAAS line) listener=%s",
+                         name);
+            return SL_ERR__INVAL;
+        }
+    } else {
+        snprintf(l->krb_service, sizeof(l->krb_service), "%s", svc);
+    }
+    n = strcspn(principal, "/@");
+    if (principal[n] == '/') {
+        size_t h = strcspn(principal + n + 1, "@");
+
+        if (h > 0 && h < sizeof(l->krb_host)) {
+            memcpy(l->krb_host, principal + n + 1, h);
+            l->krb_host[h] = '\0';
+        }
+    }
+    if (sl_gssapi_init(keytab[0] != '\0' ? keytab : NULL, &why) != SL_OK) {
+        sl_log_error("config", "GSSAPI unavailable listener=%s: %s", name, why);
+        return SL_ERR__INVAL;
+    }
+    sl_log_info(
+        "sasl", "GSSAPI enabled listener=%s service=%s host=%s keytab=%s", name,
+        l->krb_service, l->krb_host[0] != '\0' ? l->krb_host : "(this machine)",
+        keytab[0] != '\0' ? keytab : "(Kerberos default)");
+    return SL_OK;
+}
+
 static sl_err_t
 sl_api_sasl_listener_init(const sl_config_t *cfg, const char *name,
                           sl_api_sasl_listener_t *l)
@@ -92,6 +206,8 @@ sl_api_sasl_listener_init(const sl_config_t *cfg, const char *name,
         }
         if ((len != 5 || strncmp(p, "PLAIN", len) != 0) &&
             (len != 11 || strncmp(p, "OAUTHBEARER", len) != 0) &&
+            (len != 6 || strncmp(p, "GSSAPI", len) != 0 ||
+             !sl_gssapi_available()) &&
             sl_scram_mech_parse(p, len) == 0) {
             sl_log_warn("config",
                         "SASL mechanism not supported yet, ignored "
@@ -110,6 +226,13 @@ sl_api_sasl_listener_init(const sl_config_t *cfg, const char *name,
         sl_log_error("config", "invalid PLAIN sasl.jaas.config listener=%s: %s",
                      name, why);
         return SL_ERR__INVAL;
+    }
+    if (sl_api_sasl_enabled(l, "OAUTHBEARER", 11) &&
+        sl_api_sasl_oauth_init(cfg, name, l) != SL_OK) {
+        return SL_ERR__INVAL;
+    }
+    if (sl_api_sasl_enabled(l, "GSSAPI", 6)) {
+        return sl_api_sasl_gssapi_init(cfg, name, l);
     }
     return SL_OK;
 }
@@ -148,6 +271,7 @@ sl_api_sasl_destroy(sl_api_t *api)
     }
     for (int i = 0; i < SL_SERVER_MAX_LISTENERS; i++) {
         sl_sasl_users_free(api->sasl->l[i].plain_users);
+        sl_jwks_free(api->sasl->l[i].jwks);
     }
     sl_scram_store_close(api->sasl->scram);
     free(api->sasl);
@@ -167,6 +291,7 @@ typedef struct sl_api_sasl_conn_s {
     int64_t expiry_ms;           /* session end (KIP-368), 0: none */
     char reauth_principal[320];  /* re-authentication: must stay the same */
     sl_scram_server_t *exchange; /* SCRAM */
+    sl_gssapi_t *gss;            /* GSSAPI */
 } sl_api_sasl_conn_t;
 
 static void
@@ -176,6 +301,7 @@ sl_api_sasl_conn_free(void *p)
 
     if (sc != NULL) {
         sl_scram_server_free(sc->exchange);
+        sl_gssapi_free(sc->gss);
         free(sc);
     }
 }
@@ -301,18 +427,35 @@ sl_api_sasl_step(sl_api_t *api, sl_conn_t *c, const uint8_t *p, size_t len,
 
     *outlen = 0;
     if (sc != NULL && sc->oauth) {
+        const sl_api_sasl_listener_t *l = sl_api_sasl_listener(api, c);
         struct timespec ts;
         char name[256];
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        if (sl_oauth_check(p, len,
-                           (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-                           name, sizeof(name), why) != SL_OK) {
+        if (sl_oauth_validate(l != NULL ? &l->oauth : NULL, p, len,
+                              (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                              name, sizeof(name), why) != SL_OK) {
             sl_api_sasl_log_failure(api, c, "", *why);
             return SL_ERR_SASL_AUTHENTICATION_FAILED;
         }
         snprintf(principal, sizeof(principal), "User:%s", name);
         return sl_api_sasl_done(api, c, principal, "OAUTHBEARER", why)
+                   ? SL_OK
+                   : SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (sc != NULL && sc->gss != NULL) {
+        char name[256];
+
+        if (sl_gssapi_step(sc->gss, p, len, out, outcap, outlen, &done, name,
+                           sizeof(name), why) != SL_OK) {
+            sl_api_sasl_log_failure(api, c, "", *why);
+            return SL_ERR_SASL_AUTHENTICATION_FAILED;
+        }
+        if (!done) {
+            return SL_OK;
+        }
+        snprintf(principal, sizeof(principal), "User:%s", name);
+        return sl_api_sasl_done(api, c, principal, "GSSAPI", why)
                    ? SL_OK
                    : SL_ERR_SASL_AUTHENTICATION_FAILED;
     }
@@ -391,6 +534,19 @@ sl_api_sasl_handshake_handle(sl_api_req_t *r, const void *reqp, void *respp)
     }
     sc->oauth = req->mechanism.len == 11 &&
                 memcmp(req->mechanism.ptr, "OAUTHBEARER", 11) == 0;
+    if (req->mechanism.len == 6 &&
+        memcmp(req->mechanism.ptr, "GSSAPI", 6) == 0) {
+        const char *why = NULL;
+
+        sc->gss = sl_gssapi_new(
+            l->krb_service, l->krb_host[0] != '\0' ? l->krb_host : NULL, &why);
+        if (sc->gss == NULL) {
+            sl_log_warn("sasl", "GSSAPI exchange not started peer=%s: %s",
+                        sl_conn_peer(c), why);
+            free(sc);
+            return SL_ERR__NOMEM;
+        }
+    }
     if (sc->scram != 0) {
         sc->exchange = sl_scram_server_new((sl_scram_mech_e)sc->scram,
                                            r->api->sasl->scram);

@@ -87,10 +87,27 @@ static const sl_config_key_t sl_config_table[] = {
     /* SASL (SASL_PLAINTEXT and SASL_SSL listeners); per listener as
      * listener.name.<name in lower case>.<key>. */
     {"sasl.enabled.mechanisms", SL_CONFIG_LIST, "PLAIN", 0, 0, NULL,
-     "SASL mechanisms offered (supported: PLAIN)."},
+     "SASL mechanisms offered (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, "
+     "OAUTHBEARER, GSSAPI)."},
     {"sasl.jaas.config", SL_CONFIG_STRING, NULL, 0, 0, NULL,
      "PlainLoginModule line with user_<name>=\"<password>\" options; "
      "listener.name.<l>.plain.sasl.jaas.config takes precedence."},
+    {"sasl.oauthbearer.jwks.endpoint.url", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "OAUTHBEARER: JWKS file (file:///path) whose keys sign accepted JWTs; "
+     "unset: unsecured tokens (alg none) only."},
+    {"sasl.oauthbearer.expected.audience", SL_CONFIG_LIST, NULL, 0, 0, NULL,
+     "OAUTHBEARER signed tokens: audiences, one of which the aud claim must "
+     "hold."},
+    {"sasl.oauthbearer.expected.issuer", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "OAUTHBEARER signed tokens: the iss claim they must carry."},
+    {"sasl.oauthbearer.sub.claim.name", SL_CONFIG_STRING, "sub", 0, 0, NULL,
+     "OAUTHBEARER signed tokens: the claim naming the principal."},
+    {"sasl.oauthbearer.clock.skew.seconds", SL_CONFIG_INT, "30", 0, 86400, NULL,
+     "OAUTHBEARER signed tokens: clock skew allowed for exp and nbf."},
+    {"sasl.kerberos.service.name", SL_CONFIG_STRING, NULL, 0, 0, NULL,
+     "GSSAPI: the Kerberos service name of the broker (kafka in "
+     "service/host@REALM); unset: the primary of the gssapi JAAS "
+     "principal."},
     {"sasl.server.max.receive.size", SL_CONFIG_INT, "524288", 1, I32MAX, NULL,
      "Largest frame accepted before a SASL connection has authenticated."},
     {"connection.failed.authentication.delay.ms", SL_CONFIG_INT, "100", 0,

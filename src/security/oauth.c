@@ -1,342 +1,226 @@
 /*
- * security/oauth.c: OAUTHBEARER client-first message parsing and the
- * validation of unsecured JWS tokens (see oauth.h), with a small JSON
- * reader for the token's header and claims (top-level members only).
+ * security/oauth.c: OAUTHBEARER client-first message parsing and the two
+ * token validators of oauth.h: unsecured JWS, and signed JWTs checked
+ * against a JWKS (signature by security/jwks.c, claims here).
  */
 #include "security/oauth.h"
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SL_OAUTH_MAX_TOKEN 8192
+#include "security/json.h"
 
-/* base64url (no padding) into <out>. @returns the length, or -1. */
-static long
-sl_oauth_b64url(const char *s, size_t n, uint8_t *out, size_t cap)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t k = 0;
+#define SL_OAUTH_MAX_TOKEN 16384
+#define SL_OAUTH_MAX_SIG 1024 /* an 8192-bit RSA signature */
 
-    for (size_t i = 0; i < n; i++) {
-        int v;
-        char c = s[i];
-
-        if (c >= 'A' && c <= 'Z') {
-            v = c - 'A';
-        } else if (c >= 'a' && c <= 'z') {
-            v = c - 'a' + 26;
-        } else if (c >= '0' && c <= '9') {
-            v = c - '0' + 52;
-        } else if (c == '-') {
-            v = 62;
-        } else if (c == '_') {
-            v = 63;
-        } else if (c == '=') {
-            break; /* tolerate padding */
-        } else {
-            return -1;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (k >= cap) {
-                return -1;
-            }
-            out[k++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return (long)k;
-}
-
-/* ---- JSON: just enough to read top-level string and number members ---- */
-
-typedef struct sl_json_s {
-    const char *p, *end;
-} sl_json_t;
-
-static void
-sl_json_ws(sl_json_t *j)
-{
-    while (j->p < j->end && isspace((unsigned char)*j->p)) {
-        j->p++;
-    }
-}
-
-/* Read a string at j->p (at '"') into <out> (may be NULL). Escapes other
- * than \uXXXX are decoded; \uXXXX keeps only ASCII. */
+/* The bearer token of the client-first message <p>/<len> ("n,,\x01auth=
+ * Bearer <token>\x01\x01"): @returns true with *tok and *tokend set. */
 static bool
-sl_json_string(sl_json_t *j, char *out, size_t cap)
-{
-    size_t n = 0;
-
-    if (j->p >= j->end || *j->p != '"') {
-        return false;
-    }
-    j->p++;
-    while (j->p < j->end && *j->p != '"') {
-        char c = *j->p++;
-
-        if ((unsigned char)c < 0x20) {
-            return false;
-        }
-        if (c == '\\') {
-            if (j->p >= j->end) {
-                return false;
-            }
-            c = *j->p++;
-            switch (c) {
-            case 'n':
-                c = '\n';
-                break;
-            case 't':
-                c = '\t';
-                break;
-            case 'r':
-                c = '\r';
-                break;
-            case 'b':
-                c = '\b';
-                break;
-            case 'f':
-                c = '\f';
-                break;
-            case 'u': {
-                unsigned v = 0;
-
-                if (j->end - j->p < 4) {
-                    return false;
-                }
-                for (int i = 0; i < 4; i++) {
-                    char h = *j->p++;
-
-                    if (!isxdigit((unsigned char)h)) {
-                        return false;
-                    }
-                    v = v * 16 + (unsigned)(isdigit((unsigned char)h)
-                                                ? h - '0'
-                                                : (tolower((unsigned char)h) -
-                                                   'a' + 10));
-                }
-                c = v < 0x80 && v != 0 ? (char)v : '?';
-                break;
-            }
-            case '"':
-            case '\\':
-            case '/':
-                break;
-            default:
-                return false;
-            }
-        }
-        if (out != NULL) {
-            if (n + 1 >= cap) {
-                return false;
-            }
-            out[n++] = c;
-        }
-    }
-    if (j->p >= j->end) {
-        return false;
-    }
-    j->p++;
-    if (out != NULL) {
-        out[n] = '\0';
-    }
-    return true;
-}
-
-/* Skip any value; nesting is bounded by the token size. */
-static bool
-sl_json_skip(sl_json_t *j, int depth)
-{
-    sl_json_ws(j);
-    if (j->p >= j->end || depth > 32) {
-        return false;
-    }
-    if (*j->p == '"') {
-        return sl_json_string(j, NULL, 0);
-    }
-    if (*j->p == '{' || *j->p == '[') {
-        char close = *j->p == '{' ? '}' : ']';
-
-        j->p++;
-        sl_json_ws(j);
-        if (j->p < j->end && *j->p == close) {
-            j->p++;
-            return true;
-        }
-        for (;;) {
-            if (close == '}') {
-                sl_json_ws(j);
-                if (!sl_json_string(j, NULL, 0)) {
-                    return false;
-                }
-                sl_json_ws(j);
-                if (j->p >= j->end || *j->p++ != ':') {
-                    return false;
-                }
-            }
-            if (!sl_json_skip(j, depth + 1)) {
-                return false;
-            }
-            sl_json_ws(j);
-            if (j->p >= j->end) {
-                return false;
-            }
-            if (*j->p == ',') {
-                j->p++;
-                continue;
-            }
-            if (*j->p++ != close) {
-                return false;
-            }
-            return true;
-        }
-    }
-    /* number, true, false, null */
-    if (!(isalnum((unsigned char)*j->p) || *j->p == '-')) {
-        return false;
-    }
-    while (j->p < j->end && (isalnum((unsigned char)*j->p) || *j->p == '-' ||
-                             *j->p == '+' || *j->p == '.')) {
-        j->p++;
-    }
-    return true;
-}
-
-typedef struct sl_json_member_s {
-    const char *key;
-    char str[256]; /* string value */
-    double num;    /* number value */
-    int kind;      /* 0 absent, 1 string, 2 number, 3 other */
-} sl_json_member_t;
-
-/* Read the top-level object <s>/<n>, filling the members asked for. */
-static bool
-sl_json_object(const char *s, size_t n, sl_json_member_t *m, int nm)
-{
-    sl_json_t j = {s, s + n};
-    char key[128];
-
-    sl_json_ws(&j);
-    if (j.p >= j.end || *j.p++ != '{') {
-        return false;
-    }
-    sl_json_ws(&j);
-    if (j.p < j.end && *j.p == '}') {
-        j.p++;
-        goto end;
-    }
-    for (;;) {
-        int hit = -1;
-        const char *v;
-
-        sl_json_ws(&j);
-        if (!sl_json_string(&j, key, sizeof(key))) {
-            return false;
-        }
-        sl_json_ws(&j);
-        if (j.p >= j.end || *j.p++ != ':') {
-            return false;
-        }
-        sl_json_ws(&j);
-        for (int i = 0; i < nm; i++) {
-            if (strcmp(m[i].key, key) == 0) {
-                hit = i;
-            }
-        }
-        v = j.p;
-        if (hit >= 0 && m[hit].kind != 0) {
-            return false; /* duplicate member */
-        }
-        if (hit >= 0 && j.p < j.end && *j.p == '"') {
-            if (!sl_json_string(&j, m[hit].str, sizeof(m[hit].str))) {
-                return false;
-            }
-            m[hit].kind = 1;
-        } else {
-            if (!sl_json_skip(&j, 0)) {
-                return false;
-            }
-            if (hit >= 0) {
-                char num[64];
-                size_t l = (size_t)(j.p - v);
-                char *ep;
-
-                m[hit].kind = 3;
-                if (l > 0 && l < sizeof(num) &&
-                    (isdigit((unsigned char)*v) || *v == '-')) {
-                    memcpy(num, v, l);
-                    num[l] = '\0';
-                    m[hit].num = strtod(num, &ep);
-                    if (*ep == '\0') {
-                        m[hit].kind = 2;
-                    }
-                }
-            }
-        }
-        sl_json_ws(&j);
-        if (j.p >= j.end) {
-            return false;
-        }
-        if (*j.p == ',') {
-            j.p++;
-            continue;
-        }
-        if (*j.p++ != '}') {
-            return false;
-        }
-        break;
-    }
-end:
-    sl_json_ws(&j);
-    return j.p == j.end;
-}
-
-sl_err_t
-sl_oauth_check(const uint8_t *p, size_t len, int64_t now_ms, char *user,
-               size_t usercap, const char **why)
+sl_oauth_bearer(const uint8_t *p, size_t len, const char **tok,
+                const char **tokend)
 {
     static const char bearer[] = "auth=Bearer ";
-    const char *s = (const char *)p, *end = s + len, *kv, *tok = NULL,
-               *tokend = NULL, *dot1, *dot2;
-    uint8_t hdr[1024], claims[SL_OAUTH_MAX_TOKEN];
-    long hl, cl;
-    sl_json_member_t h[1] = {{.key = "alg"}};
-    sl_json_member_t c[3] = {{.key = "sub"}, {.key = "exp"}, {.key = "iat"}};
+    const char *s = (const char *)p, *end = s + len, *kv;
 
-    *why = "Authentication failed: invalid OAUTHBEARER message";
-    if (p == NULL || len == 0 || len > SL_OAUTH_MAX_TOKEN ||
-        memchr(p, 0, len) != NULL) {
-        return SL_ERR_SASL_AUTHENTICATION_FAILED;
-    }
+    *tok = NULL;
     /* gs2 header "n,[a=...]," then \x01-separated key=value pairs. */
     if (len < 3 || (s[0] != 'n' && s[0] != 'y') || s[1] != ',') {
-        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+        return false;
     }
     kv = memchr(s + 2, ',', len - 2);
     if (kv == NULL || kv + 1 >= end || kv[1] != '\x01') {
-        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+        return false;
     }
     for (const char *q = kv + 2; q < end;) {
         const char *e = memchr(q, '\x01', (size_t)(end - q));
 
         if (e == NULL) {
-            return SL_ERR_SASL_AUTHENTICATION_FAILED;
+            return false;
         }
         if (e == q) {
             break; /* the final empty pair */
         }
         if ((size_t)(e - q) > sizeof(bearer) - 1 &&
             memcmp(q, bearer, sizeof(bearer) - 1) == 0) {
-            tok = q + sizeof(bearer) - 1;
-            tokend = e;
+            *tok = q + sizeof(bearer) - 1;
+            *tokend = e;
         }
         q = e + 1;
+    }
+    return true;
+}
+
+/* Whether <aud> (a string or an array of strings) holds one of the
+ * comma-separated <expected> audiences (exact match). */
+static bool
+sl_oauth_aud_ok(const sl_json_member_t *aud, const char *expected)
+{
+    const char *e = expected;
+
+    while (*e != '\0') {
+        const char *pos = NULL, *elem;
+        size_t elen, n;
+        char one[256];
+        bool ok;
+
+        while (*e == ',' || *e == ' ') {
+            e++;
+        }
+        n = strcspn(e, ",");
+        while (n > 0 && e[n - 1] == ' ') {
+            n--;
+        }
+        if (n == 0) {
+            break;
+        }
+        if (aud->kind == SL_JSON_STRING) {
+            if (strlen(aud->str) == n && memcmp(aud->str, e, n) == 0) {
+                return true;
+            }
+        } else if (aud->kind == SL_JSON_OTHER) {
+            while (sl_json_array_next(aud->raw, aud->rawlen, &pos, &elem, &elen,
+                                      &ok)) {
+                if (sl_json_str(elem, elen, one, sizeof(one)) &&
+                    strlen(one) == n && memcmp(one, e, n) == 0) {
+                    return true;
+                }
+            }
+        }
+        e += strcspn(e, ",");
+    }
+    return false;
+}
+
+/* The claims of a signed token, after its signature verified. */
+static sl_err_t
+sl_oauth_signed_claims(const sl_oauth_validator_t *v, const char *claims,
+                       size_t clen, int64_t now_ms, char *user, size_t usercap,
+                       const char **why)
+{
+    sl_json_member_t c[6] = {
+        {.key = v->sub_claim != NULL && v->sub_claim[0] != '\0' ? v->sub_claim
+                                                                : "sub"},
+        {.key = "exp"},
+        {.key = "iat"},
+        {.key = "nbf"},
+        {.key = "iss"},
+        {.key = "aud"}};
+    const char *sub;
+    size_t sublen;
+
+    if (!sl_json_object(claims, clen, c, 6)) {
+        *why = "Authentication failed: malformed token";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (c[1].kind != SL_JSON_NUMBER) {
+        *why = "Authentication failed: the token has no numeric exp claim";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (c[2].kind != SL_JSON_NUMBER || c[2].num < 0) {
+        *why = "Authentication failed: the token has no valid iat claim";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if ((double)(now_ms - v->skew_ms) >= c[1].num * 1000.0) {
+        *why = "Authentication failed: the token has expired";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (c[3].kind != SL_JSON_ABSENT &&
+        (c[3].kind != SL_JSON_NUMBER ||
+         (double)(now_ms + v->skew_ms) < c[3].num * 1000.0)) {
+        *why = "Authentication failed: the token is not valid yet (nbf)";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (v->issuer != NULL && v->issuer[0] != '\0' &&
+        (c[4].kind != SL_JSON_STRING || strcmp(c[4].str, v->issuer) != 0)) {
+        *why = "Authentication failed: the token's issuer (iss) is not the "
+               "expected one";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (v->audience != NULL && v->audience[0] != '\0') {
+        if (!sl_oauth_aud_ok(&c[5], v->audience)) {
+            *why = "Authentication failed: the token's audience (aud) is not "
+                   "an expected one";
+            return SL_ERR_SASL_AUTHENTICATION_FAILED;
+        }
+    } else if (c[5].kind != SL_JSON_ABSENT) {
+        *why = "Authentication failed: the token has an audience (aud) but "
+               "no expected audience is configured "
+               "(sasl.oauthbearer.expected.audience)";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    sub = c[0].str;
+    while (c[0].kind == SL_JSON_STRING && isspace((unsigned char)*sub)) {
+        sub++;
+    }
+    sublen = c[0].kind == SL_JSON_STRING ? strlen(sub) : 0;
+    while (sublen > 0 && isspace((unsigned char)sub[sublen - 1])) {
+        sublen--;
+    }
+    if (sublen == 0 || sublen >= usercap) {
+        *why = "Authentication failed: the token has no subject claim";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    memcpy(user, sub, sublen);
+    user[sublen] = '\0';
+    return SL_OK;
+}
+
+/* The claims of an unsecured token. */
+static sl_err_t
+sl_oauth_unsecured_claims(const char *claims, size_t clen, int64_t now_ms,
+                          char *user, size_t usercap, const char **why)
+{
+    sl_json_member_t c[3] = {{.key = "sub"}, {.key = "exp"}, {.key = "iat"}};
+
+    if (!sl_json_object(claims, clen, c, 3)) {
+        *why = "Authentication failed: malformed token";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (c[0].kind != SL_JSON_STRING || c[0].str[0] == '\0') {
+        *why = "Authentication failed: the token has no sub claim";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (c[1].kind != SL_JSON_NUMBER) {
+        *why = "Authentication failed: the token has no numeric exp claim";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (c[1].num * 1000.0 <= (double)now_ms) {
+        *why = "Authentication failed: the token has expired";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (c[2].kind == SL_JSON_OTHER || c[2].kind == SL_JSON_STRING ||
+        c[2].kind == SL_JSON_LONG_STR ||
+        (c[2].kind == SL_JSON_NUMBER &&
+         c[2].num * 1000.0 > (double)now_ms + 1000.0)) {
+        *why = "Authentication failed: the token's iat is invalid";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    if (strlen(c[0].str) >= usercap) {
+        *why = "Authentication failed: the token's sub is too long";
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    }
+    memcpy(user, c[0].str, strlen(c[0].str) + 1);
+    return SL_OK;
+}
+
+sl_err_t
+sl_oauth_validate(const sl_oauth_validator_t *v, const uint8_t *p, size_t len,
+                  int64_t now_ms, char *user, size_t usercap, const char **why)
+{
+    const char *tok = NULL, *tokend = NULL, *dot1, *dot2;
+    uint8_t hdr[1024], sig[SL_OAUTH_MAX_SIG], claims[SL_OAUTH_MAX_TOKEN];
+    long hl, cl, sl = 0;
+    sl_json_member_t h[2] = {{.key = "alg"}, {.key = "kid"}};
+    bool is_signed = v != NULL && v->jwks != NULL;
+    sl_err_t err;
+
+    *why = "Authentication failed: invalid OAUTHBEARER message";
+    if (p == NULL || len == 0 || len > SL_OAUTH_MAX_TOKEN ||
+        memchr(p, 0, len) != NULL || !sl_oauth_bearer(p, len, &tok, &tokend)) {
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
     }
     if (tok == NULL) {
         *why = "Authentication failed: no bearer token";
@@ -349,43 +233,51 @@ sl_oauth_check(const uint8_t *p, size_t len, int64_t now_ms, char *user,
     if (dot1 == NULL || dot2 == NULL) {
         return SL_ERR_SASL_AUTHENTICATION_FAILED;
     }
-    if (dot2 + 1 != tokend) {
-        *why = "Authentication failed: signed tokens are not supported (only "
-               "unsecured JWS)";
+    hl = sl_json_b64url(tok, (size_t)(dot1 - tok), hdr, sizeof(hdr));
+    cl = sl_json_b64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), claims,
+                        sizeof(claims));
+    if (dot2 + 1 < tokend) {
+        sl = sl_json_b64url(dot2 + 1, (size_t)(tokend - dot2 - 1), sig,
+                            sizeof(sig));
+    }
+    if (hl <= 0 || cl <= 0 || sl < 0 ||
+        !sl_json_object((const char *)hdr, (size_t)hl, h, 2) ||
+        h[0].kind != SL_JSON_STRING ||
+        (h[1].kind != SL_JSON_ABSENT && h[1].kind != SL_JSON_STRING)) {
         return SL_ERR_SASL_AUTHENTICATION_FAILED;
     }
-    hl = sl_oauth_b64url(tok, (size_t)(dot1 - tok), hdr, sizeof(hdr));
-    cl = sl_oauth_b64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), claims,
-                         sizeof(claims));
-    if (hl <= 0 || cl <= 0 ||
-        !sl_json_object((const char *)hdr, (size_t)hl, h, 1) ||
-        !sl_json_object((const char *)claims, (size_t)cl, c, 3)) {
+    if (!is_signed) {
+        if (dot2 + 1 != tokend) {
+            *why = "Authentication failed: signed tokens need a JWKS "
+                   "(sasl.oauthbearer.jwks.endpoint.url); only unsecured "
+                   "tokens are accepted";
+            return SL_ERR_SASL_AUTHENTICATION_FAILED;
+        }
+        if (strcmp(h[0].str, "none") != 0) {
+            *why = "Authentication failed: the token's alg is not none";
+            return SL_ERR_SASL_AUTHENTICATION_FAILED;
+        }
+        return sl_oauth_unsecured_claims((const char *)claims, (size_t)cl,
+                                         now_ms, user, usercap, why);
+    }
+    if (strcmp(h[0].str, "none") == 0 || sl == 0) {
+        *why = "Authentication failed: unsecured tokens (alg none) are not "
+               "accepted when a JWKS is configured";
         return SL_ERR_SASL_AUTHENTICATION_FAILED;
     }
-    if (h[0].kind != 1 || strcmp(h[0].str, "none") != 0) {
-        *why = "Authentication failed: the token's alg is not none";
-        return SL_ERR_SASL_AUTHENTICATION_FAILED;
+    err = sl_jwks_verify(
+        v->jwks, h[0].str, h[1].kind == SL_JSON_STRING ? h[1].str : NULL,
+        (const uint8_t *)tok, (size_t)(dot2 - tok), sig, (size_t)sl, why);
+    if (err != SL_OK) {
+        return err;
     }
-    if (c[0].kind != 1 || c[0].str[0] == '\0') {
-        *why = "Authentication failed: the token has no sub claim";
-        return SL_ERR_SASL_AUTHENTICATION_FAILED;
-    }
-    if (c[1].kind != 2) {
-        *why = "Authentication failed: the token has no numeric exp claim";
-        return SL_ERR_SASL_AUTHENTICATION_FAILED;
-    }
-    if (c[1].num * 1000.0 <= (double)now_ms) {
-        *why = "Authentication failed: the token has expired";
-        return SL_ERR_SASL_AUTHENTICATION_FAILED;
-    }
-    if (c[2].kind == 3 ||
-        (c[2].kind == 2 && c[2].num * 1000.0 > (double)now_ms + 1000.0)) {
-        *why = "Authentication failed: the token's iat is invalid";
-        return SL_ERR_SASL_AUTHENTICATION_FAILED;
-    }
-    if (strlen(c[0].str) >= usercap) {
-        return SL_ERR_SASL_AUTHENTICATION_FAILED;
-    }
-    memcpy(user, c[0].str, strlen(c[0].str) + 1);
-    return SL_OK;
+    return sl_oauth_signed_claims(v, (const char *)claims, (size_t)cl, now_ms,
+                                  user, usercap, why);
+}
+
+sl_err_t
+sl_oauth_check(const uint8_t *p, size_t len, int64_t now_ms, char *user,
+               size_t usercap, const char **why)
+{
+    return sl_oauth_validate(NULL, p, len, now_ms, user, usercap, why);
 }

@@ -241,3 +241,52 @@ sl_sasl_plain_parse(const uint8_t *p, size_t len, sl_sasl_plain_t *out,
     out->passwd_len = (size_t)(end - nul2 - 1);
     return SL_OK;
 }
+
+bool
+sl_sasl_jaas_option(const char *jaas, const char *name, char *out, size_t cap)
+{
+    const char *p = jaas != NULL ? jaas : "";
+    size_t nlen = strlen(name);
+    char val[1024];
+    long vlen;
+
+    /* Login module class and control flag, then name=value options. */
+    for (int w = 0; w < 2; w++) {
+        while (isspace((unsigned char)*p)) {
+            p++;
+        }
+        while (*p != '\0' && !isspace((unsigned char)*p) && *p != ';') {
+            p++;
+        }
+    }
+    for (;;) {
+        const char *k;
+
+        while (isspace((unsigned char)*p)) {
+            p++;
+        }
+        if (*p == '\0' || *p == ';') {
+            return false;
+        }
+        k = p;
+        while (*p != '\0' && *p != '=' && !isspace((unsigned char)*p)) {
+            p++;
+        }
+        if (*p != '=') {
+            return false;
+        }
+        p++;
+        vlen = sl_sasl_jaas_value(&p, val, sizeof(val));
+        if (vlen < 0) {
+            return false;
+        }
+        if ((size_t)(p - k) > nlen && strncmp(k, name, nlen) == 0 &&
+            k[nlen] == '=') {
+            if ((size_t)vlen >= cap) {
+                return false;
+            }
+            memcpy(out, val, (size_t)vlen + 1);
+            return true;
+        }
+    }
+}

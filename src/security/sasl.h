@@ -41,6 +41,14 @@ size_t sl_sasl_users_count(const sl_sasl_users_t *u);
 bool sl_sasl_users_check(const sl_sasl_users_t *u, const char *user,
                          const uint8_t *pw, size_t pwlen);
 
+/*
+ * The value of option <name> of the JAAS line <jaas> (any login module,
+ * e.g. keyTab and principal of Krb5LoginModule) into <out>.
+ * @returns false when absent, malformed or longer than <cap> - 1.
+ */
+bool sl_sasl_jaas_option(const char *jaas, const char *name, char *out,
+                         size_t cap);
+
 /* The parts of a PLAIN message: authzid NUL authcid NUL passwd. */
 typedef struct sl_sasl_plain_s {
     char authzid[256];

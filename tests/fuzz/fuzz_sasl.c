@@ -2,7 +2,8 @@
  * fuzz_sasl: the SASL message parsers on hostile bytes. The first input
  * byte picks the target: PLAIN message parsing and checking against a
  * fixed user table, JAAS option parsing, an OAUTHBEARER initial response
- * (unsecured JWS), or a SCRAM exchange (the rest of
+ * (unsecured JWS, then signed JWT against a fixed one-key JWKS, which also
+ * fuzzes the JSON reader), or a SCRAM exchange (the rest of
  * the input is split at the first 0xff byte into client-first and
  * client-final messages) against a store holding one credential.
  * Nothing may crash, read out of bounds or leak.
@@ -20,6 +21,13 @@
 
 static sl_scram_store_t *sl_fuzz_store;
 static sl_sasl_users_t *sl_fuzz_users;
+static sl_jwks_t *sl_fuzz_jwks;
+
+/* A P-256 public key (its private half was thrown away). */
+static const char sl_fuzz_jwks_json[] =
+    "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k\",\"crv\":\"P-256\","
+    "\"x\":\"BdMUDJBJjZ2ehPTH6fNJQ-hVDQGfvwhfctYm9Ho30bw\","
+    "\"y\":\"77SWVCC5ghwKvHKcg2IpDqfm_TvZ0I7YBzdLjCqvraM\"}]}";
 
 static void
 sl_fuzz_init(void)
@@ -41,6 +49,11 @@ sl_fuzz_init(void)
     }
     sl_fuzz_users =
         sl_sasl_users_parse("M required user_u=\"pw\" user_v=\"x\";", &why);
+    sl_fuzz_jwks =
+        sl_jwks_parse(sl_fuzz_jwks_json, sizeof(sl_fuzz_jwks_json) - 1, &why);
+    if (sl_fuzz_jwks == NULL) {
+        abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -63,8 +76,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3: {
         char name[256];
 
+        sl_oauth_validator_t v = {.jwks = sl_fuzz_jwks,
+                                  .audience = "a,b",
+                                  .issuer = "i",
+                                  .skew_ms = 30000};
+
         (void)sl_oauth_check(data + 1, size - 1, 1700000000000LL, name,
                              sizeof(name), &why);
+        (void)sl_oauth_validate(&v, data + 1, size - 1, 1700000000000LL, name,
+                                sizeof(name), &why);
         break;
     }
     case 0: {
@@ -87,6 +107,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s[size - 1] = '\0';
         u = sl_sasl_users_parse(s, &why);
         sl_sasl_users_free(u);
+        {
+            char v[64];
+
+            (void)sl_sasl_jaas_option(s, "keyTab", v, sizeof(v));
+        }
         free(s);
         break;
     }
